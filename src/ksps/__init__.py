@@ -1,0 +1,46 @@
+"""ksps: real-time publish/subscribe over WebSocket, wire-compatible with the original KSPS.
+
+The server (`Server`) and the asyncio client (`Client`) share one vocabulary: `Subscribe`, `Publish`,
+`PublishToID`, `PublishToServer`, `PublishWithAck`, `PublishToIDWithAck`, and ack handles with `Wait`,
+`WaitAny`, `GetStatus`, `IsComplete`, `Cancel`. See README.md and spec/protocol.md.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import ClientClosed, ConnectionFailed, KspsError, OfflineQueueFull, ProtocolError, ServerError
+from .server import Ack, Middleware, Next, Reject, Server, ServerConfig, UpgradeRequest
+
+if TYPE_CHECKING:
+    from .client import Client, ClientAck
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Ack",
+    "Client",
+    "ClientAck",
+    "ClientClosed",
+    "ConnectionFailed",
+    "KspsError",
+    "Middleware",
+    "Next",
+    "OfflineQueueFull",
+    "ProtocolError",
+    "Reject",
+    "Server",
+    "ServerConfig",
+    "ServerError",
+    "UpgradeRequest",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The client is imported on first use, so a server process never loads it (and vice versa).
+    if name in ("Client", "ClientAck"):
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'ksps' has no attribute {name!r}")

@@ -1,0 +1,173 @@
+"""Tracking of publications with acknowledgement (spec §6): who must answer, who did, and when to stop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from ..protocol import AckResponse
+from ..protocol.actions import CLIENT_DISCONNECTED
+from .interfaces import Cancellable, Peer, Scheduler
+
+__all__ = ["AckRequest", "AckTracker"]
+
+#: Called on every response as it arrives (with it) and once when the request ends (with None).
+AckListener = Callable[["AckRequest", "AckResponse | None"], None]
+
+
+class AckRequest:
+    """One publication with acknowledgement, from a client (`owner`) or from the server API (no owner)."""
+
+    __slots__ = (
+        "_listeners",
+        "_timer",
+        "cancelled",
+        "client_ack_id",
+        "expected",
+        "finished",
+        "owner",
+        "progress",
+        "responses",
+        "server_ack_id",
+    )
+
+    def __init__(
+        self, server_ack_id: str, expected: Iterable[str], owner: Peer | None, client_ack_id: str, progress: bool
+    ) -> None:
+        self.server_ack_id = server_ack_id
+        #: responder ID -> answered yet (the `status` of spec §6.5).
+        self.expected: dict[str, bool] = dict.fromkeys(expected, False)
+        #: responder ID -> response, in arrival order; kept after the request ends (spec §9.3).
+        self.responses: dict[str, AckResponse] = {}
+        self.owner = owner
+        self.client_ack_id = client_ack_id
+        self.progress = progress
+        self.finished = False
+        self.cancelled = False
+        self._timer: Cancellable | None = None
+        self._listeners: list[AckListener] = []
+
+    @property
+    def complete(self) -> bool:
+        """True when every expected responder answered; vacuously true with none."""
+        return len(self.responses) == len(self.expected)
+
+    def listen(self, listener: AckListener) -> None:
+        """Call `listener` on each response and once at the end (at once if already finished)."""
+        if self.finished:
+            listener(self, None)
+        else:
+            self._listeners.append(listener)
+
+    def _notify(self, response: AckResponse | None) -> None:
+        for listener in tuple(self._listeners):
+            listener(self, response)
+
+
+class AckTracker:
+    """All pending ack requests of one broker, indexed by server ack ID, by owner and by responder."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self._scheduler = scheduler
+        self._by_server_id: dict[str, AckRequest] = {}
+        self._by_client: dict[tuple[Peer, str], AckRequest] = {}
+        self._by_responder: dict[str, set[AckRequest]] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_server_id)
+
+    def open(
+        self,
+        server_ack_id: str,
+        expected: Iterable[str],
+        timeout: float,
+        owner: Peer | None = None,
+        client_ack_id: str = "",
+        progress: bool = False,
+        listener: AckListener | None = None,
+    ) -> AckRequest:
+        """Start tracking a request; it ends by itself when complete or after `timeout` seconds."""
+        request = AckRequest(server_ack_id, expected, owner, client_ack_id, progress)
+        if listener is not None:
+            request.listen(listener)
+        if not request.expected:
+            self._end(request)
+            return request
+        self._by_server_id[server_ack_id] = request
+        if owner is not None:
+            previous = self._by_client.pop((owner, client_ack_id), None)
+            if previous is not None:  # a client reusing a pending ack ID replaces the older request
+                self.cancel(previous)
+            self._by_client[(owner, client_ack_id)] = request
+        for responder in request.expected:
+            self._by_responder.setdefault(responder, set()).add(request)
+        request._timer = self._scheduler.call_later(timeout, lambda: self._end(request))
+        return request
+
+    def respond(self, server_ack_id: str, response: AckResponse) -> None:
+        """Record one answer; answers from unexpected or repeated responders are ignored (spec §9.16)."""
+        request = self._by_server_id.get(server_ack_id)
+        if request is None:
+            return
+        responder = response.client_id
+        if request.expected.get(responder, True):
+            return
+        request.expected[responder] = True
+        request.responses[responder] = response
+        self._forget_responder(request, responder)
+        request._notify(response)
+        if request.complete:
+            self._end(request)
+
+    def responder_gone(self, responder: str) -> None:
+        """A responder disconnected: it answers `success:false, client disconnected` (spec §9.14)."""
+        for request in tuple(self._by_responder.get(responder, ())):
+            self.respond(request.server_ack_id, AckResponse(request.server_ack_id, responder, False, CLIENT_DISCONNECTED))
+
+    def owner_gone(self, owner: Peer) -> None:
+        """The client that asked disconnected: its requests end without a response to send."""
+        for (peer, _), request in tuple(self._by_client.items()):
+            if peer is owner:
+                request.cancelled = True
+                self._end(request)
+
+    def find(self, owner: Peer, client_ack_id: str) -> AckRequest | None:
+        """The pending request `owner` opened with `client_ack_id` (spec §6.5, §9.2)."""
+        return self._by_client.get((owner, client_ack_id))
+
+    def find_server(self, server_ack_id: str) -> AckRequest | None:
+        """The pending request with this server ack ID."""
+        return self._by_server_id.get(server_ack_id)
+
+    def cancel(self, request: AckRequest) -> None:
+        """End a request now; listeners learn it through `request.cancelled`."""
+        if not request.finished:
+            request.cancelled = True
+            self._end(request)
+
+    def cancel_all(self) -> None:
+        """End every pending request (server shutdown)."""
+        for request in tuple(self._by_server_id.values()):
+            self._end(request)
+
+    def _end(self, request: AckRequest) -> None:
+        if request.finished:
+            return
+        request.finished = True
+        if request._timer is not None:
+            request._timer.cancel()
+            request._timer = None
+        self._by_server_id.pop(request.server_ack_id, None)
+        if request.owner is not None and self._by_client.get((request.owner, request.client_ack_id)) is request:
+            del self._by_client[(request.owner, request.client_ack_id)]
+        for responder, answered in request.expected.items():
+            if not answered:
+                self._forget_responder(request, responder)
+        request._notify(None)
+        request._listeners.clear()
+
+    def _forget_responder(self, request: AckRequest, responder: str) -> None:
+        waiting = self._by_responder.get(responder)
+        if waiting is not None:
+            waiting.discard(request)
+            if not waiting:
+                del self._by_responder[responder]

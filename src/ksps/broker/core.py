@@ -1,0 +1,246 @@
+"""The broker: the verbs of ksps (subscribe, publish, direct messages, acknowledgements) with no I/O.
+
+Both the WebSocket frame handler (`handler.py`) and the in-process server API call these methods, so a
+publication from a socket and one from server code take the same path (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from ..protocol import (
+    AckResponse,
+    CloseCodes,
+    CloseReasons,
+    Frame,
+    encode_ack_progress,
+    encode_ack_response,
+    encode_delivery,
+    encode_direct,
+)
+from ..protocol import actions as act
+from .acks import AckListener, AckRequest, AckTracker
+from .interfaces import Message, Peer, Runner, Scheduler
+from .topics import ServerCallback, ServerSubscription, TopicRegistry
+
+__all__ = ["Broker"]
+
+_decode_any = msgspec.json.decode
+
+
+class Broker:
+    """Routing state of one server: registered clients, topics, server-side subscribers and ack requests."""
+
+    def __init__(self, server_id: str, scheduler: Scheduler, runner: Runner, default_ack_timeout: float = 5.0):
+        self.server_id = server_id
+        self.scheduler = scheduler
+        self.runner = runner
+        self.default_ack_timeout = default_ack_timeout
+        self.topics = TopicRegistry()
+        self.acks = AckTracker(scheduler)
+        self.clients: dict[str, Peer] = {}
+        self.on_id: Callable[[Message], Any] | None = None
+        self._numbers = itertools.count(1)
+        self._ack_epoch = time.time_ns()
+        #: Connections closed because their send queue stayed full (spec §9.12).
+        self.slow_consumers_closed = 0
+
+    # -- connections (spec §3) -------------------------------------------------------------------------
+
+    def register(self, peer: Peer, requested_id: str) -> str:
+        """Register or rename `peer`; an ID held by another connection is taken over (spec §3.3)."""
+        client_id = requested_id or str(uuid.uuid4())
+        current = peer.client_id
+        if current == client_id:
+            return client_id
+        if current is not None:  # rename: the old ID's state goes (spec §3.1, §9.13)
+            self.topics.drop_peer(peer)
+            self._forget_id(current, peer)
+        previous = self.clients.get(client_id)
+        if previous is not None and previous is not peer:
+            self.topics.move_peer(previous, peer)
+            previous.client_id = None
+            previous.close(CloseCodes.REPLACED, CloseReasons.REPLACED)
+            self.acks.owner_gone(previous)
+        self.clients[client_id] = peer
+        peer.client_id = client_id
+        return client_id
+
+    def disconnect(self, peer: Peer) -> None:
+        """Forget a closed connection: its subscriptions, its ID and its pending requests."""
+        self.topics.drop_peer(peer)
+        self.acks.owner_gone(peer)
+        client_id = peer.client_id
+        if client_id is not None:
+            self._forget_id(client_id, peer)
+
+    def _forget_id(self, client_id: str, peer: Peer) -> None:
+        if self.clients.get(client_id) is peer:
+            del self.clients[client_id]
+        self.acks.responder_gone(client_id)
+
+    # -- subscriptions (spec §4.1) ---------------------------------------------------------------------
+
+    def subscribe_server(self, topic: str, callback: ServerCallback) -> ServerSubscription:
+        """Add a server-side subscriber; keep the returned subscription to end it."""
+        subscription = ServerSubscription(next(self._numbers), topic, callback)
+        self.topics.add_server(subscription)
+        return subscription
+
+    # -- publications (spec §4.2, §5) ------------------------------------------------------------------
+
+    def publish(self, topic: str, data: msgspec.Raw, sender: str) -> None:
+        """Deliver to every subscriber of `topic`: the frame is encoded once for all connections."""
+        peers = self.topics.peers(topic)
+        if peers:
+            frame = encode_delivery(act.PUBLISH, topic, data, sender)
+            for peer in peers:
+                peer.send(frame)
+        subs = self.topics.server_subscriptions(topic)
+        if subs:
+            message: Message = {"data": _decode_any(data), "from": sender}
+            for sub in tuple(subs.values()):
+                self._run_server_callback(sub, message, None)
+
+    def publish_to_id(self, target: str, data: msgspec.Raw, sender: str) -> None:
+        """A direct message: to a connection, or to the `OnID` handler for the server's ID (spec §5.1)."""
+        if target == self.server_id:
+            self._run_on_id({"data": _decode_any(data), "from": sender}, None)
+            return
+        peer = self.clients.get(target)
+        if peer is not None:
+            peer.send(encode_direct(sender, data))
+
+    def publish_with_ack(
+        self,
+        topic: str,
+        data: msgspec.Raw,
+        sender: str,
+        timeout: float | None = None,
+        owner: Peer | None = None,
+        client_ack_id: str = "",
+        progress: bool = False,
+        listener: AckListener | None = None,
+    ) -> AckRequest:
+        """Publish and collect one acknowledgement per subscriber (spec §6.1, §6.2)."""
+        peers = tuple(self.topics.peers(topic) or ())
+        subs = tuple((self.topics.server_subscriptions(topic) or {}).values())
+        expected = [p.client_id for p in peers if p.client_id is not None] + [s.responder_id for s in subs]
+        server_ack_id = self._new_ack_id()
+        request = self.acks.open(
+            server_ack_id, expected, self._timeout(timeout), owner, client_ack_id, progress,
+            listener or self._reply_listener(owner),
+        )
+        if peers:
+            frame = encode_delivery(act.PUBLISH_ACK, topic, data, sender, server_ack_id)
+            for peer in peers:
+                peer.send(frame)
+        if subs:
+            message: Message = {"data": _decode_any(data), "from": sender}
+            for sub in subs:
+                self._run_server_callback(sub, message, self._responder(server_ack_id, sub.responder_id))
+        return request
+
+    def publish_to_id_with_ack(
+        self,
+        target: str,
+        data: msgspec.Raw,
+        sender: str,
+        timeout: float | None = None,
+        owner: Peer | None = None,
+        client_ack_id: str = "",
+        progress: bool = False,
+        listener: AckListener | None = None,
+    ) -> AckRequest:
+        """A direct message that the target acknowledges (spec §6.4)."""
+        server_ack_id = self._new_ack_id()
+        reply = listener or self._reply_listener(owner)
+        if target == self.server_id:
+            responder = f"internal_{next(self._numbers)}"
+            request = self.acks.open(
+                server_ack_id, [responder], self._timeout(timeout), owner, client_ack_id, progress, reply
+            )
+            self._run_on_id({"data": _decode_any(data), "from": sender}, self._responder(server_ack_id, responder))
+            return request
+        peer = self.clients.get(target)
+        expected = [target] if peer is not None else []
+        request = self.acks.open(
+            server_ack_id, expected, self._timeout(timeout), owner, client_ack_id, progress, reply
+        )
+        if peer is not None:
+            topic = f"{act.DIRECT_TOPIC_PREFIX}{target}_{next(self._numbers)}"
+            peer.send(encode_delivery(act.PUBLISH_ACK, topic, data, sender, server_ack_id))
+        return request
+
+    def acknowledge(self, peer: Peer, server_ack_id: str, success: bool, error: str) -> None:
+        """A connection answered a `publish_ack`; its registered ID is the responder (spec §6.1, §9.6)."""
+        if peer.client_id is not None:
+            self.acks.respond(server_ack_id, AckResponse(server_ack_id, peer.client_id, success, error))
+
+    # -- counts ----------------------------------------------------------------------------------------
+
+    def count_clients(self) -> int:
+        """Registered connections."""
+        return len(self.clients)
+
+    # -- helpers ---------------------------------------------------------------------------------------
+
+    def _timeout(self, timeout: float | None) -> float:
+        return self.default_ack_timeout if timeout is None else timeout
+
+    def _new_ack_id(self) -> str:
+        return f"ack_{self._ack_epoch}_{next(self._numbers)}"
+
+    def _responder(self, server_ack_id: str, responder: str) -> Callable[[bool, str], None]:
+        def done(success: bool, error: str) -> None:
+            self.acks.respond(server_ack_id, AckResponse(server_ack_id, responder, success, error))
+
+        return done
+
+    def _run_server_callback(
+        self, sub: ServerSubscription, message: Message, done: Callable[[bool, str], None] | None
+    ) -> None:
+        def unsubscribe() -> None:
+            self.topics.remove_server(sub)
+
+        def call() -> Any:
+            return sub.callback(message, unsubscribe) if sub.active else None
+
+        self.runner.run(sub, call, done)
+
+    def _run_on_id(self, message: Message, done: Callable[[bool, str], None] | None) -> None:
+        handler = self.on_id
+        if handler is None:
+            if done is not None:
+                done(False, act.NO_SUBSCRIBER)
+            return
+        self.runner.run(self, lambda: handler(message), done)
+
+    @staticmethod
+    def _reply_listener(owner: Peer | None) -> AckListener | None:
+        """For a client request: `ack_progress` frames if asked, then one `ack_response` (spec §6.2, §6.3)."""
+        if owner is None:
+            return None
+
+        def on_update(request: AckRequest, response: AckResponse | None) -> None:
+            if response is not None:
+                if request.progress:
+                    owner.send(encode_ack_progress(request.client_ack_id, response))
+            elif not request.cancelled:
+                owner.send(encode_ack_response(request.client_ack_id, request.responses))
+
+        return on_update
+
+    def send_to(self, client_id: str, frame: Frame) -> bool:
+        """Send a frame to a registered client; False when no such client."""
+        peer = self.clients.get(client_id)
+        if peer is None:
+            return False
+        peer.send(frame)
+        return True

@@ -1,0 +1,85 @@
+"""Server-to-server forwarding (spec §8): relay addresses, origin strings and inbound frame checks."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+__all__ = ["FederationConfig", "RelayTarget", "parse_relay_address"]
+
+
+@dataclass(frozen=True)
+class RelayTarget:
+    """Where a relay connects (`host:port` and path) and what it tells the target it is for."""
+
+    hostport: str
+    path: str
+    proxy: str
+
+    @property
+    def host(self) -> str:
+        """The host part of `hostport`."""
+        return _split_host(self.hostport)
+
+
+def _split_host(hostport: str) -> str:
+    if hostport.startswith("["):
+        return hostport[1 : hostport.find("]")]
+    return hostport.rsplit(":", 1)[0] if hostport.count(":") == 1 else hostport
+
+
+def parse_relay_address(address: str, default_path: str = "/ws/bus") -> RelayTarget:
+    """Parse the four address forms of spec §8.1.
+
+    `host:port`, `host:port/path`, `public[:port]/path::internal:port`, `public[:port]::internal:port/path`.
+    The dial goes to the public part; the internal part is what the target recognises itself by.
+    Ports are kept as written (the original stripped `:80` as a substring, spec §9.10).
+    """
+    public, _, proxy = address.partition("::")
+    path = ""
+    if "/" in proxy:
+        proxy, slash, proxy_path = proxy.partition("/")
+        path = slash + proxy_path
+    if "/" in public:
+        split = urlsplit("ws://" + public)
+        public = split.netloc
+        path = path or split.path
+        if split.query:
+            path += "?" + split.query
+    if not public:
+        raise ValueError(f"no host in server address {address!r}")
+    return RelayTarget(hostport=public, path=path or default_path, proxy=proxy)
+
+
+@dataclass(frozen=True)
+class FederationConfig:
+    """How this server recognises and authenticates server-to-server traffic (spec §8.3)."""
+
+    #: `host:port` the server listens on, as peers address it.
+    address: str
+    #: WebSocket path of the bus.
+    path: str
+    #: True when the server serves wss:// (changes the origin string).
+    secure: bool = False
+    #: Extra names this server answers to (a public address behind a proxy).
+    aliases: tuple[str, ...] = ()
+    #: Shared secret; when empty, only loopback peers are accepted.
+    secret: str = ""
+
+    def origin(self, requester: str) -> str:
+        """The `from` of relayed data: `[requester---]ws[s]://address/path` (spec §8.2)."""
+        base = ("wss://" if self.secure else "ws://") + self.address + self.path
+        return f"{requester}---{base}" if requester else base
+
+    def is_for_me(self, to: str, proxy: str) -> bool:
+        """Whether a `server-to-server` frame addressed `to`/`proxy` is for this server."""
+        names = {self.address, _split_host(self.address), *self.aliases}
+        names.update(_split_host(alias) for alias in self.aliases)
+        return bool((to and to in names) or (proxy and proxy in names))
+
+    def authenticates(self, secret: str, is_loopback: bool) -> bool:
+        """True when a peer may send `server-to-server` frames."""
+        if self.secret:
+            return hmac.compare_digest(secret.encode(), self.secret.encode())
+        return is_loopback

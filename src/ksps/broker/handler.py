@@ -1,0 +1,246 @@
+"""Turns each client frame into a broker verb and a reply (spec §3-§8). Still no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from ..protocol import (
+    DecodeError,
+    Envelope,
+    Errors,
+    Frame,
+    decode_ack_payload,
+    decode_envelope,
+    encode_ack_status,
+    encode_error,
+    encode_reply,
+)
+from ..protocol import actions as act
+from .core import Broker
+from .federation import FederationConfig
+from .interfaces import Message, Peer, Relay
+
+__all__ = ["FrameHandler", "Limits"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits on client-chosen strings (spec §2.4) and on ack timeouts (spec §6.2)."""
+
+    max_topic_bytes: int = 256
+    max_id_bytes: int = 256
+    max_ack_timeout: float = 300.0
+
+
+_PUBLISHED = b'{"action":"published","topic":'
+_SUBSCRIBED = b'{"action":"subscribed","topic":'
+_encode = msgspec.json.encode
+
+
+class FrameHandler:
+    """Dispatches decoded frames of registered and unregistered connections to the broker."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        federation: FederationConfig,
+        relay: Relay,
+        limits: Limits | None = None,
+    ) -> None:
+        self.broker = broker
+        self.federation = federation
+        self.relay = relay
+        self.limits = limits or Limits()
+        self.on_server_data: list[Callable[[Message], Any]] = []
+        self._actions: dict[str, Callable[[Peer, Envelope], None]] = {
+            act.SUBSCRIBE: self._subscribe,
+            act.UNSUBSCRIBE: self._unsubscribe,
+            act.PUBLISH: self._publish,
+            act.DIRECT_MESSAGE: self._direct_message,
+            act.PUBLISH_WITH_ACK: self._publish_with_ack,
+            act.PUBLISH_TO_ID_WITH_ACK: self._publish_to_id_with_ack,
+            act.ACK: self._ack,
+            act.GET_ACK_STATUS: self._get_ack_status,
+            act.CANCEL_ACK: self._cancel_ack,
+            act.PUBLISH_TO_SERVER: self._publish_to_server,
+        }
+
+    def handle(self, peer: Peer, payload: bytes) -> None:
+        """Process one frame from `peer`. Never raises for bad input: errors go back as `error` frames."""
+        try:
+            envelope = decode_envelope(payload)
+        except DecodeError as exc:
+            peer.send(encode_error(str(exc)))
+            return
+        error = self._check_limits(envelope)
+        if error:
+            peer.send(encode_error(error))
+            return
+        action = envelope.action
+        if not action:
+            peer.send(encode_error(Errors.MISSING_ACTION))
+        elif action == act.PING:
+            client_id = self.broker.register(peer, envelope.from_ or "")
+            peer.send(encode_reply(act.PONG, id=client_id))
+        elif action == act.SERVER_TO_SERVER:
+            self._server_to_server(peer, envelope)
+        elif (handler := self._actions.get(action)) is None:
+            peer.send(encode_error(Errors.UNKNOWN_ACTION.format(action=action)))
+        elif peer.client_id is None:
+            text = Errors.NOT_REGISTERED_SUBSCRIBE if action == act.SUBSCRIBE else Errors.NOT_REGISTERED
+            peer.send(encode_error(text))
+        else:
+            handler(peer, envelope)
+
+    def _check_limits(self, envelope: Envelope) -> str:
+        limits = self.limits
+        if envelope.topic and len(envelope.topic) * 4 > limits.max_topic_bytes:  # cheap bound first
+            if len(envelope.topic.encode()) > limits.max_topic_bytes:
+                return Errors.TOPIC_TOO_LONG.format(limit=limits.max_topic_bytes)
+        for value in (envelope.from_, envelope.to):
+            if value and len(value.encode()) > limits.max_id_bytes:
+                return Errors.ID_TOO_LONG.format(limit=limits.max_id_bytes)
+        if envelope.ack_id and len(envelope.ack_id.encode()) > limits.max_id_bytes:
+            return Errors.ACK_ID_TOO_LONG.format(limit=limits.max_id_bytes)
+        return ""
+
+    # -- topics (spec §4) ------------------------------------------------------------------------------
+
+    def _topic(self, peer: Peer, envelope: Envelope) -> str:
+        topic = envelope.topic
+        if not topic:
+            peer.send(encode_error(Errors.MISSING_TOPIC))
+            return ""
+        return topic
+
+    def _subscribe(self, peer: Peer, envelope: Envelope) -> None:
+        if topic := self._topic(peer, envelope):
+            if topic.startswith(act.DIRECT_TOPIC_PREFIX):
+                peer.send(encode_error(Errors.RESERVED_TOPIC.format(topic=topic)))
+                return
+            self.broker.topics.add_peer(topic, peer)
+            peer.send(Frame(_SUBSCRIBED + _encode(topic) + b"}"))
+
+    def _unsubscribe(self, peer: Peer, envelope: Envelope) -> None:
+        if topic := self._topic(peer, envelope):
+            self.broker.topics.remove_peer(topic, peer)
+            peer.send(encode_reply(act.UNSUBSCRIBED, topic=topic))
+
+    def _publish(self, peer: Peer, envelope: Envelope) -> None:
+        if topic := self._topic(peer, envelope):
+            self.broker.publish(topic, envelope.raw_data, peer.client_id or "")
+            peer.send(Frame(_PUBLISHED + _encode(topic) + b"}"))
+
+    def _direct_message(self, peer: Peer, envelope: Envelope) -> None:
+        if not envelope.to:
+            peer.send(encode_error(Errors.MISSING_TARGET_ID))
+            return
+        self.broker.publish_to_id(envelope.to, envelope.raw_data, peer.client_id or "")
+
+    # -- acknowledgements (spec §6) --------------------------------------------------------------------
+
+    def _ack_timeout(self, envelope: Envelope) -> float | None:
+        if envelope.timeout is None:
+            return None
+        return min(envelope.timeout / 1000.0, self.limits.max_ack_timeout)
+
+    def _client_ack_id(self, peer: Peer, envelope: Envelope) -> str:
+        if not envelope.ack_id:
+            peer.send(encode_error(Errors.MISSING_ACK_ID))
+            return ""
+        return envelope.ack_id
+
+    def _publish_with_ack(self, peer: Peer, envelope: Envelope) -> None:
+        topic = self._topic(peer, envelope)
+        if topic and (client_ack_id := self._client_ack_id(peer, envelope)):
+            self.broker.publish_with_ack(
+                topic, envelope.raw_data, peer.client_id or "", self._ack_timeout(envelope),
+                owner=peer, client_ack_id=client_ack_id, progress=bool(envelope.progress),
+            )
+
+    def _publish_to_id_with_ack(self, peer: Peer, envelope: Envelope) -> None:
+        if not envelope.to:
+            peer.send(encode_error(Errors.MISSING_TARGET_ID))
+            return
+        if client_ack_id := self._client_ack_id(peer, envelope):
+            self.broker.publish_to_id_with_ack(
+                envelope.to, envelope.raw_data, peer.client_id or "", self._ack_timeout(envelope),
+                owner=peer, client_ack_id=client_ack_id, progress=bool(envelope.progress),
+            )
+
+    def _ack(self, peer: Peer, envelope: Envelope) -> None:
+        payload = decode_ack_payload(envelope.data)
+        if payload is None and not envelope.ack_id:
+            peer.send(encode_error(Errors.MISSING_ACK_DATA))
+            return
+        ack_id = envelope.ack_id
+        if not ack_id and payload is not None and isinstance(payload.ack_id, str):
+            ack_id = payload.ack_id
+        if not ack_id:
+            peer.send(encode_error(Errors.MISSING_ACK_ID))
+            return
+        # Success is read only from data.success, as in the original (spec §6.1).
+        success = payload is not None and payload.success is True
+        error = payload.error if payload is not None and isinstance(payload.error, str) else ""
+        self.broker.acknowledge(peer, ack_id, success, error)
+
+    def _get_ack_status(self, peer: Peer, envelope: Envelope) -> None:
+        if client_ack_id := self._client_ack_id(peer, envelope):
+            request = self.broker.acks.find(peer, client_ack_id) or self.broker.acks.find_server(client_ack_id)
+            status = request.expected if request is not None else {}
+            peer.send(encode_ack_status(client_ack_id, status))
+
+    def _cancel_ack(self, peer: Peer, envelope: Envelope) -> None:
+        if client_ack_id := self._client_ack_id(peer, envelope):
+            request = self.broker.acks.find(peer, client_ack_id)
+            if request is not None:
+                self.broker.acks.cancel(request)
+            peer.send(encode_reply(act.ACK_CANCELLED, ack_id=client_ack_id))
+
+    # -- server to server (spec §8) --------------------------------------------------------------------
+
+    def _publish_to_server(self, peer: Peer, envelope: Envelope) -> None:
+        address = envelope.to
+        if not address:
+            peer.send(encode_error(Errors.MISSING_SERVER_ADDRESS))
+            return
+        secure = bool(envelope.status and envelope.status.get("is_secure"))
+
+        def reply(failure: str | None) -> None:
+            if failure is None:
+                peer.send(encode_reply(act.SERVER_MESSAGE_SENT, to=address))
+            else:
+                peer.send(encode_error(Errors.RELAY_FAILED.format(reason=failure)))
+
+        origin = self.federation.origin(peer.client_id or "")
+        self.relay.relay(address, envelope.raw_data, origin, secure, reply)
+
+    def _server_to_server(self, peer: Peer, envelope: Envelope) -> None:
+        if not self.federation.authenticates(envelope.secret or "", peer.is_loopback):
+            peer.send(encode_error(Errors.S2S_NOT_ALLOWED))
+            return
+        if not self.federation.is_for_me(envelope.to or "", envelope.id or ""):
+            peer.send(encode_error(Errors.UNKNOWN_ACTION.format(action=act.SERVER_TO_SERVER)))
+            return
+        self.deliver_server_data(envelope.raw_data, envelope.from_ or "")
+
+    def deliver_server_data(self, raw: msgspec.Raw, default_from: str) -> None:
+        """Republish `{topic, data}` payloads and call every `OnServerData` handler (spec §8.3)."""
+        wrapper = msgspec.json.decode(raw)
+        payload: Any = wrapper
+        origin = default_from
+        if isinstance(wrapper, dict):
+            payload = wrapper.get("data")
+            if isinstance(wrapper.get("from"), str):
+                origin = wrapper["from"]
+        if isinstance(payload, dict) and isinstance(payload.get("topic"), str) and payload["topic"]:
+            self.broker.publish(payload["topic"], msgspec.Raw(_encode(payload.get("data"))), origin)
+        message: Message = {"data": payload, "from": origin}
+        for handler in tuple(self.on_server_data):
+            self.broker.runner.run(handler, lambda h=handler: h(message), None)  # type: ignore[misc]
+
+

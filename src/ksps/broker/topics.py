@@ -1,0 +1,101 @@
+"""Who is subscribed to what: WebSocket connections and server-side callbacks, per topic (spec §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .interfaces import Message, Peer
+
+__all__ = ["ServerCallback", "ServerSubscription", "TopicRegistry"]
+
+#: A server-side subscriber: called with the message and a function that ends the subscription.
+ServerCallback = Callable[[Message, Callable[[], None]], Any]
+
+
+class ServerSubscription:
+    """One server-side subscription; its responder ID in acknowledgements is `internal_<n>` (spec §6.1)."""
+
+    __slots__ = ("active", "callback", "number", "responder_id", "topic")
+
+    def __init__(self, number: int, topic: str, callback: ServerCallback) -> None:
+        self.number = number
+        self.topic = topic
+        self.callback = callback
+        self.responder_id = f"internal_{number}"
+        self.active = True
+
+
+class TopicRegistry:
+    """Subscriptions by topic and by connection. Insertion-ordered, so fan-out order is stable."""
+
+    def __init__(self) -> None:
+        self._peers: dict[str, dict[Peer, None]] = {}
+        self._topics_of: dict[Peer, dict[str, None]] = {}
+        self._server: dict[str, dict[int, ServerSubscription]] = {}
+
+    def add_peer(self, topic: str, peer: Peer) -> None:
+        """Subscribe a connection; idempotent (spec §4.1)."""
+        self._peers.setdefault(topic, {})[peer] = None
+        self._topics_of.setdefault(peer, {})[topic] = None
+
+    def remove_peer(self, topic: str, peer: Peer) -> None:
+        """Unsubscribe a connection; harmless when it was not subscribed."""
+        peers = self._peers.get(topic)
+        if peers is not None and peers.pop(peer, 0) is None and not peers:
+            del self._peers[topic]
+        topics = self._topics_of.get(peer)
+        if topics is not None:
+            topics.pop(topic, None)
+            if not topics:
+                del self._topics_of[peer]
+
+    def drop_peer(self, peer: Peer) -> list[str]:
+        """Remove every subscription of a connection; returns its topics in subscription order."""
+        topics = list(self._topics_of.pop(peer, ()))
+        for topic in topics:
+            peers = self._peers.get(topic)
+            if peers is not None:
+                peers.pop(peer, None)
+                if not peers:
+                    del self._peers[topic]
+        return topics
+
+    def move_peer(self, old: Peer, new: Peer) -> None:
+        """Give `old`'s subscriptions to `new` (ID takeover keeps subscriptions, spec §3.3)."""
+        for topic in self.drop_peer(old):
+            self.add_peer(topic, new)
+
+    def peers(self, topic: str) -> dict[Peer, None] | None:
+        """The connections subscribed to `topic`, or None."""
+        return self._peers.get(topic)
+
+    def topics_of(self, peer: Peer) -> list[str]:
+        """The topics a connection is subscribed to."""
+        return list(self._topics_of.get(peer, ()))
+
+    def add_server(self, subscription: ServerSubscription) -> None:
+        """Add a server-side subscription."""
+        self._server.setdefault(subscription.topic, {})[subscription.number] = subscription
+
+    def remove_server(self, subscription: ServerSubscription) -> None:
+        """Remove one server-side subscription; idempotent."""
+        subscription.active = False
+        subs = self._server.get(subscription.topic)
+        if subs is not None and subs.pop(subscription.number, None) is not None and not subs:
+            del self._server[subscription.topic]
+
+    def remove_server_topic(self, topic: str) -> int:
+        """Remove every server-side subscription of `topic` (spec §9.17); returns how many."""
+        subs = self._server.pop(topic, {})
+        for subscription in subs.values():
+            subscription.active = False
+        return len(subs)
+
+    def server_subscriptions(self, topic: str) -> dict[int, ServerSubscription] | None:
+        """The server-side subscriptions of `topic`, or None."""
+        return self._server.get(topic)
+
+    def count(self, topic: str) -> tuple[int, int]:
+        """(server-side, WebSocket) subscriber counts of `topic`."""
+        return len(self._server.get(topic, ())), len(self._peers.get(topic, ()))

@@ -1,0 +1,46 @@
+"""The exceptions ksps raises.
+
+Every exception ksps raises derives from :class:`KspsError`::
+
+    KspsError
+    ├── ProtocolError        a frame that breaks spec/protocol.md (server and client)
+    ├── ConnectionFailed     a client could not connect (first connection, no auto-restart)
+    ├── ClientClosed         a call on a client that was closed
+    ├── OfflineQueueFull     a publish made while offline did not fit the bounded queue
+    └── ServerError          the server could not start, or a server API misuse
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ClientClosed",
+    "ConnectionFailed",
+    "KspsError",
+    "OfflineQueueFull",
+    "ProtocolError",
+    "ServerError",
+]
+
+
+class KspsError(Exception):
+    """Root of every exception raised by ksps."""
+
+
+class ProtocolError(KspsError):
+    """A frame does not follow spec/protocol.md."""
+
+
+class ConnectionFailed(KspsError):
+    """A client could not reach the server and was not asked to keep trying."""
+
+
+class ClientClosed(KspsError):
+    """The client was closed; create a new one to go on."""
+
+
+class OfflineQueueFull(KspsError):
+    """A publish made while disconnected did not fit the client's bounded offline queue."""
+
+
+class ServerError(KspsError):
+    """The server could not start or was used in a way it does not support."""

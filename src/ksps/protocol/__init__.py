@@ -1,0 +1,40 @@
+"""The sans-I/O ksps protocol: actions, error texts, close codes, frame decoding and encoding.
+
+Nothing here performs I/O or imports asyncio; the server and the client drive it (spec/protocol.md).
+"""
+
+from . import actions
+from .actions import CloseCodes, CloseReasons, Errors
+from .envelope import NULL, AckPayload, AckResponse, DecodeError, Envelope, decode_ack_payload, decode_envelope
+from .frames import (
+    Frame,
+    encode_ack_progress,
+    encode_ack_response,
+    encode_ack_status,
+    encode_delivery,
+    encode_direct,
+    encode_error,
+    encode_reply,
+)
+
+__all__ = [
+    "NULL",
+    "AckPayload",
+    "AckResponse",
+    "CloseCodes",
+    "CloseReasons",
+    "DecodeError",
+    "Envelope",
+    "Errors",
+    "Frame",
+    "actions",
+    "decode_ack_payload",
+    "decode_envelope",
+    "encode_ack_progress",
+    "encode_ack_response",
+    "encode_ack_status",
+    "encode_delivery",
+    "encode_direct",
+    "encode_error",
+    "encode_reply",
+]

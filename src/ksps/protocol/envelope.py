@@ -1,0 +1,95 @@
+"""Decoding of client frames into typed envelopes (spec §2), with the error texts of spec §7.1."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+from .actions import Errors
+
+__all__ = ["NULL", "AckPayload", "AckResponse", "DecodeError", "Envelope", "decode_envelope"]
+
+#: The JSON `null` literal, used where a frame had no `data` member (spec §4.2).
+NULL = msgspec.Raw(b"null")
+
+
+class Envelope(msgspec.Struct, frozen=True, gc=False):
+    """One client frame. `None` stands for an absent or `null` member (spec §2.2).
+
+    `data` stays raw JSON: the server forwards it without decoding or re-encoding it.
+    """
+
+    action: str | None = None
+    topic: str | None = None
+    data: msgspec.Raw = msgspec.Raw()
+    from_: str | None = msgspec.field(default=None, name="from")
+    to: str | None = None
+    id: str | None = None
+    ack_id: str | None = None
+    status: dict[str, bool] | None = None
+    timeout: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    progress: bool | None = None
+    secret: str | None = None
+
+    @property
+    def raw_data(self) -> msgspec.Raw:
+        """The `data` member as raw JSON, `null` when absent."""
+        data = self.data
+        return data if data else NULL
+
+
+class AckResponse(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
+    """One responder's answer to a publication with acknowledgement (spec §2.3)."""
+
+    ack_id: str
+    client_id: str
+    success: bool
+    error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire shape as a dict: `error` only when there is one."""
+        out: dict[str, Any] = {"ack_id": self.ack_id, "client_id": self.client_id, "success": self.success}
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+class AckPayload(msgspec.Struct, frozen=True, gc=False):
+    """The `data` object of an `ack` frame. Wrong types read as absent, like the original (spec §6.1)."""
+
+    ack_id: Any = None
+    success: Any = None
+    error: Any = None
+
+
+class DecodeError(Exception):
+    """A frame that is not a valid envelope; `str(exc)` is the error text to send back (spec §7.1)."""
+
+
+_decoder = msgspec.json.Decoder(Envelope)
+_ack_decoder = msgspec.json.Decoder(AckPayload)
+
+
+def decode_envelope(payload: bytes) -> Envelope:
+    """Decode one frame, or raise :class:`DecodeError` with the text of spec §7.1."""
+    try:
+        return _decoder.decode(payload)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        if text.startswith("Expected `object`"):
+            raise DecodeError(Errors.NOT_AN_OBJECT) from None
+        raise DecodeError(Errors.INVALID_MESSAGE.format(reason=text)) from None
+    except msgspec.DecodeError as exc:
+        reason = "empty frame" if not payload.strip() else str(exc)
+        raise DecodeError(Errors.INVALID_JSON.format(reason=reason)) from None
+
+
+def decode_ack_payload(data: msgspec.Raw) -> AckPayload | None:
+    """The `data` of an `ack` frame when it is an object, else None."""
+    if not data:
+        return None
+    try:
+        return _ack_decoder.decode(data)
+    except msgspec.MsgspecError:
+        return None

@@ -1,0 +1,110 @@
+"""Encoding of the frames the server sends (spec §3-§8).
+
+Hot-path frames (deliveries) are assembled from pre-encoded pieces so that a publication is encoded once,
+whatever the number of subscribers. Every string goes through the JSON encoder, so frames are always valid
+JSON (spec §9.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from . import actions
+from .envelope import AckResponse
+
+__all__ = [
+    "Frame",
+    "encode_ack_progress",
+    "encode_ack_response",
+    "encode_delivery",
+    "encode_direct",
+    "encode_error",
+    "encode_reply",
+]
+
+_encode = msgspec.json.encode
+
+
+class Frame:
+    """One outgoing JSON message, with its unmasked WebSocket text frame built at most once (RFC 6455 §5.2).
+
+    The same Frame is handed to every subscriber of a publication, so the framing cost is paid once too.
+    """
+
+    __slots__ = ("_wire", "json")
+
+    def __init__(self, json: bytes) -> None:
+        self.json = json
+        self._wire: bytes | None = None
+
+    @property
+    def wire(self) -> bytes:
+        """The complete server-to-client WebSocket frame (FIN, opcode text, no mask)."""
+        wire = self._wire
+        if wire is None:
+            wire = self._wire = _text_frame_header(len(self.json)) + self.json
+        return wire
+
+    def __repr__(self) -> str:
+        return f"Frame({self.json!r})"
+
+
+def _text_frame_header(length: int) -> bytes:
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 65536:
+        return bytes((0x81, 126)) + length.to_bytes(2, "big")
+    return bytes((0x81, 127)) + length.to_bytes(8, "big")
+
+
+def encode_delivery(action: str, topic: str, data: msgspec.Raw, sender: str, ack_id: str = "") -> Frame:
+    """A topic delivery, `publish` or `publish_ack`, with the nested `{data, from}` payload (spec §4.2, §6.1)."""
+    head = b'{"action":"' + action.encode() + b'","topic":' + _encode(topic)
+    if ack_id:
+        head += b',"ack_id":' + _encode(ack_id)
+    return Frame(head + b',"data":{"data":' + bytes(data) + b',"from":' + _encode(sender) + b"}}")
+
+
+def encode_direct(sender: str, data: msgspec.Raw) -> Frame:
+    """A flat direct message (spec §5.1)."""
+    return Frame(
+        b'{"action":"direct_message","from":' + _encode(sender) + b',"data":' + bytes(data) + b"}"
+    )
+
+
+def encode_reply(action: str, **fields: str) -> Frame:
+    """A small reply frame with string members; empty members are omitted (spec §2.2)."""
+    body: dict[str, Any] = {"action": action}
+    for key, value in fields.items():
+        if value:
+            body[key] = value
+    return Frame(_encode(body))
+
+
+def encode_error(text: str) -> Frame:
+    """An `error` frame (spec §7.1)."""
+    return Frame(_encode({"action": actions.ERROR, "error": text}))
+
+
+def encode_ack_response(client_ack_id: str, responses: Mapping[str, AckResponse]) -> Frame:
+    """The one aggregated `ack_response` of a client request; `responses` omitted when empty (spec §6.2)."""
+    body: dict[str, Any] = {"action": actions.ACK_RESPONSE, "ack_id": client_ack_id}
+    if responses:
+        body["responses"] = dict(responses)
+    return Frame(_encode(body))
+
+
+def encode_ack_progress(client_ack_id: str, response: AckResponse) -> Frame:
+    """One response as it arrives, for requests that asked for progress (spec §6.3)."""
+    return Frame(_encode({"action": actions.ACK_PROGRESS, "ack_id": client_ack_id, "data": response}))
+
+
+def encode_ack_status(client_ack_id: str, status: Mapping[str, bool]) -> Frame:
+    """The reply to `get_ack_status`; `status` omitted when empty (spec §6.5)."""
+    body: dict[str, Any] = {"action": actions.ACK_STATUS, "ack_id": client_ack_id}
+    if status:
+        body["status"] = dict(status)
+    return Frame(_encode(body))

@@ -1,0 +1,79 @@
+"""Start a real ksps server for tests, in-process or as a subprocess for other languages' test suites.
+
+In Python::
+
+    async with serve_for_tests() as server:
+        url = server.url
+
+From any language: ``python -m ksps.testing [--port N] [--server-id ID] [--path P]`` listens on 127.0.0.1,
+prints one JSON line ``{"url", "address", "port", "server_id"}`` once it accepts connections, and stops
+cleanly on SIGTERM, SIGINT or when its standard input reaches end of file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+from .server import Server
+
+__all__ = ["main", "serve_for_tests"]
+
+
+@contextlib.asynccontextmanager
+async def serve_for_tests(port: int = 0, **options: Any) -> AsyncIterator[Server]:
+    """A started server on 127.0.0.1 (a free port by default), stopped on exit."""
+    options.setdefault("address", f"127.0.0.1:{port}")
+    server = Server(**options)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    options: dict[str, Any] = {"address": f"127.0.0.1:{args.port}", "path": args.path}
+    if args.server_id:
+        options["server_id"] = args.server_id
+    if args.peer_secret:
+        options["peer_secret"] = args.peer_secret
+    async with serve_for_tests(**options) as server:
+        print(json.dumps({
+            "url": server.url, "address": f"127.0.0.1:{server.port}", "port": server.port,
+            "server_id": server.ID,
+        }), flush=True)
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        stdin_closed = loop.run_in_executor(None, sys.stdin.read)
+        stdin_closed.add_done_callback(lambda _: stop.set())
+        await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``python -m ksps.testing``."""
+    parser = argparse.ArgumentParser(prog="python -m ksps.testing", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--path", default="/ws/bus", help="WebSocket path (default: /ws/bus)")
+    parser.add_argument("--server-id", default="", help="the server's own ID (default: a random UUID)")
+    parser.add_argument("--peer-secret", default="", help="server-to-server shared secret")
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args))
+    # The executor thread blocked on stdin must not keep the process alive.
+    sys.stdout.flush()
+    import os
+
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -73,6 +73,13 @@ _ack_decoder = msgspec.json.Decoder(AckPayload)
 
 def decode_envelope(payload: bytes) -> Envelope:
     """Decode one frame, or raise :class:`DecodeError` with the text of spec §7.1."""
+    # msgspec checks UTF-8 only in the strings it decodes, not inside the raw `data` it passes through: an
+    # invalid byte there would be forwarded in text frames and make every subscriber drop with 1007.
+    if not payload.isascii():
+        try:
+            payload.decode()
+        except UnicodeDecodeError as exc:
+            raise DecodeError(Errors.INVALID_JSON.format(reason=f"invalid UTF-8 at byte {exc.start}")) from None
     try:
         return _decoder.decode(payload)
     except msgspec.ValidationError as exc:

@@ -29,24 +29,18 @@ _encode = msgspec.json.encode
 
 
 class Frame:
-    """One outgoing JSON message, with its unmasked WebSocket text frame built at most once (RFC 6455 §5.2).
+    """One outgoing JSON message and its unmasked WebSocket text frame (RFC 6455 §5.2).
 
-    The same Frame is handed to every subscriber of a publication, so the framing cost is paid once too.
+    The same Frame is handed to every subscriber of a publication, so the framing cost is paid once, and
+    `wire` is a plain attribute because the fan-out loop reads it once per subscriber.
     """
 
-    __slots__ = ("_wire", "json")
+    __slots__ = ("json", "wire")
 
     def __init__(self, json: bytes) -> None:
         self.json = json
-        self._wire: bytes | None = None
-
-    @property
-    def wire(self) -> bytes:
-        """The complete server-to-client WebSocket frame (FIN, opcode text, no mask)."""
-        wire = self._wire
-        if wire is None:
-            wire = self._wire = _text_frame_header(len(self.json)) + self.json
-        return wire
+        #: The complete server-to-client WebSocket frame (FIN, opcode text, no mask).
+        self.wire = _text_frame_header(len(json)) + json
 
     def __repr__(self) -> str:
         return f"Frame({self.json!r})"

@@ -69,11 +69,11 @@ class Connection(WSListener):
         self._transport: WSTransport | None = None
         self._raw: asyncio.Transport | None = None
         self._pending: list[bytes] = []
-        self._pending_bytes = 0
-        self._marked = False
         self._closing = False
         self._fragments: list[bytes] = []
         self._fragment_bytes = 0
+        self._outbox = core.outbox
+        self._max_send_queue = core.config.max_send_queue
         limit = core.config.max_frames_per_second
         self._rate = limit
         self._tokens = float(core.config.frame_burst)
@@ -141,30 +141,28 @@ class Connection(WSListener):
     # -- writing (the broker's Peer interface) -------------------------------------------------------------
 
     def send(self, frame: Frame) -> None:
-        """Queue a frame; flushed with the others at the end of this loop iteration."""
-        if self._closing:
-            return
-        wire = frame.wire
-        self._pending.append(wire)
-        self._pending_bytes += len(wire)
-        if not self._marked:
-            self._marked = True
-            self._core.outbox.mark(self)
-        if self._pending_bytes > self._core.config.max_send_queue:
-            self._close_slow_consumer()
+        """Queue a frame; flushed with the others at the end of this loop iteration.
+
+        This runs once per subscriber per publication, so it does the least it can: the queue bound is
+        checked in `flush`. Between two flushes a queue grows by at most what one read brought in.
+        """
+        pending = self._pending
+        if not pending:
+            if self._closing:
+                return
+            self._outbox.mark(self)
+        pending.append(frame.wire)
 
     def flush(self) -> None:
-        """Write every queued frame with one call."""
-        self._marked = False
+        """Write every queued frame with one call; close the connection if it has fallen too far behind."""
         pending = self._pending
         if not pending or self._raw is None or self._closing:
             return
         data = pending[0] if len(pending) == 1 else b"".join(pending)
         pending.clear()
-        self._pending_bytes = 0
         raw = self._raw
         raw.write(data)
-        if raw.get_write_buffer_size() > self._core.config.max_send_queue:
+        if raw.get_write_buffer_size() > self._max_send_queue:
             self._close_slow_consumer()
 
     def _close_slow_consumer(self) -> None:
@@ -174,7 +172,6 @@ class Connection(WSListener):
             self.remote, self.client_id, self._core.config.max_send_queue,
         )
         self._pending.clear()
-        self._pending_bytes = 0
         self.close(CloseCodes.SLOW_CONSUMER, CloseReasons.SLOW_CONSUMER, flush=False)
 
     def close(self, code: int, reason: str, flush: bool = True) -> None:
@@ -189,6 +186,14 @@ class Connection(WSListener):
         self._transport.disconnect()
         # A peer that stopped reading would keep the buffered bytes forever: give it a grace period.
         self._core.loop.call_later(self._core.config.handshake_timeout, self._abort)
+        # But forget it now: its ID, subscriptions and pending acks must not wait for a socket that may take
+        # that whole grace period to go (spec §7.2, §9.14). Deferred, because close() can run inside the
+        # broker's fan-out loop over this very connection's topic.
+        self._core.loop.call_soon(self._forget)
+
+    def _forget(self) -> None:
+        self._core.broker.disconnect(self)
+        self.client_id = None
 
     def _abort(self) -> None:
         if self._raw is not None and not self._raw.is_closing():

@@ -78,7 +78,7 @@ class UpgradeRouter:
             return self._serve_bundle()
         if target.path != self.path:
             return _answer(HTTPStatus.NOT_FOUND, "Not Found")
-        upgrade = UpgradeRequest(target.path, parse_qs(target.query), request.headers)
+        upgrade = UpgradeRequest(target.path, parse_qs(target.query, keep_blank_values=True), request.headers)
         refusal = self._run_chain(upgrade)
         if refusal is not None:
             log.info("refused upgrade of %s: %d %s", target.path, refusal.status, refusal.body)

@@ -1,0 +1,116 @@
+"""The `ksps` command: `ksps serve` runs a server; every option also reads an environment variable."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import __version__
+from .errors import KspsError
+from .logs import configure_logging
+
+__all__ = ["main"]
+
+
+@dataclass(frozen=True)
+class _Option:
+    flag: str
+    field: str
+    kind: Callable[[str], Any]
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "KSPS_" + self.flag.lstrip("-").replace("-", "_").upper()
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+_SERVE_OPTIONS = (
+    _Option("--address", "address", str, "host:port to listen on; 0.0.0.0:9313 to expose it (default: localhost:9313)"),
+    _Option("--path", "path", str, "WebSocket path (default: /ws/bus)"),
+    _Option("--server-id", "server_id", str, "the server's own ID, the target of OnID (default: a random UUID)"),
+    _Option("--max-message-size", "max_message_size", int, "largest accepted frame in bytes; larger closes with 1009 (default: 1048576)"),
+    _Option("--max-send-queue", "max_send_queue", int, "bytes a connection may have waiting before it is closed as a slow consumer, 4002 (default: 8388608)"),
+    _Option("--max-frames-per-second", "max_frames_per_second", float, "average frames per second per connection, 0 = unlimited; excess closes with 1008 (default: 200000)"),
+    _Option("--frame-burst", "frame_burst", int, "burst allowance of the frame rate limit (default: 200000)"),
+    _Option("--max-topic-bytes", "max_topic_bytes", int, "longest topic in bytes (default: 256)"),
+    _Option("--max-id-bytes", "max_id_bytes", int, "longest client ID or ack ID in bytes (default: 256)"),
+    _Option("--ack-timeout", "default_ack_timeout", float, "seconds to wait for acks when a client gives no timeout (default: 5)"),
+    _Option("--max-ack-timeout", "max_ack_timeout", float, "longest ack timeout a client may ask for, seconds (default: 300)"),
+    _Option("--keepalive-interval", "keepalive_interval", float, "seconds of silence before the server pings a client, 0 = off (default: 20)"),
+    _Option("--keepalive-timeout", "keepalive_timeout", float, "seconds to wait for the pong before dropping the client (default: 20)"),
+    _Option("--allowed-origins", "allowed_origins", _names, "comma-separated browser origins allowed besides same-origin, * = any (default: none)"),
+    _Option("--peer-secret", "peer_secret", str, "shared secret for server-to-server frames (default: none, then only loopback peers are accepted)"),
+    _Option("--public-addresses", "public_addresses", _names, "comma-separated other host:port names this server answers to in server-to-server frames"),
+    _Option("--tls-cert", "tls_cert", str, "PEM certificate chain; with --tls-key, serve wss://"),
+    _Option("--tls-key", "tls_key", str, "PEM private key"),
+    _Option("--shutdown-grace", "shutdown_grace", float, "seconds stop waits for callbacks and relays (default: 5)"),
+)
+
+
+def _serve_parser(subparsers: Any) -> argparse.ArgumentParser:
+    epilog = "Every option can also be set with an environment variable:\n" + "\n".join(
+        f"  {option.flag:<24} {option.env}" for option in _SERVE_OPTIONS
+    ) + "\n  --log-level              KSPS_LOG_LEVEL\n  --log-format             KSPS_LOG_FORMAT"
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve", help="run a ksps server", description="Run a ksps server until SIGINT or SIGTERM.",
+        epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    for option in _SERVE_OPTIONS:
+        parser.add_argument(option.flag, dest=option.field, default=None, help=option.help)
+    parser.add_argument("--log-level", default=os.environ.get("KSPS_LOG_LEVEL", "warning"),
+                        choices=("debug", "info", "warning", "error"), help="log level (default: warning)")
+    parser.add_argument("--log-format", default=os.environ.get("KSPS_LOG_FORMAT", "logfmt"),
+                        choices=("logfmt", "json"), help="log line format (default: logfmt)")
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import Server, ServerConfig
+
+    options: dict[str, Any] = {}
+    for option in _SERVE_OPTIONS:
+        text = getattr(args, option.field)
+        if text is None:
+            text = os.environ.get(option.env)
+        if text is None or text == "":
+            continue
+        try:
+            options[option.field] = option.kind(text)
+        except ValueError:
+            print(f"ksps serve: {option.flag} ({option.env}): invalid value {text!r}", file=sys.stderr)
+            return 2
+    configure_logging(args.log_level, args.log_format)
+    try:
+        server = Server(ServerConfig(**options))
+        print(f"ksps {__version__}: serving on {options.get('address', 'localhost:9313')}"
+              f"{options.get('path', '/ws/bus')} (Ctrl+C to stop)", file=sys.stderr)
+        server.Run()
+    except (KspsError, ValueError, OSError) as exc:
+        print(f"ksps serve: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `ksps` command."""
+    parser = argparse.ArgumentParser(prog="ksps", description="ksps: real-time publish/subscribe over WebSocket.")
+    parser.add_argument("--version", action="version", version=f"ksps {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(subparsers)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

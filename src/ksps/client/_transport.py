@@ -1,0 +1,145 @@
+"""One WebSocket connection to the server, on picows (RFC 6455).
+
+The transport only moves frames: each complete text or binary message goes to `on_message` as it is read,
+and the end of the connection goes to `on_closed` with the close code the server sent, if any. Keepalive
+PINGs (spec §1.6) are picows' auto-ping: a connection silent for `keepalive_interval` seconds is pinged, and
+one that does not answer within `keepalive_timeout` seconds is dropped, which detects half-open sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio  # noqa: TID251 - the client is an I/O layer
+from collections.abc import Callable
+from enum import Enum
+
+from picows import WSAutoPingStrategy, WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+__all__ = ["Link", "open_link"]
+
+#: Largest message the client accepts; bigger ones close the connection (the original Python used 10 MB).
+MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+
+_TEXT = WSMsgType.TEXT
+_BINARY = WSMsgType.BINARY
+_CONTINUATION = WSMsgType.CONTINUATION
+_CLOSE = WSMsgType.CLOSE
+
+
+class Link(WSListener):
+    """picows listener and sender of one connection."""
+
+    def __init__(
+        self,
+        on_message: Callable[[Link, bytes | memoryview], None],
+        on_closed: Callable[[Link, int | None, str | None], None],
+    ) -> None:
+        super().__init__()
+        self._on_message = on_message
+        self._on_closed = on_closed
+        self._transport: WSTransport | None = None
+        self._fragments: list[bytes] | None = None
+        self._writable: asyncio.Future[None] | None = None
+        self.closed = False
+
+    # -- picows callbacks --------------------------------------------------------------------------------
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self._transport = transport
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        msg_type = frame.msg_type
+        if msg_type is _TEXT or msg_type is _BINARY:
+            if frame.fin:
+                # The memoryview is only valid during this call; the handler decodes it at once.
+                self._on_message(self, frame.get_payload_as_memoryview())
+            else:
+                self._fragments = [frame.get_payload_as_bytes()]
+        elif msg_type is _CONTINUATION and self._fragments is not None:
+            self._fragments.append(frame.get_payload_as_bytes())
+            if frame.fin:
+                payload, self._fragments = b"".join(self._fragments), None
+                self._on_message(self, payload)
+        elif msg_type is _CLOSE:
+            # Answer the closing handshake (RFC 6455 §5.5.1), then let the socket go.
+            transport.send_close(WSCloseCode.OK)
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.closed = True
+        if self._writable is not None and not self._writable.done():
+            self._writable.set_result(None)
+        code: int | None = None
+        reason: str | None = None
+        handshake = transport.close_handshake
+        if handshake is not None and handshake.recv is not None:
+            received = handshake.recv.code
+            code = int(received.value) if isinstance(received, Enum) else int(received)
+            reason = handshake.recv.reason
+        self._on_closed(self, code, reason)
+
+    def pause_writing(self) -> None:
+        if self._writable is None or self._writable.done():
+            self._writable = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        if self._writable is not None and not self._writable.done():
+            self._writable.set_result(None)
+
+    # -- used by the session -----------------------------------------------------------------------------
+
+    def send(self, payload: bytes) -> None:
+        """Send one JSON message as a text frame (spec §1.3). Does nothing once the connection is gone."""
+        transport = self._transport
+        if transport is not None and not self.closed:
+            transport.send(_TEXT, payload)
+
+    @property
+    def opened(self) -> bool:
+        """True once the WebSocket handshake completed."""
+        return self._transport is not None
+
+    def write_paused(self) -> bool:
+        """True while the socket's write buffer is over its high-water mark."""
+        return self._writable is not None and not self._writable.done()
+
+    async def writable(self) -> None:
+        """Wait until the write buffer drained below its low-water mark (or the connection ended)."""
+        if self._writable is not None:
+            await asyncio.shield(self._writable)
+
+    def close(self, code: int = 1000) -> None:
+        """Start the closing handshake; `on_closed` follows when the socket is gone."""
+        transport = self._transport
+        if transport is not None and not self.closed:
+            transport.send_close(WSCloseCode(code) if code in _KNOWN_CODES else WSCloseCode.OK)
+            transport.disconnect()
+
+    def abort(self) -> None:
+        """Drop the socket at once, without a closing handshake."""
+        if self._transport is not None and not self.closed:
+            self._transport.disconnect(graceful=False)
+
+    async def wait_closed(self) -> None:
+        """Wait until the socket is gone."""
+        if self._transport is not None and not self.closed:
+            await self._transport.wait_disconnected()
+
+
+_KNOWN_CODES = {int(code.value) for code in WSCloseCode}
+
+
+async def open_link(
+    link: Link, url: str, keepalive_interval: float, keepalive_timeout: float, handshake_timeout: float
+) -> None:
+    """Open the WebSocket connection of `link`. Raises OSError or a picows error when it fails."""
+    keepalive = keepalive_interval > 0
+    await ws_connect(
+        lambda: link,
+        url,
+        websocket_handshake_timeout=handshake_timeout,
+        enable_auto_ping=keepalive,
+        auto_ping_idle_timeout=keepalive_interval if keepalive else 10.0,
+        auto_ping_reply_timeout=min(keepalive_timeout, keepalive_interval) if keepalive else 10.0,
+        auto_ping_strategy=WSAutoPingStrategy.PING_WHEN_IDLE,
+        max_frame_size=MAX_MESSAGE_SIZE,
+    )

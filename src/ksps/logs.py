@@ -1,0 +1,44 @@
+"""Structured logging for `ksps serve`: one line per event, `key=value` (logfmt) or JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+__all__ = ["configure_logging"]
+
+
+class _LogfmtFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        line = f'time={stamp}Z level={record.levelname.lower()} logger={record.name} msg="{_quote(record.getMessage())}"'
+        if record.exc_info:
+            line += f' exc="{_quote(self.formatException(record.exc_info))}"'
+        return line
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        body = {
+            "time": record.created,
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            body["exc"] = self.formatException(record.exc_info)
+        return json.dumps(body)
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def configure_logging(level: str = "warning", fmt: str = "logfmt") -> None:
+    """Send ksps logs to stderr at `level` (debug, info, warning, error) as `logfmt` or `json`."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(_JsonFormatter() if fmt == "json" else _LogfmtFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())

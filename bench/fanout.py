@@ -42,15 +42,23 @@ class Counter(WSListener):
     def __init__(self) -> None:
         self.replies = 0
         self.count = 0
+        self.moved: asyncio.Event | None = None
         self.ready = asyncio.get_running_loop().create_future()
         self.target = 0
         self.done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+
+    async def progress(self) -> None:
+        """Wait until at least one more delivery arrived."""
+        self.moved = asyncio.Event()
+        await self.moved.wait()
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         if frame.msg_type is not WSMsgType.TEXT:
             return
         if frame.get_payload_as_bytes().startswith(b'{"action":"publish"'):
             self.count += 1
+            if self.moved is not None:
+                self.moved.set()
             if self.count == self.target and not self.done.done():
                 self.done.set_result(time.monotonic())
         else:
@@ -85,12 +93,14 @@ def subscriber_process(url: str, count: int, offset: int, messages: int, ready: 
 async def publish(url: str, messages: int, window: int) -> float:
     transport, me = await connect(url, "publisher")
     me.target = messages
-    frame = json.dumps({"action": "publish", "topic": "bench", "data": json.loads(PAYLOAD)}, separators=(",", ":")).encode()
+    frame = json.dumps(
+        {"action": "publish", "topic": "bench", "data": json.loads(PAYLOAD)}, separators=(",", ":")
+    ).encode()
     start = time.monotonic()
     sent = 0
     while sent < messages:
         while sent - me.count >= window:
-            await asyncio.sleep(0)  # yield to the socket reader; not a synchronisation sleep
+            await me.progress()
         burst = min(window - (sent - me.count), messages - sent)
         for _ in range(burst):
             transport.send(WSMsgType.TEXT, frame)
@@ -174,8 +184,11 @@ def main() -> None:
         for target in args.targets.split(","):
             result = run_once(target, args.subscribers - 1, args.messages, args.window, args.procs)
             table.setdefault(target, []).append(result)
-            print(f"{target:16s} {result['deliveries_per_s']:>12,.0f} deliveries/s  "
-                  f"{result['server_cpu_us_per_delivery']:.3f} µs server CPU/delivery", flush=True)
+            print(
+                f"{target:16s} {result['deliveries_per_s']:>12,.0f} deliveries/s  "
+                f"{result['server_cpu_us_per_delivery']:.3f} µs server CPU/delivery",
+                flush=True,
+            )
     summary = {}
     print(f"\n1 publisher -> {args.subscribers} subscribers, {args.messages} publications, {args.repeat} runs")
     print(f"{'target':16s} {'min/s':>12s} {'median/s':>12s} {'CPU µs/deliv (median)':>22s}")

@@ -36,19 +36,69 @@ _SERVE_OPTIONS = (
     _Option("--address", "address", str, "host:port to listen on; 0.0.0.0:9313 to expose it (default: localhost:9313)"),
     _Option("--path", "path", str, "WebSocket path (default: /ws/bus)"),
     _Option("--server-id", "server_id", str, "the server's own ID, the target of OnID (default: a random UUID)"),
-    _Option("--max-message-size", "max_message_size", int, "largest accepted frame in bytes; larger closes with 1009 (default: 1048576)"),
-    _Option("--max-send-queue", "max_send_queue", int, "bytes a connection may have waiting before it is closed as a slow consumer, 4002 (default: 8388608)"),
-    _Option("--max-frames-per-second", "max_frames_per_second", float, "average frames per second per connection, 0 = unlimited; excess closes with 1008 (default: 200000)"),
+    _Option(
+        "--max-message-size",
+        "max_message_size",
+        int,
+        "largest accepted frame in bytes; larger closes with 1009 (default: 1048576)",
+    ),
+    _Option(
+        "--max-send-queue",
+        "max_send_queue",
+        int,
+        "bytes a connection may have waiting before it is closed as a slow consumer, 4002 (default: 8388608)",
+    ),
+    _Option(
+        "--max-frames-per-second",
+        "max_frames_per_second",
+        float,
+        "average frames per second per connection, 0 = unlimited; excess closes with 1008 (default: 200000)",
+    ),
     _Option("--frame-burst", "frame_burst", int, "burst allowance of the frame rate limit (default: 200000)"),
     _Option("--max-topic-bytes", "max_topic_bytes", int, "longest topic in bytes (default: 256)"),
     _Option("--max-id-bytes", "max_id_bytes", int, "longest client ID or ack ID in bytes (default: 256)"),
-    _Option("--ack-timeout", "default_ack_timeout", float, "seconds to wait for acks when a client gives no timeout (default: 5)"),
-    _Option("--max-ack-timeout", "max_ack_timeout", float, "longest ack timeout a client may ask for, seconds (default: 300)"),
-    _Option("--keepalive-interval", "keepalive_interval", float, "seconds of silence before the server pings a client, 0 = off (default: 20)"),
-    _Option("--keepalive-timeout", "keepalive_timeout", float, "seconds to wait for the pong before dropping the client (default: 20)"),
-    _Option("--allowed-origins", "allowed_origins", _names, "comma-separated browser origins allowed besides same-origin, * = any (default: none)"),
-    _Option("--peer-secret", "peer_secret", str, "shared secret for server-to-server frames (default: none, then only loopback peers are accepted)"),
-    _Option("--public-addresses", "public_addresses", _names, "comma-separated other host:port names this server answers to in server-to-server frames"),
+    _Option(
+        "--ack-timeout",
+        "default_ack_timeout",
+        float,
+        "seconds to wait for acks when a client gives no timeout (default: 5)",
+    ),
+    _Option(
+        "--max-ack-timeout",
+        "max_ack_timeout",
+        float,
+        "longest ack timeout a client may ask for, seconds (default: 300)",
+    ),
+    _Option(
+        "--keepalive-interval",
+        "keepalive_interval",
+        float,
+        "seconds of silence before the server pings a client, 0 = off (default: 20)",
+    ),
+    _Option(
+        "--keepalive-timeout",
+        "keepalive_timeout",
+        float,
+        "seconds to wait for the pong before dropping the client (default: 20)",
+    ),
+    _Option(
+        "--allowed-origins",
+        "allowed_origins",
+        _names,
+        "comma-separated browser origins allowed besides same-origin, * = any (default: none)",
+    ),
+    _Option(
+        "--peer-secret",
+        "peer_secret",
+        str,
+        "shared secret for server-to-server frames (default: none, then only loopback peers are accepted)",
+    ),
+    _Option(
+        "--public-addresses",
+        "public_addresses",
+        _names,
+        "comma-separated other host:port names this server answers to in server-to-server frames",
+    ),
     _Option("--tls-cert", "tls_cert", str, "PEM certificate chain; with --tls-key, serve wss://"),
     _Option("--tls-key", "tls_key", str, "PEM private key"),
     _Option("--shutdown-grace", "shutdown_grace", float, "seconds stop waits for callbacks and relays (default: 5)"),
@@ -56,19 +106,32 @@ _SERVE_OPTIONS = (
 
 
 def _serve_parser(subparsers: Any) -> argparse.ArgumentParser:
-    epilog = "Every option can also be set with an environment variable:\n" + "\n".join(
-        f"  {option.flag:<24} {option.env}" for option in _SERVE_OPTIONS
-    ) + "\n  --log-level              KSPS_LOG_LEVEL\n  --log-format             KSPS_LOG_FORMAT"
+    epilog = (
+        "Every option can also be set with an environment variable:\n"
+        + "\n".join(f"  {option.flag:<24} {option.env}" for option in _SERVE_OPTIONS)
+        + "\n  --log-level              KSPS_LOG_LEVEL\n  --log-format             KSPS_LOG_FORMAT"
+    )
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "serve", help="run a ksps server", description="Run a ksps server until SIGINT or SIGTERM.",
-        epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "serve",
+        help="run a ksps server",
+        description="Run a ksps server until SIGINT or SIGTERM.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for option in _SERVE_OPTIONS:
         parser.add_argument(option.flag, dest=option.field, default=None, help=option.help)
-    parser.add_argument("--log-level", default=os.environ.get("KSPS_LOG_LEVEL", "warning"),
-                        choices=("debug", "info", "warning", "error"), help="log level (default: warning)")
-    parser.add_argument("--log-format", default=os.environ.get("KSPS_LOG_FORMAT", "logfmt"),
-                        choices=("logfmt", "json"), help="log line format (default: logfmt)")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("KSPS_LOG_LEVEL", "warning"),
+        choices=("debug", "info", "warning", "error"),
+        help="log level (default: warning)",
+    )
+    parser.add_argument(
+        "--log-format",
+        default=os.environ.get("KSPS_LOG_FORMAT", "logfmt"),
+        choices=("logfmt", "json"),
+        help="log line format (default: logfmt)",
+    )
     return parser
 
 
@@ -90,8 +153,11 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(args.log_level, args.log_format)
     try:
         server = Server(ServerConfig(**options))
-        print(f"ksps {__version__}: serving on {options.get('address', 'localhost:9313')}"
-              f"{options.get('path', '/ws/bus')} (Ctrl+C to stop)", file=sys.stderr)
+        print(
+            f"ksps {__version__}: serving on {options.get('address', 'localhost:9313')}"
+            f"{options.get('path', '/ws/bus')} (Ctrl+C to stop)",
+            file=sys.stderr,
+        )
         server.Run()
     except (KspsError, ValueError, OSError) as exc:
         print(f"ksps serve: {exc}", file=sys.stderr)

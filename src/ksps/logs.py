@@ -12,7 +12,9 @@ __all__ = ["configure_logging"]
 class _LogfmtFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        line = f'time={stamp}Z level={record.levelname.lower()} logger={record.name} msg="{_quote(record.getMessage())}"'
+        line = (
+            f'time={stamp}Z level={record.levelname.lower()} logger={record.name} msg="{_quote(record.getMessage())}"'
+        )
         if record.exc_info:
             line += f' exc="{_quote(self.formatException(record.exc_info))}"'
         return line

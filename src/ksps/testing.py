@@ -45,10 +45,17 @@ async def _serve(args: argparse.Namespace) -> None:
     if args.peer_secret:
         options["peer_secret"] = args.peer_secret
     async with serve_for_tests(**options) as server:
-        print(json.dumps({
-            "url": server.url, "address": f"127.0.0.1:{server.port}", "port": server.port,
-            "server_id": server.ID,
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "url": server.url,
+                    "address": f"127.0.0.1:{server.port}",
+                    "port": server.port,
+                    "server_id": server.ID,
+                }
+            ),
+            flush=True,
+        )
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -121,7 +121,9 @@ class AckTracker:
     def responder_gone(self, responder: str) -> None:
         """A responder disconnected: it answers `success:false, client disconnected` (spec §9.14)."""
         for request in tuple(self._by_responder.get(responder, ())):
-            self.respond(request.server_ack_id, AckResponse(request.server_ack_id, responder, False, CLIENT_DISCONNECTED))
+            self.respond(
+                request.server_ack_id, AckResponse(request.server_ack_id, responder, False, CLIENT_DISCONNECTED)
+            )
 
     def owner_gone(self, owner: Peer) -> None:
         """The client that asked disconnected: its requests end without a response to send."""

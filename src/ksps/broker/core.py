@@ -134,7 +134,12 @@ class Broker:
         expected = [p.client_id for p in peers if p.client_id is not None] + [s.responder_id for s in subs]
         server_ack_id = self._new_ack_id()
         request = self.acks.open(
-            server_ack_id, expected, self._timeout(timeout), owner, client_ack_id, progress,
+            server_ack_id,
+            expected,
+            self._timeout(timeout),
+            owner,
+            client_ack_id,
+            progress,
             listener or self._reply_listener(owner),
         )
         if peers:
@@ -170,9 +175,7 @@ class Broker:
             return request
         peer = self.clients.get(target)
         expected = [target] if peer is not None else []
-        request = self.acks.open(
-            server_ack_id, expected, self._timeout(timeout), owner, client_ack_id, progress, reply
-        )
+        request = self.acks.open(server_ack_id, expected, self._timeout(timeout), owner, client_ack_id, progress, reply)
         if peer is not None:
             topic = f"{act.DIRECT_TOPIC_PREFIX}{target}_{next(self._numbers)}"
             peer.send(encode_delivery(act.PUBLISH_ACK, topic, data, sender, server_ack_id))

@@ -98,9 +98,10 @@ class FrameHandler:
 
     def _check_limits(self, envelope: Envelope) -> str:
         limits = self.limits
-        if envelope.topic and len(envelope.topic) * 4 > limits.max_topic_bytes:  # cheap bound first
-            if len(envelope.topic.encode()) > limits.max_topic_bytes:
-                return Errors.TOPIC_TOO_LONG.format(limit=limits.max_topic_bytes)
+        topic = envelope.topic
+        # A str has at most 4 UTF-8 bytes per character: encode only topics that might be too long.
+        if topic and len(topic) * 4 > limits.max_topic_bytes and len(topic.encode()) > limits.max_topic_bytes:
+            return Errors.TOPIC_TOO_LONG.format(limit=limits.max_topic_bytes)
         for value in (envelope.from_, envelope.to):
             if value and len(value.encode()) > limits.max_id_bytes:
                 return Errors.ID_TOO_LONG.format(limit=limits.max_id_bytes)
@@ -158,8 +159,13 @@ class FrameHandler:
         topic = self._topic(peer, envelope)
         if topic and (client_ack_id := self._client_ack_id(peer, envelope)):
             self.broker.publish_with_ack(
-                topic, envelope.raw_data, peer.client_id or "", self._ack_timeout(envelope),
-                owner=peer, client_ack_id=client_ack_id, progress=bool(envelope.progress),
+                topic,
+                envelope.raw_data,
+                peer.client_id or "",
+                self._ack_timeout(envelope),
+                owner=peer,
+                client_ack_id=client_ack_id,
+                progress=bool(envelope.progress),
             )
 
     def _publish_to_id_with_ack(self, peer: Peer, envelope: Envelope) -> None:
@@ -168,8 +174,13 @@ class FrameHandler:
             return
         if client_ack_id := self._client_ack_id(peer, envelope):
             self.broker.publish_to_id_with_ack(
-                envelope.to, envelope.raw_data, peer.client_id or "", self._ack_timeout(envelope),
-                owner=peer, client_ack_id=client_ack_id, progress=bool(envelope.progress),
+                envelope.to,
+                envelope.raw_data,
+                peer.client_id or "",
+                self._ack_timeout(envelope),
+                owner=peer,
+                client_ack_id=client_ack_id,
+                progress=bool(envelope.progress),
             )
 
     def _ack(self, peer: Peer, envelope: Envelope) -> None:
@@ -242,5 +253,3 @@ class FrameHandler:
         message: Message = {"data": payload, "from": origin}
         for handler in tuple(self.on_server_data):
             self.broker.runner.run(handler, lambda h=handler: h(message), None)  # type: ignore[misc]
-
-

@@ -5,7 +5,15 @@ Nothing here performs I/O or imports asyncio; the server and the client drive it
 
 from . import actions
 from .actions import CloseCodes, CloseReasons, Errors
-from .envelope import NULL, AckPayload, AckResponse, DecodeError, Envelope, decode_ack_payload, decode_envelope
+from .envelope import (
+    NULL,
+    AckPayload,
+    AckResponse,
+    DecodeError,
+    Envelope,
+    decode_ack_payload,
+    decode_envelope,
+)
 from .frames import (
     Frame,
     encode_ack_progress,

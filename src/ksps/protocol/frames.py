@@ -64,9 +64,7 @@ def encode_delivery(action: str, topic: str, data: msgspec.Raw, sender: str, ack
 
 def encode_direct(sender: str, data: msgspec.Raw) -> Frame:
     """A flat direct message (spec §5.1)."""
-    return Frame(
-        b'{"action":"direct_message","from":' + _encode(sender) + b',"data":' + bytes(data) + b"}"
-    )
+    return Frame(b'{"action":"direct_message","from":' + _encode(sender) + b',"data":' + bytes(data) + b"}")
 
 
 def encode_reply(action: str, **fields: str) -> Frame:

@@ -169,7 +169,9 @@ class Connection(WSListener):
         self._core.broker.slow_consumers_closed += 1
         log.warning(
             "closing %s (%s): slow consumer, more than %d bytes waiting",
-            self.remote, self.client_id, self._core.config.max_send_queue,
+            self.remote,
+            self.client_id,
+            self._core.config.max_send_queue,
         )
         self._pending.clear()
         self.close(CloseCodes.SLOW_CONSUMER, CloseReasons.SLOW_CONSUMER, flush=False)
@@ -196,9 +198,9 @@ class Connection(WSListener):
         self.client_id = None
 
     def _abort(self) -> None:
-        if self._raw is not None and not self._raw.is_closing():
-            self._raw.abort()
-        elif self._raw is not None and self._transport is not None and not self._transport.is_disconnected:
+        if (self._raw is not None and not self._raw.is_closing()) or (
+            self._raw is not None and self._transport is not None and not self._transport.is_disconnected
+        ):
             self._raw.abort()
 
 

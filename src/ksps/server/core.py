@@ -57,8 +57,11 @@ class ServerCore:
         host, port = config.split_address()
         self.relayer = Relayer(config.peer_secret)
         self.federation = FederationConfig(
-            address=f"{host}:{port}", path=config.path, secure=config.make_ssl_context() is not None,
-            aliases=config.public_addresses, secret=config.peer_secret,
+            address=f"{host}:{port}",
+            path=config.path,
+            secure=config.make_ssl_context() is not None,
+            aliases=config.public_addresses,
+            secret=config.peer_secret,
         )
         limits = Limits(config.max_topic_bytes, config.max_id_bytes, config.max_ack_timeout)
         self.handler = FrameHandler(self.broker, self.federation, self.relayer, limits)
@@ -120,7 +123,9 @@ class ServerCore:
         host, port = config.split_address()
         try:
             self._server = await ws_create_server(
-                self.router, host, port,
+                self.router,
+                host,
+                port,
                 ssl=config.make_ssl_context(),
                 max_frame_size=config.max_message_size,
                 websocket_handshake_timeout=config.handshake_timeout,
@@ -136,8 +141,11 @@ class ServerCore:
         self._stopped.clear()
         host, _ = config.split_address()
         self.federation = FederationConfig(
-            address=f"{host}:{self.port}", path=config.path, secure=self.federation.secure,
-            aliases=config.public_addresses, secret=config.peer_secret,
+            address=f"{host}:{self.port}",
+            path=config.path,
+            secure=self.federation.secure,
+            aliases=config.public_addresses,
+            secret=config.peer_secret,
         )
         self.handler.federation = self.federation
         log.info("ksps server %s listening on %s", self.id, self.url)

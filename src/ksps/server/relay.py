@@ -71,7 +71,11 @@ class Relayer:
         task.add_done_callback(self._tasks.discard)
 
     async def _run(
-        self, target: RelayTarget, data: msgspec.Raw, origin: str, secure: bool,
+        self,
+        target: RelayTarget,
+        data: msgspec.Raw,
+        origin: str,
+        secure: bool,
         reply: Callable[[str | None], None],
     ) -> None:
         try:

@@ -9,7 +9,7 @@ from http import HTTPStatus
 from importlib import resources
 from urllib.parse import parse_qs, urlsplit
 
-from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
+from picows import WSListener, WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
 
 __all__ = ["Middleware", "Next", "Reject", "UpgradeHook", "UpgradeRequest", "UpgradeRouter"]
 
@@ -62,7 +62,7 @@ class UpgradeRouter:
         path: str,
         allowed_origins: tuple[str, ...],
         serve_bundle: bool,
-        make_listener: Callable[[UpgradeRequest], object],
+        make_listener: Callable[[UpgradeRequest], WSListener],
     ) -> None:
         self.path = path
         self.allowed_origins = allowed_origins
@@ -72,7 +72,7 @@ class UpgradeRouter:
         self._make_listener = make_listener
         self._bundle_cache: bytes | None = None
 
-    def __call__(self, request: WSUpgradeRequest) -> object:
+    def __call__(self, request: WSUpgradeRequest) -> WSListener | WSUpgradeResponseWithListener:
         target = urlsplit(request.path.decode("latin-1"))
         if self.serve_bundle and target.path in _BUNDLE_PATHS:
             return self._serve_bundle()
@@ -83,9 +83,7 @@ class UpgradeRouter:
         if refusal is not None:
             log.info("refused upgrade of %s: %d %s", target.path, refusal.status, refusal.body)
             return WSUpgradeResponseWithListener(
-                WSUpgradeResponse.create_error_response(
-                    refusal.status, refusal.body.encode(), dict(refusal.headers)
-                ),
+                WSUpgradeResponse.create_error_response(refusal.status, refusal.body.encode(), dict(refusal.headers)),
                 None,
             )
         return self._make_listener(upgrade)
@@ -112,7 +110,7 @@ class UpgradeRouter:
             return True
         return urlsplit(origin).netloc.lower() == request.headers.get("Host", "").lower()
 
-    def _serve_bundle(self) -> object:
+    def _serve_bundle(self) -> WSUpgradeResponseWithListener:
         if self._bundle_cache is None:
             self._bundle_cache = _bundle()
         if self._bundle_cache is None:

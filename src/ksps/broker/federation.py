@@ -36,7 +36,7 @@ def parse_relay_address(address: str, default_path: str = "/ws/bus") -> RelayTar
     The dial goes to the public part; the internal part is what the target recognises itself by.
     Ports are kept as written (the original stripped `:80` as a substring, spec §9.10).
     """
-    public, _, proxy = address.partition("::")
+    public, proxy = _split_proxy(address)
     path = ""
     if "/" in proxy:
         proxy, slash, proxy_path = proxy.partition("/")
@@ -50,6 +50,17 @@ def parse_relay_address(address: str, default_path: str = "/ws/bus") -> RelayTar
     if not public:
         raise ValueError(f"no host in server address {address!r}")
     return RelayTarget(hostport=public, path=path or default_path, proxy=proxy)
+
+
+def _split_proxy(address: str) -> tuple[str, str]:
+    """Split at the first `::` that is not inside an IPv6 literal such as `[::1]:9313`."""
+    start = 0
+    while (index := address.find("::", start)) >= 0:
+        if address.count("[", 0, index) > address.count("]", 0, index):
+            start = index + 2
+            continue
+        return address[:index], address[index + 2 :]
+    return address, ""
 
 
 @dataclass(frozen=True)

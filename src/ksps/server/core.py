@@ -118,6 +118,12 @@ class ServerCore:
         if self._server is not None:
             return
         config = self.config
+        if config.keepalive_interval > 0 and config.keepalive_timeout > config.keepalive_interval:
+            # picows asserts this on every new connection, which would then be dropped without a word.
+            raise ServerError(
+                f"keepalive_timeout ({config.keepalive_timeout} s) cannot exceed "
+                f"keepalive_interval ({config.keepalive_interval} s)"
+            )
         self._loop = asyncio.get_running_loop()
         self._outbox = Outbox(self._loop)
         host, port = config.split_address()

@@ -20,10 +20,12 @@ class AckRequest:
     __slots__ = (
         "_listeners",
         "_timer",
+        "awaiting_nodes",
         "cancelled",
         "client_ack_id",
         "expected",
         "finished",
+        "nodes_known",
         "owner",
         "progress",
         "responses",
@@ -43,13 +45,18 @@ class AckRequest:
         self.progress = progress
         self.finished = False
         self.cancelled = False
+        #: Cluster nodes that heard the request minus those that said whom to expect (spec/cluster.md §4).
+        #: May dip below zero when a node's report overtakes the count of nodes that heard.
+        self.awaiting_nodes = 0
+        #: False until the backplane said how many nodes heard the request.
+        self.nodes_known = True
         self._timer: Cancellable | None = None
         self._listeners: list[AckListener] = []
 
     @property
     def complete(self) -> bool:
         """True when every expected responder answered; vacuously true with none."""
-        return len(self.responses) == len(self.expected)
+        return self.nodes_known and self.awaiting_nodes == 0 and len(self.responses) == len(self.expected)
 
     def listen(self, listener: AckListener) -> None:
         """Call `listener` on each response and once at the end (at once if already finished)."""
@@ -84,12 +91,17 @@ class AckTracker:
         client_ack_id: str = "",
         progress: bool = False,
         listener: AckListener | None = None,
+        clustered: bool = False,
     ) -> AckRequest:
-        """Start tracking a request; it ends by itself when complete or after `timeout` seconds."""
+        """Start tracking a request; it ends by itself when complete or after `timeout` seconds.
+
+        A `clustered` request also waits for `nodes_heard` and for each of those nodes' `add_expected`.
+        """
         request = AckRequest(server_ack_id, expected, owner, client_ack_id, progress)
+        request.nodes_known = not clustered
         if listener is not None:
             request.listen(listener)
-        if not request.expected:
+        if request.complete:
             self._end(request)
             return request
         self._by_server_id[server_ack_id] = request
@@ -115,6 +127,29 @@ class AckTracker:
         request.responses[responder] = response
         self._forget_responder(request, responder)
         request._notify(response)
+        if request.complete:
+            self._end(request)
+
+    def add_expected(self, server_ack_id: str, responders: Iterable[str]) -> None:
+        """One node that heard the request reported whom it will forward answers of (spec/cluster.md §4)."""
+        request = self._by_server_id.get(server_ack_id)
+        if request is None:
+            return
+        for responder in responders:
+            if responder not in request.expected:
+                request.expected[responder] = False
+                self._by_responder.setdefault(responder, set()).add(request)
+        request.awaiting_nodes -= 1
+        if request.complete:
+            self._end(request)
+
+    def nodes_heard(self, server_ack_id: str, nodes: int) -> None:
+        """The backplane says how many nodes (this one included, if it heard) received the request."""
+        request = self._by_server_id.get(server_ack_id)
+        if request is None:
+            return
+        request.awaiting_nodes += nodes
+        request.nodes_known = True
         if request.complete:
             self._end(request)
 

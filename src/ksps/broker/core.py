@@ -26,6 +26,7 @@ from ..protocol import (
 )
 from ..protocol import actions as act
 from .acks import AckListener, AckRequest, AckTracker
+from .cluster import Backplane
 from .interfaces import Message, Peer, Runner, Scheduler
 from .topics import ServerCallback, ServerSubscription, TopicRegistry
 
@@ -47,7 +48,10 @@ class Broker:
         self.clients: dict[str, Peer] = {}
         self.on_id: Callable[[Message], Any] | None = None
         self._numbers = itertools.count(1)
-        self._ack_epoch = time.time_ns()
+        # Unique across the nodes of a cluster too: start time plus randomness.
+        self._ack_epoch = f"{time.time_ns()}{uuid.uuid4().hex[:6]}"
+        #: The cluster link, when the server runs as one node of several (spec/cluster.md).
+        self.backplane: Backplane | None = None
         #: Connections closed because their send queue stayed full (spec §9.12).
         self.slow_consumers_closed = 0
 
@@ -70,6 +74,9 @@ class Broker:
             self.acks.owner_gone(previous)
         self.clients[client_id] = peer
         peer.client_id = client_id
+        if self.backplane is not None:
+            self.backplane.claim(client_id)
+            self.backplane.clients_changed(len(self.clients))
         return client_id
 
     def disconnect(self, peer: Peer) -> None:
@@ -83,6 +90,8 @@ class Broker:
     def _forget_id(self, client_id: str, peer: Peer) -> None:
         if self.clients.get(client_id) is peer:
             del self.clients[client_id]
+            if self.backplane is not None:
+                self.backplane.clients_changed(len(self.clients))
         self.acks.responder_gone(client_id)
 
     # -- subscriptions (spec §4.1) ---------------------------------------------------------------------
@@ -96,7 +105,13 @@ class Broker:
     # -- publications (spec §4.2, §5) ------------------------------------------------------------------
 
     def publish(self, topic: str, data: msgspec.Raw, sender: str) -> None:
-        """Deliver to every subscriber of `topic`: the frame is encoded once for all connections."""
+        """Deliver to every subscriber of `topic`, on this node and the others."""
+        self.deliver(topic, data, sender)
+        if self.backplane is not None:
+            self.backplane.publish(topic, data, sender)
+
+    def deliver(self, topic: str, data: msgspec.Raw, sender: str) -> None:
+        """Deliver to this node's subscribers: the frame is encoded once for all connections."""
         peers = self.topics.peers(topic)
         if peers:
             frame = encode_delivery(act.PUBLISH, topic, data, sender)
@@ -116,6 +131,8 @@ class Broker:
         peer = self.clients.get(target)
         if peer is not None:
             peer.send(encode_direct(sender, data))
+        elif self.backplane is not None:
+            self.backplane.direct(target, data, sender)
 
     def publish_with_ack(
         self,
@@ -128,20 +145,38 @@ class Broker:
         progress: bool = False,
         listener: AckListener | None = None,
     ) -> AckRequest:
-        """Publish and collect one acknowledgement per subscriber (spec §6.1, §6.2)."""
+        """Publish and collect one acknowledgement per subscriber, on every node (spec §6.1, §6.2)."""
         peers = tuple(self.topics.peers(topic) or ())
         subs = tuple((self.topics.server_subscriptions(topic) or {}).values())
         expected = [p.client_id for p in peers if p.client_id is not None] + [s.responder_id for s in subs]
         server_ack_id = self._new_ack_id()
+        seconds = self._timeout(timeout)
+        backplane = self.backplane
         request = self.acks.open(
             server_ack_id,
             expected,
-            self._timeout(timeout),
+            seconds,
             owner,
             client_ack_id,
             progress,
             listener or self._reply_listener(owner),
+            clustered=backplane is not None,
         )
+        self.deliver_with_ack(topic, data, sender, server_ack_id, peers, subs)
+        if backplane is not None:
+            backplane.publish_ack(topic, server_ack_id, data, sender, seconds, self._receivers(server_ack_id))
+        return request
+
+    def deliver_with_ack(
+        self,
+        topic: str,
+        data: msgspec.Raw,
+        sender: str,
+        server_ack_id: str,
+        peers: tuple[Peer, ...],
+        subs: tuple[ServerSubscription, ...],
+    ) -> None:
+        """Send `publish_ack` to these connections and run these server-side subscribers for `server_ack_id`."""
         if peers:
             frame = encode_delivery(act.PUBLISH_ACK, topic, data, sender, server_ack_id)
             for peer in peers:
@@ -150,7 +185,14 @@ class Broker:
             message: Message = {"data": _decode_any(data), "from": sender}
             for sub in subs:
                 self._run_server_callback(sub, message, self._responder(server_ack_id, sub.responder_id))
-        return request
+
+    def deliver_direct_ack(self, target: Peer, data: msgspec.Raw, sender: str, server_ack_id: str) -> None:
+        """Send a direct message with acknowledgement on a temporary `__direct_` topic (spec §6.4)."""
+        topic = f"{act.DIRECT_TOPIC_PREFIX}{target.client_id}_{next(self._numbers)}"
+        target.send(encode_delivery(act.PUBLISH_ACK, topic, data, sender, server_ack_id))
+
+    def _receivers(self, server_ack_id: str) -> Callable[[int], None]:
+        return lambda nodes: self.acks.nodes_heard(server_ack_id, nodes)
 
     def publish_to_id_with_ack(
         self,
@@ -174,11 +216,16 @@ class Broker:
             self._run_on_id({"data": _decode_any(data), "from": sender}, self._responder(server_ack_id, responder))
             return request
         peer = self.clients.get(target)
+        seconds = self._timeout(timeout)
+        remote = peer is None and self.backplane is not None
         expected = [target] if peer is not None else []
-        request = self.acks.open(server_ack_id, expected, self._timeout(timeout), owner, client_ack_id, progress, reply)
+        request = self.acks.open(
+            server_ack_id, expected, seconds, owner, client_ack_id, progress, reply, clustered=remote
+        )
         if peer is not None:
-            topic = f"{act.DIRECT_TOPIC_PREFIX}{target}_{next(self._numbers)}"
-            peer.send(encode_delivery(act.PUBLISH_ACK, topic, data, sender, server_ack_id))
+            self.deliver_direct_ack(peer, data, sender, server_ack_id)
+        elif self.backplane is not None:
+            self.backplane.direct_ack(target, server_ack_id, data, sender, seconds, self._receivers(server_ack_id))
         return request
 
     def acknowledge(self, peer: Peer, server_ack_id: str, success: bool, error: str) -> None:
@@ -189,8 +236,18 @@ class Broker:
     # -- counts ----------------------------------------------------------------------------------------
 
     def count_clients(self) -> int:
-        """Registered connections."""
-        return len(self.clients)
+        """Registered connections, on every node."""
+        remote = self.backplane.view.clients() if self.backplane is not None else 0
+        return len(self.clients) + remote
+
+    def count_subscribers(self, topic: str) -> tuple[int, int]:
+        """(server-side, WebSocket) subscribers of `topic`, on every node."""
+        internal, ws = self.topics.count(topic)
+        if self.backplane is not None:
+            remote_internal, remote_ws = self.backplane.view.subscribers(topic)
+            internal += remote_internal
+            ws += remote_ws
+        return internal, ws
 
     # -- helpers ---------------------------------------------------------------------------------------
 

@@ -33,17 +33,28 @@ class TopicRegistry:
         self._peers: dict[str, dict[Peer, None]] = {}
         self._topics_of: dict[Peer, dict[str, None]] = {}
         self._server: dict[str, dict[int, ServerSubscription]] = {}
+        #: Called with a topic whose subscriber counts may have changed (the cluster backplane listens).
+        self.on_change: Callable[[str], None] | None = None
+
+    def _changed(self, topic: str) -> None:
+        if self.on_change is not None:
+            self.on_change(topic)
 
     def add_peer(self, topic: str, peer: Peer) -> None:
         """Subscribe a connection; idempotent (spec §4.1)."""
-        self._peers.setdefault(topic, {})[peer] = None
-        self._topics_of.setdefault(peer, {})[topic] = None
+        peers = self._peers.setdefault(topic, {})
+        if peer not in peers:
+            peers[peer] = None
+            self._topics_of.setdefault(peer, {})[topic] = None
+            self._changed(topic)
 
     def remove_peer(self, topic: str, peer: Peer) -> None:
         """Unsubscribe a connection; harmless when it was not subscribed."""
         peers = self._peers.get(topic)
-        if peers is not None and peers.pop(peer, 0) is None and not peers:
-            del self._peers[topic]
+        if peers is not None and peers.pop(peer, 0) is None:
+            if not peers:
+                del self._peers[topic]
+            self._changed(topic)
         topics = self._topics_of.get(peer)
         if topics is not None:
             topics.pop(topic, None)
@@ -59,6 +70,7 @@ class TopicRegistry:
                 peers.pop(peer, None)
                 if not peers:
                     del self._peers[topic]
+                self._changed(topic)
         return topics
 
     def move_peer(self, old: Peer, new: Peer) -> None:
@@ -77,19 +89,24 @@ class TopicRegistry:
     def add_server(self, subscription: ServerSubscription) -> None:
         """Add a server-side subscription."""
         self._server.setdefault(subscription.topic, {})[subscription.number] = subscription
+        self._changed(subscription.topic)
 
     def remove_server(self, subscription: ServerSubscription) -> None:
         """Remove one server-side subscription; idempotent."""
         subscription.active = False
         subs = self._server.get(subscription.topic)
-        if subs is not None and subs.pop(subscription.number, None) is not None and not subs:
-            del self._server[subscription.topic]
+        if subs is not None and subs.pop(subscription.number, None) is not None:
+            if not subs:
+                del self._server[subscription.topic]
+            self._changed(subscription.topic)
 
     def remove_server_topic(self, topic: str) -> int:
         """Remove every server-side subscription of `topic` (spec §9.17); returns how many."""
         subs = self._server.pop(topic, {})
         for subscription in subs.values():
             subscription.active = False
+        if subs:
+            self._changed(topic)
         return len(subs)
 
     def server_subscriptions(self, topic: str) -> dict[int, ServerSubscription] | None:

@@ -52,6 +52,15 @@ class ServerConfig:
     serve_client_bundle: bool = True
     #: Seconds `stop()` waits for callbacks and relays to finish before cancelling them.
     shutdown_grace: float = 5.0
+    #: `redis://host:port/db` joins this server to the other nodes on that Redis (spec/cluster.md).
+    redis_url: str = ""
+    #: Prefix of the Redis channels, so several clusters can share one Redis.
+    redis_prefix: str = "ksps"
+    #: Seconds between two state messages of this node, and of silence before a node is forgotten.
+    cluster_heartbeat: float = 1.0
+    cluster_node_timeout: float = 5.0
+    #: Let several processes listen on the same port (SO_REUSEPORT); used by `ksps serve --workers`.
+    reuse_port: bool = False
 
     def split_address(self) -> tuple[str, int]:
         """(host, port) of `address`; an empty host means `localhost`, as in the original."""

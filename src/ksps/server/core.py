@@ -6,6 +6,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from picows import ws_create_server
 
@@ -18,6 +19,9 @@ from .connection import Connection, Outbox
 from .relay import Relayer
 from .runner import CallbackRunner
 from .upgrade import UpgradeRequest, UpgradeRouter
+
+if TYPE_CHECKING:
+    from ..cluster import RedisBackplane
 
 __all__ = ["ServerCore"]
 
@@ -68,6 +72,7 @@ class ServerCore:
         self.router = UpgradeRouter(config.path, config.allowed_origins, config.serve_client_bundle, self._accept)
         self.connections: set[Connection] = set()
         self._server: asyncio.Server | None = None
+        self.cluster: RedisBackplane | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: Outbox | None = None
         self._stopping = False
@@ -140,11 +145,14 @@ class ServerCore:
                 auto_ping_reply_timeout=config.keepalive_timeout,
                 logger_name="ksps.picows",
                 reuse_address=True,
+                reuse_port=config.reuse_port or None,
             )
         except OSError as exc:
             raise ServerError(f"cannot listen on {config.address}: {exc.strerror or exc}") from exc
         self._stopping = False
         self._stopped.clear()
+        if config.redis_url:
+            await self._join_cluster()
         host, _ = config.split_address()
         self.federation = FederationConfig(
             address=f"{host}:{self.port}",
@@ -155,6 +163,15 @@ class ServerCore:
         )
         self.handler.federation = self.federation
         log.info("ksps server %s listening on %s", self.id, self.url)
+
+    async def _join_cluster(self) -> None:
+        from ..cluster import RedisBackplane  # only clustered servers load the Redis client
+
+        config = self.config
+        self.cluster = RedisBackplane(
+            self.broker, config.redis_url, config.redis_prefix, config.cluster_heartbeat, config.cluster_node_timeout
+        )
+        await self.cluster.start()
 
     async def stop(self) -> None:
         """Close every connection with 1000, end pending acks, wait for callbacks; idempotent."""
@@ -170,6 +187,8 @@ class ServerCore:
             connection.close(CloseCodes.SHUTDOWN, CloseReasons.SHUTDOWN)
         grace = self.config.shutdown_grace
         await self.relayer.drain(grace)
+        if self.cluster is not None:
+            await self.cluster.stop()
         if self._runner.runner is not None:
             await self._runner.runner.drain(grace)
         await self._wait_connections_gone(grace)

@@ -154,7 +154,7 @@ class Server(ServerCore):
 
     def CountSubscribers(self, topic: str) -> dict[str, int]:
         """`{"internal": n, "ws": n, "total": n}` for `topic`."""
-        internal, ws = self.broker.topics.count(topic)
+        internal, ws = self.broker.count_subscribers(topic)
         return {"internal": internal, "ws": ws, "total": internal + ws}
 
     @property

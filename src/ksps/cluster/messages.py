@@ -1,0 +1,120 @@
+"""The messages cluster nodes exchange over Redis pub/sub (spec/cluster.md §3). No I/O."""
+
+from __future__ import annotations
+
+import msgspec
+
+from ..protocol import AckResponse
+
+__all__ = [
+    "Bye",
+    "Claim",
+    "Direct",
+    "DirectAck",
+    "Expect",
+    "Hello",
+    "Moved",
+    "NodeMessage",
+    "Publication",
+    "PublicationAck",
+    "Result",
+    "State",
+    "decode",
+    "encode",
+]
+
+
+class _Base(msgspec.Struct, tag_field="k", gc=False):
+    #: The sending node.
+    n: str
+
+
+class Publication(_Base, tag="pub"):
+    """A publication on topic `t` by `s`; `d` is the raw payload."""
+
+    t: str
+    s: str
+    d: msgspec.Raw
+
+
+class PublicationAck(_Base, tag="pack"):
+    """A publication with acknowledgement `a`, collected for `x` seconds."""
+
+    t: str
+    s: str
+    d: msgspec.Raw
+    a: str
+    x: float
+
+
+class Direct(_Base, tag="dm"):
+    """A direct message to client `to`."""
+
+    to: str
+    s: str
+    d: msgspec.Raw
+
+
+class DirectAck(_Base, tag="dack"):
+    """A direct message with acknowledgement `a` to client `to`."""
+
+    to: str
+    s: str
+    d: msgspec.Raw
+    a: str
+    x: float
+
+
+class Expect(_Base, tag="exp"):
+    """Node `n` will forward the answers of responders `r` to request `a` (possibly none)."""
+
+    a: str
+    r: list[str]
+
+
+class Result(_Base, tag="res"):
+    """One answer to request `a`."""
+
+    a: str
+    r: AckResponse
+
+
+class Claim(_Base, tag="claim"):
+    """Client `id` registered on node `n` at wall-clock time `at`."""
+
+    id: str
+    at: float
+
+
+class Moved(_Base, tag="moved"):
+    """The subscriptions of client `id`, handed to the node that took it over."""
+
+    id: str
+    topics: list[str]
+
+
+class State(_Base, tag="state"):
+    """Node `n`'s counts: `c` clients; `t` topic -> [server-side, WebSocket]; `full` replaces earlier state."""
+
+    c: int
+    t: dict[str, tuple[int, int]]
+    full: bool
+
+
+class Hello(_Base, tag="hello"):
+    """Node `n` (re)joined: everyone answers with its full state."""
+
+
+class Bye(_Base, tag="bye"):
+    """Node `n` is stopping."""
+
+
+NodeMessage = Publication | PublicationAck | Direct | DirectAck | Expect | Result | Claim | Moved | State | Hello | Bye
+
+_decoder: msgspec.json.Decoder[NodeMessage] = msgspec.json.Decoder(NodeMessage)
+encode = msgspec.json.encode
+
+
+def decode(payload: bytes) -> NodeMessage:
+    """Decode one node message; raises msgspec.DecodeError/ValidationError on garbage."""
+    return _decoder.decode(payload)

@@ -1,0 +1,374 @@
+"""The Redis backplane: joins several ksps nodes into one bus over Redis pub/sub (spec/cluster.md).
+
+Nothing is stored in Redis: topics, node mailboxes and a broadcast channel are pub/sub channels, and each node
+learns the others' counts from their `state` messages. A node that dies loses its Redis subscriptions with its
+connection and drops out of the others' view after `node_timeout` seconds of silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from ..broker import Broker
+from ..broker.cluster import ClusterView
+from ..broker.remote import RemoteInbox
+from ..protocol import AckResponse
+from . import messages as m
+
+__all__ = ["RedisBackplane"]
+
+log = logging.getLogger("ksps.cluster")
+
+_Outgoing = tuple[str, bytes, Callable[[int], None] | None]
+
+
+class RedisBackplane:
+    """One node's link to the others; implements the broker's `Backplane` interface."""
+
+    def __init__(
+        self, broker: Broker, url: str, prefix: str = "ksps", heartbeat: float = 1.0, node_timeout: float = 5.0
+    ) -> None:
+        self.node_id = broker.server_id + "-" + format(random.getrandbits(32), "08x")
+        self.view = ClusterView()
+        self._broker = broker
+        self._inbox = RemoteInbox(broker)
+        self._url = url
+        self._prefix = prefix
+        self._heartbeat = heartbeat
+        self._node_timeout = node_timeout
+        self._redis: aioredis.Redis | None = None
+        self._pubsub: Any = None
+        self._out: list[_Outgoing] = []
+        self._wake = asyncio.Event()
+        self._topic_channels: set[str] = set()
+        self._subscribe_changes: dict[str, bool] = {}
+        self._state_changes: dict[str, tuple[int, int]] = {}
+        self._state_dirty = False
+        self._claims: dict[str, float] = {}
+        self._connected = asyncio.Event()
+        self._ever_connected = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        broker.backplane = self
+        broker.topics.on_change = self._topic_counts_changed
+
+    # -- channels ---------------------------------------------------------------------------------------
+
+    def _topic_channel(self, topic: str) -> str:
+        return f"{self._prefix}:t:{topic}"
+
+    def _node_channel(self, node: str) -> str:
+        return f"{self._prefix}:n:{node}"
+
+    @property
+    def _all_channel(self) -> str:
+        return f"{self._prefix}:all"
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect (or keep trying in the background) and start the reader, writer and heartbeat tasks."""
+        self._redis = aioredis.Redis.from_url(self._url, socket_connect_timeout=2.0, socket_keepalive=True)
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._read_loop(), name="ksps-redis-reader"),
+            loop.create_task(self._write_loop(), name="ksps-redis-writer"),
+            loop.create_task(self._heartbeat_loop(), name="ksps-redis-heartbeat"),
+        ]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._connected.wait(), 5.0)
+        if not self._connected.is_set():
+            log.error("redis at %s is unreachable; serving local clients only, retrying in the background", self._url)
+
+    async def stop(self) -> None:
+        """Say goodbye, flush what is queued, and close the Redis connections."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self._send(self._all_channel, m.encode(m.Bye(n=self.node_id)))
+        self._wake.set()
+        writer = self._tasks[1] if len(self._tasks) > 1 else None
+        if writer is not None and self._connected.is_set():
+            self._wake.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained(), 2.0)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+                await task
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.aclose()
+        if self._redis is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._redis.aclose()
+
+    async def _drained(self) -> None:
+        while self._out:
+            await asyncio.sleep(0.01)
+
+    # -- the broker's outbound interface -------------------------------------------------------------------
+
+    def _send(self, channel: str, payload: bytes, receivers: Callable[[int], None] | None = None) -> None:
+        if not self._connected.is_set():
+            # Redis is away: this node serves its own clients only; nothing piles up meanwhile.
+            if receivers is not None:
+                receivers(0)
+            return
+        self._out.append((channel, payload, receivers))
+        self._wake.set()
+
+    def publish(self, topic: str, data: msgspec.Raw, sender: str) -> None:
+        self._send(self._topic_channel(topic), m.encode(m.Publication(n=self.node_id, t=topic, s=sender, d=data)))
+
+    def publish_ack(
+        self,
+        topic: str,
+        ack_id: str,
+        data: msgspec.Raw,
+        sender: str,
+        timeout: float,
+        receivers: Callable[[int], None],
+    ) -> None:
+        message = m.PublicationAck(n=self.node_id, t=topic, s=sender, d=data, a=ack_id, x=timeout)
+        self._send(self._topic_channel(topic), m.encode(message), receivers)
+
+    def direct(self, target: str, data: msgspec.Raw, sender: str) -> None:
+        self._send(self._all_channel, m.encode(m.Direct(n=self.node_id, to=target, s=sender, d=data)))
+
+    def direct_ack(
+        self,
+        target: str,
+        ack_id: str,
+        data: msgspec.Raw,
+        sender: str,
+        timeout: float,
+        receivers: Callable[[int], None],
+    ) -> None:
+        message = m.DirectAck(n=self.node_id, to=target, s=sender, d=data, a=ack_id, x=timeout)
+        self._send(self._all_channel, m.encode(message), receivers)
+
+    def ack_expect(self, node: str, ack_id: str, responders: list[str]) -> None:
+        self._send(self._node_channel(node), m.encode(m.Expect(n=self.node_id, a=ack_id, r=responders)))
+
+    def ack_result(self, node: str, ack_id: str, response: AckResponse) -> None:
+        self._send(self._node_channel(node), m.encode(m.Result(n=self.node_id, a=ack_id, r=response)))
+
+    def claim(self, client_id: str) -> None:
+        now = time.time()
+        self._claims[client_id] = now
+        self._send(self._all_channel, m.encode(m.Claim(n=self.node_id, id=client_id, at=now)))
+
+    def moved(self, node: str, client_id: str, topics: list[str]) -> None:
+        self._send(self._node_channel(node), m.encode(m.Moved(n=self.node_id, id=client_id, topics=topics)))
+
+    def topic_changed(self, topic: str, internal: int, ws: int) -> None:
+        self._state_changes[topic] = (internal, ws)
+        self._state_dirty = True
+        subscribed = topic in self._topic_channels
+        if (internal or ws) != subscribed:
+            self._subscribe_changes[topic] = bool(internal or ws)
+        self._wake.set()
+
+    def clients_changed(self, count: int) -> None:
+        self._state_dirty = True
+        self._wake.set()
+
+    def _topic_counts_changed(self, topic: str) -> None:
+        internal, ws = self._broker.topics.count(topic)
+        self.topic_changed(topic, internal, ws)
+
+    # -- writing ----------------------------------------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        """Send what the broker queued, one pipeline per batch, subscriptions before the state that shows them."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self._connected.wait()
+            try:
+                await self._apply_subscriptions()
+                if self._state_dirty:
+                    self._queue_state(full=False)
+                batch, self._out = self._out, []
+                if batch:
+                    await self._publish_batch(batch)
+            except (RedisError, OSError) as exc:
+                log.error("redis write failed (%s); cross-node messages of this batch are lost", exc)
+                self._connected.clear()
+
+    async def _publish_batch(self, batch: list[_Outgoing]) -> None:
+        assert self._redis is not None
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for channel, payload, _ in batch:
+                    pipe.publish(channel, payload)
+                counts = await pipe.execute()
+        except (RedisError, OSError):
+            for _, _, receivers in batch:
+                if receivers is not None:
+                    receivers(0)  # nobody else heard: the request completes with local answers
+            raise
+        for (_, _, receivers), count in zip(batch, counts, strict=True):
+            if receivers is not None:
+                receivers(int(count))
+
+    async def _apply_subscriptions(self) -> None:
+        changes, self._subscribe_changes = self._subscribe_changes, {}
+        add = [self._topic_channel(t) for t, on in changes.items() if on]
+        remove = [self._topic_channel(t) for t, on in changes.items() if not on]
+        for topic, on in changes.items():
+            (self._topic_channels.add if on else self._topic_channels.discard)(topic)
+        if add:
+            await self._pubsub.subscribe(*add)
+        if remove:
+            await self._pubsub.unsubscribe(*remove)
+
+    def _queue_state(self, full: bool) -> None:
+        if full:
+            topics: dict[str, tuple[int, int]] = {}
+            for topic in self._topic_channels:
+                topics[topic] = self._broker.topics.count(topic)
+        else:
+            topics = dict(self._state_changes)
+        self._state_changes.clear()
+        self._state_dirty = False
+        state = m.State(n=self.node_id, c=len(self._broker.clients), t=topics, full=full)
+        self._out.append((self._all_channel, m.encode(state), None))
+
+    # -- reading ----------------------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        """Subscribe, then dispatch every message; on a Redis failure, reconnect with backoff forever."""
+        delay = 0.1
+        while True:
+            try:
+                await self._connect()
+                delay = 0.1
+                async for message in self._pubsub.listen():
+                    if message["type"] == "message":
+                        self._dispatch(message["data"])
+            except (RedisError, OSError) as exc:
+                if self._connected.is_set():
+                    log.error("lost the redis connection (%s); serving local clients only until it is back", exc)
+                self._connected.clear()
+                await asyncio.sleep(random.uniform(0, delay))  # full-jitter backoff before reconnecting
+                delay = min(delay * 2, 5.0)
+
+    async def _connect(self) -> None:
+        assert self._redis is not None
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.aclose()
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        channels = [self._all_channel, self._node_channel(self.node_id)]
+        channels += [self._topic_channel(t) for t in self._topic_channels]
+        await self._pubsub.subscribe(*channels)
+        await self._redis.ping()
+        self._queue_state(full=True)
+        self._out.append((self._all_channel, m.encode(m.Hello(n=self.node_id)), None))
+        self._connected.set()
+        self._wake.set()
+        if self._ever_connected:
+            log.warning("redis connection to %s is back (node %s)", self._url, self.node_id)
+        else:
+            log.info("joined the cluster on %s as node %s", self._url, self.node_id)
+        self._ever_connected = True
+
+    def _dispatch(self, payload: bytes) -> None:
+        try:
+            message = m.decode(payload)
+        except msgspec.MsgspecError as exc:
+            log.warning("ignoring an unreadable cluster message: %s", exc)
+            return
+        if message.n == self.node_id:
+            if isinstance(message, PublicationAckTypes):
+                self._inbox.ack_expect(message.a, [])  # our own echo: count ourselves as a node that heard
+            return
+        self.view.seen(message.n, time.monotonic())
+        handler = _HANDLERS.get(type(message))
+        if handler is not None:
+            handler(self, message)
+
+    def _on_publication(self, msg: m.Publication) -> None:
+        self._inbox.publication(msg.t, msg.d, msg.s)
+
+    def _on_publication_ack(self, msg: m.PublicationAck) -> None:
+        responders = self._inbox.publish_ack(msg.n, msg.a, msg.t, msg.d, msg.s, msg.x)
+        self.ack_expect(msg.n, msg.a, responders)
+
+    def _on_direct(self, msg: m.Direct) -> None:
+        self._inbox.direct(msg.to, msg.d, msg.s)
+
+    def _on_direct_ack(self, msg: m.DirectAck) -> None:
+        self.ack_expect(msg.n, msg.a, self._inbox.direct_ack(msg.n, msg.a, msg.to, msg.d, msg.s, msg.x))
+
+    def _on_expect(self, msg: m.Expect) -> None:
+        self._inbox.ack_expect(msg.a, msg.r)
+
+    def _on_result(self, msg: m.Result) -> None:
+        self._inbox.ack_result(msg.a, msg.r)
+
+    def _on_claim(self, msg: m.Claim) -> None:
+        ours = self._claims.get(msg.id)
+        if ours is None or (ours, self.node_id) > (msg.at, msg.n):
+            return  # not ours, or ours is the newer claim
+        topics = self._inbox.claim(msg.id)
+        self._claims.pop(msg.id, None)
+        if topics:
+            self.moved(msg.n, msg.id, topics)
+
+    def _on_moved(self, msg: m.Moved) -> None:
+        self._inbox.moved(msg.id, msg.topics)
+
+    def _on_state(self, msg: m.State) -> None:
+        self.view.apply(msg.n, time.monotonic(), msg.c, msg.t, msg.full)
+
+    def _on_hello(self, msg: m.Hello) -> None:
+        self._queue_state(full=True)
+        self._wake.set()
+
+    def _on_bye(self, msg: m.Bye) -> None:
+        self.view.forget(msg.n)
+
+    # -- heartbeat --------------------------------------------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        """Send the full state every `heartbeat` seconds; drop nodes that went silent."""
+        while True:
+            await asyncio.sleep(self._heartbeat)
+            for node in self.view.expire(time.monotonic(), self._node_timeout):
+                log.warning("cluster node %s went silent; forgetting its clients and subscriptions", node)
+            for client_id in [c for c in self._claims if c not in self._broker.clients]:
+                del self._claims[client_id]
+            if self._connected.is_set():
+                self._queue_state(full=True)
+                self._wake.set()
+
+
+PublicationAckTypes = (m.PublicationAck, m.DirectAck)
+
+_HANDLERS: dict[type, Callable[[RedisBackplane, Any], None]] = {
+    m.Publication: RedisBackplane._on_publication,
+    m.PublicationAck: RedisBackplane._on_publication_ack,
+    m.Direct: RedisBackplane._on_direct,
+    m.DirectAck: RedisBackplane._on_direct_ack,
+    m.Expect: RedisBackplane._on_expect,
+    m.Result: RedisBackplane._on_result,
+    m.Claim: RedisBackplane._on_claim,
+    m.Moved: RedisBackplane._on_moved,
+    m.State: RedisBackplane._on_state,
+    m.Hello: RedisBackplane._on_hello,
+    m.Bye: RedisBackplane._on_bye,
+}

@@ -102,6 +102,22 @@ _SERVE_OPTIONS = (
     _Option("--tls-cert", "tls_cert", str, "PEM certificate chain; with --tls-key, serve wss://"),
     _Option("--tls-key", "tls_key", str, "PEM private key"),
     _Option("--shutdown-grace", "shutdown_grace", float, "seconds stop waits for callbacks and relays (default: 5)"),
+    _Option(
+        "--redis",
+        "redis_url",
+        str,
+        "redis://host:port/db: join the other nodes on this Redis as one bus (default: none)",
+    ),
+    _Option("--redis-prefix", "redis_prefix", str, "prefix of the Redis channels, to share one Redis (default: ksps)"),
+    _Option(
+        "--cluster-heartbeat", "cluster_heartbeat", float, "seconds between two state messages of a node (default: 1)"
+    ),
+    _Option(
+        "--cluster-node-timeout",
+        "cluster_node_timeout",
+        float,
+        "seconds of silence before a node is forgotten (default: 5)",
+    ),
 )
 
 
@@ -109,6 +125,7 @@ def _serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     epilog = (
         "Every option can also be set with an environment variable:\n"
         + "\n".join(f"  {option.flag:<24} {option.env}" for option in _SERVE_OPTIONS)
+        + "\n  --workers                KSPS_WORKERS"
         + "\n  --log-level              KSPS_LOG_LEVEL\n  --log-format             KSPS_LOG_FORMAT"
     )
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -120,6 +137,12 @@ def _serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     for option in _SERVE_OPTIONS:
         parser.add_argument(option.flag, dest=option.field, default=None, help=option.help)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("KSPS_WORKERS", "1")),
+        help="server processes sharing the port (SO_REUSEPORT); more than 1 needs --redis (default: 1)",
+    )
     parser.add_argument(
         "--log-level",
         default=os.environ.get("KSPS_LOG_LEVEL", "warning"),
@@ -151,6 +174,16 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"ksps serve: {option.flag} ({option.env}): invalid value {text!r}", file=sys.stderr)
             return 2
     configure_logging(args.log_level, args.log_format)
+    if args.workers > 1:
+        if not options.get("redis_url"):
+            print("ksps serve: --workers needs --redis (the workers talk to each other through it)", file=sys.stderr)
+            return 2
+        from .workers import run_workers
+
+        print(
+            f"ksps {__version__}: {args.workers} workers on {options.get('address', 'localhost:9313')}", file=sys.stderr
+        )
+        return run_workers(args.workers, options, args.log_level, args.log_format)
     try:
         server = Server(ServerConfig(**options))
         print(

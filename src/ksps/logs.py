@@ -44,3 +44,5 @@ def configure_logging(level: str = "warning", fmt: str = "logfmt") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # picows logs every accepted connection at info; keep that for debug runs only.
+    logging.getLogger("picows").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)

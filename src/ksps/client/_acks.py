@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio  # noqa: TID251 - the client is an I/O layer
+import asyncio
 import itertools
 from typing import Protocol
 
@@ -37,7 +37,14 @@ class ClientAck:
     the connection that carried it is lost; every pending wait then returns at once.
     """
 
-    def __init__(self, ack_id: str, timeout: float, owner: AckOwner) -> None:
+    __slots__ = (
+        "_any", "_cancelled", "_complete", "_done", "_finished", "_first", "_owner", "_responses", "_sent",
+        "_timer", "id", "timeout",
+    )
+
+    def __init__(
+        self, ack_id: str, timeout: float, owner: AckOwner, loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
         #: The client-chosen ack ID sent to the server.
         self.id = ack_id
         #: Seconds the server waits for responders.
@@ -51,7 +58,8 @@ class ClientAck:
         self._sent = False
         self._done: asyncio.Event | None = None
         self._any: asyncio.Event | None = None
-        self._timer = asyncio.get_running_loop().call_later(timeout + ACK_GRACE, self._finish)
+        loop = loop or asyncio.get_running_loop()
+        self._timer = loop.call_later(timeout + ACK_GRACE, self._finish)
 
     # -- what the client feeds in ------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ class Client:
     def __init__(self, options: ClientOptions) -> None:
         """Prefer :meth:`NewClient`, which also connects."""
         self._session = Session(options)
+        self._channel = self._session.channel
         self._encoder = self._session.encoder
 
     # -- creation ----------------------------------------------------------------------------------------
@@ -92,7 +93,7 @@ class Client:
         works from both. Subscribing again to a topic replaces its callback. When connected this waits for
         the server's confirmation; when not, the subscription is sent on the next connection.
         """
-        self._session.check_open()
+        self._channel.check_open()
         _check_topic(topic)
         subscription = Subscription(topic, callback, self._session.unsubscribe)
         await self._session.subscribe(subscription)
@@ -104,16 +105,23 @@ class Client:
 
     async def Publish(self, topic: str, data: Any) -> None:
         """Publish `data` (anything JSON can carry) to every subscriber of `topic`, this client included."""
-        _check_topic(topic)
-        session = self._session
-        session.send_or_queue(self._encoder.publish(topic, data))
-        await session.writable()
+        if not topic or topic.startswith(act.DIRECT_TOPIC_PREFIX):
+            _check_topic(topic)
+        frame = self._encoder.publish(topic, data)
+        # The hot path, inlined: straight to the ready connection, waiting only when its buffer is full.
+        link = self._channel.ready_link
+        if link is None:
+            self._channel.send_or_queue(frame)
+            return
+        link.send(frame)
+        if link.paused:
+            await link.writable()
 
     async def PublishToID(self, target_id: str, data: Any) -> None:
         """Send `data` to one client by ID, or to the server's OnID handler with the server's ID."""
         _check_target(target_id)
-        self._session.send_or_queue(self._encoder.direct(target_id, data))
-        await self._session.writable()
+        self._channel.send_or_queue(self._encoder.direct(target_id, data))
+        await self._channel.writable()
 
     async def PublishToServer(self, address: str, data: Any, secure: bool = False) -> None:
         """Ask the server to relay `data` to the server at `address` (`host:port/path`, spec §8).
@@ -123,13 +131,13 @@ class Client:
         """
         if not address:
             raise ValueError("address must not be empty")
-        self._session.send_or_queue(self._encoder.publish_to_server(address, data, secure))
-        await self._session.writable()
+        self._channel.send_or_queue(self._encoder.publish_to_server(address, data, secure))
+        await self._channel.writable()
 
     # -- acknowledgements --------------------------------------------------------------------------------
 
     async def PublishWithAck(
-        self, topic: str, data: Any, timeout: float = DEFAULT_ACK_TIMEOUT  # noqa: ASYNC109 - KSPS API
+        self, topic: str, data: Any, timeout: float = DEFAULT_ACK_TIMEOUT
     ) -> ClientAck:
         """Publish and collect each subscriber's acknowledgement for up to `timeout` seconds."""
         _check_topic(topic)
@@ -138,7 +146,7 @@ class Client:
         )
 
     async def PublishToIDWithAck(
-        self, target_id: str, data: Any, timeout: float = DEFAULT_ACK_TIMEOUT  # noqa: ASYNC109 - KSPS API
+        self, target_id: str, data: Any, timeout: float = DEFAULT_ACK_TIMEOUT
     ) -> ClientAck:
         """Send `data` to one client (its OnId handler) and collect its acknowledgement."""
         _check_target(target_id)
@@ -150,17 +158,17 @@ class Client:
         if seconds < 0:
             raise ValueError("timeout must be >= 0 seconds")
         session = self._session
-        session.check_open()
+        self._channel.check_open()
         ack_id = session.acks.new_id()
         frame = encode(ack_id, round(seconds * 1000))
         handle = ClientAck(ack_id, seconds, session)
         session.acks.add(handle)
         try:
-            session.send_or_queue(frame, handle)
+            self._channel.send_or_queue(frame, handle)
         except BaseException:
             handle._finish()
             raise
-        await session.writable()
+        await self._channel.writable()
         return handle
 
     # -- closing -----------------------------------------------------------------------------------------

@@ -61,12 +61,14 @@ def is_published_reply(payload: bytes | memoryview) -> bool:
 class FrameEncoder:
     """Encodes the frames of one client. Every frame carries `from` for servers that still read it."""
 
-    __slots__ = ("_from_tail", "client_id")
+    __slots__ = ("_ack_tail", "_from_tail", "client_id")
 
     def __init__(self, client_id: str) -> None:
         self.client_id = client_id
         # Closing piece of most frames: `,"from":"<id>"}`.
         self._from_tail = b',"from":' + _encode(client_id) + b"}"
+        self._ack_tail = b',"client_id":' + _encode(client_id) + b',"success":'
+
 
     def ping(self) -> bytes:
         """Registration (spec §3.1)."""
@@ -111,11 +113,11 @@ class FrameEncoder:
 
     def ack(self, server_ack_id: str, success: bool, error: str = "") -> bytes:
         """A subscriber's answer to a `publish_ack` (spec §6.1)."""
-        body: dict[str, Any] = {"ack_id": server_ack_id, "client_id": self.client_id, "success": success}
-        if error:
-            body["error"] = error
+        ack_id = _encode(server_ack_id)
+        error_member = b',"error":' + _encode(error) if error else b""
+        outcome = b"true}" if success else b"false" + error_member + b"}"
         return (
-            b'{"action":"ack","ack_id":' + _encode(server_ack_id) + b',"data":' + _encode(body)
+            b'{"action":"ack","ack_id":' + ack_id + b',"data":{"ack_id":' + ack_id + self._ack_tail + outcome
             + self._from_tail
         )
 

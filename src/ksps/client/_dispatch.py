@@ -12,7 +12,7 @@ Each delivery that carried a server ack id is answered once its callback finishe
 
 from __future__ import annotations
 
-import asyncio  # noqa: TID251 - the client is an I/O layer
+import asyncio
 import inspect
 from collections import deque
 from collections.abc import Awaitable, Callable

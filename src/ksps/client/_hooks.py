@@ -6,7 +6,7 @@ until they finish (and cancels on close), so they are never garbage-collected mi
 
 from __future__ import annotations
 
-import asyncio  # noqa: TID251 - the client is an I/O layer
+import asyncio
 import inspect
 import logging
 from typing import Any

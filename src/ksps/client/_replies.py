@@ -6,7 +6,7 @@ The server answers a connection's frames in the order it read them (spec §4.3),
 
 from __future__ import annotations
 
-import asyncio  # noqa: TID251 - the client is an I/O layer
+import asyncio
 from collections import deque
 from typing import Any
 

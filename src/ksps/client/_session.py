@@ -10,17 +10,17 @@ disconnected are restored too.
 
 from __future__ import annotations
 
-import asyncio  # noqa: TID251 - the client is an I/O layer
-from typing import Any
+import asyncio
 
 from picows import WSError
 
-from ksps.errors import ClientClosed, ConnectionFailed, KspsError, OfflineQueueFull
+from ksps.errors import ConnectionFailed, KspsError
 from ksps.protocol import CloseCodes
 from ksps.protocol import actions as act
 
-from ._acks import AckTable, ClientAck
+from ._acks import AckTable
 from ._backoff import ReconnectPolicy
+from ._channel import Channel
 from ._codec import FrameEncoder
 from ._dispatch import CallbackDispatcher
 from ._hooks import Hooks, log
@@ -54,16 +54,13 @@ class Session:
         self.policy = ReconnectPolicy(
             options.reconnect_initial_delay, options.reconnect_factor, options.reconnect_max_delay
         )
-        self.dispatcher = CallbackDispatcher(self.send_ack, self.hooks.error)
+        self.dispatcher = CallbackDispatcher(self._send_ack, self.hooks.error)
         direct = None
         if options.on_id is not None:
             on_id = options.on_id
             direct = Subscription("", lambda message, _unsub: on_id(message), _no_unsubscribe)
         self.router = FrameRouter(self.registry, self.dispatcher, self.acks, self.replies, self.hooks, direct)
-        self._link: Link | None = None
-        self._registered = False
-        self._ready = False
-        self._closed = False
+        self.channel = Channel(self.offline, self.replies, self.hooks, options.id)
         self._reconnector: asyncio.Task[None] | None = None
         self._closed_event = asyncio.Event()
 
@@ -72,17 +69,12 @@ class Session:
     @property
     def ready(self) -> bool:
         """True while connected, registered and restored."""
-        return self._ready
+        return self.channel.ready_link is not None
 
     @property
     def closed(self) -> bool:
         """True once closed for good."""
-        return self._closed
-
-    def check_open(self) -> None:
-        """Raise ClientClosed after Close (or after the server replaced this client)."""
-        if self._closed:
-            raise ClientClosed(f"client {self.client_id!r} is closed")
+        return self.channel.closed
 
     # -- connecting --------------------------------------------------------------------------------------
 
@@ -92,7 +84,7 @@ class Session:
             await self._connect_once()
         except ConnectionFailed as exc:
             if not self.options.autorestart:
-                self._closed = True
+                self.channel.closed = True
                 self._closed_event.set()
                 raise
             self.hooks.error(exc)
@@ -101,7 +93,7 @@ class Session:
     async def _connect_once(self) -> None:
         url = self.options.url()
         link = Link(self._on_message, self._on_link_closed)
-        self._link = link
+        self.channel.attach(link)
         try:
             async with asyncio.timeout(self.options.connect_timeout):
                 await open_link(
@@ -114,7 +106,7 @@ class Session:
                 link.send(self.encoder.ping())
                 if await pong is None:
                     raise ConnectionError("connection closed before the server answered ping")
-                self._registered = True
+                self.channel.registered = True
                 await self._restore_subscriptions(link)
         except (OSError, WSError, TimeoutError) as exc:
             self._drop_link(link)
@@ -122,8 +114,7 @@ class Session:
         except BaseException:
             self._drop_link(link)
             raise
-        self._flush_offline(link)
-        self._ready = True
+        self.channel.make_ready(link)
         self.policy.reset()
         log.debug("ksps client %s connected to %s", self.client_id, url)
         self.hooks.connected()
@@ -138,16 +129,8 @@ class Session:
             if await waiter is None:
                 raise ConnectionError("connection lost while restoring subscriptions")
 
-    def _flush_offline(self, link: Link) -> None:
-        for frame, ack in self.offline.drain():
-            link.send(frame)
-            if ack is not None:
-                ack._mark_sent()
-
     def _drop_link(self, link: Link) -> None:
-        if self._link is link:
-            self._link = None
-            self._registered = False
+        self.channel.detach(link)
         link.abort()
 
     def _start_reconnecting(self) -> None:
@@ -155,10 +138,10 @@ class Session:
             self._reconnector = asyncio.ensure_future(self._reconnect_loop())
 
     async def _reconnect_loop(self) -> None:
-        while not self._closed:
+        while not self.channel.closed:
             # Backoff with full jitter (ReconnectPolicy); this sleep is the retry delay itself.
             await asyncio.sleep(self.policy.next_delay())
-            if self._closed:
+            if self.channel.closed:
                 return
             try:
                 await self._connect_once()
@@ -169,21 +152,16 @@ class Session:
     # -- link events -------------------------------------------------------------------------------------
 
     def _on_message(self, link: Link, payload: bytes | memoryview) -> None:
-        if link is self._link:
+        if link is self.channel.link:
             self.router.route(payload)
 
     def _on_link_closed(self, link: Link, code: int | None, reason: str | None) -> None:
-        if link is not self._link:
-            return
-        was_ready = self._ready
-        self._link = None
-        self._registered = self._ready = False
-        self.replies.release_all()  # a connection attempt in progress fails through its waiters
-        if not was_ready:
+        # A connection attempt in progress fails through its released reply waiters.
+        if not self.channel.detach(link):
             return
         self.acks.connection_lost()
         self.hooks.disconnected(code, reason)
-        if self._closed:
+        if self.channel.closed:
             return
         if code == CloseCodes.REPLACED:
             # Another connection took this ID; coming back would kick it out in turn (spec §3.3, §7.2).
@@ -194,54 +172,16 @@ class Session:
         else:
             self._start_reconnecting()
 
-    # -- sending -----------------------------------------------------------------------------------------
-
-    def send_or_queue(self, frame: bytes, ack: ClientAck | None = None) -> None:
-        """Send a publication now, or queue it until the next connection is ready."""
-        link = self._link
-        if self._ready and link is not None:
-            link.send(frame)
-            if ack is not None:
-                ack._mark_sent()
-            return
-        self.check_open()
-        try:
-            dropped = self.offline.push(frame, ack)
-        except OfflineQueueFull as exc:
-            self.hooks.error(exc)
-            raise
-        if dropped is not None:
-            self.hooks.error(OfflineQueueFull(
-                f"offline queue full ({self.offline.size}); dropped the {self.offline.policy.split('_')[1]}"
-                " publication"
-            ))
-            if dropped[1] is not None:
-                dropped[1]._finish()
-
-    def send_now(self, frame: bytes) -> bool:
-        """Send a frame if registered; False when there is no connection to send it on."""
-        link = self._link
-        if self._registered and link is not None:
-            link.send(frame)
-            return True
-        return False
-
-    def send_ack(self, server_ack_id: str, success: bool, error: str) -> None:
+    def _send_ack(self, server_ack_id: str, success: bool, error: str) -> None:
         """Answer a `publish_ack` (spec §6.1); dropped when the connection that carried it is gone."""
-        self.send_now(self.encoder.ack(server_ack_id, success, error))
-
-    async def writable(self) -> None:
-        """Wait while the socket's write buffer is full, so a publishing loop cannot grow it forever."""
-        link = self._link
-        if link is not None and link.write_paused():
-            await link.writable()
+        self.channel.send_now(self.encoder.ack(server_ack_id, success, error))
 
     # -- requests that wait for a reply ------------------------------------------------------------------
 
     async def subscribe(self, subscription: Subscription) -> None:
         """Record a subscription and, when connected, wait for the server's `subscribed` (spec §4.1)."""
         self.registry.add(subscription)
-        future = self._request(act.SUBSCRIBED, subscription.topic, self.encoder.subscribe(subscription.topic))
+        future = self.channel.request(act.SUBSCRIBED, subscription.topic, self.encoder.subscribe(subscription.topic))
         if future is not None:
             await wait_reply(future, self.options.connect_timeout)
 
@@ -258,19 +198,11 @@ class Session:
         return self._unsubscribe_on_server(topic)
 
     def _unsubscribe_on_server(self, topic: str) -> Confirmation:
-        future = self._request(act.UNSUBSCRIBED, topic, self.encoder.unsubscribe(topic))
+        future = self.channel.request(act.UNSUBSCRIBED, topic, self.encoder.unsubscribe(topic))
         if future is None:
             return Confirmation(None)
         timeout = self.options.connect_timeout
         return Confirmation(lambda: wait_reply(future, timeout))
-
-    def _request(self, reply: str, key: str, frame: bytes) -> asyncio.Future[Any] | None:
-        link = self._link
-        if not self._registered or link is None:
-            return None
-        future = self.replies.expect(reply, key)
-        link.send(frame)
-        return future
 
     # AckOwner, for ClientAck.
     def forget(self, ack_id: str) -> None:
@@ -279,7 +211,7 @@ class Session:
 
     async def query_status(self, ack_id: str) -> dict[str, bool] | None:
         """`get_ack_status` (spec §6.5); None when disconnected or unanswered."""
-        future = self._request(act.ACK_STATUS, ack_id, self.encoder.get_ack_status(ack_id))
+        future = self.channel.request(act.ACK_STATUS, ack_id, self.encoder.get_ack_status(ack_id))
         if future is None:
             return None
         status: dict[str, bool] | None = await wait_reply(future, STATUS_TIMEOUT)
@@ -287,19 +219,19 @@ class Session:
 
     def cancel_on_server(self, ack_id: str) -> None:
         """`cancel_ack` (spec §6.5), when connected."""
-        self.send_now(self.encoder.cancel_ack(ack_id))
+        self.channel.send_now(self.encoder.cancel_ack(ack_id))
 
     # -- closing -----------------------------------------------------------------------------------------
 
     async def close(self) -> None:
         """Close for good: cancel reconnection, close the socket, release every waiter. Idempotent."""
-        if self._closed:
+        if self.channel.closed:
             return
-        self._closed = True
+        self.channel.closed = True
         if self._reconnector is not None and not self._reconnector.done():
             self._reconnector.cancel()
             await asyncio.gather(self._reconnector, return_exceptions=True)
-        link = self._link
+        link = self.channel.link
         if link is not None:
             link.close()
             try:
@@ -310,9 +242,9 @@ class Session:
         self._finish_close()
 
     def _finish_close(self) -> None:
-        self._closed = True
-        self._link = None
-        self._registered = self._ready = False
+        self.channel.closed = True
+        if self.channel.link is not None:
+            self.channel.detach(self.channel.link)
         lost = len(self.offline.drain())
         if lost:
             log.warning("ksps client %s closed with %d unsent publications", self.client_id, lost)

@@ -50,6 +50,7 @@ class RedisBackplane:
         self._pubsub: Any = None
         self._out: list[_Outgoing] = []
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()  # set when everything queued was handed to Redis
         self._topic_channels: set[str] = set()
         self._subscribe_changes: dict[str, bool] = {}
         self._state_changes: dict[str, tuple[int, int]] = {}
@@ -101,7 +102,7 @@ class RedisBackplane:
         if writer is not None and self._connected.is_set():
             self._wake.set()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._drained(), 2.0)
+                await asyncio.wait_for(self._idle.wait(), 2.0)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -114,10 +115,6 @@ class RedisBackplane:
             with contextlib.suppress(RedisError, OSError):
                 await self._redis.aclose()
 
-    async def _drained(self) -> None:
-        while self._out:
-            await asyncio.sleep(0.01)
-
     # -- the broker's outbound interface -------------------------------------------------------------------
 
     def _send(self, channel: str, payload: bytes, receivers: Callable[[int], None] | None = None) -> None:
@@ -127,6 +124,7 @@ class RedisBackplane:
                 receivers(0)
             return
         self._out.append((channel, payload, receivers))
+        self._idle.clear()
         self._wake.set()
 
     def publish(self, topic: str, data: msgspec.Raw, sender: str) -> None:
@@ -204,6 +202,8 @@ class RedisBackplane:
                 batch, self._out = self._out, []
                 if batch:
                     await self._publish_batch(batch)
+                if not self._out:
+                    self._idle.set()
             except (RedisError, OSError) as exc:
                 log.error("redis write failed (%s); cross-node messages of this batch are lost", exc)
                 self._connected.clear()

@@ -35,7 +35,11 @@ class Backplane(Protocol):
         timeout: float,
         receivers: Callable[[int], None],
     ) -> None:
-        """Ask the nodes with subscribers of `topic` to collect acks; `receivers(n)` gets how many nodes heard."""
+        """Ask the nodes with subscribers of `topic` to collect acks.
+
+        `receivers(n)` adds n to the nodes that heard the request (and must each answer `exp`); it may be called
+        several times, with -1 for a node that turned out to be gone.
+        """
 
     def direct(self, target: str, data: msgspec.Raw, sender: str) -> None:
         """Deliver a direct message to `target` wherever it is connected."""
@@ -115,6 +119,10 @@ class ClusterView:
         for node in gone:
             del self.nodes[node]
         return gone
+
+    def nodes_with(self, topic: str) -> list[str]:
+        """The other nodes that have subscribers of `topic`."""
+        return [node for node, state in self.nodes.items() if topic in state.topics]
 
     def clients(self) -> int:
         """Registered clients on the other nodes."""

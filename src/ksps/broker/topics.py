@@ -113,6 +113,10 @@ class TopicRegistry:
         """The server-side subscriptions of `topic`, or None."""
         return self._server.get(topic)
 
+    def topics(self) -> set[str]:
+        """Every topic with at least one subscriber."""
+        return self._peers.keys() | self._server.keys()
+
     def count(self, topic: str) -> tuple[int, int]:
         """(server-side, WebSocket) subscriber counts of `topic`."""
         return len(self._server.get(topic, ())), len(self._peers.get(topic, ()))

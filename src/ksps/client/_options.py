@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
@@ -48,6 +49,8 @@ class ClientOptions:
     path: str = "/ws/bus"
     #: Use `wss://` instead of `ws://`.
     secure: bool = False
+    #: TLS settings for `wss://` (e.g. a private CA); the system's default verification when None.
+    ssl_context: ssl.SSLContext | None = None
     #: The client's ID; a fresh `client_<ms>_<hex>` when empty.
     id: str = ""
     #: When the FIRST connection fails: False raises ConnectionFailed from NewClient; True returns at
@@ -130,6 +133,7 @@ class ClientKwargs(TypedDict, total=False):
     Address: str
     Path: str
     Secure: bool
+    SslContext: ssl.SSLContext | None
     Id: str
     Autorestart: bool
     RestartEvery: float
@@ -155,6 +159,7 @@ class ClientOptionKwargs(TypedDict, total=False):
     address: str
     path: str
     secure: bool
+    ssl_context: ssl.SSLContext | None
     id: str
     autorestart: bool
     reconnect: bool

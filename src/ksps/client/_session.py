@@ -96,9 +96,10 @@ class Session:
         self.channel.attach(link)
         try:
             async with asyncio.timeout(self.options.connect_timeout):
+                options = self.options
                 await open_link(
-                    link, url, self.options.keepalive_interval, self.options.keepalive_timeout,
-                    self.options.connect_timeout,
+                    link, url, options.keepalive_interval, options.keepalive_timeout, options.connect_timeout,
+                    options.ssl_context,
                 )
                 if link.closed or not link.opened:
                     raise ConnectionError("connection closed during the WebSocket handshake")

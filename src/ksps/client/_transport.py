@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections.abc import Callable
 from enum import Enum
 from time import monotonic as _monotonic
@@ -55,11 +56,13 @@ class Link(WSListener):
     # -- picows callbacks --------------------------------------------------------------------------------
 
     def on_ws_connected(self, transport: WSTransport) -> None:
+        """picows: the handshake completed."""
         self._transport = transport
         if _TCP_CORK and not transport.is_secure:
             self._socket = transport.underlying_transport.get_extra_info("socket")
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        """picows: one frame arrived; complete messages go to `on_message` (RFC 6455 §5.4 fragments)."""
         msg_type = frame.msg_type
         if msg_type is _TEXT or msg_type is _BINARY:
             if frame.fin:
@@ -73,11 +76,19 @@ class Link(WSListener):
                 payload, self._fragments = b"".join(self._fragments), None
                 self._on_message(self, payload)
         elif msg_type is _CLOSE:
-            # Answer the closing handshake (RFC 6455 §5.5.1), then let the socket go.
+            # Report at once, so that nothing more is handed to a link that is going away (picows drops
+            # frames sent after a CLOSE), then answer the closing handshake (RFC 6455 §5.5.1).
+            self._report_closed(transport)
             transport.send_close(WSCloseCode.OK)
             transport.disconnect()
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
+        """picows: the socket is gone; report the close code the server sent, if any."""
+        self._report_closed(transport)
+
+    def _report_closed(self, transport: WSTransport) -> None:
+        if self.closed:
+            return
         self.closed = True
         self.paused = False
         if self._writable is not None and not self._writable.done():
@@ -92,11 +103,13 @@ class Link(WSListener):
         self._on_closed(self, code, reason)
 
     def pause_writing(self) -> None:
+        """asyncio flow control: the write buffer is over its high-water mark."""
         self.paused = True
         if self._writable is None or self._writable.done():
             self._writable = asyncio.get_running_loop().create_future()
 
     def resume_writing(self) -> None:
+        """asyncio flow control: the write buffer drained below its low-water mark."""
         self.paused = False
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
@@ -145,7 +158,7 @@ class Link(WSListener):
     def close(self, code: int = 1000) -> None:
         """Start the closing handshake; `on_closed` follows when the socket is gone."""
         transport = self._transport
-        if transport is not None and not self.closed:
+        if transport is not None and not transport.is_disconnected:
             if self._corked:
                 self._set_cork(False)
             transport.send_close(WSCloseCode(code) if code in _KNOWN_CODES else WSCloseCode.OK)
@@ -153,12 +166,12 @@ class Link(WSListener):
 
     def abort(self) -> None:
         """Drop the socket at once, without a closing handshake."""
-        if self._transport is not None and not self.closed:
+        if self._transport is not None and not self._transport.is_disconnected:
             self._transport.disconnect(graceful=False)
 
     async def wait_closed(self) -> None:
         """Wait until the socket is gone."""
-        if self._transport is not None and not self.closed:
+        if self._transport is not None and not self._transport.is_disconnected:
             await self._transport.wait_disconnected()
 
 
@@ -166,13 +179,19 @@ _KNOWN_CODES = {int(code.value) for code in WSCloseCode}
 
 
 async def open_link(
-    link: Link, url: str, keepalive_interval: float, keepalive_timeout: float, handshake_timeout: float
+    link: Link,
+    url: str,
+    keepalive_interval: float,
+    keepalive_timeout: float,
+    handshake_timeout: float,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> None:
     """Open the WebSocket connection of `link`. Raises OSError or a picows error when it fails."""
     keepalive = keepalive_interval > 0
     await ws_connect(
         lambda: link,
         url,
+        ssl_context=ssl_context,
         websocket_handshake_timeout=handshake_timeout,
         enable_auto_ping=keepalive,
         auto_ping_idle_timeout=keepalive_interval if keepalive else 10.0,

@@ -19,6 +19,7 @@ __all__ = [
     "PublicationAck",
     "Result",
     "State",
+    "batch",
     "decode",
     "encode",
 ]
@@ -111,10 +112,15 @@ class Bye(_Base, tag="bye"):
 
 NodeMessage = Publication | PublicationAck | Direct | DirectAck | Expect | Result | Claim | Moved | State | Hello | Bye
 
-_decoder: msgspec.json.Decoder[NodeMessage] = msgspec.json.Decoder(NodeMessage)
+_decoder: msgspec.json.Decoder[list[NodeMessage]] = msgspec.json.Decoder(list[NodeMessage])
 encode = msgspec.json.encode
 
 
-def decode(payload: bytes) -> NodeMessage:
-    """Decode one node message; raises msgspec.DecodeError/ValidationError on garbage."""
+def decode(payload: bytes) -> list[NodeMessage]:
+    """Decode one Redis message: a JSON array of node messages (one batch of the sender)."""
     return _decoder.decode(payload)
+
+
+def batch(payloads: list[bytes]) -> bytes:
+    """Join encoded node messages into one Redis message."""
+    return b"[" + b",".join(payloads) + b"]"

@@ -1,8 +1,9 @@
 """The Redis backplane: joins several ksps nodes into one bus over Redis pub/sub (spec/cluster.md).
 
-Nothing is stored in Redis: topics, node mailboxes and a broadcast channel are pub/sub channels, and each node
-learns the others' counts from their `state` messages. A node that dies loses its Redis subscriptions with its
-connection and drops out of the others' view after `node_timeout` seconds of silence.
+Nothing is stored in Redis: each node has a mailbox channel, and all share a broadcast channel. A node learns
+from the others' `state` messages which topics they have subscribers for, and sends a publication only to the
+mailboxes of those nodes, batched: one PUBLISH per destination per batch. A node that dies drops out of the
+others' view after `node_timeout` seconds of silence.
 """
 
 from __future__ import annotations
@@ -51,8 +52,6 @@ class RedisBackplane:
         self._out: list[_Outgoing] = []
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()  # set when everything queued was handed to Redis
-        self._topic_channels: set[str] = set()
-        self._subscribe_changes: dict[str, bool] = {}
         self._state_changes: dict[str, tuple[int, int]] = {}
         self._state_dirty = False
         self._claims: dict[str, float] = {}
@@ -64,9 +63,6 @@ class RedisBackplane:
         broker.topics.on_change = self._topic_counts_changed
 
     # -- channels ---------------------------------------------------------------------------------------
-
-    def _topic_channel(self, topic: str) -> str:
-        return f"{self._prefix}:t:{topic}"
 
     def _node_channel(self, node: str) -> str:
         return f"{self._prefix}:n:{node}"
@@ -128,7 +124,11 @@ class RedisBackplane:
         self._wake.set()
 
     def publish(self, topic: str, data: msgspec.Raw, sender: str) -> None:
-        self._send(self._topic_channel(topic), m.encode(m.Publication(n=self.node_id, t=topic, s=sender, d=data)))
+        nodes = self.view.nodes_with(topic)
+        if nodes:
+            payload = m.encode(m.Publication(n=self.node_id, t=topic, s=sender, d=data))
+            for node in nodes:
+                self._send(self._node_channel(node), payload)
 
     def publish_ack(
         self,
@@ -139,8 +139,13 @@ class RedisBackplane:
         timeout: float,
         receivers: Callable[[int], None],
     ) -> None:
-        message = m.PublicationAck(n=self.node_id, t=topic, s=sender, d=data, a=ack_id, x=timeout)
-        self._send(self._topic_channel(topic), m.encode(message), receivers)
+        nodes = self.view.nodes_with(topic) if self._connected.is_set() else []
+        receivers(len(nodes))
+        if nodes:
+            payload = m.encode(m.PublicationAck(n=self.node_id, t=topic, s=sender, d=data, a=ack_id, x=timeout))
+            for node in nodes:
+                # A node that is gone by now will never answer: count it out.
+                self._send(self._node_channel(node), payload, lambda heard: receivers(-1) if not heard else None)
 
     def direct(self, target: str, data: msgspec.Raw, sender: str) -> None:
         self._send(self._all_channel, m.encode(m.Direct(n=self.node_id, to=target, s=sender, d=data)))
@@ -174,9 +179,6 @@ class RedisBackplane:
     def topic_changed(self, topic: str, internal: int, ws: int) -> None:
         self._state_changes[topic] = (internal, ws)
         self._state_dirty = True
-        subscribed = topic in self._topic_channels
-        if (internal or ws) != subscribed:
-            self._subscribe_changes[topic] = bool(internal or ws)
         self._wake.set()
 
     def clients_changed(self, count: int) -> None:
@@ -190,13 +192,12 @@ class RedisBackplane:
     # -- writing ----------------------------------------------------------------------------------------
 
     async def _write_loop(self) -> None:
-        """Send what the broker queued, one pipeline per batch, subscriptions before the state that shows them."""
+        """Send what the broker queued: one pipeline per batch, one PUBLISH per destination channel."""
         while True:
             await self._wake.wait()
             self._wake.clear()
             await self._connected.wait()
             try:
-                await self._apply_subscriptions()
                 if self._state_dirty:
                     self._queue_state(full=False)
                 batch, self._out = self._out, []
@@ -210,36 +211,27 @@ class RedisBackplane:
 
     async def _publish_batch(self, batch: list[_Outgoing]) -> None:
         assert self._redis is not None
+        by_channel: dict[str, list[bytes]] = {}
+        for channel, payload, _ in batch:  # dicts keep insertion order: per-destination order is kept
+            by_channel.setdefault(channel, []).append(payload)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for channel, payload, _ in batch:
-                    pipe.publish(channel, payload)
-                counts = await pipe.execute()
+                for channel, payloads in by_channel.items():
+                    pipe.publish(channel, m.batch(payloads))
+                counts = dict(zip(by_channel, await pipe.execute(), strict=True))
         except (RedisError, OSError):
             for _, _, receivers in batch:
                 if receivers is not None:
-                    receivers(0)  # nobody else heard: the request completes with local answers
+                    receivers(0)  # nobody heard: the request completes with the answers it has
             raise
-        for (_, _, receivers), count in zip(batch, counts, strict=True):
+        for channel, _, receivers in batch:
             if receivers is not None:
-                receivers(int(count))
-
-    async def _apply_subscriptions(self) -> None:
-        changes, self._subscribe_changes = self._subscribe_changes, {}
-        add = [self._topic_channel(t) for t, on in changes.items() if on]
-        remove = [self._topic_channel(t) for t, on in changes.items() if not on]
-        for topic, on in changes.items():
-            (self._topic_channels.add if on else self._topic_channels.discard)(topic)
-        if add:
-            await self._pubsub.subscribe(*add)
-        if remove:
-            await self._pubsub.unsubscribe(*remove)
+                receivers(int(counts[channel]))
 
     def _queue_state(self, full: bool) -> None:
         if full:
-            topics: dict[str, tuple[int, int]] = {}
-            for topic in self._topic_channels:
-                topics[topic] = self._broker.topics.count(topic)
+            registry = self._broker.topics
+            topics = {topic: registry.count(topic) for topic in registry.topics()}
         else:
             topics = dict(self._state_changes)
         self._state_changes.clear()
@@ -272,9 +264,7 @@ class RedisBackplane:
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        channels = [self._all_channel, self._node_channel(self.node_id)]
-        channels += [self._topic_channel(t) for t in self._topic_channels]
-        await self._pubsub.subscribe(*channels)
+        await self._pubsub.subscribe(self._all_channel, self._node_channel(self.node_id))
         await self._redis.ping()
         self._queue_state(full=True)
         self._out.append((self._all_channel, m.encode(m.Hello(n=self.node_id)), None))
@@ -288,18 +278,23 @@ class RedisBackplane:
 
     def _dispatch(self, payload: bytes) -> None:
         try:
-            message = m.decode(payload)
+            messages = m.decode(payload)
         except msgspec.MsgspecError as exc:
             log.warning("ignoring an unreadable cluster message: %s", exc)
             return
-        if message.n == self.node_id:
-            if isinstance(message, PublicationAckTypes):
-                self._inbox.ack_expect(message.a, [])  # our own echo: count ourselves as a node that heard
+        if not messages:
             return
-        self.view.seen(message.n, time.monotonic())
-        handler = _HANDLERS.get(type(message))
-        if handler is not None:
-            handler(self, message)
+        sender = messages[0].n
+        if sender == self.node_id:  # our own broadcast, back from Redis
+            for message in messages:
+                if isinstance(message, m.DirectAck):
+                    self._inbox.ack_expect(message.a, [])  # we heard it too: count ourselves, expecting nobody
+            return
+        self.view.seen(sender, time.monotonic())
+        for message in messages:
+            handler = _HANDLERS.get(type(message))
+            if handler is not None:
+                handler(self, message)
 
     def _on_publication(self, msg: m.Publication) -> None:
         self._inbox.publication(msg.t, msg.d, msg.s)
@@ -356,8 +351,6 @@ class RedisBackplane:
                 self._queue_state(full=True)
                 self._wake.set()
 
-
-PublicationAckTypes = (m.PublicationAck, m.DirectAck)
 
 _HANDLERS: dict[type, Callable[[RedisBackplane, Any], None]] = {
     m.Publication: RedisBackplane._on_publication,

@@ -18,6 +18,7 @@ import contextlib
 import json
 import signal
 import sys
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -44,24 +45,21 @@ async def _serve(args: argparse.Namespace) -> None:
         options["server_id"] = args.server_id
     if args.peer_secret:
         options["peer_secret"] = args.peer_secret
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    # Handlers first: a SIGTERM sent right after the ready line must already stop gracefully.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    def wait_for_stdin_eof() -> None:
+        sys.stdin.read()
+        loop.call_soon_threadsafe(stop.set)
+
+    # A daemon thread, so a process stopped by a signal does not wait for its stdin to close.
+    threading.Thread(target=wait_for_stdin_eof, name="ksps-testing-stdin", daemon=True).start()
     async with serve_for_tests(**options) as server:
-        print(
-            json.dumps(
-                {
-                    "url": server.url,
-                    "address": f"127.0.0.1:{server.port}",
-                    "port": server.port,
-                    "server_id": server.ID,
-                }
-            ),
-            flush=True,
-        )
-        loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        stdin_closed = loop.run_in_executor(None, sys.stdin.read)
-        stdin_closed.add_done_callback(lambda _: stop.set())
+        ready = {"url": server.url, "address": f"127.0.0.1:{server.port}", "port": server.port, "server_id": server.ID}
+        print(json.dumps(ready), flush=True)
         await stop.wait()
 
 
@@ -75,11 +73,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args))
-    # The executor thread blocked on stdin must not keep the process alive.
-    sys.stdout.flush()
-    import os
-
-    os._exit(0)
 
 
 if __name__ == "__main__":

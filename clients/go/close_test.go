@@ -1,0 +1,78 @@
+package ksps_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	ksps "github.com/ksps-dev/ksps/clients/go"
+)
+
+func TestCloseReleasesWaitersAndIsFinal(t *testing.T) {
+	topic := uniqueTopic(t, "t")
+	closed := make(chan struct{})
+	ev := newEvents()
+	opts := ev.hook(ksps.ClientOptions{OnClose: func() { close(closed) }})
+	client := connect(t, opts)
+	sub := connect(t, ksps.ClientOptions{})
+	entered, release := blockingSubscriber(t, sub, topic)
+	defer close(release)
+	ack := client.PublishWithAck(topic, "x", 30*unit)
+	receive(t, entered, "subscriber called")
+	waited := asyncWait(ack)
+
+	start := time.Now()
+	if err := client.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	receive(t, waited, "Wait released by Close")
+	if elapsed := time.Since(start); elapsed > 2*unit {
+		t.Errorf("Close took %v", elapsed)
+	}
+	receive(t, closed, "OnClose")
+	if info := receive(t, ev.disconnected, "OnDisconnect on Close"); info.Code != ksps.CloseNormal || info.Reconnecting {
+		t.Errorf("disconnection = %+v", info)
+	}
+	if err := client.Publish(topic, 1); !errors.Is(err, ksps.ErrClosed) {
+		t.Errorf("Publish after Close: %v", err)
+	}
+	if ack := client.PublishWithAck(topic, 1, unit); !errors.Is(ack.Err(), ksps.ErrClosed) {
+		t.Errorf("PublishWithAck after Close: %v", ack.Err())
+	}
+	if _, err := client.SubscribeContext(context.Background(), topic, func(ksps.Message, func()) {}); !errors.Is(err, ksps.ErrClosed) {
+		t.Errorf("Subscribe after Close: %v", err)
+	}
+	if err := client.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestCloseWhileReconnecting(t *testing.T) {
+	ev := newEvents()
+	client, err := ksps.NewClient(ev.hook(fastReconnect(ksps.ClientOptions{Address: "127.0.0.1:" + strconv.Itoa(freePort(t)), Autorestart: true})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack := client.PublishWithAck("t", 1, 30*unit) // queued offline
+	waited := asyncWait(ack)
+	_ = client.Close()
+	receive(t, waited, "queued request released by Close")
+	if !errors.Is(ack.Err(), ksps.ErrClosed) {
+		t.Errorf("Err = %v", ack.Err())
+	}
+}
+
+func TestCloseOnAFrozenConnectionIsBounded(t *testing.T) {
+	proxy := newFreezableProxy(t, sharedServer.Address)
+	ev := newEvents()
+	client := connect(t, ev.hook(ksps.ClientOptions{Address: proxy.address(), KeepaliveInterval: -1}))
+	receive(t, ev.connected, "OnConnect")
+	proxy.freeze()
+	start := time.Now()
+	_ = client.Close()
+	if elapsed := time.Since(start); elapsed > 3*unit {
+		t.Errorf("Close on a connection that no longer answers took %v", elapsed)
+	}
+}

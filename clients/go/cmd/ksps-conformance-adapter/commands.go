@@ -1,0 +1,258 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+
+	ksps "github.com/ksps-dev/ksps/clients/go"
+)
+
+// The commands of spec/conformance/ADAPTER.md, one client call each.
+
+func (a *adapter) connect(raw json.RawMessage) (any, error) {
+	var args struct {
+		Address            string   `json:"address"`
+		Path               string   `json:"path"`
+		ID                 string   `json:"id"`
+		Autorestart        bool     `json:"autorestart"`
+		ReconnectInitialMS *float64 `json:"reconnect_initial_ms"`
+		ReconnectMaxMS     *float64 `json:"reconnect_max_ms"`
+		OfflineQueueSize   *int     `json:"offline_queue_size"`
+	}
+	if err := json.Unmarshal(raw, &args); err != nil {
+		return nil, err
+	}
+	opts := ksps.ClientOptions{
+		ID:          args.ID,
+		Address:     args.Address,
+		Path:        args.Path,
+		Autorestart: args.Autorestart,
+		// Payloads are echoed in events exactly as they arrived.
+		UseNumber: true,
+		OnID:      a.onID,
+		OnConnect: func() { a.emit(map[string]any{"event": "connected"}) },
+		OnDisconnect: func(info ksps.DisconnectInfo) {
+			// ADAPTER.md: code and reason are null when no close frame came.
+			var code, reason any = info.Code, info.Reason
+			if info.Code == ksps.CloseAbnormal {
+				code = nil
+			}
+			if info.Reason == "" {
+				reason = nil
+			}
+			a.emit(map[string]any{"event": "disconnected", "code": code, "reason": reason})
+		},
+		OnError: func(err error) { a.emit(map[string]any{"event": "error", "message": err.Error()}) },
+	}
+	if args.ReconnectInitialMS != nil {
+		opts.ReconnectInitialDelay = millis(*args.ReconnectInitialMS)
+	}
+	if args.ReconnectMaxMS != nil {
+		opts.ReconnectMaxDelay = millis(*args.ReconnectMaxMS)
+	}
+	if args.OfflineQueueSize != nil {
+		opts.OfflineQueueSize = *args.OfflineQueueSize
+	}
+	client, err := ksps.NewClient(opts)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.client = client
+	a.mu.Unlock()
+	return map[string]any{"id": client.ID()}, nil
+}
+
+// onID emits a direct event, then behaves as set_on_id asked.
+func (a *adapter) onID(msg ksps.Message) {
+	a.emit(map[string]any{"event": "direct", "data": msg.Data, "from": msg.From})
+	a.mu.Lock()
+	mode, text := a.onIDMode, a.onIDErr
+	a.mu.Unlock()
+	if mode == "raise" {
+		panic(errors.New(text))
+	}
+}
+
+func (a *adapter) setOnID(raw json.RawMessage) (any, error) {
+	var args struct {
+		Behavior string `json:"behavior"`
+		Error    string `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &args); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.onIDMode, a.onIDErr = args.Behavior, args.Error
+	a.mu.Unlock()
+	return map[string]any{}, nil
+}
+
+func (a *adapter) subscribe(raw json.RawMessage) (any, error) {
+	var args struct {
+		Topic    string `json:"topic"`
+		Behavior string `json:"behavior"`
+		Error    string `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &args); err != nil {
+		return nil, err
+	}
+	client, err := a.needClient()
+	if err != nil {
+		return nil, err
+	}
+	client.Subscribe(args.Topic, func(msg ksps.Message, unsubscribe func()) {
+		a.emit(map[string]any{"event": "message", "topic": args.Topic, "data": msg.Data, "from": msg.From})
+		switch args.Behavior {
+		case "raise":
+			panic(errors.New(args.Error))
+		case "unsub":
+			unsubscribe()
+		}
+	})
+	return map[string]any{}, nil
+}
+
+func (a *adapter) unsubscribe(raw json.RawMessage) (any, error) {
+	var args struct {
+		Topic string `json:"topic"`
+	}
+	if err := json.Unmarshal(raw, &args); err != nil {
+		return nil, err
+	}
+	client, err := a.needClient()
+	if err != nil {
+		return nil, err
+	}
+	client.Unsubscribe(args.Topic)
+	return map[string]any{}, nil
+}
+
+// publishArgs are the arguments of every publish command.
+type publishArgs struct {
+	Topic     string          `json:"topic"`
+	To        string          `json:"to"`
+	Addr      string          `json:"addr"`
+	Data      json.RawMessage `json:"data"`
+	TimeoutMS float64         `json:"timeout_ms"`
+}
+
+// parsePublish decodes the arguments; data is passed on as raw JSON, untouched.
+func (a *adapter) parsePublish(raw json.RawMessage) (*ksps.Client, publishArgs, error) {
+	var args publishArgs
+	if err := json.Unmarshal(raw, &args); err != nil {
+		return nil, args, err
+	}
+	if len(args.Data) == 0 {
+		args.Data = json.RawMessage("null")
+	}
+	if args.TimeoutMS == 0 {
+		args.TimeoutMS = 5000
+	}
+	client, err := a.needClient()
+	return client, args, err
+}
+
+func (a *adapter) publish(raw json.RawMessage) (any, error) {
+	client, args, err := a.parsePublish(raw)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{}, client.Publish(args.Topic, args.Data)
+}
+
+func (a *adapter) publishToID(raw json.RawMessage) (any, error) {
+	client, args, err := a.parsePublish(raw)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{}, client.PublishToID(args.To, args.Data)
+}
+
+func (a *adapter) publishToServer(raw json.RawMessage) (any, error) {
+	client, args, err := a.parsePublish(raw)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{}, client.PublishToServer(args.Addr, args.Data)
+}
+
+func (a *adapter) publishWithAck(raw json.RawMessage) (any, error) {
+	client, args, err := a.parsePublish(raw)
+	if err != nil {
+		return nil, err
+	}
+	return a.keep(client.PublishWithAck(args.Topic, args.Data, millis(args.TimeoutMS))), nil
+}
+
+func (a *adapter) publishToIDWithAck(raw json.RawMessage) (any, error) {
+	client, args, err := a.parsePublish(raw)
+	if err != nil {
+		return nil, err
+	}
+	return a.keep(client.PublishToIDWithAck(args.To, args.Data, millis(args.TimeoutMS))), nil
+}
+
+// handleArg decodes {"handle": name} and finds the ack.
+func (a *adapter) handleArg(raw json.RawMessage) (*ksps.Ack, error) {
+	var args struct {
+		Handle string `json:"handle"`
+	}
+	if err := json.Unmarshal(raw, &args); err != nil {
+		return nil, err
+	}
+	return a.handle(args.Handle)
+}
+
+func (a *adapter) ackWait(raw json.RawMessage) (any, error) {
+	ack, err := a.handleArg(raw)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"responses": ack.Wait()}, nil
+}
+
+func (a *adapter) ackWaitAny(raw json.RawMessage) (any, error) {
+	ack, err := a.handleArg(raw)
+	if err != nil {
+		return nil, err
+	}
+	response, ok := ack.WaitAny()
+	if !ok {
+		return map[string]any{"response": nil, "ok": false}, nil
+	}
+	return map[string]any{"response": response, "ok": true}, nil
+}
+
+func (a *adapter) ackStatus(raw json.RawMessage) (any, error) {
+	ack, err := a.handleArg(raw)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"status": ack.GetStatus()}, nil
+}
+
+func (a *adapter) ackIsComplete(raw json.RawMessage) (any, error) {
+	ack, err := a.handleArg(raw)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"complete": ack.IsComplete()}, nil
+}
+
+func (a *adapter) ackCancel(raw json.RawMessage) (any, error) {
+	ack, err := a.handleArg(raw)
+	if err != nil {
+		return nil, err
+	}
+	ack.Cancel()
+	return map[string]any{}, nil
+}
+
+func (a *adapter) close(json.RawMessage) (any, error) {
+	client, err := a.needClient()
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{}, client.Close()
+}

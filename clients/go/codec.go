@@ -1,0 +1,127 @@
+package ksps
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// envelope is one frame of spec/protocol.md §2: a JSON object with a string action and optional
+// members. Empty members are omitted, as the server does.
+type envelope struct {
+	Action    string                 `json:"action"`
+	Topic     string                 `json:"topic,omitempty"`
+	Data      json.RawMessage        `json:"data,omitempty"`
+	From      string                 `json:"from,omitempty"`
+	To        string                 `json:"to,omitempty"`
+	ID        string                 `json:"id,omitempty"`
+	Error     string                 `json:"error,omitempty"`
+	AckID     string                 `json:"ack_id,omitempty"`
+	Status    map[string]bool        `json:"status,omitempty"`
+	Responses map[string]AckResponse `json:"responses,omitempty"`
+	// Timeout is the ksps extension of §6.2, in milliseconds.
+	Timeout int64 `json:"timeout,omitempty"`
+	// Progress asks for ack_progress frames (§6.3).
+	Progress bool `json:"progress,omitempty"`
+}
+
+// encodeFrame serialises a frame. It cannot fail for envelopes built by this package: Data was
+// validated by encodeData and the other members are strings, bools and maps of them.
+func encodeFrame(e *envelope) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// HTML escaping is legal JSON but pointless on this wire and costs bytes.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(e); err != nil {
+		panic(fmt.Sprintf("ksps: encoding a frame: %v", err))
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// encodeData turns a caller's payload into JSON once, so that an unsupported value is reported
+// by the call that passed it, not later when a queued frame is sent.
+func encodeData(data any) (json.RawMessage, error) {
+	if raw, ok := data.(json.RawMessage); ok && json.Valid(raw) {
+		return raw, nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(data); err != nil {
+		return nil, fmt.Errorf("ksps: data cannot be encoded as JSON: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// decodeFrames parses one incoming text frame. The server sends one object per frame; a JSON
+// array of objects is accepted too, for tolerance of the original's batch format.
+func decodeFrames(frame []byte) ([]envelope, error) {
+	trimmed := bytes.TrimLeft(frame, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		var batch []envelope
+		if err := json.Unmarshal(trimmed, &batch); err != nil {
+			return nil, fmt.Errorf("ksps: invalid frame from server: %w", err)
+		}
+		return batch, nil
+	}
+	var single envelope
+	if err := json.Unmarshal(trimmed, &single); err != nil {
+		return nil, fmt.Errorf("ksps: invalid frame from server: %w", err)
+	}
+	return []envelope{single}, nil
+}
+
+// payloadDecoder decodes payloads into Go values, keeping numbers as json.Number when asked.
+type payloadDecoder struct{ useNumber bool }
+
+// value decodes raw JSON; absent data is nil.
+func (d payloadDecoder) value(raw json.RawMessage) any {
+	if len(raw) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if d.useNumber {
+		dec.UseNumber()
+	}
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil
+	}
+	return v
+}
+
+// topicDelivery unwraps the data of a publish or publish_ack frame. The server nests the payload
+// as {"data": P, "from": SENDER} (spec/protocol.md §4.2); a value without the "data" key is a raw
+// server publication and is passed on as is. A top-level from wins over the nested one.
+func (d payloadDecoder) topicDelivery(e *envelope) Message {
+	var wrapper map[string]json.RawMessage
+	if err := json.Unmarshal(e.Data, &wrapper); err != nil || wrapper == nil {
+		return Message{Data: d.value(e.Data), From: e.From}
+	}
+	inner, nested := wrapper["data"]
+	if !nested {
+		return Message{Data: d.value(e.Data), From: e.From}
+	}
+	msg := Message{Data: d.value(inner), From: e.From}
+	if msg.From == "" {
+		var from string
+		if json.Unmarshal(wrapper["from"], &from) == nil {
+			msg.From = from
+		}
+	}
+	return msg
+}
+
+// directDelivery reads a direct_message frame, which is flat (spec/protocol.md §5.1).
+func (d payloadDecoder) directDelivery(e *envelope) Message {
+	return Message{Data: d.value(e.Data), From: e.From}
+}
+
+// decodeAckResponse reads the AckResponse carried in an ack_progress frame (§6.3).
+func decodeAckResponse(raw json.RawMessage) (AckResponse, bool) {
+	var resp AckResponse
+	if len(raw) == 0 || json.Unmarshal(raw, &resp) != nil {
+		return AckResponse{}, false
+	}
+	return resp, true
+}

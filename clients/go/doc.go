@@ -1,0 +1,25 @@
+// Package ksps is the Go client of ksps, a real-time publish/subscribe system over WebSocket
+// that is wire-compatible with the original KSPS (github.com/kamalshkeir/ksmux).
+//
+// A client connects to a server, subscribes to topics, publishes to topics or to other clients
+// by ID, and can ask the receivers to acknowledge a publication:
+//
+//	client, err := ksps.NewClient(ksps.ClientOptions{Address: "localhost:9313"})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer client.Close()
+//	client.Subscribe("events", func(msg ksps.Message, unsubscribe func()) {
+//		fmt.Printf("Got %v from %s\n", msg.Data, msg.From)
+//	})
+//	ack := client.PublishWithAck("events", "From Go!", 3*time.Second)
+//	first, ok := ack.WaitAny() // the first subscriber to answer
+//
+// After a lost connection the client reconnects with exponential backoff and full jitter,
+// registers its ID again, restores its subscriptions and sends the publications made while
+// offline (a bounded queue). It never reconnects after close code 4001: another connection took
+// its ID. ClientOptions.Autorestart makes it keep trying when the very first connection fails.
+//
+// The protocol is described in spec/protocol.md at the root of the repository; comments cite
+// its sections as §N.
+package ksps

@@ -1,0 +1,198 @@
+package ksps
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// ClientOptions configures NewClient. Only Address is required; every zero value means the
+// default written next to the field.
+type ClientOptions struct {
+	// ID is the client ID registered with the server. Default: a random UUID v4.
+	// Do not put `"` or `\` in it: the original KSPS server writes IDs unescaped.
+	ID string
+	// Address is the server's host:port, for example "localhost:9313". Required.
+	Address string
+	// Path is the WebSocket path, query string included if any. Default "/ws/bus".
+	Path string
+	// Secure selects wss:// instead of ws://.
+	Secure bool
+	// HTTPHeader is sent with every WebSocket handshake (authentication, for example).
+	HTTPHeader http.Header
+
+	// Autorestart decides what happens when the FIRST connection fails: false makes NewClient
+	// return ErrConnectionFailed; true makes it return the client at once, which keeps trying in
+	// the background (publications are queued meanwhile, OnConnect tells when it is connected).
+	Autorestart bool
+	// DisableReconnect makes the loss of an established connection final. By default the client
+	// reconnects with backoff until Close, as the Python and JavaScript clients do; never after
+	// close code 4001 (another connection took its ID).
+	DisableReconnect bool
+	// ReconnectInitialDelay is the ceiling of the first reconnection delay. Default 500ms.
+	ReconnectInitialDelay time.Duration
+	// ReconnectMaxDelay caps the reconnection delay ceiling. Default 30s.
+	ReconnectMaxDelay time.Duration
+	// ReconnectFactor multiplies the ceiling after each failed attempt. Default 2.
+	// Each delay is drawn uniformly between 0 and the ceiling ("full jitter").
+	ReconnectFactor float64
+	// RestartEvery is the original client's fixed reconnection delay. Kept for compatibility: it
+	// is used as ReconnectInitialDelay when that is zero.
+	RestartEvery time.Duration
+	// OfflineQueueSize bounds the publications kept while disconnected and sent after the next
+	// connection. Default 1024; negative disables the queue, so publishing while offline fails
+	// with ErrNotConnected.
+	OfflineQueueSize int
+	// OfflineQueuePolicy says what a publication made while the offline queue is full does.
+	// Default OverflowReject: the call returns ErrOfflineQueueFull. Every overflow is also
+	// reported to OnError.
+	OfflineQueuePolicy OverflowPolicy
+
+	// ConnectTimeout bounds one connection attempt: dial, WebSocket handshake, registration and
+	// restoring the subscriptions. Default 10s.
+	ConnectTimeout time.Duration
+	// RequestTimeout bounds the wait for the server's confirmation of Subscribe and Unsubscribe,
+	// and GetStatus/IsComplete round trips. Default 5s.
+	RequestTimeout time.Duration
+	// WriteTimeout bounds the write of one frame; a connection that cannot take a frame in that
+	// time is considered dead. Default 10s.
+	WriteTimeout time.Duration
+	// KeepaliveInterval is how long the connection may stay silent before the client sends a
+	// WebSocket PING, which detects half-open connections (spec/protocol.md §1.6).
+	// Default 20s; negative disables keepalive.
+	KeepaliveInterval time.Duration
+	// KeepaliveTimeout is how long the PONG may take before the connection is dropped.
+	// Default 20s.
+	KeepaliveTimeout time.Duration
+	// MaxMessageSize is the largest frame the client accepts. Default 16 MiB.
+	MaxMessageSize int64
+	// DefaultAckTimeout is used by PublishWithAck and PublishToIDWithAck when their timeout is
+	// zero or negative. Default 30s.
+	DefaultAckTimeout time.Duration
+	// UseNumber decodes JSON numbers in payloads as json.Number instead of float64, which keeps
+	// integers above 2^53 exact.
+	UseNumber bool
+
+	// OnID receives direct messages (PublishToID) and direct messages with acknowledgement
+	// (PublishToIDWithAck) sent to this client. A panic in it is reported as a failed ack.
+	// Calls are made one at a time, in arrival order, never on the read goroutine.
+	OnID func(msg Message)
+	// OnConnect is called after every successful (re)connection, once the subscriptions are
+	// restored on the server and the offline queue is flushed.
+	OnConnect func()
+	// OnDisconnect is called when an established connection ends, Close included.
+	OnDisconnect func(info DisconnectInfo)
+	// OnError is called with asynchronous errors: error frames from the server (*ServerError),
+	// offline queue overflow (ErrOfflineQueueFull), failed reconnection attempts, ErrReplaced,
+	// bad frames.
+	OnError func(err error)
+	// OnClose is called once, when the client is closed for good: by Close, by close code 4001,
+	// or by a lost connection with DisableReconnect.
+	OnClose func()
+}
+
+// OverflowPolicy decides which publication is lost when the offline queue is full.
+type OverflowPolicy int
+
+const (
+	// OverflowReject refuses the new publication: the call returns ErrOfflineQueueFull.
+	OverflowReject OverflowPolicy = iota
+	// OverflowDropOldest drops the oldest queued publication to make room; the call succeeds.
+	OverflowDropOldest
+	// OverflowDropNewest drops the new publication; the call succeeds.
+	OverflowDropNewest
+)
+
+// DisconnectInfo describes the end of a connection.
+type DisconnectInfo struct {
+	// Code is the WebSocket close code; CloseAbnormal (1006) when no close frame was received.
+	Code int
+	// Reason is the close frame's reason text, if any.
+	Reason string
+	// Err is the error that ended the connection; nil after Close.
+	Err error
+	// Reconnecting tells whether the client will try to reconnect.
+	Reconnecting bool
+}
+
+// Defaults of ClientOptions.
+const (
+	DefaultPath                  = "/ws/bus"
+	DefaultReconnectInitialDelay = 500 * time.Millisecond
+	DefaultReconnectMaxDelay     = 30 * time.Second
+	DefaultReconnectFactor       = 2.0
+	DefaultOfflineQueueSize      = 1024
+	DefaultConnectTimeout        = 10 * time.Second
+	DefaultRequestTimeout        = 5 * time.Second
+	DefaultWriteTimeout          = 10 * time.Second
+	DefaultKeepaliveInterval     = 20 * time.Second
+	DefaultKeepaliveTimeout      = 20 * time.Second
+	DefaultMaxMessageSize        = 16 << 20
+	DefaultAckTimeout            = 30 * time.Second
+)
+
+// withDefaults validates the options and fills in every default.
+func (o ClientOptions) withDefaults() (ClientOptions, error) {
+	if o.Address == "" {
+		return o, errors.New("ksps: ClientOptions.Address is required (host:port)")
+	}
+	if o.ID == "" {
+		o.ID = newUUID()
+	}
+	if o.Path == "" {
+		o.Path = DefaultPath
+	}
+	if o.ReconnectInitialDelay <= 0 {
+		o.ReconnectInitialDelay = orDefault(o.RestartEvery, DefaultReconnectInitialDelay)
+	}
+	o.ReconnectMaxDelay = orDefault(o.ReconnectMaxDelay, DefaultReconnectMaxDelay)
+	if o.ReconnectMaxDelay < o.ReconnectInitialDelay {
+		o.ReconnectMaxDelay = o.ReconnectInitialDelay
+	}
+	if o.ReconnectFactor < 1 {
+		o.ReconnectFactor = DefaultReconnectFactor
+	}
+	if o.OfflineQueueSize == 0 {
+		o.OfflineQueueSize = DefaultOfflineQueueSize
+	}
+	o.ConnectTimeout = orDefault(o.ConnectTimeout, DefaultConnectTimeout)
+	o.RequestTimeout = orDefault(o.RequestTimeout, DefaultRequestTimeout)
+	o.WriteTimeout = orDefault(o.WriteTimeout, DefaultWriteTimeout)
+	if o.KeepaliveInterval == 0 {
+		o.KeepaliveInterval = DefaultKeepaliveInterval
+	}
+	o.KeepaliveTimeout = orDefault(o.KeepaliveTimeout, DefaultKeepaliveTimeout)
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = DefaultMaxMessageSize
+	}
+	o.DefaultAckTimeout = orDefault(o.DefaultAckTimeout, DefaultAckTimeout)
+	return o, nil
+}
+
+// url is the WebSocket URL: scheme + "://" + Address + Path, concatenated raw so that a query
+// string in Path is kept, on reconnection too.
+func (o ClientOptions) url() string {
+	scheme := "ws"
+	if o.Secure {
+		scheme = "wss"
+	}
+	return scheme + "://" + o.Address + o.Path
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// newUUID returns a random UUID v4, the original Go client's default ID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

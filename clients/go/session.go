@@ -1,0 +1,84 @@
+package ksps
+
+import "context"
+
+// register makes a new connection usable (spec/protocol.md §3.1, §4.1):
+//
+//  1. ping with the client ID and wait for the pong: the server knows us now;
+//  2. subscribe to every topic of the registry, those made while offline included, then ping
+//     again: the pong arrives after the server processed every subscribe, whatever it answered;
+//  3. go online (goOnline): reconcile what changed meanwhile and flush the offline queue.
+//
+// Only then is the connection published to the API, so OnConnect means "subscriptions restored".
+func (c *Client) register(ctx context.Context, conn *connection) error {
+	if err := c.pingAndWait(ctx, conn); err != nil {
+		return err
+	}
+	sent := c.subs.topicSet()
+	for _, topic := range sortedTopics(sent) {
+		if err := conn.write(encodeFrame(&envelope{Action: actionSubscribe, Topic: topic, From: c.opts.ID})); err != nil {
+			return err
+		}
+	}
+	if len(sent) > 0 {
+		if err := c.pingAndWait(ctx, conn); err != nil {
+			return err
+		}
+	}
+	return c.goOnline(conn, sent)
+}
+
+func (c *Client) pingAndWait(ctx context.Context, conn *connection) error {
+	pong, err := conn.ping(c.opts.ID)
+	if err != nil {
+		return err
+	}
+	return conn.awaitPong(ctx, pong)
+}
+
+// goOnline publishes conn to the API. Under the send lock it first sends the subscription
+// changes made since sent was taken, then the publications queued offline, oldest first, so that
+// they reach the server before any publication made after the switch.
+func (c *Client) goOnline(conn *connection, sent map[string]bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	current := c.subs.topicSet()
+	for _, topic := range sortedTopics(current) {
+		if !sent[topic] {
+			if err := conn.write(encodeFrame(&envelope{Action: actionSubscribe, Topic: topic, From: c.opts.ID})); err != nil {
+				return err
+			}
+		}
+	}
+	for _, topic := range sortedTopics(sent) {
+		if !current[topic] {
+			if err := conn.write(encodeFrame(&envelope{Action: actionUnsubscribe, Topic: topic, From: c.opts.ID})); err != nil {
+				return err
+			}
+		}
+	}
+	for {
+		item, ok := c.offline.peek()
+		if !ok {
+			break
+		}
+		if item.ack != nil {
+			if _, over := item.ack.state(); over {
+				c.offline.pop() // cancelled or expired while waiting
+				continue
+			}
+		}
+		item.markSent(conn)
+		if err := conn.write(item.encode()); err != nil {
+			item.markSent(nil)
+			return err
+		}
+		c.offline.pop()
+	}
+	c.conn.Store(conn)
+	c.wasOnline = true
+	return nil
+}

@@ -1,45 +1,56 @@
 #!/usr/bin/env bash
-# Install everything and run every test: Python (lint, types, unit and socket tests), the conformance suite
-# for each client, the Go client, the JavaScript client (Node and headless Chromium).
-# This is the test command of README.md; .ci/run calls it.
+# Install everything and run every test: Python (lint, types, protocol/broker/server/client/cluster tests), the
+# conformance suite for each client, the Go client, the JavaScript client (Node and headless Chromium), and
+# the benchmark suite's smoke mode. This is the test command of README.md; .ci/run calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "system packages"
+step "system packages (Chromium for the browser test, Redis for the cluster tests)"
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if ((${#need[@]})); then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# The Debian package starts a system-wide Redis on 6379 where it can; the tests start their own on free ports.
 
 step "python environment"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e '.[test]' -r bench/requirements.txt
 export KSPS_PYTHON="$ROOT/.venv/bin/python"
 
 step "lint and types"
 .venv/bin/ruff check .
 .venv/bin/mypy
 
-step "javascript client: build (the server serves its browser bundle)"
+step "javascript client: build, and check the bundles the server serves are that build"
 bash clients/js/build.sh
+if ! git diff --quiet -- src/ksps/static; then
+  echo "src/ksps/static differs from a fresh build of clients/js: run clients/js/build.sh and commit" >&2
+  git diff --stat -- src/ksps/static >&2
+  exit 1
+fi
 
-step "python tests"
+step "python tests (protocol, broker, server, client, cluster)"
 .venv/bin/python -m pytest -q
 
-step "conformance: python"
+step "conformance: python and javascript (go runs with the go client)"
 .venv/bin/python -m pytest -q spec/conformance/runner --adapter python
+.venv/bin/python -m pytest -q spec/conformance/runner --adapter js
 
-step "go client"
+step "go client: vet, tests with the race detector, conformance"
 bash clients/go/test.sh
 
-step "javascript client"
+step "javascript client: node tests and the browser test"
 bash clients/js/test.sh
+
+step "benchmark suite: smoke mode"
+.venv/bin/python bench/run.py --smoke
 
 printf '\nall test suites passed\n'

@@ -44,12 +44,13 @@ Middleware = Callable[[UpgradeRequest, Next], "Reject | None"]
 #: The upgrade hook: False refuses with 403 (the original's `OnUpgradeWS`).
 UpgradeHook = Callable[[UpgradeRequest], bool]
 
-_BUNDLE_PATHS = ("/ksps.js", "/ksps.min.js")
+#: URL path -> file of the browser client bundle in the package (built from clients/js, spec §1.5).
+_BUNDLES = {"/ksps.js": "ksps.browser.js", "/ksps.min.js": "ksps.browser.min.js"}
 
 
-def _bundle() -> bytes | None:
+def _bundle(name: str) -> bytes | None:
     try:
-        return resources.files("ksps").joinpath("static/ksps.browser.js").read_bytes()
+        return resources.files("ksps").joinpath("static", name).read_bytes()
     except (FileNotFoundError, OSError):
         return None
 
@@ -70,12 +71,12 @@ class UpgradeRouter:
         self.middleware: list[Middleware] = []
         self.hook: UpgradeHook | None = None
         self._make_listener = make_listener
-        self._bundle_cache: bytes | None = None
+        self._bundle_cache: dict[str, bytes | None] = {}
 
     def __call__(self, request: WSUpgradeRequest) -> WSListener | WSUpgradeResponseWithListener:
         target = urlsplit(request.path.decode("latin-1"))
-        if self.serve_bundle and target.path in _BUNDLE_PATHS:
-            return self._serve_bundle()
+        if self.serve_bundle and target.path in _BUNDLES:
+            return self._serve_bundle(_BUNDLES[target.path])
         if target.path != self.path:
             return _answer(HTTPStatus.NOT_FOUND, "Not Found")
         upgrade = UpgradeRequest(target.path, parse_qs(target.query, keep_blank_values=True), request.headers)
@@ -110,15 +111,15 @@ class UpgradeRouter:
             return True
         return urlsplit(origin).netloc.lower() == request.headers.get("Host", "").lower()
 
-    def _serve_bundle(self) -> WSUpgradeResponseWithListener:
-        if self._bundle_cache is None:
-            self._bundle_cache = _bundle()
-        if self._bundle_cache is None:
+    def _serve_bundle(self, name: str) -> WSUpgradeResponseWithListener:
+        if name not in self._bundle_cache:
+            self._bundle_cache[name] = _bundle(name)
+        body = self._bundle_cache[name]
+        if body is None:
             return _answer(HTTPStatus.NOT_FOUND, "client bundle not built")
         return WSUpgradeResponseWithListener(
             WSUpgradeResponse.create_ok_response(
-                self._bundle_cache,
-                {"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache"},
+                body, {"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache"}
             ),
             None,
         )

@@ -1,0 +1,68 @@
+/**
+ * The errors the ksps client throws or reports to `OnError`.
+ *
+ * Every one of them derives from {@link KspsError}:
+ *
+ * ```text
+ * KspsError
+ * ├── ProtocolError          a frame from the server that breaks spec/protocol.md
+ * ├── ConnectionFailed       the first connection failed (no auto-restart), or a connection attempt failed
+ * ├── ClientClosed           a call on a client that was closed
+ * │   └── ConnectionReplaced another connection took this client's ID (close code 4001, spec §3.3)
+ * ├── OfflineQueueFull       a publication made while offline did not fit the bounded queue
+ * ├── ServerErrorReply       the server answered with an `error` frame (spec §7.1)
+ * └── CallbackError          a subscription callback or the OnId handler threw (the thrown value is `cause`)
+ * ```
+ *
+ * The names are the same in every ksps client (Python `ksps.errors`, Go `ksps.Err...`).
+ * @module
+ */
+
+/** Root of every error the ksps client throws or reports. */
+export class KspsError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A frame from the server does not follow spec/protocol.md (for example invalid JSON). */
+export class ProtocolError extends KspsError {}
+
+/** The client could not connect. `NewClient` rejects with it when auto-restart is off. */
+export class ConnectionFailed extends KspsError {}
+
+/** The client was closed (by `Close()`, or for good after a lost connection); create a new one to go on. */
+export class ClientClosed extends KspsError {}
+
+/**
+ * Another connection registered this client's ID, and the server closed this one with code 4001
+ * (spec §3.3). The client does not reconnect: two clients with one ID would take it from each other forever.
+ */
+export class ConnectionReplaced extends ClientClosed {}
+
+/** A publication made while disconnected did not fit the offline queue (see `OfflineQueuePolicy`). */
+export class OfflineQueueFull extends KspsError {}
+
+/** The server answered one of this client's frames with `{"action":"error","error":TEXT}` (spec §7.1). */
+export class ServerErrorReply extends KspsError {}
+
+/** A subscription callback or the OnId handler threw or rejected; `cause` is what it threw. */
+export class CallbackError extends KspsError {
+  /** The topic of the delivery, or `""` for a direct message to the OnId handler. */
+  readonly topic: string;
+
+  constructor(topic: string, cause: unknown) {
+    const where = topic === "" ? "the OnId handler" : `the callback of topic ${JSON.stringify(topic)}`;
+    super(`${where} failed: ${errorText(cause)}`, { cause });
+    this.topic = topic;
+  }
+}
+
+/** The text an error acknowledgement carries for a callback that threw: the error's message (spec §6.1). */
+export function errorText(thrown: unknown): string {
+  if (thrown instanceof Error) {
+    return thrown.message || thrown.name;
+  }
+  return String(thrown);
+}

@@ -1,0 +1,27 @@
+/**
+ * The public API shared by every entry point (Node ESM/CommonJS and the browser builds).
+ * @module
+ */
+
+export { ACK_GRACE_MS, ClientAck, type WaitAnyResult } from "./acks.js";
+export { Client, DEFAULT_ACK_TIMEOUT_MS } from "./client.js";
+export {
+  CallbackError,
+  ClientClosed,
+  ConnectionFailed,
+  ConnectionReplaced,
+  KspsError,
+  OfflineQueueFull,
+  ProtocolError,
+  ServerErrorReply,
+} from "./errors.js";
+export type { ClientEvent, ClientEventListener, ClientEventMap } from "./events.js";
+export { defaultClientId, type ClientOptions, type IdHandler, type OverflowPolicy } from "./options.js";
+export type { AckResponse, JsonValue, Message } from "./protocol/types.js";
+export type { SubscriptionCallback, Unsubscribe } from "./subscriptions.js";
+export type { WebSocketConstructor, WebSocketLike } from "./transport.js";
+
+import { Client } from "./client.js";
+
+/** Same as `Client.NewClient`. */
+export const NewClient = Client.NewClient;

@@ -1,0 +1,86 @@
+/**
+ * Routes each frame from the server to the part of the client it concerns: topic deliveries and direct
+ * messages to the callbacks, ack progress and results to the ack handles, status answers to their
+ * queries, error frames to `OnError` (spec §3.3 of ksps-wire, spec/protocol.md §4-§7).
+ * @module
+ */
+
+import type { AckTable } from "./acks.js";
+import type { CallbackDispatcher } from "./dispatch.js";
+import { ServerErrorReply, type KspsError } from "./errors.js";
+import { ServerAction, directTopicPrefix } from "./protocol/actions.js";
+import { directMessage, readAckResponse, unwrapDelivery } from "./protocol/codec.js";
+import type { ServerFrame } from "./protocol/types.js";
+import type { StatusQueries } from "./status-queries.js";
+import type { SubscriptionRegistry } from "./subscriptions.js";
+
+/** The parts of one client that frames are routed to. */
+export interface InboundTargets {
+  readonly clientId: string;
+  readonly subscriptions: SubscriptionRegistry;
+  readonly dispatcher: CallbackDispatcher;
+  readonly acks: AckTable;
+  readonly statusQueries: StatusQueries;
+  reportError(error: KspsError): void;
+}
+
+/** Routes one frame. Frames the client has no use for (`published`, `subscribed`...) are ignored. */
+export function routeFrame(frame: ServerFrame, to: InboundTargets): void {
+  switch (frame.action) {
+    case ServerAction.Publish:
+      deliverToTopic(frame, "", to);
+      break;
+    case ServerAction.PublishAck:
+      deliverWithAck(frame, to);
+      break;
+    case ServerAction.DirectMessage: {
+      const handler = to.subscriptions.idHandler;
+      if (handler !== undefined) {
+        to.dispatcher.deliver(handler, directMessage(frame), "");
+      }
+      break;
+    }
+    case ServerAction.AckProgress: {
+      const response = readAckResponse(frame.data);
+      if (response !== undefined) {
+        to.acks.get(frame.ack_id ?? "")?._onProgress(response);
+      }
+      break;
+    }
+    case ServerAction.AckResponse:
+      to.acks.get(frame.ack_id ?? "")?._onResponse(frame.responses ?? {});
+      break;
+    case ServerAction.AckStatus:
+      to.statusQueries.answered(frame.ack_id ?? "", frame.status);
+      break;
+    case ServerAction.Error:
+      to.reportError(new ServerErrorReply(`the server answered: ${frame.error ?? "error"}`));
+      break;
+    default:
+      break;
+  }
+}
+
+function deliverToTopic(frame: ServerFrame, ackId: string, to: InboundTargets): void {
+  const subscription = to.subscriptions.get(frame.topic ?? "");
+  if (subscription === undefined) {
+    to.dispatcher.noSubscriber(ackId);
+  } else {
+    to.dispatcher.deliver(subscription, unwrapDelivery(frame), ackId);
+  }
+}
+
+function deliverWithAck(frame: ServerFrame, to: InboundTargets): void {
+  const ackId = frame.ack_id ?? "";
+  if (!(frame.topic ?? "").startsWith(directTopicPrefix(to.clientId))) {
+    deliverToTopic(frame, ackId, to);
+    return;
+  }
+  // A direct message with acknowledgement goes to the OnId handler (spec §6.4).
+  const handler = to.subscriptions.idHandler;
+  if (handler === undefined) {
+    to.dispatcher.noSubscriber(ackId);
+  } else {
+    to.dispatcher.deliver(handler, unwrapDelivery(frame), ackId);
+  }
+}

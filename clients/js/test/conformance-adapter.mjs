@@ -1,0 +1,198 @@
+#!/usr/bin/env node
+// The conformance adapter of the JavaScript client (spec/conformance/ADAPTER.md): JSON-line commands on
+// stdin, replies and events on stdout, each command mapped one to one onto the built package's public API.
+// Commands run concurrently: a blocking one (ack_wait...) never delays the next line.
+// Run `npm run build` in clients/js first; start with `node clients/js/test/conformance-adapter.mjs`.
+import { createInterface } from "node:readline";
+import { Client } from "ksps";
+
+let client;
+/** The connect in progress: commands that arrive meanwhile wait for it. */
+let connecting = Promise.resolve();
+let onIdBehavior = { behavior: "ok", error: "" };
+const handles = new Map();
+let handleCount = 0;
+
+function emit(object) {
+  // stdout is a pipe: Node writes to pipes synchronously on POSIX, so each line is flushed at once.
+  process.stdout.write(`${JSON.stringify(object)}\n`);
+}
+
+function log(...parts) {
+  process.stderr.write(`[js-adapter] ${parts.join(" ")}\n`);
+}
+
+/** Applies a subscribe/set_on_id behaviour after the event was emitted. */
+function behave({ behavior, error }, unsub) {
+  if (behavior === "raise") {
+    throw new Error(error ?? "error");
+  }
+  if (behavior === "unsub" && unsub !== undefined) {
+    unsub();
+  }
+}
+
+function requireClient() {
+  if (client === undefined) {
+    throw new Error("not connected: send connect first");
+  }
+  return client;
+}
+
+function newHandle(ack) {
+  handleCount += 1;
+  const handle = `h${handleCount}`;
+  handles.set(handle, ack);
+  return { handle };
+}
+
+function ackOf(args) {
+  const ack = handles.get(args.handle);
+  if (ack === undefined) {
+    throw new Error(`unknown handle ${JSON.stringify(args.handle)}`);
+  }
+  return ack;
+}
+
+const commands = {
+  async connect(args) {
+    const previous = client;
+    client = undefined;
+    await previous?.Close();
+    const options = {
+      Address: args.address,
+      Path: args.path ?? "/ws/bus",
+      AutoRestart: args.autorestart === true,
+      OnId: (message) => {
+        emit({ event: "direct", data: message.data ?? null, from: message.from });
+        behave(onIdBehavior);
+      },
+      OnConnect: () => emit({ event: "connected" }),
+      OnDisconnect: (code, reason) => emit({ event: "disconnected", code, reason }),
+      OnError: (error) => emit({ event: "error", message: error.message }),
+    };
+    if (args.id) options.Id = args.id;
+    if (args.reconnect_initial_ms !== undefined) options.ReconnectInitialDelay = args.reconnect_initial_ms;
+    if (args.reconnect_max_ms !== undefined) options.ReconnectMaxDelay = args.reconnect_max_ms;
+    if (args.offline_queue_size !== undefined) options.OfflineQueueSize = args.offline_queue_size;
+    client = await Client.NewClient(options);
+    return { id: client.Id };
+  },
+
+  subscribe(args) {
+    const behavior = { behavior: args.behavior ?? "ok", error: args.error };
+    requireClient().Subscribe(args.topic, (message, unsub) => {
+      emit({ event: "message", topic: args.topic, data: message.data ?? null, from: message.from });
+      behave(behavior, unsub);
+    });
+    return {};
+  },
+
+  unsubscribe(args) {
+    requireClient().Unsubscribe(args.topic);
+    return {};
+  },
+
+  publish(args) {
+    requireClient().Publish(args.topic, args.data);
+    return {};
+  },
+
+  publish_to_id(args) {
+    requireClient().PublishToID(args.to, args.data);
+    return {};
+  },
+
+  publish_to_server(args) {
+    requireClient().PublishToServer(args.addr, args.data);
+    return {};
+  },
+
+  publish_with_ack(args) {
+    return newHandle(requireClient().PublishWithAck(args.topic, args.data, args.timeout_ms));
+  },
+
+  publish_to_id_with_ack(args) {
+    return newHandle(requireClient().PublishToIDWithAck(args.to, args.data, args.timeout_ms));
+  },
+
+  async ack_wait(args) {
+    return { responses: await ackOf(args).Wait() };
+  },
+
+  async ack_wait_any(args) {
+    const { response, success } = await ackOf(args).WaitAny();
+    return { response, ok: success };
+  },
+
+  async ack_status(args) {
+    return { status: await ackOf(args).GetStatus() };
+  },
+
+  async ack_is_complete(args) {
+    return { complete: await ackOf(args).IsComplete() };
+  },
+
+  ack_cancel(args) {
+    ackOf(args).Cancel();
+    return {};
+  },
+
+  set_on_id(args) {
+    onIdBehavior = { behavior: args.behavior ?? "ok", error: args.error };
+    return {};
+  },
+
+  async close() {
+    await requireClient().Close();
+    return {};
+  },
+};
+
+async function run(line) {
+  let command;
+  try {
+    command = JSON.parse(line);
+  } catch (error) {
+    log("unreadable command:", line, error.message);
+    return;
+  }
+  const { id, cmd, args = {} } = command;
+  const handler = Object.hasOwn(commands, cmd) ? commands[cmd] : undefined;
+  if (handler === undefined) {
+    emit({ id, ok: false, error: `unknown command ${JSON.stringify(cmd)}` });
+    return;
+  }
+  try {
+    let result;
+    if (cmd === "connect") {
+      const attempt = connecting.then(() => handler(args));
+      connecting = attempt.catch(() => undefined);
+      result = await attempt;
+    } else {
+      await connecting;
+      result = await handler(args);
+    }
+    emit({ id, ok: true, result });
+  } catch (error) {
+    emit({ id, ok: false, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+  }
+}
+
+const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+lines.on("line", (line) => {
+  if (line.trim() !== "") {
+    void run(line);
+  }
+});
+lines.on("close", async () => {
+  // End of stdin: close the client and leave within the 5 s the contract allows.
+  setTimeout(() => process.exit(0), 4000).unref();
+  try {
+    await connecting;
+    await client?.Close();
+  } catch (error) {
+    log("close failed:", error.message);
+  }
+  process.exit(0);
+});

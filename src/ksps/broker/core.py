@@ -175,8 +175,13 @@ class Broker:
         server_ack_id: str,
         peers: tuple[Peer, ...],
         subs: tuple[ServerSubscription, ...],
+        responder_suffix: str = "",
     ) -> None:
-        """Send `publish_ack` to these connections and run these server-side subscribers for `server_ack_id`."""
+        """Send `publish_ack` to these connections and run these server-side subscribers for `server_ack_id`.
+
+        `responder_suffix` follows each server-side responder ID (`internal_<n>`): a node answering another
+        node's request qualifies them, as every node numbers its subscriptions from 1 (spec/cluster.md §4).
+        """
         if peers:
             frame = encode_delivery(act.PUBLISH_ACK, topic, data, sender, server_ack_id)
             for peer in peers:
@@ -184,7 +189,8 @@ class Broker:
         if subs:
             message: Message = {"data": _decode_any(data), "from": sender}
             for sub in subs:
-                self._run_server_callback(sub, message, self._responder(server_ack_id, sub.responder_id))
+                responder = self._responder(server_ack_id, sub.responder_id + responder_suffix)
+                self._run_server_callback(sub, message, responder)
 
     def deliver_direct_ack(self, target: Peer, data: msgspec.Raw, sender: str, server_ack_id: str) -> None:
         """Send a direct message with acknowledgement on a temporary `__direct_` topic (spec §6.4)."""
@@ -209,11 +215,11 @@ class Broker:
         server_ack_id = self._new_ack_id()
         reply = listener or self._reply_listener(owner)
         if target == self.server_id:
-            responder = f"internal_{next(self._numbers)}"
+            responder = self.new_responder_id()
             request = self.acks.open(
                 server_ack_id, [responder], self._timeout(timeout), owner, client_ack_id, progress, reply
             )
-            self._run_on_id({"data": _decode_any(data), "from": sender}, self._responder(server_ack_id, responder))
+            self.run_on_id_with_ack(data, sender, server_ack_id, responder)
             return request
         peer = self.clients.get(target)
         seconds = self._timeout(timeout)
@@ -227,6 +233,14 @@ class Broker:
         elif self.backplane is not None:
             self.backplane.direct_ack(target, server_ack_id, data, sender, seconds, self._receivers(server_ack_id))
         return request
+
+    def new_responder_id(self) -> str:
+        """A fresh `internal_<n>` responder ID for the `OnID` handler (spec §6.4)."""
+        return f"internal_{next(self._numbers)}"
+
+    def run_on_id_with_ack(self, data: msgspec.Raw, sender: str, server_ack_id: str, responder: str) -> None:
+        """Run `OnID`; its outcome answers `server_ack_id` as `responder` (spec §6.4)."""
+        self._run_on_id({"data": _decode_any(data), "from": sender}, self._responder(server_ack_id, responder))
 
     def acknowledge(self, peer: Peer, server_ack_id: str, success: bool, error: str) -> None:
         """A connection answered a `publish_ack`; its registered ID is the responder (spec §6.1, §9.6)."""

@@ -36,22 +36,39 @@ class RemoteInbox:
         broker = self.broker
         peers = tuple(broker.topics.peers(topic) or ())
         subs = tuple((broker.topics.server_subscriptions(topic) or {}).values())
-        expected = [p.client_id for p in peers if p.client_id is not None] + [s.responder_id for s in subs]
+        suffix = self._responder_suffix()
+        expected = [p.client_id for p in peers if p.client_id is not None]
+        expected += [s.responder_id + suffix for s in subs]
         if expected:
             self._forward(origin, ack_id, expected, timeout)
-            broker.deliver_with_ack(topic, data, sender, ack_id, peers, subs)
+            broker.deliver_with_ack(topic, data, sender, ack_id, peers, subs, suffix)
         return expected
 
     def direct_ack(
         self, origin: str, ack_id: str, target: str, data: msgspec.Raw, sender: str, timeout: float
     ) -> list[str]:
-        """A direct message with acknowledgement for a client of this node; returns `[target]` if it is here."""
-        peer = self.broker.clients.get(target)
+        """A direct message with acknowledgement for a client of this node, or for its `OnID` (spec §6.4).
+
+        Returns the responder the origin must expect: `[target]`, `[internal_<n>@<node>]`, or none.
+        """
+        broker = self.broker
+        if target == broker.server_id:
+            responder = broker.new_responder_id() + self._responder_suffix()
+            self._forward(origin, ack_id, [responder], timeout)
+            broker.run_on_id_with_ack(data, sender, ack_id, responder)
+            return [responder]
+        peer = broker.clients.get(target)
         if peer is None:
             return []
         self._forward(origin, ack_id, [target], timeout)
-        self.broker.deliver_direct_ack(peer, data, sender, ack_id)
+        broker.deliver_direct_ack(peer, data, sender, ack_id)
         return [target]
+
+    def _responder_suffix(self) -> str:
+        """Qualifies this node's `internal_<n>` responders in other nodes' requests: each node counts from 1."""
+        backplane = self.broker.backplane
+        assert backplane is not None
+        return "@" + backplane.node_id
 
     def _forward(self, origin: str, ack_id: str, expected: list[str], timeout: float) -> None:
         backplane = self.broker.backplane

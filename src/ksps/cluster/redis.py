@@ -18,6 +18,8 @@ from typing import Any
 
 import msgspec
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from ..broker import Broker
@@ -75,7 +77,11 @@ class RedisBackplane:
 
     async def start(self) -> None:
         """Connect (or keep trying in the background) and start the reader, writer and heartbeat tasks."""
-        self._redis = aioredis.Redis.from_url(self._url, socket_connect_timeout=2.0, socket_keepalive=True)
+        # One immediate retry (a pooled connection Redis closed while idle); our own loop backs off beyond that:
+        # redis-py's default (10 retries, up to 1 s apart) would stack seconds on every attempt (spec/cluster.md §7).
+        self._redis = aioredis.Redis.from_url(
+            self._url, socket_connect_timeout=2.0, socket_keepalive=True, retry=Retry(NoBackoff(), 1)
+        )
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._read_loop(), name="ksps-redis-reader"),
@@ -208,6 +214,10 @@ class RedisBackplane:
             except (RedisError, OSError) as exc:
                 log.error("redis write failed (%s); cross-node messages of this batch are lost", exc)
                 self._connected.clear()
+                # Make the reader reconnect too: it is what sets `_connected` again, after resubscribing.
+                if self._pubsub is not None:
+                    with contextlib.suppress(RedisError, OSError):
+                        await self._pubsub.aclose()
 
     async def _publish_batch(self, batch: list[_Outgoing]) -> None:
         assert self._redis is not None

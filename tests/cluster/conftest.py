@@ -1,0 +1,181 @@
+"""Fixtures of the cluster suite: a real Redis, `ksps serve` nodes as subprocesses, in-process nodes, clients.
+
+One Redis and one 3-node cluster serve the whole session (each test uses its own topics and client IDs);
+tests that kill a node, restart Redis or run workers build their own, under a channel prefix of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from ksps import Server
+from ksps.broker.cluster import NodeState
+from ksps.testing import serve_for_tests
+
+from .processes import HEARTBEAT, NODE_TIMEOUT, NodeProcess, RedisProcess
+from .wire import WireClient, eventually, unique
+
+
+@dataclass
+class Cluster:
+    """Subprocess nodes joined over one Redis under one channel prefix."""
+
+    redis: RedisProcess
+    prefix: str
+    nodes: list[NodeProcess]
+
+
+#: Starts an in-process node: `start_node(prefix, redis=None, **ServerConfig options)`.
+StartNode = Callable[..., Awaitable[Server]]
+#: Opens a registered client: `connect(url, client_id)`.
+Connect = Callable[[str, str], Awaitable[WireClient]]
+#: Starts `ksps serve` subprocesses (not yet ready): `spawn(redis, prefix, server_id, **NodeProcess options)`.
+Spawn = Callable[..., NodeProcess]
+
+
+async def wait_ready(*nodes: NodeProcess) -> None:
+    """Wait, off the event loop, until every node listens (in-process nodes keep their heartbeats meanwhile)."""
+    for node in nodes:
+        await asyncio.to_thread(node.wait_ready)
+
+
+def node_state(observer: Server, node: NodeProcess | Server) -> NodeState | None:
+    """What `observer` currently knows of another node's counts (None: not in its view)."""
+    assert observer.cluster is not None
+    ids = node.node_ids if isinstance(node, NodeProcess) else [node.cluster.node_id] if node.cluster else []
+    for node_id in ids:
+        if node_id in observer.cluster.view.nodes:
+            return observer.cluster.view.nodes[node_id]
+    return None
+
+
+async def sees(observer: Server, *nodes: NodeProcess | Server) -> None:
+    """Wait until `observer` has heard the state of every one of `nodes`."""
+    await eventually(
+        lambda: all(node_state(observer, node) is not None for node in nodes), True, what="the cluster view"
+    )
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisProcess]:
+    """A real `redis-server` for the session; the suite fails (never skips) when there is none."""
+    redis = RedisProcess()
+    try:
+        yield redis.start_on_a_free_port()
+    finally:
+        redis.stop()
+
+
+@pytest.fixture(scope="session")
+def cluster(redis_server: RedisProcess) -> Iterator[Cluster]:
+    """Three `ksps serve --redis` nodes, started in parallel, shared by the session."""
+    prefix = unique("ksps-test")
+    nodes = [NodeProcess(redis_server.url(), prefix, unique(f"node{n}")) for n in (1, 2, 3)]
+    try:
+        for node in nodes:
+            node.wait_ready()
+        yield Cluster(redis_server, prefix, nodes)
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+@pytest.fixture
+def spawn() -> Iterator[Spawn]:
+    """Start extra subprocess nodes for one test; all are stopped after it."""
+    started: list[NodeProcess] = []
+
+    def start(redis: RedisProcess, prefix: str, server_id: str = "", **options: Any) -> NodeProcess:
+        node = NodeProcess(redis.url(), prefix, server_id, **options)
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        node.stop()
+
+
+@pytest.fixture
+async def start_node(redis_server: RedisProcess) -> AsyncIterator[StartNode]:
+    """Start in-process nodes (server API available); stopped after the test."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def start(prefix: str, redis: RedisProcess | None = None, **options: Any) -> Server:
+            options.setdefault("server_id", unique("inproc"))
+            options.setdefault("redis_url", (redis or redis_server).url())
+            options.setdefault("redis_prefix", prefix)
+            options.setdefault("cluster_heartbeat", HEARTBEAT)
+            options.setdefault("cluster_node_timeout", NODE_TIMEOUT)
+            server = await stack.enter_async_context(serve_for_tests(**options))
+            assert server.cluster is not None
+            return server
+
+        yield start
+
+
+@pytest.fixture
+async def observer(cluster: Cluster, start_node: StartNode) -> Server:
+    """An in-process node of the session cluster that has heard from the three subprocess nodes.
+
+    Tests read the cluster-wide counts on it: a node sends its state after subscribing to a topic's Redis
+    channel, so once the observer counts a subscriber, publications from any node reach it.
+    """
+    server = await start_node(cluster.prefix)
+    await sees(server, *cluster.nodes)
+    return server
+
+
+@pytest.fixture
+async def connect(start_node: StartNode) -> AsyncIterator[Connect]:
+    """Open registered clients; all are closed after the test, before the in-process nodes stop."""
+    clients: list[WireClient] = []
+
+    async def open_client(url: str, client_id: str) -> WireClient:
+        client = await WireClient.open(url)
+        clients.append(client)
+        await client.register(client_id)
+        return client
+
+    yield open_client
+    for client in clients:
+        await client.close()
+
+
+async def subscribers(observer: Server, topic: str, internal: int, ws: int, timeout: float | None = None) -> None:
+    """Wait until `observer` counts these subscribers of `topic`, cluster-wide."""
+    expected = {"internal": internal, "ws": ws, "total": internal + ws}
+    await eventually(lambda: observer.CountSubscribers(topic), expected, timeout, what=f"subscribers of {topic}")
+
+
+async def fence(observer: Server, client: WireClient) -> None:
+    """Prove that `client`'s node has processed every cluster message `observer` has processed so far.
+
+    The observer broadcasts a direct message to `client` after the states it has seen: Redis delivers one
+    channel's messages in order, so when `client` gets it, its node has applied those states too.
+    """
+    token = unique("fence")
+    observer.PublishToID(client.id, token)
+    assert await client.recv() == {"action": "direct_message", "from": observer.ID, "data": token}
+
+
+async def routed(
+    observer: Server,
+    topic: str,
+    internal: int,
+    ws: int,
+    publishers: Sequence[WireClient] = (),
+    timeout: float | None = None,
+) -> None:
+    """Wait until `observer` counts these subscribers of `topic` and the nodes of `publishers` know them too.
+
+    A node routes a publication to the nodes whose `state` it has seen (spec/cluster.md §2, §8).
+    """
+    await subscribers(observer, topic, internal, ws, timeout)
+    for client in publishers:
+        await fence(observer, client)

@@ -39,6 +39,8 @@ class Limits:
 _PUBLISHED = b'{"action":"published","topic":'
 _SUBSCRIBED = b'{"action":"subscribed","topic":'
 _encode = msgspec.json.encode
+#: Topics whose `published` reply frame is kept for reuse.
+_REPLY_CACHE_SIZE = 4096
 
 
 class FrameHandler:
@@ -56,6 +58,7 @@ class FrameHandler:
         self.relay = relay
         self.limits = limits or Limits()
         self.on_server_data: list[Callable[[Message], Any]] = []
+        self._published: dict[str, Frame] = {}
         self._actions: dict[str, Callable[[Peer, Envelope], None]] = {
             act.SUBSCRIBE: self._subscribe,
             act.UNSUBSCRIBE: self._unsubscribe,
@@ -134,7 +137,16 @@ class FrameHandler:
     def _publish(self, peer: Peer, envelope: Envelope) -> None:
         if topic := self._topic(peer, envelope):
             self.broker.publish(topic, envelope.raw_data, peer.client_id or "")
-            peer.send(Frame(_PUBLISHED + _encode(topic) + b"}"))
+            peer.send(self._published_reply(topic))
+
+    def _published_reply(self, topic: str) -> Frame:
+        # Every publication gets this reply (spec §4.2): reuse the frame of busy topics instead of building it.
+        frame = self._published.get(topic)
+        if frame is None:
+            if len(self._published) >= _REPLY_CACHE_SIZE:
+                self._published.clear()
+            frame = self._published[topic] = Frame(_PUBLISHED + _encode(topic) + b"}")
+        return frame
 
     def _direct_message(self, peer: Peer, envelope: Envelope) -> None:
         if not envelope.to:

@@ -8,6 +8,10 @@ asyncio.to_thread(...)` from an async callback for blocking work).
 
 Each delivery that carried a server ack id is answered once its callback finished (spec §6.1):
 `success:true`, or `success:false` with the exception text.
+
+Deliveries waiting behind async callbacks are bounded: past `max_pending` the dispatcher asks for the socket
+read to pause (`on_pressure(True)`), and lets it resume once half of them ran. The server then buffers, and
+eventually drops a client that stays behind (close 4002, spec §7.2), instead of this process growing forever.
 """
 
 from __future__ import annotations
@@ -38,16 +42,31 @@ def error_text(exc: BaseException) -> str:
 class CallbackDispatcher:
     """Delivers messages to subscriptions; see the module docstring for the ordering rules."""
 
-    def __init__(self, send_ack: AckSender, report_error: Callable[[BaseException], None]) -> None:
+    def __init__(
+        self,
+        send_ack: AckSender,
+        report_error: Callable[[BaseException], None],
+        max_pending: int,
+        on_pressure: Callable[[bool], None],
+    ) -> None:
         self._send_ack = send_ack
         self._report_error = report_error
         self._tasks: set[asyncio.Task[None]] = set()
+        self._max_pending = max_pending
+        self._on_pressure = on_pressure
+        self._pressed = False
+        #: Deliveries queued behind running async callbacks, all subscriptions together.
+        self.pending = 0
 
     def deliver(self, subscription: Subscription, message: Message, ack_id: str = "") -> None:
         """Run the callback for one delivery now, or after the ones still running for it."""
         backlog = subscription.backlog
         if backlog is not None:
             backlog.append((message, ack_id))
+            self.pending += 1
+            if self.pending >= self._max_pending and not self._pressed:
+                self._pressed = True
+                self._on_pressure(True)
             return
         try:
             result = subscription.callback(message, subscription.unsub)
@@ -85,6 +104,7 @@ class CallbackDispatcher:
                     return
                 awaitable, ack_id = next_item
         finally:
+            self._dequeued(len(backlog))  # what a cancelled drain leaves behind
             subscription.backlog = None
 
     def _run_until_awaitable(
@@ -93,6 +113,7 @@ class CallbackDispatcher:
         """Run queued sync deliveries; stop at the first callback that returns an awaitable."""
         while backlog:
             message, ack_id = backlog.popleft()
+            self._dequeued(1)
             if not subscription.active:
                 self.no_subscriber(ack_id)
                 continue
@@ -106,6 +127,12 @@ class CallbackDispatcher:
             if ack_id:
                 self._send_ack(ack_id, True, "")
         return None
+
+    def _dequeued(self, count: int) -> None:
+        self.pending -= count
+        if self._pressed and self.pending <= self._max_pending // 2:
+            self._pressed = False
+            self._on_pressure(False)
 
     def _finish(self, ack_id: str, exc: Exception) -> None:
         log.debug("ksps client callback raised", exc_info=exc)

@@ -40,7 +40,8 @@ class ClientOptions:
     """Everything a :class:`~ksps.client.Client` can be told. Durations are seconds.
 
     `NewClient` takes each field as a keyword, in the KSPS PascalCase spelling (`Address`, `OnId`,
-    `ReconnectMaxDelay`, ...) or in snake_case (`address`, `on_id`, `reconnect_max_delay`, ...).
+    `ReconnectMaxDelay`, ...) or in snake_case (`address`, `on_id`, `reconnect_max_delay`, ...). The
+    original clients' `RestartEvery` is accepted and sets `reconnect_initial_delay`; `OnID` means `OnId`.
     """
 
     #: `host:port` of the server. Required.
@@ -74,6 +75,8 @@ class ClientOptions:
     keepalive_timeout: float = 20.0
     #: Seconds allowed for one connection attempt: TCP, WebSocket upgrade, ping/pong, restoring topics.
     connect_timeout: float = 10.0
+    #: Deliveries that may wait behind slow async callbacks before the socket read pauses.
+    max_pending_deliveries: int = 10_000
     #: `OnId(message)`: direct messages to this client (spec §5, §6.4).
     on_id: Hook | None = None
     #: `OnClose()`: the client is closed for good (Close(), close code 4001, or no reconnection).
@@ -108,6 +111,8 @@ class ClientOptions:
         return options
 
     def _check(self) -> None:
+        if self.max_pending_deliveries < 1:
+            raise ValueError("max_pending_deliveries must be >= 1")
         if self.offline_queue_size < 0:
             raise ValueError("offline_queue_size must be >= 0")
         if self.offline_queue_policy not in ("drop_oldest", "drop_newest", "raise"):
@@ -146,6 +151,7 @@ class ClientKwargs(TypedDict, total=False):
     KeepaliveInterval: float
     KeepaliveTimeout: float
     ConnectTimeout: float
+    MaxPendingDeliveries: int
     OnId: Hook | None
     OnClose: Hook | None
     OnConnect: Hook | None
@@ -171,6 +177,7 @@ class ClientOptionKwargs(TypedDict, total=False):
     keepalive_interval: float
     keepalive_timeout: float
     connect_timeout: float
+    max_pending_deliveries: int
     on_id: Hook | None
     on_close: Hook | None
     on_connect: Hook | None

@@ -135,7 +135,10 @@ class FrameRouter:
         self._replies.resolve(frame.action, frame.topic, True)
 
     def _error(self, frame: ServerFrame) -> None:
-        self._hooks.error(ServerErrorReply(frame.error or "error frame without text"))
+        error = ServerErrorReply(frame.error or "error frame without text")
+        # Before registration, an error can only answer the `ping` (e.g. an ID too long, spec §2.4).
+        if not self._replies.resolve(act.PONG, "", error):
+            self._hooks.error(error)
 
 
 def _ack_response(data: Any) -> AckResponse | None:

@@ -27,7 +27,7 @@ from ._hooks import Hooks, log
 from ._offline import OfflineQueue
 from ._options import ClientOptions
 from ._replies import ReplyWaiters, wait_reply
-from ._router import FrameRouter
+from ._router import FrameRouter, ServerErrorReply
 from ._subscriptions import Confirmation, Subscription, SubscriptionRegistry
 from ._transport import Link, open_link
 
@@ -54,7 +54,9 @@ class Session:
         self.policy = ReconnectPolicy(
             options.reconnect_initial_delay, options.reconnect_factor, options.reconnect_max_delay
         )
-        self.dispatcher = CallbackDispatcher(self._send_ack, self.hooks.error)
+        self.dispatcher = CallbackDispatcher(
+            self._send_ack, self.hooks.error, options.max_pending_deliveries, self._pressure
+        )
         direct = None
         if options.on_id is not None:
             on_id = options.on_id
@@ -105,8 +107,11 @@ class Session:
                     raise ConnectionError("connection closed during the WebSocket handshake")
                 pong = self.replies.expect(act.PONG, "")
                 link.send(self.encoder.ping())
-                if await pong is None:
+                answer = await pong
+                if answer is None:
                     raise ConnectionError("connection closed before the server answered ping")
+                if isinstance(answer, ServerErrorReply):
+                    raise ConnectionError(f"the server refused the registration: {answer}")
                 self.channel.registered = True
                 await self._restore_subscriptions(link)
         except (OSError, WSError, TimeoutError) as exc:
@@ -172,6 +177,12 @@ class Session:
             self._finish_close()
         else:
             self._start_reconnecting()
+
+    def _pressure(self, on: bool) -> None:
+        """Pause the socket read while too many deliveries wait for slow async callbacks."""
+        link = self.channel.link
+        if link is not None:
+            link.pause_reading(on)
 
     def _send_ack(self, server_ack_id: str, success: bool, error: str) -> None:
         """Answer a `publish_ack` (spec §6.1); dropped when the connection that carried it is gone."""

@@ -145,6 +145,16 @@ class Link(WSListener):
             self._socket = None  # not a TCP socket after all: never cork again
             self._corked = False
 
+    def pause_reading(self, on: bool) -> None:
+        """Stop (True) or resume (False) reading from the socket: flow control for slow callbacks."""
+        transport = self._transport
+        if transport is None or transport.is_disconnected:
+            return
+        if on:
+            transport.underlying_transport.pause_reading()
+        else:
+            transport.underlying_transport.resume_reading()
+
     @property
     def opened(self) -> bool:
         """True once the WebSocket handshake completed."""

@@ -107,6 +107,14 @@ class Connection(WSListener):
         self._pending.clear()
         self._core.connection_closed(self)
 
+    def pause_writing(self) -> None:
+        # The transport's buffer crossed its high-water mark. Nothing to pause: the send queue bound in
+        # `flush` decides when a reader is too slow (spec §9.12). Defined so picows does not warn.
+        pass
+
+    def resume_writing(self) -> None:
+        pass
+
     # -- reading -----------------------------------------------------------------------------------------
 
     def _continue(self, frame: WSFrame) -> None:
@@ -127,15 +135,17 @@ class Connection(WSListener):
         if self._closing:
             return
         if self._rate:
-            now = self._core.loop.time()
-            burst = self._core.config.frame_burst
-            self._tokens = min(burst, self._tokens + (now - self._refilled_at) * self._rate)
-            self._refilled_at = now
-            if self._tokens < 1:
-                log.warning("closing %s (%s): rate limit exceeded", self.remote, self.client_id)
-                self.close(CloseCodes.RATE_LIMITED, CloseReasons.RATE_LIMITED)
-                return
-            self._tokens -= 1
+            # Token bucket, refilled only when it runs dry: the common case costs one subtraction.
+            tokens = self._tokens - 1
+            if tokens < 0:
+                now = self._core.loop.time()
+                tokens = min(self._core.config.frame_burst, tokens + (now - self._refilled_at) * self._rate)
+                self._refilled_at = now
+                if tokens < 0:
+                    log.warning("closing %s (%s): rate limit exceeded", self.remote, self.client_id)
+                    self.close(CloseCodes.RATE_LIMITED, CloseReasons.RATE_LIMITED)
+                    return
+            self._tokens = tokens
         self._core.handler.handle(self, payload)
 
     # -- writing (the broker's Peer interface) -------------------------------------------------------------

@@ -23,9 +23,8 @@ _Item = tuple[Callable[[], Any], Completion | None]
 
 
 def error_text(exc: BaseException) -> str:
-    """The text an error ack carries for a callback that raised (spec §6.1)."""
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    """The text an error ack carries for a callback that raised: its message, as every client sends (spec §6.1)."""
+    return str(exc) or type(exc).__name__
 
 
 class CallbackRunner:

@@ -78,8 +78,13 @@ class Server(ServerCore):
             await self.stop()
 
     def Run(self) -> None:
-        """Serve until SIGINT or SIGTERM (blocking), then stop gracefully."""
-        asyncio.run(self.serve_forever())
+        """Serve until SIGINT or SIGTERM (blocking), then stop gracefully. Uses uvloop where installed."""
+        try:
+            import uvloop
+        except ImportError:  # pragma: no cover - uvloop is a dependency except on Windows
+            asyncio.run(self.serve_forever())
+        else:
+            uvloop.run(self.serve_forever())
 
     # -- hooks -----------------------------------------------------------------------------------------
 

@@ -1,0 +1,177 @@
+"""Conformance adapter of the Python client (spec/conformance/ADAPTER.md).
+
+Reads one JSON command per line on stdin, maps it one to one onto `ksps.client.Client`, and writes replies
+and events as JSON lines on stdout. Commands run concurrently, each in its own task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ksps.client import Client, ClientAck, Message, Unsubscriber
+
+
+def emit(obj: dict[str, Any]) -> None:
+    """Write one JSON line to stdout at once (the runner parses stdout line by line)."""
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+class Adapter:
+    """The state of one adapter process: at most one client, and its ack handles by handle name."""
+
+    def __init__(self) -> None:
+        self.client: Client | None = None
+        self.handles: dict[str, ClientAck] = {}
+        self.on_id_behavior = "ok"
+        self.on_id_error = ""
+        self.commands: dict[str, Callable[..., Awaitable[dict[str, Any]]]] = {
+            name[4:]: getattr(self, name) for name in dir(self) if name.startswith("cmd_")
+        }
+
+    # -- plumbing ----------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        tasks: set[asyncio.Task[None]] = set()
+        while line := await reader.readline():
+            if not line.strip():
+                continue
+            task = asyncio.create_task(self.handle(json.loads(line)))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        if tasks:  # let commands that were just sent finish; blocked waits are cut short
+            await asyncio.wait(tasks, timeout=0.5)
+        for task in tasks:
+            task.cancel()
+        if self.client is not None:
+            await asyncio.wait_for(self.client.Close(), 5)
+
+    async def handle(self, command: dict[str, Any]) -> None:
+        command_id = command.get("id")
+        handler = self.commands.get(command.get("cmd", ""))
+        if handler is None:
+            emit({"id": command_id, "ok": False, "error": f"unknown command {command.get('cmd')!r}"})
+            return
+        try:
+            result = await handler(**command.get("args", {}))
+        except Exception as exc:
+            emit({"id": command_id, "ok": False, "error": f"{type(exc).__name__}: {exc}"})
+        else:
+            emit({"id": command_id, "ok": True, "result": result})
+
+    def need_client(self) -> Client:
+        if self.client is None:
+            raise RuntimeError("no client: send connect first")
+        return self.client
+
+    # -- commands ----------------------------------------------------------------------------------------
+
+    async def cmd_connect(
+        self,
+        address: str,
+        path: str = "/ws/bus",
+        id: str | None = None,
+        autorestart: bool = False,
+        reconnect_initial_ms: float | None = None,
+        reconnect_max_ms: float | None = None,
+        offline_queue_size: int | None = None,
+        **_ignored: Any,
+    ) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "Address": address,
+            "Path": path,
+            "Autorestart": autorestart,
+            "OnId": self.on_id,
+            "OnConnect": lambda: emit({"event": "connected"}),
+            "OnDisconnect": lambda code, reason: emit({"event": "disconnected", "code": code, "reason": reason}),
+            "OnError": lambda exc: emit({"event": "error", "message": str(exc)}),
+        }
+        if id:
+            options["Id"] = id
+        if reconnect_initial_ms is not None:
+            options["ReconnectInitialDelay"] = reconnect_initial_ms / 1000
+        if reconnect_max_ms is not None:
+            options["ReconnectMaxDelay"] = reconnect_max_ms / 1000
+        if offline_queue_size is not None:
+            options["OfflineQueueSize"] = offline_queue_size
+        self.client = await Client.NewClient(**options)
+        return {"id": self.client.Id}
+
+    def on_id(self, message: Message) -> None:
+        emit({"event": "direct", "data": message["data"], "from": message["from"]})
+        if self.on_id_behavior == "raise":
+            raise RuntimeError(self.on_id_error)
+
+    async def cmd_set_on_id(self, behavior: str = "ok", error: str = "") -> dict[str, Any]:
+        self.on_id_behavior, self.on_id_error = behavior, error
+        return {}
+
+    async def cmd_subscribe(self, topic: str, behavior: str = "ok", error: str = "") -> dict[str, Any]:
+        def callback(message: Message, unsub: Unsubscriber) -> None:
+            emit({"event": "message", "topic": topic, "data": message["data"], "from": message["from"]})
+            if behavior == "raise":
+                raise RuntimeError(error)
+            if behavior == "unsub":
+                unsub()
+
+        await self.need_client().Subscribe(topic, callback)
+        return {}
+
+    async def cmd_unsubscribe(self, topic: str) -> dict[str, Any]:
+        await self.need_client().Unsubscribe(topic)
+        return {}
+
+    async def cmd_publish(self, topic: str, data: Any = None) -> dict[str, Any]:
+        await self.need_client().Publish(topic, data)
+        return {}
+
+    async def cmd_publish_to_id(self, to: str, data: Any = None) -> dict[str, Any]:
+        await self.need_client().PublishToID(to, data)
+        return {}
+
+    async def cmd_publish_to_server(self, addr: str, data: Any = None) -> dict[str, Any]:
+        await self.need_client().PublishToServer(addr, data)
+        return {}
+
+    async def cmd_publish_with_ack(self, topic: str, data: Any = None, timeout_ms: float = 5000) -> dict[str, Any]:
+        return self.keep(await self.need_client().PublishWithAck(topic, data, timeout_ms / 1000))
+
+    async def cmd_publish_to_id_with_ack(self, to: str, data: Any = None, timeout_ms: float = 5000) -> dict[str, Any]:
+        return self.keep(await self.need_client().PublishToIDWithAck(to, data, timeout_ms / 1000))
+
+    def keep(self, handle: ClientAck) -> dict[str, Any]:
+        name = f"h{len(self.handles) + 1}"
+        self.handles[name] = handle
+        return {"handle": name}
+
+    async def cmd_ack_wait(self, handle: str) -> dict[str, Any]:
+        return {"responses": dict(await self.handles[handle].Wait())}
+
+    async def cmd_ack_wait_any(self, handle: str) -> dict[str, Any]:
+        response, ok = await self.handles[handle].WaitAny()
+        return {"response": None if response is None else dict(response), "ok": ok}
+
+    async def cmd_ack_status(self, handle: str) -> dict[str, Any]:
+        return {"status": await self.handles[handle].GetStatus()}
+
+    async def cmd_ack_is_complete(self, handle: str) -> dict[str, Any]:
+        return {"complete": await self.handles[handle].IsComplete()}
+
+    async def cmd_ack_cancel(self, handle: str) -> dict[str, Any]:
+        await self.handles[handle].Cancel()
+        return {}
+
+    async def cmd_close(self) -> dict[str, Any]:
+        await self.need_client().Close()
+        return {}
+
+
+if __name__ == "__main__":
+    asyncio.run(Adapter().run())

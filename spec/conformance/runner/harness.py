@@ -1,0 +1,278 @@
+"""The conformance runner's tools: adapter processes, the in-process server, and the time unit.
+
+Every wait has a timeout expressed in UNIT seconds (env `KSPS_CONFORMANCE_UNIT`, default 1.0): raise it on a
+slow machine, and every wait of the suite scales with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ksps import Server
+
+#: The tunable time unit, in seconds.
+UNIT = float(os.environ.get("KSPS_CONFORMANCE_UNIT", "1.0"))
+#: Default wait for a reply or an event.
+WAIT = 5 * UNIT
+REPO = Path(__file__).resolve().parents[3]
+
+
+class AdapterError(AssertionError):
+    """An adapter answered `ok: false`, or did not answer in time."""
+
+
+class Adapter:
+    """One running adapter process (spec/conformance/ADAPTER.md): commands in, replies and events out."""
+
+    def __init__(self, label: str, process: asyncio.subprocess.Process) -> None:
+        self.label = label
+        self.process = process
+        self.events: list[dict[str, Any]] = []
+        self._taken: set[int] = set()
+        self._replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._next_id = 0
+        self._changed = asyncio.Event()
+        self.stderr: list[str] = []
+        self._reader = asyncio.create_task(self._read_stdout())
+        self._stderr_reader = asyncio.create_task(self._read_stderr())
+
+    @classmethod
+    async def start(cls, label: str, command: list[str], cwd: Path) -> Adapter:
+        """Start an adapter process."""
+        process = await asyncio.create_subprocess_exec(
+            *command, cwd=cwd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024,
+        )
+        return cls(label, process)
+
+    async def _read_stdout(self) -> None:
+        assert self.process.stdout is not None
+        while line := await self.process.stdout.readline():
+            try:
+                message = json.loads(line)
+            except ValueError:
+                self.stderr.append(f"[non-JSON stdout] {line!r}")
+                continue
+            if "event" in message:
+                self.events.append(message)
+                self._changed.set()
+            elif (future := self._replies.pop(message.get("id"), None)) is not None and not future.done():
+                future.set_result(message)
+        self._changed.set()
+        for future in self._replies.values():
+            if not future.done():
+                future.set_exception(AdapterError(f"{self.label}: adapter exited; stderr:\n{self.stderr_text()}"))
+
+    async def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        while line := await self.process.stderr.readline():
+            self.stderr.append(line.decode(errors="replace").rstrip())
+
+    def stderr_text(self) -> str:
+        """The last lines the adapter wrote to stderr (for failure messages)."""
+        return "\n".join(self.stderr[-40:])
+
+    # -- commands ----------------------------------------------------------------------------------------
+
+    def send(self, cmd: str, **args: Any) -> asyncio.Future[dict[str, Any]]:
+        """Send a command; the future gets its reply (`ok` true or false). For commands that block."""
+        assert self.process.stdin is not None
+        self._next_id += 1
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._replies[self._next_id] = future
+        line = json.dumps({"id": self._next_id, "cmd": cmd, "args": args}) + "\n"
+        self.process.stdin.write(line.encode())
+        return future
+
+    async def reply(self, future: asyncio.Future[dict[str, Any]], timeout: float = WAIT) -> dict[str, Any]:
+        """The reply a `send` future gets, within `timeout` seconds."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            raise AdapterError(
+                f"{self.label}: no reply within {timeout:.1f} s; stderr:\n{self.stderr_text()}"
+            ) from None
+
+    async def call(self, cmd: str, timeout: float = WAIT, **args: Any) -> dict[str, Any]:
+        """Run a command and return its `result`; an `ok: false` reply fails the test."""
+        reply = await self.reply(self.send(cmd, **args), timeout)
+        if not reply.get("ok"):
+            raise AdapterError(f"{self.label}: {cmd} failed: {reply.get('error')}")
+        result: dict[str, Any] = reply.get("result") or {}
+        return result
+
+    async def result_of(self, future: asyncio.Future[dict[str, Any]], timeout: float = WAIT) -> dict[str, Any]:
+        """The `result` of a command started with `send`; an `ok: false` reply fails the test."""
+        reply = await self.reply(future, timeout)
+        if not reply.get("ok"):
+            raise AdapterError(f"{self.label}: command failed: {reply.get('error')}")
+        result: dict[str, Any] = reply.get("result") or {}
+        return result
+
+    # -- events ------------------------------------------------------------------------------------------
+
+    def _find(self, kind: str, match: dict[str, Any], where: Callable[[dict[str, Any]], bool] | None) -> int:
+        for index, event in enumerate(self.events):
+            if index in self._taken or event.get("event") != kind:
+                continue
+            if all(event.get(key) == value for key, value in match.items()) and (where is None or where(event)):
+                return index
+        return -1
+
+    async def event(
+        self, kind: str, timeout: float = WAIT, where: Callable[[dict[str, Any]], bool] | None = None,
+        **match: Any,
+    ) -> dict[str, Any]:
+        """The oldest event of `kind` with these fields not returned before; waits up to `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            index = self._find(kind, match, where)
+            if index >= 0:
+                self._taken.add(index)
+                return self.events[index]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.process.returncode is not None:
+                raise AdapterError(
+                    f"{self.label}: no {kind} event matching {match} within {timeout:.1f} s; events so far: "
+                    f"{self.events}; stderr:\n{self.stderr_text()}"
+                )
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    def untaken(self, kind: str, **match: Any) -> list[dict[str, Any]]:
+        """Events of `kind` with these fields not returned by `event` yet."""
+        return [
+            event for index, event in enumerate(self.events)
+            if index not in self._taken and event.get("event") == kind
+            and all(event.get(key) == value for key, value in match.items())
+        ]
+
+    async def quiet(self, kind: str, within: float, **match: Any) -> None:
+        """Assert that no (new) event of `kind` with these fields arrives for `within` seconds.
+
+        Used only where absence is the behaviour under test and no later event can mark it.
+        """
+        with contextlib.suppress(AdapterError):
+            event = await self.event(kind, timeout=within, **match)
+            raise AssertionError(f"{self.label}: unexpected {kind} event {event}")
+
+    # -- end ---------------------------------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        """Close stdin (the adapter closes its client and exits); kill it after 5 s."""
+        if self.process.stdin is not None and not self.process.stdin.is_closing():
+            self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), 5)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+        self._reader.cancel()
+        self._stderr_reader.cancel()
+
+
+class RunnerServer:
+    """A real ksps server in the runner's event loop, restartable on the same port.
+
+    It records what its OnID and OnServerData handlers receive.
+    """
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.server: Server | None = None
+        self.server_id = "conformance-server"
+        self.direct: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.server_data: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    @property
+    def address(self) -> str:
+        """`127.0.0.1:PORT`, as the adapters' `connect` takes it."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def s(self) -> Server:
+        """The running Server."""
+        assert self.server is not None, "server not running"
+        return self.server
+
+    async def start(self) -> RunnerServer:
+        """Start (again) on the same port; a free port the first time."""
+        server = Server(address=f"127.0.0.1:{self.port}", server_id=self.server_id, shutdown_grace=1.0)
+        server.OnID(self.direct.put_nowait)
+        server.OnServerData(self.server_data.put_nowait)
+        await server.start()
+        self.server, self.port = server, server.port
+        return self
+
+    async def stop(self) -> None:
+        """Stop: every client connection is closed (1000)."""
+        if self.server is not None:
+            server, self.server = self.server, None
+            await server.stop()
+
+
+async def next_item(queue: asyncio.Queue[dict[str, Any]], timeout: float = WAIT) -> dict[str, Any]:
+    """The next item of a server-side queue, within `timeout` seconds."""
+    try:
+        return await asyncio.wait_for(queue.get(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"nothing arrived within {timeout:.1f} s") from None
+
+
+def python_executable() -> str:
+    """The interpreter running the runner (the `{python}` placeholder of adapters.json)."""
+    return sys.executable
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = WAIT, what: str = "condition") -> None:
+    """Wait until `condition()` holds, checking every 20 ms (for server state that has no event)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout:.1f} s")
+        await asyncio.sleep(0.02)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (right now)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class HeldSubscriber:
+    """A server-side async subscriber that does not return until `release()`; records each call."""
+
+    def __init__(self) -> None:
+        self._release = asyncio.Event()
+        self.calls: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def __call__(self, message: dict[str, Any], unsub: Any) -> None:
+        self.calls.put_nowait(message)
+        await self._release.wait()
+
+    def release(self) -> None:
+        """Let every pending and future call return."""
+        self._release.set()
+
+
+async def until_subscribed(server: RunnerServer, topic: str, count: int = 1) -> None:
+    """Wait until `server` counts `count` WebSocket subscribers of `topic`.
+
+    A client's `subscribe` may return before the server processed it; publications from another connection
+    (or from the server) are only ordered after it once the server counts it.
+    """
+    await eventually(
+        lambda: server.s.CountSubscribers(topic)["ws"] >= count, what=f"{count} subscriber(s) of {topic!r}"
+    )

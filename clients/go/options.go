@@ -46,8 +46,8 @@ type ClientOptions struct {
 	// with ErrNotConnected.
 	OfflineQueueSize int
 	// OfflineQueuePolicy says what a publication made while the offline queue is full does.
-	// Default OverflowReject: the call returns ErrOfflineQueueFull. Every overflow is also
-	// reported to OnError.
+	// Default OverflowDropOldest (as in the Python and JavaScript clients). Every overflow is
+	// also reported to OnError, with ErrOfflineQueueFull.
 	OfflineQueuePolicy OverflowPolicy
 
 	// ConnectTimeout bounds one connection attempt: dial, WebSocket handshake, registration and
@@ -97,12 +97,13 @@ type ClientOptions struct {
 type OverflowPolicy int
 
 const (
-	// OverflowReject refuses the new publication: the call returns ErrOfflineQueueFull.
-	OverflowReject OverflowPolicy = iota
 	// OverflowDropOldest drops the oldest queued publication to make room; the call succeeds.
-	OverflowDropOldest
+	// The default, as in the Python and JavaScript clients: the newest data is usually what matters.
+	OverflowDropOldest OverflowPolicy = iota
 	// OverflowDropNewest drops the new publication; the call succeeds.
 	OverflowDropNewest
+	// OverflowReject refuses the new publication: the call returns ErrOfflineQueueFull.
+	OverflowReject
 )
 
 // DisconnectInfo describes the end of a connection.

@@ -98,7 +98,9 @@ func TestReconnectAfterAbruptServerDeath(t *testing.T) {
 func TestOfflineQueueOverflowIsReported(t *testing.T) {
 	server := startTestServer(t, 0)
 	ev := newEvents()
-	opts := fastReconnect(ksps.ClientOptions{Address: server.Address, OfflineQueueSize: 2})
+	opts := fastReconnect(ksps.ClientOptions{
+		Address: server.Address, OfflineQueueSize: 2, OfflineQueuePolicy: ksps.OverflowReject,
+	})
 	client := connect(t, ev.hook(opts))
 	receive(t, ev.connected, "OnConnect")
 	server.stop()

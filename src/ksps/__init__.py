@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import ClientClosed, ConnectionFailed, KspsError, OfflineQueueFull, ProtocolError, ServerError
+from .errors import (
+    ClientClosed,
+    ConnectionFailed,
+    ConnectionReplaced,
+    KspsError,
+    OfflineQueueFull,
+    ProtocolError,
+    ServerError,
+)
 from .server import Ack, Middleware, Next, Reject, Server, ServerConfig, UpgradeRequest
 
 if TYPE_CHECKING:
@@ -23,6 +31,7 @@ __all__ = [
     "ClientAck",
     "ClientClosed",
     "ConnectionFailed",
+    "ConnectionReplaced",
     "KspsError",
     "Middleware",
     "Next",

@@ -5,6 +5,7 @@ Every exception ksps raises derives from :class:`KspsError`::
     KspsError
     ├── ProtocolError        a frame that breaks spec/protocol.md (server and client)
     ├── ConnectionFailed     a client could not connect (first connection, no auto-restart)
+    ├── ConnectionReplaced   another connection registered the client's ID (close code 4001)
     ├── ClientClosed         a call on a client that was closed
     ├── OfflineQueueFull     a publish made while offline did not fit the bounded queue
     └── ServerError          the server could not start, or a server API misuse
@@ -15,6 +16,7 @@ from __future__ import annotations
 __all__ = [
     "ClientClosed",
     "ConnectionFailed",
+    "ConnectionReplaced",
     "KspsError",
     "OfflineQueueFull",
     "ProtocolError",
@@ -32,6 +34,10 @@ class ProtocolError(KspsError):
 
 class ConnectionFailed(KspsError):
     """A client could not reach the server and was not asked to keep trying."""
+
+
+class ConnectionReplaced(KspsError):
+    """Another connection registered this client's ID; the client closed for good (spec §3.3)."""
 
 
 class ClientClosed(KspsError):

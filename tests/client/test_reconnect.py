@@ -11,7 +11,7 @@ import pytest
 import trustme
 
 from ksps.client import Client, ReconnectPolicy
-from ksps.errors import ClientClosed, ConnectionFailed, OfflineQueueFull
+from ksps.errors import ClientClosed, ConnectionFailed, ConnectionReplaced, OfflineQueueFull
 
 from .conftest import FAST_RETRY, UNIT, BlackholeProxy, Hooks, NewClient, RestartableServer, next_item, within
 
@@ -105,6 +105,7 @@ async def test_replaced_connection_does_not_reconnect(new_client: NewClient) -> 
     assert (code, reason) == (4001, "replaced by a newer connection")
     await next_item(hooks.closes)
     assert first.closed and second.connected
+    assert isinstance(await next_item(hooks.errors), ConnectionReplaced)
     with pytest.raises(ClientClosed):
         await first.Publish("t", "x")
 

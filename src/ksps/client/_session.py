@@ -14,7 +14,7 @@ import asyncio
 
 from picows import WSError
 
-from ksps.errors import ConnectionFailed, KspsError
+from ksps.errors import ConnectionFailed, ConnectionReplaced
 from ksps.protocol import CloseCodes
 from ksps.protocol import actions as act
 
@@ -171,7 +171,7 @@ class Session:
             return
         if code == CloseCodes.REPLACED:
             # Another connection took this ID; coming back would kick it out in turn (spec §3.3, §7.2).
-            self.hooks.error(KspsError(f"client {self.client_id!r} replaced by a newer connection; closed"))
+            self.hooks.error(ConnectionReplaced(f"client {self.client_id!r} replaced by a newer connection; closed"))
             self._finish_close()
         elif not self.options.reconnect:
             self._finish_close()

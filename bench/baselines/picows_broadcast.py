@@ -1,7 +1,8 @@
 """The ceiling for a Python fan-out server: bare picows, no pub/sub logic, coalesced writes.
 
 Every frame that starts like a publication is broadcast to every connection; any other frame gets a tiny
-reply, so benchmark clients can use one handshake for both targets. Usage: picows_broadcast.py PORT
+reply, so benchmark clients can use one handshake for both targets. Keepalive is on, as in ksps.
+Usage: picows_broadcast.py PORT
 """
 
 from __future__ import annotations
@@ -74,7 +75,15 @@ class Client(WSListener):
 
 
 async def main(port: int) -> None:
-    server = await ws_create_server(lambda request: Client(), "127.0.0.1", port)
+    # Keepalive as ksps has it by default (a ping after 20 s of silence), so idle connections cost the same work.
+    server = await ws_create_server(
+        lambda request: Client(),
+        "127.0.0.1",
+        port,
+        enable_auto_ping=True,
+        auto_ping_idle_timeout=20,
+        auto_ping_reply_timeout=20,
+    )
     print("ready", flush=True)
     await server.serve_forever()
 

@@ -1,0 +1,149 @@
+"""From runs to figures: min and median per figure, and the goals of issue 7 checked against the medians."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass
+from typing import Any
+
+#: The targets the goals are about; the others are their baselines.
+SUBJECTS = ("ksps", "ksps-redis")
+CEILING = "picows-ceiling"
+ORIGINAL = "ksmux"
+#: The latency scenario at "moderate load": 1,000 publications/s to 10 subscribers (scenarios.py).
+MODERATE_LATENCY = "latency-10"
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """min, median and max of every figure over the runs that succeeded."""
+    good = [run["figures"] for run in runs if "figures" in run]
+    if not good:
+        return {}
+    return {
+        key: {
+            "min": min(run[key] for run in good),
+            "median": statistics.median(run[key] for run in good),
+            "max": max(run[key] for run in good),
+            "runs": len(good),
+        }
+        for key in good[0]
+    }
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One goal checked for one target: met is None when a figure it needs is missing."""
+
+    scenario: str
+    subject: str
+    goal: str
+    measured: str
+    met: bool | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Medians:
+    def __init__(self, scenarios: list[dict[str, Any]]) -> None:
+        self._by_name = {scenario["name"]: scenario for scenario in scenarios}
+
+    def has(self, name: str) -> bool:
+        return name in self._by_name
+
+    def names(self, prefix: str) -> list[str]:
+        return [name for name in self._by_name if name.startswith(prefix)]
+
+    def get(self, scenario: str, target: str, key: str) -> float | None:
+        entry = self._by_name.get(scenario, {}).get("targets", {}).get(target, {})
+        figure = entry.get("summary", {}).get(key)
+        return None if figure is None else float(figure["median"])
+
+
+def _ratio_goal(
+    medians: _Medians, scenario: str, subject: str, baseline: str, key: str, goal: str, bound: float, at_least: bool
+) -> Goal:
+    mine, theirs = medians.get(scenario, subject, key), medians.get(scenario, baseline, key)
+    if mine is None or theirs is None or theirs == 0:
+        return Goal(scenario, subject, goal, "not measured", None)
+    ratio = mine / theirs
+    met = ratio >= bound if at_least else ratio <= bound
+    return Goal(scenario, subject, goal, f"{_number(mine)} vs {_number(theirs)}: {ratio:.2f}x", met)
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def check_goals(scenarios: list[dict[str, Any]]) -> list[Goal]:
+    """The goals of issue 7, for every subject target that ran."""
+    medians = _Medians(scenarios)
+    ran = {target for scenario in scenarios for target, entry in scenario["targets"].items() if entry.get("summary")}
+    goals: list[Goal] = []
+    for subject in (s for s in SUBJECTS if s in ran):
+        for name in medians.names("fanout-"):
+            goals.append(
+                _ratio_goal(medians, name, subject, ORIGINAL, "deliveries_per_s", "deliveries/s >= 2x ksmux", 2.0, True)
+            )
+            goals.append(
+                _ratio_goal(
+                    medians, name, subject, CEILING, "deliveries_per_s", "deliveries/s >= 0.8x ceiling", 0.8, True
+                )
+            )
+            goals.append(
+                _ratio_goal(
+                    medians,
+                    name,
+                    subject,
+                    CEILING,
+                    "server_cpu_us_per_delivery",
+                    "server CPU/delivery <= 2x ceiling",
+                    2.0,
+                    False,
+                )
+            )
+        if medians.has(MODERATE_LATENCY):
+            goals.append(_latency_goal(medians, subject))
+        for name in medians.names("idle-"):
+            kib = medians.get(name, subject, "rss_per_connection_kb")
+            goals.append(
+                Goal(
+                    name,
+                    subject,
+                    "server RSS <= 10 KiB per idle connection",
+                    "not measured" if kib is None else f"{kib:.1f} KiB",
+                    None if kib is None else kib <= 10.0,
+                )
+            )
+        largest = max(medians.names("idle-"), key=lambda name: int(name.split("-")[1]), default=None)
+        if largest:
+            goals.append(_capacity_goal(medians, largest, subject))
+    return goals
+
+
+def _capacity_goal(medians: _Medians, scenario: str, subject: str) -> Goal:
+    """As many idle connections as the open-file limit allows (1% slack), none dropped by keepalive."""
+    requested = int(scenario.split("-")[1])
+    held = medians.get(scenario, subject, "connected")
+    still_open = medians.get(scenario, subject, "still_open")
+    allowance = medians.get(scenario, subject, "connection_allowance")
+    goal = "idle connections held = what the open-file limit allows"
+    if held is None or allowance is None or still_open is None:
+        return Goal(scenario, subject, goal, "not measured", None)
+    possible = min(requested, allowance)
+    measured = (
+        f"{held:,.0f} held of {requested:,} tried; the open-file limit leaves about {allowance:,.0f}"
+        f" ({still_open:,.0f} still open at the end)"
+    )
+    return Goal(scenario, subject, goal, measured, held >= 0.99 * possible and still_open >= held)
+
+
+def _latency_goal(medians: _Medians, subject: str) -> Goal:
+    """p99 under 1 ms; the ceiling's p99 from the same run is shown next to it, as the noise floor."""
+    p99 = medians.get(MODERATE_LATENCY, subject, "p99_us")
+    goal = "p99 publish-to-deliver < 1 ms (moderate load)"
+    if p99 is None:
+        return Goal(MODERATE_LATENCY, subject, goal, "not measured", None)
+    ceiling = medians.get(MODERATE_LATENCY, CEILING, "p99_us")
+    context = "" if ceiling is None else f" (ceiling: {ceiling:,.0f} µs)"
+    return Goal(MODERATE_LATENCY, subject, goal, f"{p99:,.0f} µs{context}", p99 < 1000)

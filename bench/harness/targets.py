@@ -1,0 +1,175 @@
+"""The servers under test, as a registry: adding one is a few lines in `TARGETS`.
+
+Each target runs as a fresh subprocess on a free loopback port for every measurement, with its defaults
+(keepalive on). A target may need helper processes (Redis); their CPU counts as the server's.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import system
+
+BENCH = Path(__file__).resolve().parent.parent
+BUILD = BENCH / ".build"
+
+
+@dataclass(frozen=True)
+class Helper:
+    """A process a target needs next to it (Redis), started first on its own port."""
+
+    name: str
+    command: Callable[[int], list[str]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One server under test."""
+
+    name: str
+    #: One line for the docs: what it is and how it runs.
+    summary: str
+    #: argv for a port; `helpers` maps each helper's name to its port.
+    command: Callable[[int, Mapping[str, int]], list[str]]
+    helpers: tuple[Helper, ...] = ()
+    #: Why the target cannot run on this machine now, or None.
+    unavailable: Callable[[], str | None] = lambda: None
+    #: Scenarios (by name) this target does not run, and why; shown in the table instead of a figure.
+    skips: Mapping[str, str] = field(default_factory=dict)
+    #: Run by default, and in --smoke.
+    default: bool = True
+    smoke: bool = False
+    #: Built by `go build` before the suite starts.
+    go_package: str | None = None
+
+
+def _ksps(port: int, helpers: Mapping[str, int], *extra: str) -> list[str]:
+    address = f"127.0.0.1:{port}"
+    return [sys.executable, "-m", "ksps", "serve", "--address", address, "--log-level", "error", *extra]
+
+
+def _redis(port: int) -> list[str]:
+    return ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+
+
+def _redis_missing() -> str | None:
+    if shutil.which("redis-server") is None:
+        return "redis-server is not on PATH"
+    help_text = subprocess.run(
+        [sys.executable, "-m", "ksps", "serve", "--help"], capture_output=True, text=True, check=False
+    ).stdout
+    return None if "--redis" in help_text else "this ksps has no --redis option yet"
+
+
+def _go_missing() -> str | None:
+    return None if shutil.which("go") else "go is not on PATH"
+
+
+_NO_ACKS = "n/a: no acknowledgement logic"
+
+TARGETS: dict[str, Target] = {
+    target.name: target
+    for target in (
+        Target(
+            name="ksps",
+            summary="`python -m ksps serve`, this repository, one process",
+            command=_ksps,
+            smoke=True,
+        ),
+        Target(
+            name="ksps-redis",
+            summary="`python -m ksps serve --redis ...`, one process joined to a local Redis (its CPU counted too)",
+            command=lambda port, helpers: _ksps(port, helpers, "--redis", f"redis://127.0.0.1:{helpers['redis']}/0"),
+            helpers=(Helper("redis", _redis),),
+            unavailable=_redis_missing,
+        ),
+        Target(
+            name="ksmux",
+            summary="the original KSPS Go server, `github.com/kamalshkeir/ksmux/ksps` v0.9.5 (bench/targets/ksmux)",
+            command=lambda port, helpers: [str(BUILD / "ksmux"), f"127.0.0.1:{port}"],
+            unavailable=_go_missing,
+            go_package="./targets/ksmux",
+        ),
+        Target(
+            name="picows-ceiling",
+            summary="bench/baselines/picows_broadcast.py: bare picows broadcast, coalesced writes, no pub/sub logic",
+            command=lambda port, helpers: [sys.executable, str(BENCH / "baselines" / "picows_broadcast.py"), str(port)],
+            skips={"ack-seq": _NO_ACKS, "ack-100": _NO_ACKS},
+            smoke=True,
+        ),
+    )
+}
+
+
+class TargetError(RuntimeError):
+    """A target did not start or died."""
+
+
+class RunningTarget:
+    """A started target: its port, its processes, and how to stop them."""
+
+    def __init__(self, target: Target, startup_timeout: float = 20.0) -> None:
+        self.target = target
+        self.port = system.free_port()
+        self.url = f"ws://127.0.0.1:{self.port}/ws/bus"
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the target; closed in stop)
+        self._helpers: list[subprocess.Popen[bytes]] = []
+        ports: dict[str, int] = {}
+        try:
+            for helper in target.helpers:
+                ports[helper.name] = system.free_port()
+                self._helpers.append(self._spawn(helper.command(ports[helper.name])))
+                self._wait(self._helpers[-1], ports[helper.name], startup_timeout, helper.name)
+            self.process = self._spawn(target.command(self.port, ports))
+            self._wait(self.process, self.port, startup_timeout, target.name)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
+
+    def _wait(self, process: subprocess.Popen[bytes], port: int, timeout: float, name: str) -> None:
+        if not system.wait_for_port(port, timeout, lambda: process.poll() is None):
+            raise TargetError(f"{name} did not start: {self.log_tail()}")
+
+    @property
+    def pids(self) -> list[int]:
+        """Every process whose CPU counts as the server's: the server, its children, its helpers."""
+        roots = [self.process.pid, *(helper.pid for helper in self._helpers)]
+        return [pid for root in roots for pid in system.process_tree(root)]
+
+    def cpu_seconds(self) -> float:
+        return sum(system.cpu_seconds(pid) for pid in self.pids)
+
+    def rss_bytes(self) -> int:
+        """Memory of the server processes (helpers such as Redis excluded)."""
+        return sum(system.rss_bytes(pid) for pid in system.process_tree(self.process.pid))
+
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            raise TargetError(f"{self.target.name} exited with {self.process.returncode}: {self.log_tail()}")
+
+    def log_tail(self, size: int = 2000) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-size:].strip() or "(no output)"
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 5 s; helpers after the server."""
+        for process in [getattr(self, "process", None), *reversed(self._helpers)]:
+            if process is None or process.poll() is not None:
+                continue
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        self._log.close()

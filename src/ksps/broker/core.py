@@ -18,7 +18,6 @@ from ..protocol import (
     AckResponse,
     CloseCodes,
     CloseReasons,
-    Frame,
     encode_ack_progress,
     encode_ack_response,
     encode_delivery,
@@ -310,11 +309,3 @@ class Broker:
                 owner.send(encode_ack_response(request.client_ack_id, request.responses))
 
         return on_update
-
-    def send_to(self, client_id: str, frame: Frame) -> bool:
-        """Send a frame to a registered client; False when no such client."""
-        peer = self.clients.get(client_id)
-        if peer is None:
-            return False
-        peer.send(frame)
-        return True

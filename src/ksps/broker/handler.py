@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -264,4 +265,4 @@ class FrameHandler:
             self.broker.publish(payload["topic"], msgspec.Raw(_encode(payload.get("data"))), origin)
         message: Message = {"data": payload, "from": origin}
         for handler in tuple(self.on_server_data):
-            self.broker.runner.run(handler, lambda h=handler: h(message), None)  # type: ignore[misc]
+            self.broker.runner.run(handler, functools.partial(handler, message), None)

@@ -70,6 +70,11 @@ class ServerConfig:
         host = host.strip("[]") or "localhost"
         return host, int(port)
 
+    @property
+    def secure(self) -> bool:
+        """True when the server serves wss:// (an SSL context, or both a certificate and a key)."""
+        return self.ssl_context is not None or bool(self.tls_cert and self.tls_key)
+
     def make_ssl_context(self) -> ssl.SSLContext | None:
         """The server SSL context, or None for plain ws://."""
         if self.ssl_context is not None:

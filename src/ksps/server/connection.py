@@ -49,22 +49,25 @@ class Outbox:
             connection.flush()
 
 
-def _is_loopback(peername: object) -> bool:
+def _describe_peer(peername: object) -> tuple[str, bool]:
+    """(`host:port` for logs, whether the address is loopback) of a socket's peer name."""
     if isinstance(peername, tuple) and peername:
+        remote = f"{peername[0]}:{peername[1]}"
         try:
-            return ipaddress.ip_address(str(peername[0])).is_loopback
+            return remote, ipaddress.ip_address(str(peername[0])).is_loopback
         except ValueError:
-            return False
-    return False
+            return remote, False
+    return str(peername), False
 
 
 class Connection(WSListener):
     """The server side of one client connection; the broker sees it as a `Peer`."""
 
-    def __init__(self, core: ServerCore, remote: str) -> None:
+    def __init__(self, core: ServerCore) -> None:
         self.client_id: str | None = None
         self.is_loopback = False
-        self.remote = remote
+        #: `host:port` of the client, for logs; known once connected.
+        self.remote = ""
         self._core = core
         self._transport: WSTransport | None = None
         self._raw: asyncio.Transport | None = None
@@ -74,8 +77,7 @@ class Connection(WSListener):
         self._fragment_bytes = 0
         self._outbox = core.outbox
         self._max_send_queue = core.config.max_send_queue
-        limit = core.config.max_frames_per_second
-        self._rate = limit
+        self._rate = core.config.max_frames_per_second
         self._tokens = float(core.config.frame_burst)
         self._refilled_at = 0.0
 
@@ -84,7 +86,7 @@ class Connection(WSListener):
     def on_ws_connected(self, transport: WSTransport) -> None:
         self._transport = transport
         self._raw = transport.underlying_transport
-        self.is_loopback = _is_loopback(self._raw.get_extra_info("peername"))
+        self.remote, self.is_loopback = _describe_peer(self._raw.get_extra_info("peername"))
         self._refilled_at = self._core.loop.time()
         self._core.connection_opened(self)
 
@@ -208,9 +210,8 @@ class Connection(WSListener):
         self.client_id = None
 
     def _abort(self) -> None:
-        if (self._raw is not None and not self._raw.is_closing()) or (
-            self._raw is not None and self._transport is not None and not self._transport.is_disconnected
-        ):
+        # Still connected after the grace period: the peer is not reading its close frame; cut it off.
+        if self._raw is not None and self._transport is not None and not self._transport.is_disconnected:
             self._raw.abort()
 
 

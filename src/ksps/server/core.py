@@ -59,15 +59,8 @@ class ServerCore:
         self.id = config.server_id or str(uuid.uuid4())
         self._runner = _LazyRunner()
         self.broker = Broker(self.id, _LoopScheduler(), self._runner, config.default_ack_timeout)
-        host, port = config.split_address()
         self.relayer = Relayer(config.peer_secret)
-        self.federation = FederationConfig(
-            address=f"{host}:{port}",
-            path=config.path,
-            secure=config.make_ssl_context() is not None,
-            aliases=config.public_addresses,
-            secret=config.peer_secret,
-        )
+        self.federation = self._federation(config.split_address()[1])
         limits = Limits(config.max_topic_bytes, config.max_id_bytes, config.max_ack_timeout)
         self.handler = FrameHandler(self.broker, self.federation, self.relayer, limits)
         self.router = UpgradeRouter(config.path, config.allowed_origins, config.serve_client_bundle, self._accept)
@@ -103,14 +96,23 @@ class ServerCore:
         scheme = "wss" if self.federation.secure else "ws"
         return f"{scheme}://{host}:{self.port}{self.config.path}"
 
+    def _federation(self, port: int) -> FederationConfig:
+        config = self.config
+        host, _ = config.split_address()
+        return FederationConfig(
+            address=f"{host}:{port}",
+            path=config.path,
+            secure=config.secure,
+            aliases=config.public_addresses,
+            secret=config.peer_secret,
+        )
+
     def _accept(self, request: UpgradeRequest) -> Connection:
-        return Connection(self, request.path)
+        return Connection(self)
 
     def connection_opened(self, connection: Connection) -> None:
         """Called by a connection once the WebSocket handshake is done."""
         self.connections.add(connection)
-        peer = connection._raw.get_extra_info("peername") if connection._raw else None
-        connection.remote = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         log.debug("connection from %s", connection.remote)
 
     def connection_closed(self, connection: Connection) -> None:
@@ -161,15 +163,7 @@ class ServerCore:
         self._stopped.clear()
         if config.redis_url:
             await self._join_cluster()
-        host, _ = config.split_address()
-        self.federation = FederationConfig(
-            address=f"{host}:{self.port}",
-            path=config.path,
-            secure=self.federation.secure,
-            aliases=config.public_addresses,
-            secret=config.peer_secret,
-        )
-        self.handler.federation = self.federation
+        self.federation = self.handler.federation = self._federation(self.port)  # the real port, if it was 0
         log.info("ksps server %s listening on %s", self.id, self.url)
 
     async def _join_cluster(self) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from ..broker import Message, ServerCallback
+from ..broker import Message, RelayTarget, ServerCallback, parse_relay_address
 from ..errors import ServerError
 from .ack import Ack
 from .config import ServerConfig
@@ -183,9 +183,7 @@ class Server(ServerCore):
     run = Run
 
 
-def _parse(address: str) -> Any:
-    from ..broker import parse_relay_address
-
+def _parse(address: str) -> RelayTarget:
     try:
         return parse_relay_address(address)
     except ValueError as exc:

@@ -99,10 +99,7 @@ class RedisBackplane:
             return
         self._stopping = True
         self._send(self._all_channel, m.encode(m.Bye(n=self.node_id)))
-        self._wake.set()
-        writer = self._tasks[1] if len(self._tasks) > 1 else None
-        if writer is not None and self._connected.is_set():
-            self._wake.set()
+        if self._tasks and self._connected.is_set():  # let the writer hand the goodbye to Redis
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._idle.wait(), 2.0)
         for task in self._tasks:

@@ -29,7 +29,6 @@ import asyncio
 import json
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,15 +39,10 @@ from pathlib import Path
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect, ws_create_server
 
 from ksps.client import Client
+from ksps.testing import free_port
 
 TARGETS = {"publish": 150_000, "ack-seq": 5_000, "ack-100": 30_000}
 PAYLOAD = {"sensor": "t-1", "value": 21.5, "unit": "C", "seq": 0}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def process_cpu(pid: int) -> float:

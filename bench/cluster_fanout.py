@@ -22,7 +22,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fanout import cpu_seconds, free_port, publish, subscriber_process
+from fanout import cpu_seconds, publish, subscriber_process
+
+from ksps.testing import free_port
 
 TARGETS = ("1-node", "1-node+redis", "2-nodes+redis")
 

@@ -26,14 +26,10 @@ from pathlib import Path
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
+from ksps.testing import free_port
+
 HERE = Path(__file__).resolve().parent
 PAYLOAD = json.dumps({"sensor": "t-1", "value": 21.5, "unit": "C", "seq": 0, "pad": "x" * 40})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Counter(WSListener):

@@ -14,14 +14,9 @@ import pytest
 import websockets
 
 from ksps.cli import _SERVE_OPTIONS
+from ksps.testing import free_port
 
 UNIT = float(os.environ.get("KSPS_TEST_TIMEOUT_UNIT", "1.0"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_help_documents_every_option_and_its_environment_variable() -> None:
@@ -57,7 +52,7 @@ def test_port_in_use_is_a_clear_error() -> None:
 
 
 async def test_serve_reads_env_vars_and_stops_gracefully_on_sigterm() -> None:
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, KSPS_ADDRESS=f"127.0.0.1:{port}", KSPS_PATH="/custom", KSPS_SERVER_ID="srv-env",
                KSPS_LOG_LEVEL="info")
     proc = await asyncio.create_subprocess_exec(

@@ -15,13 +15,6 @@ from pathlib import Path
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_for_port(port: int, timeout: float, alive: Callable[[], bool]) -> bool:
     """Wait until something accepts connections on the loopback `port`; False if it never did."""
     deadline = time.monotonic() + timeout

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ksps.testing import free_port
+
 from . import system
 
 BENCH = Path(__file__).resolve().parent.parent
@@ -117,14 +119,14 @@ class RunningTarget:
 
     def __init__(self, target: Target, startup_timeout: float = 20.0) -> None:
         self.target = target
-        self.port = system.free_port()
+        self.port = free_port()
         self.url = f"ws://127.0.0.1:{self.port}/ws/bus"
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the target; closed in stop)
         self._helpers: list[subprocess.Popen[bytes]] = []
         ports: dict[str, int] = {}
         try:
             for helper in target.helpers:
-                ports[helper.name] = system.free_port()
+                ports[helper.name] = free_port()
                 self._helpers.append(self._spawn(helper.command(ports[helper.name])))
                 self._wait(self._helpers[-1], ports[helper.name], startup_timeout, helper.name)
             self.process = self._spawn(target.command(self.port, ports))

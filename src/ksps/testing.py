@@ -17,14 +17,63 @@ import asyncio
 import contextlib
 import json
 import signal
+import socket
 import sys
 import threading
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Self
 
 from .server import Server
 
-__all__ = ["main", "serve_for_tests"]
+__all__ = ["RestartableServer", "free_port", "main", "serve_for_tests"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RestartableServer:
+    """A server on 127.0.0.1 that can be stopped and started again on the same port.
+
+    For tests of what a client does across a server restart. `configure` runs on each new `Server` before it
+    starts (to set hooks); `options` are `ServerConfig` fields.
+    """
+
+    def __init__(self, configure: Callable[[Server], None] | None = None, **options: Any) -> None:
+        self.configure = configure
+        self.options = options
+        self.port = 0
+        self.server: Server | None = None
+
+    @property
+    def address(self) -> str:
+        """`127.0.0.1:PORT`."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def s(self) -> Server:
+        """The running server."""
+        assert self.server is not None, "server not running"
+        return self.server
+
+    async def start(self) -> Self:
+        """Start (again) on the same port; a free port the first time."""
+        options = {"shutdown_grace": 1.0, **self.options}
+        server = Server(address=f"127.0.0.1:{self.port}", **options)
+        if self.configure is not None:
+            self.configure(server)
+        await server.start()
+        self.server, self.port = server, server.port
+        return self
+
+    async def stop(self) -> None:
+        """Stop gracefully: every client connection is closed with 1000."""
+        if self.server is not None:
+            server, self.server = self.server, None
+            await server.stop()
 
 
 @contextlib.asynccontextmanager

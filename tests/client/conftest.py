@@ -9,42 +9,13 @@ from typing import Any
 
 import pytest
 
-from ksps import Server
 from ksps.client import Client
+from ksps.testing import RestartableServer
 
 #: One tunable time unit (seconds) for every wait of this suite; raise it on a slow machine.
 UNIT = float(os.environ.get("KSPS_TEST_TIMEOUT_UNIT", "1.0"))
 #: Fast reconnection, so restarts are quick to observe.
 FAST_RETRY: dict[str, Any] = {"ReconnectInitialDelay": 0.02, "ReconnectMaxDelay": 0.2}
-
-
-class RestartableServer:
-    """A ksps server on 127.0.0.1 that can be stopped and started again on the same port."""
-
-    def __init__(self, **options: Any) -> None:
-        self.options = options
-        self.port = 0
-        self.server: Server | None = None
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def s(self) -> Server:
-        assert self.server is not None
-        return self.server
-
-    async def start(self) -> RestartableServer:
-        server = Server(address=f"127.0.0.1:{self.port}", shutdown_grace=1.0, **self.options)
-        await server.start()
-        self.server, self.port = server, server.port
-        return self
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            server, self.server = self.server, None
-            await server.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,18 +18,13 @@ from typing import IO
 
 import pytest
 
+from ksps.testing import free_port
+
 from .wire import units
 
 #: Seconds between two state messages of a node, and of silence before the others forget it (fast tests).
 HEARTBEAT = 0.2
 NODE_TIMEOUT = 1.0
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def clean_env() -> dict[str, str]:

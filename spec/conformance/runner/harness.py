@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ksps import Server
+from ksps.testing import RestartableServer
 
 #: The tunable time unit, in seconds.
 UNIT = float(os.environ.get("KSPS_CONFORMANCE_UNIT", "1.0"))
@@ -48,8 +49,12 @@ class Adapter:
     async def start(cls, label: str, command: list[str], cwd: Path) -> Adapter:
         """Start an adapter process."""
         process = await asyncio.create_subprocess_exec(
-            *command, cwd=cwd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024,
+            *command,
+            cwd=cwd,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            limit=64 * 1024 * 1024,
         )
         return cls(label, process)
 
@@ -128,7 +133,10 @@ class Adapter:
         return -1
 
     async def event(
-        self, kind: str, timeout: float = WAIT, where: Callable[[dict[str, Any]], bool] | None = None,
+        self,
+        kind: str,
+        timeout: float = WAIT,
+        where: Callable[[dict[str, Any]], bool] | None = None,
         **match: Any,
     ) -> dict[str, Any]:
         """The oldest event of `kind` with these fields not returned before; waits up to `timeout` s."""
@@ -151,8 +159,10 @@ class Adapter:
     def untaken(self, kind: str, **match: Any) -> list[dict[str, Any]]:
         """Events of `kind` with these fields not returned by `event` yet."""
         return [
-            event for index, event in enumerate(self.events)
-            if index not in self._taken and event.get("event") == kind
+            event
+            for index, event in enumerate(self.events)
+            if index not in self._taken
+            and event.get("event") == kind
             and all(event.get(key) == value for key, value in match.items())
         ]
 
@@ -180,44 +190,21 @@ class Adapter:
         self._stderr_reader.cancel()
 
 
-class RunnerServer:
+class RunnerServer(RestartableServer):
     """A real ksps server in the runner's event loop, restartable on the same port.
 
     It records what its OnID and OnServerData handlers receive.
     """
 
     def __init__(self) -> None:
-        self.port = 0
-        self.server: Server | None = None
+        super().__init__(configure=self._hook, server_id="conformance-server")
         self.server_id = "conformance-server"
         self.direct: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.server_data: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
-    @property
-    def address(self) -> str:
-        """`127.0.0.1:PORT`, as the adapters' `connect` takes it."""
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def s(self) -> Server:
-        """The running Server."""
-        assert self.server is not None, "server not running"
-        return self.server
-
-    async def start(self) -> RunnerServer:
-        """Start (again) on the same port; a free port the first time."""
-        server = Server(address=f"127.0.0.1:{self.port}", server_id=self.server_id, shutdown_grace=1.0)
+    def _hook(self, server: Server) -> None:
         server.OnID(self.direct.put_nowait)
         server.OnServerData(self.server_data.put_nowait)
-        await server.start()
-        self.server, self.port = server, server.port
-        return self
-
-    async def stop(self) -> None:
-        """Stop: every client connection is closed (1000)."""
-        if self.server is not None:
-            server, self.server = self.server, None
-            await server.stop()
 
 
 async def next_item(queue: asyncio.Queue[dict[str, Any]], timeout: float = WAIT) -> dict[str, Any]:
@@ -240,15 +227,6 @@ async def eventually(condition: Callable[[], bool], timeout: float = WAIT, what:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached within {timeout:.1f} s")
         await asyncio.sleep(0.02)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (right now)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class HeldSubscriber:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from harness import UNIT, RunnerServer, eventually, free_port, until_subscribed
+from harness import UNIT, RunnerServer, eventually, until_subscribed
+
+from ksps.testing import free_port
 
 
 async def test_connect_register(server, adapters, connect):

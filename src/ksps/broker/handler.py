@@ -44,6 +44,15 @@ _encode = msgspec.json.encode
 _REPLY_CACHE_SIZE = 4096
 
 
+def _too_long(value: str | None, limit: int) -> bool:
+    """Whether `value` has more than `limit` UTF-8 bytes (spec §2.4).
+
+    A character takes at most 4 bytes, so only strings that might be too long are encoded: this runs on
+    every frame, and clients send `from` on every frame.
+    """
+    return value is not None and len(value) * 4 > limit and len(value.encode()) > limit
+
+
 class FrameHandler:
     """Dispatches decoded frames of registered and unregistered connections to the broker."""
 
@@ -102,14 +111,11 @@ class FrameHandler:
 
     def _check_limits(self, envelope: Envelope) -> str:
         limits = self.limits
-        topic = envelope.topic
-        # A str has at most 4 UTF-8 bytes per character: encode only topics that might be too long.
-        if topic and len(topic) * 4 > limits.max_topic_bytes and len(topic.encode()) > limits.max_topic_bytes:
+        if _too_long(envelope.topic, limits.max_topic_bytes):
             return Errors.TOPIC_TOO_LONG.format(limit=limits.max_topic_bytes)
-        for value in (envelope.from_, envelope.to):
-            if value and len(value.encode()) > limits.max_id_bytes:
-                return Errors.ID_TOO_LONG.format(limit=limits.max_id_bytes)
-        if envelope.ack_id and len(envelope.ack_id.encode()) > limits.max_id_bytes:
+        if _too_long(envelope.from_, limits.max_id_bytes) or _too_long(envelope.to, limits.max_id_bytes):
+            return Errors.ID_TOO_LONG.format(limit=limits.max_id_bytes)
+        if _too_long(envelope.ack_id, limits.max_id_bytes):
             return Errors.ACK_ID_TOO_LONG.format(limit=limits.max_id_bytes)
         return ""
 

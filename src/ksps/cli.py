@@ -118,6 +118,15 @@ _SERVE_OPTIONS = (
         float,
         "seconds of silence before a node is forgotten (default: 5)",
     ),
+    # -- auth: identity and permissions
+
+    # -- peers, proxies and hosts
+
+    # -- limits: connection and transport
+
+    # -- limits: broker
+
+    # -- end of options
 )
 
 

@@ -61,6 +61,15 @@ class Errors:
     ACK_ID_TOO_LONG: Final = "ack_id too long (max {limit} bytes)"
     RESERVED_TOPIC: Final = "topic is reserved: {topic}"
     S2S_NOT_ALLOWED: Final = "server-to-server not allowed"
+    # -- auth
+
+    # -- peers
+
+    # -- limits: connection
+
+    # -- limits: broker
+
+    # -- end of error texts
 
 
 class CloseCodes:
@@ -71,6 +80,11 @@ class CloseCodes:
     TOO_BIG: Final = 1009
     REPLACED: Final = 4001
     SLOW_CONSUMER: Final = 4002
+    # -- auth
+
+    # -- limits: connection
+
+    # -- end
 
 
 class CloseReasons:
@@ -81,6 +95,11 @@ class CloseReasons:
     TOO_BIG: Final = "message too big"
     REPLACED: Final = "replaced by a newer connection"
     SLOW_CONSUMER: Final = "slow consumer"
+    # -- auth
+
+    # -- limits: connection
+
+    # -- end
 
 
 #: Response text of a subscriber that has no callback for the topic (spec §6.1).

@@ -62,6 +62,16 @@ class ServerConfig:
     #: Let several processes listen on the same port (SO_REUSEPORT); used by `ksps serve --workers`.
     reuse_port: bool = False
 
+    # -- auth: identity and permissions (spec §10, docs/security.md) -------------------------------------
+
+    # -- peers, proxies and hosts (spec §8, docs/security.md) --------------------------------------------
+
+    # -- limits: connection and transport (docs/reliability.md) ------------------------------------------
+
+    # -- limits: broker (docs/reliability.md) -------------------------------------------------------------
+
+    # -- end of settings ----------------------------------------------------------------------------------
+
     def split_address(self) -> tuple[str, int]:
         """(host, port) of `address`; an empty host means `localhost`, as in the original."""
         host, sep, port = self.address.rpartition(":")

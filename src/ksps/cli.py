@@ -125,7 +125,7 @@ _SERVE_OPTIONS = (
         str,
         "HS256 secret verifying client tokens; prefer the environment variable to keep it out of ps (default: none)",
     ),
-    _Option("--jwt-public-key", "jwt_public_key", str, "PEM file of an RS256/ES256 key checking tokens (default: none)"),
+    _Option("--jwt-public-key", "jwt_public_key", str, "PEM file of an RS256/ES256 key for tokens (default: none)"),
     _Option("--jwt-jwks", "jwt_jwks", str, "JWKS file of RS256/ES256 keys verifying tokens, by kid (default: none)"),
     _Option("--jwt-audience", "jwt_audience", str, "required aud claim of tokens (default: none, not checked)"),
     _Option("--jwt-issuer", "jwt_issuer", str, "required iss claim of tokens (default: none, not checked)"),

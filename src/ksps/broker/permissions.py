@@ -8,7 +8,7 @@ hot: a connection that may publish anywhere pays one attribute read (`Access.pub
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ __all__ = ["Access", "AuthorizeHook", "Identity", "TopicPatterns"]
 _CACHE_SIZE = 256
 
 
-def _patterns(value: Any, name: str) -> tuple[str, ...] | None:
+def _patterns(value: Any, name: str) -> Sequence[str] | None:
     if value is None:
         return None
     if isinstance(value, str) or not isinstance(value, Iterable):
@@ -45,11 +45,11 @@ class Identity:
     #: The client ID this identity may register; None = any ID (the `ping`'s `from`, or a UUID).
     id: str | None = None
     #: Topics it may subscribe to.
-    subscribe: tuple[str, ...] | None = None
+    subscribe: Sequence[str] | None = None
     #: Topics it may publish to (also with acknowledgement).
-    publish: tuple[str, ...] | None = None
+    publish: Sequence[str] | None = None
     #: Client IDs it may send direct messages to (`direct_message`, `publish_to_id_with_ack`).
-    direct: tuple[str, ...] | None = None
+    direct: Sequence[str] | None = None
     #: Whether it may ask the server to relay to another server (`publish_to_server`).
     relay: bool | None = None
     #: Whether it may publish with acknowledgement (answering `ack`s is always allowed).
@@ -77,7 +77,7 @@ class TopicPatterns:
 
     __slots__ = ("_cache", "_regex", "everything", "nothing")
 
-    def __init__(self, patterns: tuple[str, ...] | None, default: bool) -> None:
+    def __init__(self, patterns: Sequence[str] | None, default: bool) -> None:
         if patterns is None:
             patterns = ("*",) if default else ()
         #: True when every name matches: the check is then skipped.

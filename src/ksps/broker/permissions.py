@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..protocol import Envelope
     from .interfaces import Peer
 
-__all__ = ["Access", "AuthorizeHook", "Gate", "Identity", "TopicPatterns"]
+__all__ = ["Access", "AuthorizeHook", "Gate", "Identity", "TopicPatterns", "claimant", "may_take_over"]
 
 #: Per-pattern-set cache of decisions; cleared when full, so a client cycling topics cannot grow it.
 _CACHE_SIZE = 256
@@ -76,6 +76,24 @@ class Identity:
 #: `Authorize(action, identity, target) -> bool`, asked after the identity's claims allowed an operation.
 #: `identity` is None for an anonymous connection; `target` is the topic, client ID or server address.
 AuthorizeHook = Callable[[str, "Identity | None", str], bool]
+
+
+def claimant(identity: Identity | None, client_id: str) -> str:
+    """How a connection asking for `client_id` authenticated: "auth" (as that ID), "anon" (no identity), "other"."""
+    if identity is None:
+        return "anon"
+    return "auth" if identity.id == client_id else "other"
+
+
+def may_take_over(who: str, holder: Identity | None, replace: bool) -> bool:
+    """Whether a claimant (see :func:`claimant`) may take an ID from a holder with identity `holder` (spec §10.6).
+
+    The same identity always may; between unauthenticated connections only the `replace` policy allows it (the
+    original's behaviour, spec §3.3).
+    """
+    if who == "auth":
+        return True
+    return who == "anon" and holder is None and replace
 
 
 class TopicPatterns:

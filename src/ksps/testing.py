@@ -5,7 +5,8 @@ In Python::
     async with serve_for_tests() as server:
         url = server.url
 
-From any language: ``python -m ksps.testing [--port N] [--server-id ID] [--path P]`` listens on 127.0.0.1,
+From any language: ``python -m ksps.testing [--port N] [--server-id ID] [--path P] [--peer-secret S]
+[--peers H:P,...] [--allowed-hosts H,...]`` listens on 127.0.0.1,
 prints one JSON line ``{"url", "address", "port", "server_id"}`` once it accepts connections, and stops
 cleanly on SIGTERM, SIGINT or when its standard input reaches end of file.
 """
@@ -94,6 +95,9 @@ async def _serve(args: argparse.Namespace) -> None:
         options["server_id"] = args.server_id
     if args.peer_secret:
         options["peer_secret"] = args.peer_secret
+    for name in ("peers", "allowed_hosts", "allowed_origins", "trusted_proxies"):
+        if value := getattr(args, name):
+            options[name] = tuple(part.strip() for part in value.split(",") if part.strip())
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     # Handlers first: a SIGTERM sent right after the ready line must already stop gracefully.
@@ -119,6 +123,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--path", default="/ws/bus", help="WebSocket path (default: /ws/bus)")
     parser.add_argument("--server-id", default="", help="the server's own ID (default: a random UUID)")
     parser.add_argument("--peer-secret", default="", help="server-to-server shared secret")
+    parser.add_argument("--peers", default="", help="host:port,... publish_to_server may relay to")
+    parser.add_argument("--allowed-hosts", default="", help="Host header values accepted (default: loopback names)")
+    parser.add_argument("--allowed-origins", default="", help="browser origins accepted besides same-origin")
+    parser.add_argument("--trusted-proxies", default="", help="proxy IPs/CIDRs whose forwarding headers count")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,10 +24,13 @@ from ..protocol import (
 )
 from ..protocol import actions as act
 from .core import Broker
-from .federation import FederationConfig
+from .federation import FederationConfig, parse_relay_address
 from .interfaces import Message, Peer, Relay
+from .signing import PeerVerifier, SignedFields
 
 __all__ = ["FrameHandler", "Limits"]
+
+log = logging.getLogger("ksps.server")
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,11 @@ _SUBSCRIBED = b'{"action":"subscribed","topic":'
 _encode = msgspec.json.encode
 #: Topics whose `published` reply frame is kept for reuse.
 _REPLY_CACHE_SIZE = 4096
+
+
+def _limit_error(text: str, to: str) -> Frame:
+    """An error refused by a limit: `code:"limit"` and the refused frame's `to` (spec §11)."""
+    return encode_reply(act.ERROR, error=text, code="limit", to=to)
 
 
 def _too_long(value: str | None, limit: int) -> bool:
@@ -68,6 +78,9 @@ class FrameHandler:
         self.relay = relay
         self.limits = limits or Limits()
         self.on_server_data: list[Callable[[Message], Any]] = []
+        self.peer_verifier = PeerVerifier(federation.secret, clock=time.time, window=federation.clock_window)
+        self._relays_in_flight: dict[Peer, int] = {}
+        self._relays_total = 0
         self._published: dict[str, Frame] = {}
         self._actions: dict[str, Callable[[Peer, Envelope], None]] = {
             act.SUBSCRIBE: self._subscribe,
@@ -239,24 +252,61 @@ class FrameHandler:
             peer.send(encode_error(Errors.MISSING_SERVER_ADDRESS))
             return
         secure = bool(envelope.status and envelope.status.get("is_secure"))
+        federation = self.federation
+        try:
+            target = parse_relay_address(address)
+        except ValueError as exc:
+            peer.send(encode_error(Errors.RELAY_FAILED.format(reason=exc)))
+            return
+        # Only configured peers (spec §12.2): otherwise any client opens sockets to any host and port.
+        if not federation.may_relay_to(target, secure):
+            peer.send(encode_error(Errors.RELAY_NOT_ALLOWED))
+            return
+        in_flight = self._relays_in_flight.get(peer, 0)
+        if in_flight >= federation.max_relays_per_client:
+            peer.send(_limit_error(Errors.RELAY_LIMIT_CLIENT.format(limit=federation.max_relays_per_client), address))
+            return
+        if self._relays_total >= federation.max_relays:
+            peer.send(_limit_error(Errors.RELAY_LIMIT_SERVER.format(limit=federation.max_relays), address))
+            return
+        self._relays_in_flight[peer] = in_flight + 1
+        self._relays_total += 1
 
-        def reply(failure: str | None) -> None:
-            if failure is None:
+        def reply(delivered: bool) -> None:
+            self._relays_total -= 1
+            left = self._relays_in_flight.pop(peer, 1) - 1
+            if left:
+                self._relays_in_flight[peer] = left
+            if delivered:
                 peer.send(encode_reply(act.SERVER_MESSAGE_SENT, to=address))
             else:
-                peer.send(encode_error(Errors.RELAY_FAILED.format(reason=failure)))
+                peer.send(encode_error(Errors.RELAY_NOT_DELIVERED))
 
-        origin = self.federation.origin(peer.client_id or "")
-        self.relay.relay(address, envelope.raw_data, origin, secure, reply)
+        self.relay.relay(target, envelope.raw_data, federation.origin(peer.client_id or ""), secure, reply)
 
     def _server_to_server(self, peer: Peer, envelope: Envelope) -> None:
-        if not self.federation.authenticates(envelope.secret or "", peer.is_loopback):
+        # Only a signed frame is believed, whoever sends it: no address is trusted (spec §12.1).
+        if envelope.ts is None or not envelope.nonce or not envelope.sig:
+            refusal = "unsigned frame"
+        else:
+            fields = SignedFields(
+                ts=envelope.ts,
+                nonce=envelope.nonce,
+                to=envelope.to or "",
+                id=envelope.id or "",
+                data=bytes(envelope.raw_data),
+            )
+            refusal = self.peer_verifier.check(fields, envelope.sig)
+        if refusal:
+            log.warning("refused server-to-server from %s: %s", peer.client_address, refusal)
             peer.send(encode_error(Errors.S2S_NOT_ALLOWED))
             return
         if not self.federation.is_for_me(envelope.to or "", envelope.id or ""):
             peer.send(encode_error(Errors.UNKNOWN_ACTION.format(action=act.SERVER_TO_SERVER)))
             return
         self.deliver_server_data(envelope.raw_data, envelope.from_ or "")
+        # The relay waits for this answer: anything else it reads is a refusal (spec §12.1).
+        peer.send(encode_reply(act.SERVER_MESSAGE_SENT, to=envelope.to or envelope.id or ""))
 
     def deliver_server_data(self, raw: msgspec.Raw, default_from: str) -> None:
         """Republish `{topic, data}` payloads and call every `OnServerData` handler (spec §8.3)."""

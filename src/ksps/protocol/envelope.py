@@ -30,7 +30,10 @@ class Envelope(msgspec.Struct, frozen=True, gc=False):
     status: dict[str, bool] | None = None
     timeout: Annotated[float, msgspec.Meta(ge=0)] | None = None
     progress: bool | None = None
-    secret: str | None = None
+    #: Signature members of `server-to-server` (spec §12.1).
+    ts: int | None = None
+    nonce: str | None = None
+    sig: str | None = None
 
     @property
     def raw_data(self) -> msgspec.Raw:

@@ -80,9 +80,11 @@ async def start_nginx(tmp_path: Path) -> AsyncIterator[StartNginx]:
             .replace("/etc/ssl/bus.example.com/privkey.pem", str(tmp_path / "cert.pem"))
             .replace("127.0.0.1:9313", f"127.0.0.1:{upstream.port}")
         )
-        temp = " ".join(f"{kind}_temp_path {tmp_path / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        temp = " ".join(f"{kind}_temp_path {tmp_path / kind};" for kind in kinds)
         (tmp_path / "nginx.conf").write_text(
-            f"daemon off;\nworker_processes 1;\npid {tmp_path / 'nginx.pid'};\nerror_log {tmp_path / 'error.log'} warn;\n"
+            f"daemon off;\nworker_processes 1;\npid {tmp_path / 'nginx.pid'};\n"
+            f"error_log {tmp_path / 'error.log'} warn;\n"
             f"events {{ worker_connections 256; }}\nhttp {{\naccess_log off;\n{temp}\n{site}\n}}\n"
         )
         assert NGINX is not None
@@ -104,7 +106,7 @@ async def _listening(port: int, process: asyncio.subprocess.Process, log: Path) 
     """Wait until nginx accepts connections on `port` (it says nothing when ready)."""
     async with asyncio.timeout(units(10)):
         while True:
-            assert process.returncode is None, f"nginx exited: {log.read_text() if log.exists() else ''}"
+            assert process.returncode is None, f"nginx exited; see {log}"
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", port)
             except OSError:

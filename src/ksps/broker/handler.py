@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from ..logs import LogThrottle, more
 from ..protocol import (
     DecodeError,
     Envelope,
@@ -81,6 +82,7 @@ class FrameHandler:
         self.peer_verifier = PeerVerifier(federation.secret, clock=time.time, window=federation.clock_window)
         self._relays_in_flight: dict[Peer, int] = {}
         self._relays_total = 0
+        self._s2s_log = LogThrottle()
         self._published: dict[str, Frame] = {}
         self._actions: dict[str, Callable[[Peer, Envelope], None]] = {
             act.SUBSCRIBE: self._subscribe,
@@ -298,7 +300,8 @@ class FrameHandler:
             )
             refusal = self.peer_verifier.check(fields, envelope.sig)
         if refusal:
-            log.warning("refused server-to-server from %s: %s", peer.client_address, refusal)
+            if (skipped := self._s2s_log()) is not None:
+                log.warning("refused server-to-server from %s: %s%s", peer.client_address, refusal, more(skipped))
             peer.send(encode_error(Errors.S2S_NOT_ALLOWED))
             return
         if not self.federation.is_for_me(envelope.to or "", envelope.id or ""):

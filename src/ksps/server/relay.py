@@ -14,6 +14,7 @@ from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_
 
 from ..broker.federation import RelayTarget
 from ..broker.signing import SignedFields, sign
+from ..logs import LogThrottle, more
 from ..protocol import actions as act
 
 __all__ = ["Relayer"]
@@ -54,6 +55,7 @@ class Relayer:
         self._secret = secret
         self._timeout = timeout
         self._tasks: set[asyncio.Task[None]] = set()
+        self._failure_log = LogThrottle()
 
     def relay(
         self, target: RelayTarget, data: msgspec.Raw, origin: str, secure: bool, reply: Callable[[bool], None]
@@ -74,7 +76,8 @@ class Relayer:
             raise
         except Exception as exc:
             reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
-            log.warning("relay to %s for %s failed: %s", target.hostport, origin, reason)
+            if (skipped := self._failure_log()) is not None:
+                log.warning("relay to %s for %s failed: %s%s", target.hostport, origin, reason, more(skipped))
             reply(False)
         else:
             reply(True)

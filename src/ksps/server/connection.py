@@ -51,14 +51,16 @@ class Outbox:
 class Connection(WSListener):
     """The server side of one client connection; the broker sees it as a `Peer`."""
 
+    #: What the upgrade's forwarding headers claimed; set by the server only when trusted proxies are
+    #: configured (a class default, so other connections carry no extra attribute).
+    forwarded: tuple[str, ...] = ()
+
     def __init__(self, core: ServerCore) -> None:
         self.client_id: str | None = None
         #: The client's IP: the socket peer's, or what a trusted proxy reported (spec §12.3); once connected.
         self.client_address = ""
         #: `host:port` of the client, for logs (`client via proxy:port` behind a trusted proxy).
         self.remote = ""
-        #: What the upgrade's forwarding headers claimed; set by the server when trusted proxies are configured.
-        self.forwarded: tuple[str, ...] = ()
         self._core = core
         self._transport: WSTransport | None = None
         self._raw: asyncio.Transport | None = None

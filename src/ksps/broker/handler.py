@@ -308,7 +308,7 @@ class FrameHandler:
             peer.send(encode_error(Errors.UNKNOWN_ACTION.format(action=act.SERVER_TO_SERVER)))
             return
         self.deliver_server_data(envelope.raw_data, envelope.from_ or "")
-        # The relay waits for this answer: anything else it reads is a refusal (spec §12.1).
+        # The relay waits for this answer: anything else it reads is a refusal (spec §8.2, §8.3).
         peer.send(encode_reply(act.SERVER_MESSAGE_SENT, to=envelope.to or envelope.id or ""))
 
     def deliver_server_data(self, raw: msgspec.Raw, default_from: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-from ksps import Server
+from ksps import Server, ServerError
 
 from .conftest import Connect, StartServer
 from .peering import signed_frame
@@ -287,3 +287,34 @@ async def test_relays_in_flight_are_capped_for_the_server(connect: Connect, star
     for writer in writers:
         writer.close()
     blackhole.close()
+
+
+# -- configuration mistakes are clear in the log, not in the client's answer ------------------------------
+
+
+@pytest.mark.parametrize(("relaying_secret", "target_secret"), [(SECRET, ""), (SECRET, "other"), ("", SECRET)])
+async def test_a_secret_mismatch_fails_the_relay_and_says_why_in_the_log(
+    connect: Connect,
+    start_server: StartServer,
+    caplog: pytest.LogCaptureFixture,
+    relaying_secret: str,
+    target_secret: str,
+) -> None:
+    target = await start_server(peer_secret=target_secret)
+    watcher = await bystander(connect, target)
+    relaying = await start_server(peer_secret=relaying_secret, peers=(f"127.0.0.1:{target.port}",))
+    client = await connect("c", url=relaying.url)
+    assert await relay(client, f"127.0.0.1:{target.port}") == {
+        "action": "error",
+        "error": "failed to relay to server: not delivered",
+    }
+    reason = "no peer secret configured" if not relaying_secret else "target refused: server-to-server not allowed"
+    assert any(reason in record.getMessage() for record in caplog.records), caplog.text
+    assert await watcher.sync() == []
+
+
+async def test_server_api_publish_to_server_without_a_secret_raises(start_server: StartServer) -> None:
+    target = await start_server(peer_secret=SECRET)
+    server = await start_server()
+    with pytest.raises(ServerError, match="no peer secret configured"):
+        await asyncio.wait_for(server.PublishToServer(f"127.0.0.1:{target.port}", 1), units(5))

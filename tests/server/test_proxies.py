@@ -149,3 +149,15 @@ def test_trusted_proxies_parse_addresses_and_networks() -> None:
     assert proxies.describe(("10.0.0.1", 4242), ("198.51.100.9",)) == ("198.51.100.9", "198.51.100.9 via 10.0.0.1:4242")
     assert proxies.describe(("10.0.0.9", 4242), ("198.51.100.9",)) == ("10.0.0.9", "10.0.0.9:4242")
     assert not TrustedProxies([])
+
+
+async def test_the_host_check_covers_the_client_bundle(server: Server) -> None:
+    for host, status in ((f"attacker.example:{server.port}", b"403"), (f"127.0.0.1:{server.port}", b"")):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(f"GET /ksps.js HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        status_line = await asyncio.wait_for(reader.readline(), units(2))
+        writer.close()
+        if status:
+            assert status_line.split()[1] == status, status_line
+        else:
+            assert status_line.split()[1] != b"403", status_line

@@ -8,10 +8,11 @@ ROOT=$PWD
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "system packages (Chromium for the browser test, Redis for the cluster tests)"
+step "system packages (Chromium for the browser tests, Redis for the cluster tests, nginx for the proxy tests)"
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 if ((${#need[@]})); then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
@@ -37,7 +38,7 @@ if ! git diff --quiet -- src/ksps/static; then
   exit 1
 fi
 
-step "python tests (protocol, broker, server, client, cluster)"
+step "python tests (protocol, broker, server incl. nginx and headless Chromium, client, cluster)"
 .venv/bin/python -m pytest -q
 
 step "conformance: python and javascript (go runs with the go client)"

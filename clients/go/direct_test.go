@@ -78,14 +78,16 @@ func TestPublishToIDWithAckToUnknownClient(t *testing.T) {
 }
 
 func TestPublishToServerRelaysToAnotherServer(t *testing.T) {
-	other := startTestServer(t, 0)
+	// Relays are signed with a shared secret and go only to configured peers (spec/protocol.md §12).
+	other := startTestServer(t, 0, "--peer-secret", "go-test-peer-secret")
+	relaying := startTestServer(t, 0, "--peer-secret", "go-test-peer-secret", "--peers", other.Address)
 	onOther := connect(t, ksps.ClientOptions{Address: other.Address})
 	cb, got := collector()
 	topic := uniqueTopic(t, "relayed")
 	onOther.Subscribe(topic, cb)
 
 	ev := newEvents()
-	sender := connect(t, ev.hook(ksps.ClientOptions{ID: "relay-sender"}))
+	sender := connect(t, ev.hook(ksps.ClientOptions{ID: "relay-sender", Address: relaying.Address}))
 	if err := sender.PublishToServer(other.Address+"/ws/bus", map[string]any{"topic": topic, "data": map[string]any{"v": 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +95,7 @@ func TestPublishToServerRelaysToAnotherServer(t *testing.T) {
 	if !reflect.DeepEqual(msg.Data, map[string]any{"v": 1.0}) {
 		t.Errorf("relayed data = %#v", msg.Data)
 	}
-	if msg.From != "relay-sender---ws://"+sharedServer.Address+"/ws/bus" {
+	if msg.From != "relay-sender---ws://"+relaying.Address+"/ws/bus" {
 		t.Errorf("relayed from = %q", msg.From)
 	}
 	select {

@@ -32,6 +32,16 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def _switch(text: str) -> bool:
+    """A yes/no option: given alone on the command line it means yes; env vars say 1/true/yes or 0/false/no."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
 _SERVE_OPTIONS = (
     _Option("--address", "address", str, "host:port to listen on; 0.0.0.0:9313 to expose it (default: localhost:9313)"),
     _Option("--path", "path", str, "WebSocket path (default: /ws/bus)"),
@@ -91,7 +101,8 @@ _SERVE_OPTIONS = (
         "--peer-secret",
         "peer_secret",
         str,
-        "shared secret for server-to-server frames (default: none, then only loopback peers are accepted)",
+        "shared secret that signs server-to-server frames (HMAC, never sent); "
+        "without it every server-to-server frame is refused and relays fail (default: none)",
     ),
     _Option(
         "--public-addresses",
@@ -156,6 +167,50 @@ _SERVE_OPTIONS = (
     ),
 
     # -- peers, proxies and hosts
+    _Option(
+        "--peers",
+        "peers",
+        _names,
+        "comma-separated host:port of the servers publish_to_server may relay to (default: none)",
+    ),
+    _Option(
+        "--relay-any-address",
+        "relay_any_address",
+        _switch,
+        "let publish_to_server relay to any host and port, not only --peers (default: off)",
+    ),
+    _Option(
+        "--max-relays-per-client",
+        "max_relays_per_client",
+        int,
+        "relays in flight at once per connection; more are refused with code limit (default: 8)",
+    ),
+    _Option(
+        "--max-relays",
+        "max_relays",
+        int,
+        "relays in flight at once for the whole server; more are refused with code limit (default: 128)",
+    ),
+    _Option("--relay-timeout", "relay_timeout", float, "seconds a relay may take before it fails (default: 5)"),
+    _Option(
+        "--peer-clock-window",
+        "peer_clock_window",
+        float,
+        "seconds a signed server-to-server frame's timestamp may differ from this clock (default: 30)",
+    ),
+    _Option(
+        "--trusted-proxies",
+        "trusted_proxies",
+        _names,
+        "comma-separated proxy IPs or CIDRs whose X-Forwarded-For/Forwarded headers are believed (default: none)",
+    ),
+    _Option(
+        "--allowed-hosts",
+        "allowed_hosts",
+        _names,
+        "comma-separated Host header values accepted, host or host:port, * = any (default: bound to loopback, "
+        "localhost, 127.0.0.1 and [::1] with the port; bound elsewhere, localhost and IP addresses)",
+    ),
 
     # -- limits: connection and transport
 
@@ -180,7 +235,10 @@ def _serve_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for option in _SERVE_OPTIONS:
-        parser.add_argument(option.flag, dest=option.field, default=None, help=option.help)
+        if option.kind is _switch:
+            parser.add_argument(option.flag, dest=option.field, default=None, nargs="?", const="yes", help=option.help)
+        else:
+            parser.add_argument(option.flag, dest=option.field, default=None, help=option.help)
     parser.add_argument(
         "--workers",
         type=int,

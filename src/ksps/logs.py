@@ -6,7 +6,34 @@ import json
 import logging
 import time
 
-__all__ = ["configure_logging"]
+__all__ = ["LogThrottle", "configure_logging", "more"]
+
+
+class LogThrottle:
+    """At most one log line per `interval` seconds for one kind of event that a client can repeat at will.
+
+    Call it at each event: it returns None when the line should be skipped, otherwise how many were
+    skipped since the last line (for a "(N more)" suffix), so a flood cannot fill a disk.
+    """
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self._interval = interval
+        self._next = 0.0
+        self._skipped = 0
+
+    def __call__(self) -> int | None:
+        now = time.monotonic()
+        if now < self._next:
+            self._skipped += 1
+            return None
+        self._next = now + self._interval
+        skipped, self._skipped = self._skipped, 0
+        return skipped
+
+
+def more(skipped: int) -> str:
+    """The suffix of a throttled log line: ` (N more like it)` when some were skipped."""
+    return f" ({skipped} more like it)" if skipped else ""
 
 
 class _LogfmtFormatter(logging.Formatter):

@@ -5,9 +5,11 @@ In Python::
     async with serve_for_tests() as server:
         url = server.url
 
-From any language: ``python -m ksps.testing [--port N] [--server-id ID] [--path P]`` listens on 127.0.0.1,
+From any language: ``python -m ksps.testing [--port N] [--server-id ID] [--path P] [--peer-secret S]
+[--peers H:P,...] [--allowed-hosts H,...]`` listens on 127.0.0.1,
 prints one JSON line ``{"url", "address", "port", "server_id"}`` once it accepts connections, and stops
-cleanly on SIGTERM, SIGINT or when its standard input reaches end of file.
+cleanly on SIGTERM, SIGINT or when its standard input reaches end of file. It accepts the loopback names on
+any port as `Host` (test suites put relays in front of it); relays need `--peer-secret` and `--peers`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from typing import Any, Self
 from .server import Server
 
 __all__ = ["RestartableServer", "free_port", "main", "serve_for_tests"]
+
+
+#: The `Host` values a `python -m ksps.testing` server accepts by default: loopback names, any port.
+_LOOPBACK_ANY_PORT = ("127.0.0.1", "localhost", "[::1]")
 
 
 def free_port() -> int:
@@ -94,6 +100,12 @@ async def _serve(args: argparse.Namespace) -> None:
         options["server_id"] = args.server_id
     if args.peer_secret:
         options["peer_secret"] = args.peer_secret
+    # Test suites put TCP relays and front doors on other loopback ports in front of the server: loopback
+    # names are its own on any port (still no other name, spec §12.4).
+    options["allowed_hosts"] = _LOOPBACK_ANY_PORT
+    for name in ("peers", "allowed_hosts", "allowed_origins", "trusted_proxies"):
+        if value := getattr(args, name):
+            options[name] = tuple(part.strip() for part in value.split(",") if part.strip())
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     # Handlers first: a SIGTERM sent right after the ready line must already stop gracefully.
@@ -119,6 +131,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--path", default="/ws/bus", help="WebSocket path (default: /ws/bus)")
     parser.add_argument("--server-id", default="", help="the server's own ID (default: a random UUID)")
     parser.add_argument("--peer-secret", default="", help="server-to-server shared secret")
+    parser.add_argument("--peers", default="", help="host:port,... publish_to_server may relay to")
+    parser.add_argument(
+        "--allowed-hosts", default="", help="Host header values accepted (default: loopback names, any port)"
+    )
+    parser.add_argument("--allowed-origins", default="", help="browser origins accepted besides same-origin")
+    parser.add_argument("--trusted-proxies", default="", help="proxy IPs/CIDRs whose forwarding headers count")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args))

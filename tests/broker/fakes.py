@@ -67,10 +67,10 @@ class ImmediateRunner:
 class RecordingPeer:
     """A `Peer` that keeps what it was sent."""
 
-    def __init__(self, name: str = "", is_loopback: bool = True) -> None:
+    def __init__(self, name: str = "", client_address: str = "192.0.2.1") -> None:
         self.name = name
         self.client_id: str | None = None
-        self.is_loopback = is_loopback
+        self.client_address = client_address
         self.frames: list[Frame] = []
         self.closed: tuple[int, str] | None = None
         self.identity: Identity | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ksps.broker import FederationConfig, RelayTarget, parse_relay_address
+from ksps.broker.federation import dial_key
 
 
 @pytest.mark.parametrize(
@@ -73,20 +74,36 @@ def test_is_for_me() -> None:
 
 
 @pytest.mark.parametrize(
-    ("configured", "given", "loopback", "allowed"),
+    ("peers", "address", "secure", "allowed"),
     [
-        ("", "", True, True),  # no secret: loopback peers only
-        ("", "anything", True, True),
-        ("", "", False, False),
-        ("", "anything", False, False),
-        ("s3cret", "s3cret", False, True),  # a secret: it must match, from anywhere
-        ("s3cret", "s3cret", True, True),
-        ("s3cret", "", True, False),
-        ("s3cret", "wrong", True, False),
-        ("s3cret", "s3cre", False, False),
-        ("s3cret", "s3cret ", False, False),
+        (("peer.example:9313",), "peer.example:9313/ws/bus", False, True),
+        (("peer.example:9313",), "PEER.example:9313", False, True),  # host names are case-insensitive
+        (("peer.example:9313",), "peer.example:9314", False, False),
+        (("peer.example:9313",), "other.example:9313", False, False),
+        (("peer.example:9313",), "peer.example:9313::10.0.0.5:9313/ws/bus", False, True),  # the dial target counts
+        (("peer.example:9313",), "10.0.0.5:9313::peer.example:9313", False, False),  # not the internal name
+        (("peer.example",), "peer.example:80", False, True),  # no port = the scheme's default
+        (("peer.example",), "peer.example:443", True, True),
+        (("peer.example",), "peer.example:443", False, False),
+        (("[::1]:9313",), "[::1]:9313/ws/bus", False, True),
+        ((), "127.0.0.1:9313", False, False),  # nothing configured: nothing allowed, loopback included
     ],
 )
-def test_authenticates(configured: str, given: str, loopback: bool, allowed: bool) -> None:
-    config = FederationConfig(address="h:1", path="/ws/bus", secret=configured)
-    assert config.authenticates(given, loopback) is allowed
+def test_may_relay_to_only_configured_peers(
+    peers: tuple[str, ...], address: str, secure: bool, allowed: bool
+) -> None:
+    config = FederationConfig(address="h:1", path="/ws/bus", peers=peers)
+    assert config.may_relay_to(parse_relay_address(address), secure) is allowed
+
+
+def test_relay_any_address_allows_everything() -> None:
+    config = FederationConfig(address="h:1", path="/ws/bus", relay_any_address=True)
+    assert config.may_relay_to(parse_relay_address("anything.example:1"), False)
+
+
+def test_dial_key() -> None:
+    assert dial_key("Example.COM:8080") == ("example.com", 8080)
+    assert dial_key("[::1]:9") == ("::1", 9)
+    assert dial_key("[::1]") == ("::1", 80)
+    assert dial_key("h", secure=True) == ("h", 443)
+    assert dial_key("h:port") == ("h", -1)

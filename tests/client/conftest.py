@@ -20,7 +20,8 @@ FAST_RETRY: dict[str, Any] = {"ReconnectInitialDelay": 0.02, "ReconnectMaxDelay"
 
 @pytest.fixture
 async def server() -> AsyncIterator[RestartableServer]:
-    restartable = await RestartableServer(server_id="test-server").start()
+    # The `proxy` fixture sits in front of it on another port: 127.0.0.1 on any port is its name (spec §12.4).
+    restartable = await RestartableServer(server_id="test-server", allowed_hosts=("127.0.0.1",)).start()
     yield restartable
     await restartable.stop()
 

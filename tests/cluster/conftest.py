@@ -76,7 +76,10 @@ def redis_server() -> Iterator[RedisProcess]:
 def cluster(redis_server: RedisProcess) -> Iterator[Cluster]:
     """Three `ksps serve --redis` nodes, started in parallel, shared by the session."""
     prefix = unique("ksps-test")
-    nodes = [NodeProcess(redis_server.url(), prefix, unique(f"node{n}")) for n in (1, 2, 3)]
+    # Relays between the nodes need the peer secret (spec §12.1); their ports may change on a retry, so any
+    # address rather than a fixed --peers list.
+    peering = ("--peer-secret", unique("secret"), "--relay-any-address")
+    nodes = [NodeProcess(redis_server.url(), prefix, unique(f"node{n}"), extra=peering) for n in (1, 2, 3)]
     try:
         for node in nodes:
             node.wait_ready()

@@ -11,12 +11,12 @@ from ksps.protocol import NULL, AckResponse, DecodeError, decode_ack_payload, de
 def test_every_member_is_decoded() -> None:
     envelope = decode_envelope(
         b'{"action":"publish_with_ack","topic":"t","data":{"x":[1,2]},"from":"me","to":"you","id":"i",'
-        b'"ack_id":"a","status":{"is_secure":true},"timeout":1500,"progress":true,"secret":"s"}'
+        b'"ack_id":"a","status":{"is_secure":true},"timeout":1500,"progress":true,"ts":7,"nonce":"n","sig":"s"}'
     )
     assert envelope.action == "publish_with_ack"
     assert (envelope.topic, envelope.from_, envelope.to, envelope.id) == ("t", "me", "you", "i")
     assert (envelope.ack_id, envelope.status, envelope.timeout) == ("a", {"is_secure": True}, 1500)
-    assert (envelope.progress, envelope.secret) == (True, "s")
+    assert (envelope.progress, envelope.ts, envelope.nonce, envelope.sig) == (True, 7, "n", "s")
     assert bytes(envelope.raw_data) == b'{"x":[1,2]}'
 
 

@@ -65,10 +65,12 @@ async def test_graceful_stop_closes_clients_with_1000_and_resolves_pending_acks(
 
 async def test_no_task_is_left_running_after_stop() -> None:
     before = asyncio.all_tasks()
-    server = Server(address="127.0.0.1:0", shutdown_grace=units(0.2))
-    target = Server(address="127.0.0.1:0")
-    await server.start()
+    target = Server(address="127.0.0.1:0", peer_secret="s")
     await target.start()
+    server = Server(
+        address="127.0.0.1:0", shutdown_grace=units(0.2), peer_secret="s", peers=(f"127.0.0.1:{target.port}",)
+    )
+    await server.start()
     release = asyncio.Event()
 
     async def stuck(message: Any, unsub: Any) -> None:

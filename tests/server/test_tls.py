@@ -64,12 +64,13 @@ async def test_secure_relay_between_wss_servers(
     # The relay verifies the target with the default trust store, which OpenSSL reads from SSL_CERT_FILE.
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
-    servers = []
+    contexts = []
     for _ in range(2):
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ca.issue_cert("127.0.0.1").configure_cert(context)
-        servers.append(await start_server(ssl_context=context))
-    relaying, target = servers
+        contexts.append(context)
+    target = await start_server(ssl_context=contexts[1], peer_secret="s")
+    relaying = await start_server(ssl_context=contexts[0], peer_secret="s", peers=(f"127.0.0.1:{target.port}",))
     receiver = await connect("rx", url=target.url, ssl=client_context)
     await receiver.subscribe("news")
     sender = await connect("tx", url=relaying.url, ssl=client_context)

@@ -118,7 +118,7 @@ async def test_allowed_origins(start_server: StartServer) -> None:
 async def test_malformed_upgrade_gives_400(server: Server) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     try:
-        writer.write(b"GET /ws/bus HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\r\n")
+        writer.write(f"GET /ws/bus HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n\r\n".encode())
         status_line = await asyncio.wait_for(reader.readline(), units(2))
         assert status_line.split()[1] == b"400", status_line
     finally:

@@ -6,7 +6,12 @@ from harness import RunnerServer, next_item, until_subscribed
 
 
 async def test_server_publish_to_server(server, adapters, connect):
-    second = await RunnerServer().start()
+    # Relays are signed with a shared secret and go only to configured peers (spec §12): the second server
+    # shares the secret, and the test server restarts with it and the second server among its peers.
+    second = await RunnerServer(peer_secret="conformance-peer-secret").start()
+    server.options.update(peer_secret="conformance-peer-secret", peers=(second.address,))
+    await server.stop()
+    await server.start()
     try:
         a, c = await adapters("A"), await adapters("C")
         await connect(a, id="A")

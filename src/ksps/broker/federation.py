@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-__all__ = ["FederationConfig", "RelayTarget", "parse_relay_address"]
+__all__ = ["FederationConfig", "RelayTarget", "dial_key", "parse_relay_address"]
 
 
 @dataclass(frozen=True)
@@ -63,9 +62,25 @@ def _split_proxy(address: str) -> tuple[str, str]:
     return address, ""
 
 
+def dial_key(hostport: str, secure: bool = False) -> tuple[str, int]:
+    """(lower-case host, port) of a `host[:port]` as a dial target; a missing port is 80, or 443 for wss."""
+    if hostport.startswith("["):
+        host, _, rest = hostport[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif hostport.count(":") == 1:
+        host, _, port = hostport.partition(":")
+    else:
+        host, port = hostport, ""
+    try:
+        number = int(port) if port else (443 if secure else 80)
+    except ValueError:
+        number = -1  # matches no configured peer
+    return host.lower(), number
+
+
 @dataclass(frozen=True)
 class FederationConfig:
-    """How this server recognises and authenticates server-to-server traffic (spec §8.3)."""
+    """How this server recognises, authenticates and relays server-to-server traffic (spec §8, §12.1)."""
 
     #: `host:port` the server listens on, as peers address it.
     address: str
@@ -75,8 +90,17 @@ class FederationConfig:
     secure: bool = False
     #: Extra names this server answers to (a public address behind a proxy).
     aliases: tuple[str, ...] = ()
-    #: Shared secret; when empty, only loopback peers are accepted.
+    #: Shared secret that signs `server-to-server` frames; empty = such frames are refused (spec §12.1).
     secret: str = ""
+    #: `host:port` dial targets `publish_to_server` may reach (spec §12.2).
+    peers: tuple[str, ...] = ()
+    #: Let `publish_to_server` reach any address, not only `peers`.
+    relay_any_address: bool = False
+    #: Relays in flight at once: per requesting connection, and for the whole server (spec §12.2).
+    max_relays_per_client: int = 8
+    max_relays: int = 128
+    #: Seconds a signed frame's `ts` may differ from this server's clock (spec §12.1).
+    clock_window: float = 30.0
 
     def origin(self, requester: str) -> str:
         """The `from` of relayed data: `[requester---]ws[s]://address/path` (spec §8.2)."""
@@ -89,8 +113,9 @@ class FederationConfig:
         names.update(_split_host(alias) for alias in self.aliases)
         return bool((to and to in names) or (proxy and proxy in names))
 
-    def authenticates(self, secret: str, is_loopback: bool) -> bool:
-        """True when a peer may send `server-to-server` frames."""
-        if self.secret:
-            return hmac.compare_digest(secret.encode(), self.secret.encode())
-        return is_loopback
+    def may_relay_to(self, target: RelayTarget, secure: bool) -> bool:
+        """Whether a client may have a frame relayed to `target`: its dial target is a configured peer."""
+        if self.relay_any_address:
+            return True
+        wanted = dial_key(target.hostport, secure)
+        return any(dial_key(peer, secure) == wanted for peer in self.peers)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import functools
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
+from ..logs import LogThrottle, more
 from ..protocol import (
     DecodeError,
     Envelope,
+    ErrorCodes,
     Errors,
     Frame,
     decode_ack_payload,
@@ -22,12 +26,15 @@ from ..protocol import (
 )
 from ..protocol import actions as act
 from .core import Broker
-from .federation import FederationConfig
+from .federation import FederationConfig, parse_relay_address
 from .interfaces import Message, Peer, Relay
 from .permissions import Gate
 from .registration import AuthPolicy, Registrar
+from .signing import PeerVerifier, SignedFields
 
 __all__ = ["FrameHandler", "Limits"]
+
+log = logging.getLogger("ksps.server")
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,11 @@ _SUBSCRIBED = b'{"action":"subscribed","topic":'
 _encode = msgspec.json.encode
 #: Topics whose `published` reply frame is kept for reuse.
 _REPLY_CACHE_SIZE = 4096
+
+
+def _limit_error(text: str, to: str, rid: str) -> Frame:
+    """An error refused by a limit: `code:"limit"`, the refused frame's `to` and `rid` (spec §11)."""
+    return encode_error(text, code=ErrorCodes.LIMIT, to=to, rid=rid)
 
 
 def _too_long(value: str | None, limit: int) -> bool:
@@ -76,6 +88,10 @@ class FrameHandler:
         self.gate = Gate()
         self._permit = self.gate.permit
         self.on_server_data: list[Callable[[Message], Any]] = []
+        self.peer_verifier = PeerVerifier(federation.secret, clock=time.time, window=federation.clock_window)
+        self._relays_in_flight: dict[Peer, int] = {}
+        self._relays_total = 0
+        self._s2s_log = LogThrottle()
         self._published: dict[str, Frame] = {}
         self._actions: dict[str, Callable[[Peer, Envelope], None]] = {
             act.SUBSCRIBE: self._subscribe,
@@ -289,24 +305,63 @@ class FrameHandler:
             return
         secure = bool(envelope.status and envelope.status.get("is_secure"))
         rid = envelope.rid or ""
+        federation = self.federation
+        try:
+            target = parse_relay_address(address)
+        except ValueError as exc:
+            self._error(peer, envelope, Errors.RELAY_FAILED.format(reason=exc))
+            return
+        # Only configured peers (spec §12.2): otherwise any client opens sockets to any host and port.
+        if not federation.may_relay_to(target, secure):
+            self._error(peer, envelope, Errors.RELAY_NOT_ALLOWED)
+            return
+        in_flight = self._relays_in_flight.get(peer, 0)
+        if in_flight >= federation.max_relays_per_client:
+            text = Errors.RELAY_LIMIT_CLIENT.format(limit=federation.max_relays_per_client)
+            peer.send(_limit_error(text, address, rid))
+            return
+        if self._relays_total >= federation.max_relays:
+            peer.send(_limit_error(Errors.RELAY_LIMIT_SERVER.format(limit=federation.max_relays), address, rid))
+            return
+        self._relays_in_flight[peer] = in_flight + 1
+        self._relays_total += 1
 
-        def reply(failure: str | None) -> None:
-            if failure is None:
+        def reply(delivered: bool) -> None:
+            self._relays_total -= 1
+            left = self._relays_in_flight.pop(peer, 1) - 1
+            if left:
+                self._relays_in_flight[peer] = left
+            if delivered:
                 peer.send(encode_reply(act.SERVER_MESSAGE_SENT, to=address, rid=rid))
             else:
-                peer.send(encode_error(Errors.RELAY_FAILED.format(reason=failure), rid=rid))
+                peer.send(encode_error(Errors.RELAY_NOT_DELIVERED, rid=rid))
 
-        origin = self.federation.origin(peer.client_id or "")
-        self.relay.relay(address, envelope.raw_data, origin, secure, reply)
+        self.relay.relay(target, envelope.raw_data, federation.origin(peer.client_id or ""), secure, reply)
 
     def _server_to_server(self, peer: Peer, envelope: Envelope) -> None:
-        if not self.federation.authenticates(envelope.secret or "", peer.is_loopback):
+        # Only a signed frame is believed, whoever sends it: no address is trusted (spec §12.1).
+        if envelope.ts is None or not envelope.nonce or not envelope.sig:
+            refusal = "unsigned frame"
+        else:
+            fields = SignedFields(
+                ts=envelope.ts,
+                nonce=envelope.nonce,
+                to=envelope.to or "",
+                id=envelope.id or "",
+                data=bytes(envelope.raw_data),
+            )
+            refusal = self.peer_verifier.check(fields, envelope.sig)
+        if refusal:
+            if (skipped := self._s2s_log()) is not None:
+                log.warning("refused server-to-server from %s: %s%s", peer.client_address, refusal, more(skipped))
             self._error(peer, envelope, Errors.S2S_NOT_ALLOWED)
             return
         if not self.federation.is_for_me(envelope.to or "", envelope.id or ""):
             self._error(peer, envelope, Errors.UNKNOWN_ACTION.format(action=act.SERVER_TO_SERVER))
             return
         self.deliver_server_data(envelope.raw_data, envelope.from_ or "")
+        # The relay waits for this answer: anything else it reads is a refusal (spec §8.2, §8.3).
+        peer.send(encode_reply(act.SERVER_MESSAGE_SENT, to=envelope.to or envelope.id or ""))
 
     def deliver_server_data(self, raw: msgspec.Raw, default_from: str) -> None:
         """Republish `{topic, data}` payloads and call every `OnServerData` handler (spec §8.3)."""

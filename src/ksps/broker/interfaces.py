@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import msgspec
 
 from ..protocol import Frame
+from .federation import RelayTarget
 
 if TYPE_CHECKING:
     from .permissions import Access, Identity
@@ -27,8 +28,8 @@ class Peer(Protocol):
 
     #: The registered client ID, None before the first `ping` (spec §3).
     client_id: str | None
-    #: True when the remote address is loopback (spec §8.3, peer authentication without a secret).
-    is_loopback: bool
+    #: The client's address, for logs: the socket's, or the one a trusted proxy reported (spec §12.3).
+    client_address: str
     #: Who the connection authenticated as; None = anonymous (spec §10).
     identity: Identity | None
     #: The compiled permissions of `identity`, checked on each operation (spec §10.4).
@@ -73,6 +74,10 @@ class Relay(Protocol):
     """Sends `server-to-server` frames to another server (spec §8)."""
 
     def relay(
-        self, address: str, data: msgspec.Raw, origin: str, secure: bool, reply: Callable[[str | None], None]
+        self, target: RelayTarget, data: msgspec.Raw, origin: str, secure: bool, reply: Callable[[bool], None]
     ) -> None:
-        """Deliver `data` to the server at `address`; call `reply(None)` when sent, `reply(reason)` on failure."""
+        """Deliver `data` to the server at `target`; then call `reply(True)`, or `reply(False)` on any failure.
+
+        The reason of a failure is for the server log only: the requester learns nothing about what is at
+        the address (spec §12.2).
+        """

@@ -70,6 +70,10 @@ class Errors:
     RID_TOO_LONG: Final = "rid too long (max {limit} bytes)"
 
     # -- peers
+    RELAY_NOT_DELIVERED: Final = "failed to relay to server: not delivered"
+    RELAY_NOT_ALLOWED: Final = "failed to relay to server: address not allowed"
+    RELAY_LIMIT_CLIENT: Final = "too many relays in flight (max {limit} per connection)"
+    RELAY_LIMIT_SERVER: Final = "too many relays in flight (max {limit} for the server)"
 
     # -- limits: connection
 

@@ -30,11 +30,14 @@ class Envelope(msgspec.Struct, frozen=True, gc=False):
     status: dict[str, bool] | None = None
     timeout: Annotated[float, msgspec.Meta(ge=0)] | None = None
     progress: bool | None = None
-    secret: str | None = None
     #: Request ID, echoed on every direct reply (spec §11.1).
     rid: str | None = None
     #: Credential (a JWT) on `ping` (spec §10.3).
     token: str | None = None
+    #: Signature members of `server-to-server` (spec §12.1).
+    ts: int | None = None
+    nonce: str | None = None
+    sig: str | None = None
 
     @property
     def raw_data(self) -> msgspec.Raw:

@@ -40,7 +40,7 @@ class ServerConfig:
     handshake_timeout: float = 10.0
     #: Browser origins allowed besides the server's own host; `*` allows any.
     allowed_origins: tuple[str, ...] = ()
-    #: Shared secret for `server-to-server`; empty = accept only loopback peers (spec §8.3).
+    #: Shared secret that signs `server-to-server` frames (spec §12.1); empty = they are all refused.
     peer_secret: str = ""
     #: Other `host:port` names this server answers to in `server-to-server` frames.
     public_addresses: tuple[str, ...] = ()
@@ -87,6 +87,24 @@ class ServerConfig:
     register_timeout: float = 10.0
 
     # -- peers, proxies and hosts (spec §8, docs/security.md) --------------------------------------------
+
+    #: `host:port` of the servers `publish_to_server` may relay to (spec §12.2); empty = none.
+    peers: tuple[str, ...] = ()
+    #: Let `publish_to_server` relay to any address, not only `peers`. Default False.
+    relay_any_address: bool = False
+    #: Relays in flight at once per connection, and for the whole server; more are refused (`code:"limit"`).
+    max_relays_per_client: int = 8
+    max_relays: int = 128
+    #: Seconds a relay may take (connect, send, the target's answer) before it counts as failed. Default 5.
+    relay_timeout: float = 5.0
+    #: Seconds a signed `server-to-server` frame's `ts` may differ from this server's clock. Default 30.
+    peer_clock_window: float = 30.0
+    #: Proxy addresses or CIDRs whose `X-Forwarded-For`/`Forwarded` headers are believed (spec §12.3). Default none.
+    trusted_proxies: tuple[str, ...] = ()
+    #: `Host` header values accepted at the upgrade, `host` or `host:port`, `*` = any (spec §12.4). Default:
+    #: bound to loopback, `localhost`, `127.0.0.1` and `[::1]` with the listening port; bound elsewhere,
+    #: IP literals and `localhost` (any port), so a DNS name must be listed.
+    allowed_hosts: tuple[str, ...] = ()
 
     # -- limits: connection and transport (docs/reliability.md) ------------------------------------------
 

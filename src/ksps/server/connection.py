@@ -8,7 +8,6 @@ shared :class:`Outbox` flushes every connection that has something, once per eve
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -51,28 +50,22 @@ class Outbox:
             connection.flush()
 
 
-def _describe_peer(peername: object) -> tuple[str, bool]:
-    """(`host:port` for logs, whether the address is loopback) of a socket's peer name."""
-    if isinstance(peername, tuple) and peername:
-        remote = f"{peername[0]}:{peername[1]}"
-        try:
-            return remote, ipaddress.ip_address(str(peername[0])).is_loopback
-        except ValueError:
-            return remote, False
-    return str(peername), False
-
-
 class Connection(WSListener):
     """The server side of one client connection; the broker sees it as a `Peer`."""
 
+    #: What the upgrade's forwarding headers claimed; set by the server only when trusted proxies are
+    #: configured (a class default, so other connections carry no extra attribute).
+    forwarded: tuple[str, ...] = ()
+
     def __init__(self, core: ServerCore, *, identity: Identity | None = None) -> None:
         self.client_id: str | None = None
-        self.is_loopback = False
         #: Who the connection authenticated as, and its compiled permissions (spec §10).
         self.identity = identity
         self.access = core.handler.registrar.access(identity)
         self._expiry: asyncio.TimerHandle | None = None
-        #: `host:port` of the client, for logs; known once connected.
+        #: The client's IP: the socket peer's, or what a trusted proxy reported (spec §12.3); once connected.
+        self.client_address = ""
+        #: `host:port` of the client, for logs (`client via proxy:port` behind a trusted proxy).
         self.remote = ""
         self._core = core
         self._transport: WSTransport | None = None
@@ -92,7 +85,9 @@ class Connection(WSListener):
     def on_ws_connected(self, transport: WSTransport) -> None:
         self._transport = transport
         self._raw = transport.underlying_transport
-        self.remote, self.is_loopback = _describe_peer(self._raw.get_extra_info("peername"))
+        self.client_address, self.remote = self._core.proxies.describe(
+            self._raw.get_extra_info("peername"), self.forwarded
+        )
         self._refilled_at = self._core.loop.time()
         self._core.connection_opened(self)
         self._arm_expiry()

@@ -17,6 +17,8 @@ from ..protocol import CloseCodes, CloseReasons
 from .auth import RegistrationDeadlines, TokenVerifier, auth_policy, token_middleware
 from .config import ServerConfig
 from .connection import Connection, Outbox
+from .hosts import AllowedHosts
+from .proxies import TrustedProxies
 from .relay import Relayer
 from .runner import CallbackRunner
 from .upgrade import UpgradeRequest, UpgradeRouter
@@ -60,13 +62,14 @@ class ServerCore:
         self.id = config.server_id or str(uuid.uuid4())
         self._runner = _LazyRunner()
         self.broker = Broker(self.id, _LoopScheduler(), self._runner, config.default_ack_timeout)
-        self.relayer = Relayer(config.peer_secret)
+        self.relayer = Relayer(config.peer_secret, timeout=config.relay_timeout)
         self.federation = self._federation(config.split_address()[1])
         limits = Limits(config.max_topic_bytes, config.max_id_bytes, config.max_ack_timeout)
         verifier = TokenVerifier.from_config(config)
         self.handler = FrameHandler(
             self.broker, self.federation, self.relayer, limits, auth=auth_policy(config, verifier)
         )
+        self.proxies = TrustedProxies(config.trusted_proxies)
         self.router = UpgradeRouter(config.path, config.allowed_origins, config.serve_client_bundle, self._accept)
         if verifier is not None:
             self.router.middleware.append(token_middleware(verifier))  # first, so later middleware see it
@@ -112,10 +115,18 @@ class ServerCore:
             secure=config.secure,
             aliases=config.public_addresses,
             secret=config.peer_secret,
+            peers=config.peers,
+            relay_any_address=config.relay_any_address,
+            max_relays_per_client=config.max_relays_per_client,
+            max_relays=config.max_relays,
+            clock_window=config.peer_clock_window,
         )
 
     def _accept(self, request: UpgradeRequest) -> Connection:
-        return Connection(self, identity=request.identity)
+        connection = Connection(self, identity=request.identity)
+        if self.proxies:
+            connection.forwarded = self.proxies.claimed_chain(request.headers)
+        return connection
 
     def connection_opened(self, connection: Connection) -> None:
         """Called by a connection once the WebSocket handshake is done."""
@@ -168,6 +179,8 @@ class ServerCore:
             )
         except OSError as exc:
             raise ServerError(f"cannot listen on {config.address}: {exc.strerror or exc}") from exc
+        # Set before the loop runs again, so no request is answered unchecked (spec §12.4).
+        self.router.hosts = AllowedHosts(config.allowed_hosts, bound_host=host, port=self.port, secure=config.secure)
         self._stopping = False
         self._stopped.clear()
         if config.redis_url:

@@ -158,7 +158,11 @@ class Server(ServerCore):
         return ack
 
     async def PublishToServer(self, address: str, data: Any, secure: bool = False) -> None:
-        """Relay `data` to another server (spec §8); raises ServerError when the relay fails."""
+        """Relay `data` to another server (spec §8), signed with the peer secret (spec §12.1).
+
+        Server code is trusted: any address, not only `peers`, and no cap. Raises ServerError when the relay
+        fails, with the reason (unlike a client's `publish_to_server`, spec §12.2).
+        """
         target = _parse(address)
         try:
             await self.relayer.send(target, _raw(data), self.federation.origin(""), secure)

@@ -1,4 +1,4 @@
-"""The HTTP side of a connection: routing, middleware, the upgrade hook and the origin check (spec §1.5)."""
+"""The HTTP side of a connection: host check, routing, middleware, upgrade hook, origin check (spec §1.5, §12.4)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 from picows import WSListener, WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
 
 from ..broker.permissions import Identity
+from ..logs import LogThrottle, more
+from .hosts import AllowedHosts
 
 __all__ = ["Middleware", "Next", "Reject", "UpgradeHook", "UpgradeRequest", "UpgradeRouter"]
 
@@ -78,11 +80,26 @@ class UpgradeRouter:
         self.serve_bundle = serve_bundle
         self.middleware: list[Middleware] = []
         self.hook: UpgradeHook | None = None
+        #: Accepted `Host` values; set by the server once it knows its port (None = not checked).
+        self.hosts: AllowedHosts | None = None
+        self._host_log = LogThrottle()
+        self._origin_log = LogThrottle()
         self._make_listener = make_listener
         self._bundle_cache: dict[str, bytes | None] = {}
 
     def __call__(self, request: WSUpgradeRequest) -> WSListener | WSUpgradeResponseWithListener:
         target = urlsplit(request.path.decode("latin-1"))
+        # First of all (spec §12.4): a name the server does not know as its own is DNS rebinding, or a mistake.
+        if self.hosts is not None and not self.hosts.allows(host := request.headers.get("Host")):
+            if (skipped := self._host_log()) is not None:
+                log.warning(
+                    "refused a request for Host %r: not an allowed host (allowed: %s); "
+                    "if it is this server's name, add it to --allowed-hosts%s",
+                    host,
+                    self.hosts.describe(),
+                    more(skipped),
+                )
+            return _answer(HTTPStatus.FORBIDDEN, "Forbidden: host not allowed")
         if self.serve_bundle and target.path in _BUNDLES:
             return self._serve_bundle(_BUNDLES[target.path])
         if target.path != self.path:
@@ -103,6 +120,13 @@ class UpgradeRouter:
             if self.hook is not None and not self.hook(req):
                 return Reject(403, "Forbidden")
             if not self._origin_allowed(req):
+                if (skipped := self._origin_log()) is not None:
+                    log.warning(
+                        "refused upgrade from Origin %r: not the server's own and not allowed; "
+                        "if this site may connect, add it to --allowed-origins%s",
+                        req.headers.get("Origin"),
+                        more(skipped),
+                    )
                 return Reject(403, "Forbidden: origin not allowed")
             return None
 

@@ -119,9 +119,13 @@ describe("verbs", () => {
   });
 
   test("PublishToServer relays to another server's subscribers", async () => {
-    const other = await TestServer.start();
+    // Relays are signed with a shared secret and go only to configured peers (spec/protocol.md §12).
+    const secret = ["--peer-secret", "js-test-peer-secret"];
+    const other = await TestServer.start({ args: secret });
+    const relaying = await TestServer.start({ args: [...secret, "--peers", other.address] });
     try {
-      const a = await open();
+      const a = await connect(relaying);
+      clients.push(a);
       const b = await connect(other);
       clients.push(b);
       const relayed = record(b, "relayed");
@@ -129,8 +133,9 @@ describe("verbs", () => {
       a.PublishToServer(`${other.address}/ws/bus`, { topic: "relayed", data: { v: 1 } });
       const message = await relayed.next();
       assert.deepEqual(message.data, { v: 1 });
-      assert.ok(message.from.startsWith(`${a.Id}---ws://`), message.from);
+      assert.equal(message.from, `${a.Id}---ws://${relaying.address}/ws/bus`);
     } finally {
+      await relaying.stop();
       await other.stop();
     }
   });

@@ -83,6 +83,7 @@ class CloseCodes:
     # -- auth
 
     # -- limits: connection
+    PROTOCOL_ERROR: Final = 1002
 
     # -- end
 
@@ -98,6 +99,8 @@ class CloseReasons:
     # -- auth
 
     # -- limits: connection
+    PROTOCOL_ERROR: Final = "protocol error: {detail}"
+    CONTROL_RATE_LIMITED: Final = "control frame rate exceeded"
 
     # -- end
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from ..protocol import CloseCodes, CloseReasons, Frame
+from .framing import close_answer, pong_frame
+from .limits import client_address
 
 if TYPE_CHECKING:
     from .core import ServerCore
@@ -68,87 +70,159 @@ class Connection(WSListener):
         self.is_loopback = False
         #: `host:port` of the client, for logs; known once connected.
         self.remote = ""
+        #: The address the per-address connection limit counts (`limits.client_address`).
+        self.limit_address = ""
+        #: Bytes waiting in the transport when last counted by the server-wide output budget (spec §13.1).
+        self.buffered = 0
         self._core = core
         self._transport: WSTransport | None = None
         self._raw: asyncio.Transport | None = None
         self._pending: list[bytes] = []
         self._closing = False
-        self._fragments: list[bytes] = []
-        self._fragment_bytes = 0
+        self._counted = False
         self._outbox = core.outbox
-        self._max_send_queue = core.config.max_send_queue
-        self._rate = core.config.max_frames_per_second
-        self._tokens = float(core.config.frame_burst)
+        self._budget = core.output_budget
+        config = core.config
+        self._max_send_queue = config.max_send_queue
+        self._max_message = config.max_message_size
+        self._max_fragments = config.max_message_fragments
+        #: The unfinished fragmented message (RFC 6455 §5.4), or None between messages.
+        self._fragments: bytearray | None = None
+        self._fragment_count = 0
+        self._rate = config.max_frames_per_second
+        self._burst = float(config.frame_burst)
+        self._tokens = self._burst
         self._refilled_at = 0.0
+        self._control_rate = config.max_control_frames_per_second
+        self._control_tokens = self._control_rate
+        self._control_refilled_at = 0.0
 
     # -- picows callbacks --------------------------------------------------------------------------------
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self._transport = transport
         self._raw = transport.underlying_transport
-        self.remote, self.is_loopback = _describe_peer(self._raw.get_extra_info("peername"))
-        self._refilled_at = self._core.loop.time()
+        peername = self._raw.get_extra_info("peername")
+        self.remote, self.is_loopback = _describe_peer(peername)
+        self.limit_address = client_address(peername)
+        self._refilled_at = self._control_refilled_at = self._core.loop.time()
+        self._counted = True
         self._core.connection_opened(self)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if self._closing:
+            return
+        if self._rate:
+            # Token bucket over every frame (data, continuation and control: spec §13.1), refilled only when
+            # it runs dry: the common case costs one subtraction.
+            tokens = self._tokens - 1
+            if tokens < 0:
+                tokens = self._refill(tokens)
+                if tokens < 0:
+                    self._refuse("rate", CloseCodes.RATE_LIMITED, CloseReasons.RATE_LIMITED)
+                    return
+            self._tokens = tokens
+        if frame.rsv1 or frame.rsv2 or frame.rsv3:
+            # RFC 6455 §5.2: no extension is negotiated, so a set RSV bit MUST fail the connection.
+            self._protocol_error("RSV bits set")
+            return
         msg_type = frame.msg_type
         if msg_type is WSMsgType.TEXT or msg_type is WSMsgType.BINARY:
-            if not frame.fin:
-                self._fragments = [frame.get_payload_as_bytes()]
-                self._fragment_bytes = frame.payload_size
-                return
-            self._receive(frame.get_payload_as_bytes())
+            if self._fragments is not None:
+                # RFC 6455 §5.4: only control frames may come between the fragments of a message.
+                self._protocol_error("data frame inside a fragmented message")
+            elif frame.fin:
+                self._core.handler.handle(self, frame.get_payload_as_bytes())
+            else:
+                self._fragments = bytearray(frame.get_payload_as_memoryview())
+                self._fragment_count = 1
+                self._check_message_size()
         elif msg_type is WSMsgType.CONTINUATION:
             self._continue(frame)
-        elif msg_type is WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
+        else:
+            self._control(frame)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self._closing = True
         self._pending.clear()
-        self._core.connection_closed(self)
+        self._fragments = None
+        self._budget.release(self)
+        if self._counted:
+            self._counted = False
+            self._core.connection_closed(self)
 
     def pause_writing(self) -> None:
-        # The transport's buffer crossed its high-water mark. Nothing to pause: the send queue bound in
-        # `flush` decides when a reader is too slow (spec §9.12). Defined so picows does not warn.
-        pass
+        # The transport's buffer crossed its high-water mark: stop reading this peer until it drains. A client
+        # that does not read can then not make us produce more output (PONGs, answers: spec §13.1). The
+        # send-queue bound in `flush` still decides when a subscriber is too slow (spec §9.12).
+        if self._raw is not None:
+            self._raw.pause_reading()
 
     def resume_writing(self) -> None:
-        pass
+        if self._raw is not None and not self._closing:
+            self._raw.resume_reading()
+            self._budget.update(self, self._raw.get_write_buffer_size())
 
     # -- reading -----------------------------------------------------------------------------------------
 
-    def _continue(self, frame: WSFrame) -> None:
-        if not self._fragments:
-            return  # a continuation with no message started: picows already rejects it; be safe
-        self._fragment_bytes += frame.payload_size
-        if self._fragment_bytes > self._core.config.max_message_size:
-            self._fragments = []
-            self.close(CloseCodes.TOO_BIG, CloseReasons.TOO_BIG)
-            return
-        self._fragments.append(frame.get_payload_as_bytes())
-        if frame.fin:
-            payload = b"".join(self._fragments)
-            self._fragments = []
-            self._receive(payload)
+    def _refill(self, tokens: float) -> float:
+        now = self._core.loop.time()
+        tokens = min(self._burst, tokens + (now - self._refilled_at) * self._rate)
+        self._refilled_at = now
+        return tokens
 
-    def _receive(self, payload: bytes) -> None:
-        if self._closing:
+    def _continue(self, frame: WSFrame) -> None:
+        fragments = self._fragments
+        if fragments is None:
+            # RFC 6455 §5.4: a continuation frame continues a message started by a data frame with FIN=0.
+            self._protocol_error("continuation frame with no message started")
             return
-        if self._rate:
-            # Token bucket, refilled only when it runs dry: the common case costs one subtraction.
-            tokens = self._tokens - 1
-            if tokens < 0:
-                now = self._core.loop.time()
-                tokens = min(self._core.config.frame_burst, tokens + (now - self._refilled_at) * self._rate)
-                self._refilled_at = now
-                if tokens < 0:
-                    log.warning("closing %s (%s): rate limit exceeded", self.remote, self.client_id)
-                    self.close(CloseCodes.RATE_LIMITED, CloseReasons.RATE_LIMITED)
-                    return
-            self._tokens = tokens
-        self._core.handler.handle(self, payload)
+        # Fragments are bounded in bytes and in number, empty ones included (spec §13.1); they are gathered
+        # into one buffer, so a fragment costs its bytes and nothing per fragment.
+        self._fragment_count += 1
+        fragments += frame.get_payload_as_memoryview()
+        if self._check_message_size() and frame.fin:
+            payload = bytes(fragments)
+            self._fragments = None
+            self._core.handler.handle(self, payload)
+
+    def _check_message_size(self) -> bool:
+        assert self._fragments is not None
+        if len(self._fragments) <= self._max_message and self._fragment_count <= self._max_fragments:
+            return True
+        self._fragments = None
+        self._refuse("too-big", CloseCodes.TOO_BIG, CloseReasons.TOO_BIG)
+        return False
+
+    def _control(self, frame: WSFrame) -> None:
+        if self._control_rate:
+            now = self._core.loop.time()
+            rate = self._control_rate
+            tokens = min(rate, self._control_tokens + (now - self._control_refilled_at) * rate)
+            self._control_refilled_at = now
+            if tokens < 1:
+                self._refuse("control-rate", CloseCodes.RATE_LIMITED, CloseReasons.CONTROL_RATE_LIMITED)
+                return
+            self._control_tokens = tokens - 1
+        msg_type = frame.msg_type
+        if msg_type is WSMsgType.PING:
+            # Answered here, through the send queue, not by picows straight to the socket: the PONG counts
+            # toward the send-queue bound and the output budget like any other output (spec §13.1).
+            self._send_bytes(pong_frame(frame.get_payload_as_bytes()))
+        elif msg_type is WSMsgType.CLOSE:
+            code, reason = close_answer(frame.payload_size, frame.get_close_code().value)
+            if code == CloseCodes.PROTOCOL_ERROR:
+                self._core.throttled.warning("protocol", "closing %s (%s): %s", self.remote, self.client_id, reason)
+            self.close(code, reason)
+        # A PONG answering picows' keepalive PING never gets here; an unsolicited one is ignored (RFC 6455 §5.5.3).
+
+    def _protocol_error(self, detail: str) -> None:
+        self._fragments = None
+        self._refuse("protocol", CloseCodes.PROTOCOL_ERROR, CloseReasons.PROTOCOL_ERROR.format(detail=detail))
+
+    def _refuse(self, kind: str, code: int, reason: str) -> None:
+        self._core.throttled.warning(kind, "closing %s (%s): %d %s", self.remote, self.client_id, code, reason)
+        self.close(code, reason)
 
     # -- writing (the broker's Peer interface) -------------------------------------------------------------
 
@@ -165,6 +239,14 @@ class Connection(WSListener):
             self._outbox.mark(self)
         pending.append(frame.wire)
 
+    def _send_bytes(self, data: bytes) -> None:
+        """Queue ready WebSocket frame bytes (a PONG), like `send`."""
+        if not self._pending:
+            if self._closing:
+                return
+            self._outbox.mark(self)
+        self._pending.append(data)
+
     def flush(self) -> None:
         """Write every queued frame with one call; close the connection if it has fallen too far behind."""
         pending = self._pending
@@ -174,17 +256,40 @@ class Connection(WSListener):
         pending.clear()
         raw = self._raw
         raw.write(data)
-        if raw.get_write_buffer_size() > self._max_send_queue:
+        size = raw.get_write_buffer_size()
+        if size > self._max_send_queue:
             self._close_slow_consumer()
+        elif size or self.buffered:
+            self._budget.update(self, size)
+
+    def waiting(self) -> int:
+        """Bytes waiting in this connection's transport (for the output budget)."""
+        return self._raw.get_write_buffer_size() if self._raw is not None else 0
+
+    def cut_for_budget(self) -> None:
+        """Close as a slow consumer (4002): the server-wide output budget is exceeded and this one is behind."""
+        self._core.throttled.warning(
+            "output-budget",
+            "closing %s (%s): slow consumer, %d bytes waiting, server-wide output over %d bytes (max_output_buffer)",
+            self.remote,
+            self.client_id,
+            self.buffered,
+            self._core.config.max_output_buffer,
+        )
+        self._cut()
 
     def _close_slow_consumer(self) -> None:
-        self._core.broker.slow_consumers_closed += 1
-        log.warning(
+        self._core.throttled.warning(
+            "slow-consumer",
             "closing %s (%s): slow consumer, more than %d bytes waiting",
             self.remote,
             self.client_id,
             self._core.config.max_send_queue,
         )
+        self._cut()
+
+    def _cut(self) -> None:
+        self._core.broker.slow_consumers_closed += 1
         self._pending.clear()
         self.close(CloseCodes.SLOW_CONSUMER, CloseReasons.SLOW_CONSUMER, flush=False)
 
@@ -194,7 +299,11 @@ class Connection(WSListener):
             return
         if flush:
             self.flush()
+            if self._closing:  # the flush found it too slow and closed it already
+                return
         self._closing = True
+        # No longer counted in the output budget: what it still holds is bounded by the grace period below.
+        self._budget.release(self)
         log.info("closing %s (%s): %d %s", self.remote, self.client_id, code, reason)
         self._transport.send_close(_close_code(code), reason.encode())
         self._transport.disconnect()

@@ -74,6 +74,8 @@ class Connection(WSListener):
         self.limit_address = ""
         #: Bytes waiting in the transport when last counted by the server-wide output budget (spec §13.1).
         self.buffered = 0
+        #: Closed for breaking a limit, waiting for the peer to read its close frame (`_close_abuser`).
+        self.lingering = False
         self._core = core
         self._transport: WSTransport | None = None
         self._raw: asyncio.Transport | None = None
@@ -212,8 +214,9 @@ class Connection(WSListener):
         elif msg_type is WSMsgType.CLOSE:
             code, reason = close_answer(frame.payload_size, frame.get_close_code().value)
             if code == CloseCodes.PROTOCOL_ERROR:
-                self._core.throttled.warning("protocol", "closing %s (%s): %s", self.remote, self.client_id, reason)
-            self.close(code, reason)
+                self._refuse("protocol", code, reason)
+            else:
+                self.close(code, reason)
         # A PONG answering picows' keepalive PING never gets here; an unsolicited one is ignored (RFC 6455 §5.5.3).
 
     def _protocol_error(self, detail: str) -> None:
@@ -222,7 +225,7 @@ class Connection(WSListener):
 
     def _refuse(self, kind: str, code: int, reason: str) -> None:
         self._core.throttled.warning(kind, "closing %s (%s): %d %s", self.remote, self.client_id, code, reason)
-        self.close(code, reason)
+        self._close_abuser(code, reason)
 
     # -- writing (the broker's Peer interface) -------------------------------------------------------------
 
@@ -291,32 +294,56 @@ class Connection(WSListener):
     def _cut(self) -> None:
         self._core.broker.slow_consumers_closed += 1
         self._pending.clear()
-        self.close(CloseCodes.SLOW_CONSUMER, CloseReasons.SLOW_CONSUMER, flush=False)
+        self._close_abuser(CloseCodes.SLOW_CONSUMER, CloseReasons.SLOW_CONSUMER, flush=False)
 
     def close(self, code: int, reason: str, flush: bool = True) -> None:
         """Send what is queued (unless told not to), then a close frame, then drop the connection."""
+        if self._begin_close(code, reason, flush):
+            assert self._transport is not None
+            self._transport.disconnect()
+
+    def _close_abuser(self, code: int, reason: str, flush: bool = True) -> None:
+        """Close a connection that broke a limit, so that its peer still gets the close code.
+
+        Such a peer is often still sending. Closing the socket with unread bytes in it makes the kernel send
+        a reset and drop what was not yet delivered, the close frame included. So: the close frame, then a
+        FIN after it (half-close), and no more reading; the grace period of `_begin_close` ends it.
+        """
+        if self._begin_close(code, reason, flush):
+            assert self._raw is not None
+            if self._raw.can_write_eof():
+                self._raw.write_eof()
+            self._raw.pause_reading()
+            self.lingering = True
+
+    def _begin_close(self, code: int, reason: str, flush: bool) -> bool:
         if self._closing or self._transport is None:
-            return
+            return False
         if flush:
             self.flush()
             if self._closing:  # the flush found it too slow and closed it already
-                return
+                return False
         self._closing = True
         # No longer counted in the output budget: what it still holds is bounded by the grace period below.
         self._budget.release(self)
         log.info("closing %s (%s): %d %s", self.remote, self.client_id, code, reason)
         self._transport.send_close(_close_code(code), reason.encode())
-        self._transport.disconnect()
         # A peer that stopped reading would keep the buffered bytes forever: give it a grace period.
         self._core.loop.call_later(self._core.config.handshake_timeout, self._abort)
         # But forget it now: its ID, subscriptions and pending acks must not wait for a socket that may take
         # that whole grace period to go (spec §7.2, §9.14). Deferred, because close() can run inside the
         # broker's fan-out loop over this very connection's topic.
         self._core.loop.call_soon(self._forget)
+        return True
 
     def _forget(self) -> None:
         self._core.broker.disconnect(self)
         self.client_id = None
+
+    def abort(self) -> None:
+        """Drop the socket now, without waiting for anything."""
+        if self._raw is not None:
+            self._raw.abort()
 
     def _abort(self) -> None:
         # Still connected after the grace period: the peer is not reading its close frame; cut it off.

@@ -196,7 +196,10 @@ class ServerCore:
         # End pending acks first, so their owners still get an `ack_response` before the close frame.
         self.broker.acks.cancel_all()
         for connection in tuple(self.connections):
-            connection.close(CloseCodes.SHUTDOWN, CloseReasons.SHUTDOWN)
+            if connection.lingering:
+                connection.abort()  # closed for breaking a limit: not worth waiting for at shutdown
+            else:
+                connection.close(CloseCodes.SHUTDOWN, CloseReasons.SHUTDOWN)
         grace = self.config.shutdown_grace
         await self.relayer.drain(grace)
         if self.cluster is not None:

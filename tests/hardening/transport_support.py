@@ -79,11 +79,14 @@ async def push(raw: RawSocket, chunk: bytes, *, limit: int, stall: float) -> tup
 
 
 async def close_code(raw: RawSocket, timeout: float | None = None) -> tuple[int | None, bytes]:
-    """Read until the server drops the connection; its (close code, reason)."""
+    """Read until the server drops the connection; its (close code, reason), or (None, why) if the server
+    dropped the connection before its close frame."""
     try:
         _, code, reason = await raw.read_to_end(timeout=timeout if timeout is not None else units(3))
     except (ConnectionResetError, BrokenPipeError):
         return None, b"reset"
+    except AssertionError:  # `read_frame`: the stream ended inside a frame
+        return None, b"dropped"
     return code, reason
 
 

@@ -265,6 +265,11 @@ class Connection(WSListener):
         elif size or self.buffered:
             self._budget.update(self, size)
 
+    @property
+    def closing(self) -> bool:
+        """True once the connection is closing: nothing more will be queued."""
+        return self._closing
+
     def waiting(self) -> int:
         """Bytes waiting in this connection's transport (for the output budget)."""
         return self._raw.get_write_buffer_size() if self._raw is not None else 0
@@ -324,8 +329,6 @@ class Connection(WSListener):
             if self._closing:  # the flush found it too slow and closed it already
                 return False
         self._closing = True
-        # No longer counted in the output budget: what it still holds is bounded by the grace period below.
-        self._budget.release(self)
         log.info("closing %s (%s): %d %s", self.remote, self.client_id, code, reason)
         self._transport.send_close(_close_code(code), reason.encode())
         # A peer that stopped reading would keep the buffered bytes forever: give it a grace period.
@@ -341,9 +344,21 @@ class Connection(WSListener):
         self.client_id = None
 
     def abort(self) -> None:
-        """Drop the socket now, without waiting for anything."""
+        """Drop the socket and what it has waiting, now."""
         if self._raw is not None:
             self._raw.abort()
+
+    def drop_for_budget(self) -> None:
+        """Drop a closed connection that is not reading its close frame: the output budget is exceeded."""
+        self._core.throttled.warning(
+            "output-drop",
+            "dropping %s (%s): closed but not reading, %d bytes waiting, server-wide output over %d bytes",
+            self.remote,
+            self.client_id,
+            self.buffered,
+            self._core.config.max_output_buffer,
+        )
+        self.abort()
 
     def _abort(self) -> None:
         # Still connected after the grace period: the peer is not reading its close frame; cut it off.

@@ -102,11 +102,18 @@ class Buffered(Protocol):
     #: Bytes this connection had waiting when last counted; owned by the budget.
     buffered: int
 
+    @property
+    def closing(self) -> bool:
+        """True once a close frame was queued: nothing more will be added to what it has waiting."""
+
     def waiting(self) -> int:
         """Bytes waiting in the connection's transport now."""
 
     def cut_for_budget(self) -> None:
         """Close the connection as a slow consumer (4002) because the server-wide budget is exceeded."""
+
+    def drop_for_budget(self) -> None:
+        """Drop the connection and what it has waiting, now."""
 
 
 class OutputBudget:
@@ -114,14 +121,19 @@ class OutputBudget:
 
     Connections report their transport's buffer size when they write (`update`); that figure goes stale as
     the kernel drains the buffer, so when the sum crosses the limit it is recounted exactly, over the
-    connections that had something waiting only. If it is still over, the connections with the most waiting
-    (the slowest readers) are closed with 4002 until the rest fits: the readers that keep up are not touched.
+    connections that had something waiting only. If it is still over, memory is freed from connections
+    already closed that are not reading their close frame (dropped, largest first); if that is not enough, the
+    live connection with the most waiting (the slowest reader) is closed with 4002: it stops growing, and is
+    dropped in turn if the budget is still exceeded at the next write. Readers that keep up are not touched.
+    A connection stays counted until its socket is gone (`release`).
     """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.total = 0
+        #: Live connections closed with 4002, and closed ones dropped, to stay within the budget.
         self.cut = 0
+        self.dropped = 0
         self._holders: set[Buffered] = set()
 
     def update(self, connection: Buffered, size: int) -> None:
@@ -136,7 +148,7 @@ class OutputBudget:
             self._enforce()
 
     def release(self, connection: Buffered) -> None:
-        """Stop counting `connection` (closed: what it still holds is bounded by its close grace period)."""
+        """Stop counting `connection`: its socket is gone."""
         self.total -= connection.buffered
         connection.buffered = 0
         self._holders.discard(connection)
@@ -145,12 +157,19 @@ class OutputBudget:
         self._recount(tuple(self._holders))
         if self.total <= self.limit:
             return
-        for connection in sorted(self._holders, key=lambda c: c.buffered, reverse=True):
+        by_size = sorted(self._holders, key=lambda c: c.buffered, reverse=True)
+        for connection in by_size:
             if self.total <= self.limit:
-                break
-            self.cut += 1
-            self.release(connection)
-            connection.cut_for_budget()
+                return
+            if connection.closing:
+                self.dropped += 1
+                connection.drop_for_budget()
+                self.release(connection)
+        for connection in by_size:
+            if not connection.closing:
+                self.cut += 1
+                connection.cut_for_budget()
+                return
 
     def _recount(self, holders: Iterable[Buffered]) -> None:
         for connection in holders:

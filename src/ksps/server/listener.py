@@ -5,7 +5,9 @@ constructor, for three things it does not offer:
 
 - the upgrade router sees the peer's address, so connection limits can answer HTTP 503 before the upgrade;
 - the TLS handshake gets the same deadline as the WebSocket handshake (asyncio's default is 60 s);
-- PINGs are not answered by picows straight to the socket but by the connection, through its send queue.
+- PINGs are not answered by picows straight to the socket but by the connection, through its send queue;
+- one read takes at most `MAX_READ` bytes, so the frames one connection gets handled per loop iteration are
+  bounded (picows doubles its read buffer whenever a read fills it: under a flood, reads of megabytes).
 """
 
 from __future__ import annotations
@@ -14,22 +16,44 @@ import asyncio
 import importlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from picows import WSAutoPingStrategy, WSListener, WSUpgradeRequest, WSUpgradeResponseWithListener
+from picows import WSAutoPingStrategy, WSListener, WSTransport, WSUpgradeRequest, WSUpgradeResponseWithListener
 
 from .config import ServerConfig
 
-__all__ = ["Route", "listen"]
+__all__ = ["MAX_READ", "Route", "listen"]
 
 #: The upgrade router with the peer's address (`socket.getpeername()`): a listener, or an HTTP answer.
 Route = Callable[[WSUpgradeRequest, object], "WSListener | WSUpgradeResponseWithListener"]
 
-# Not in picows' type stubs; its constructor is what `ws_create_server` calls (picows 2.3.1, pinned).
-_WSProtocol: Callable[..., asyncio.BufferedProtocol] = importlib.import_module("picows.picows").WSProtocol
+if TYPE_CHECKING:
+
+    class _WSProtocol(asyncio.BufferedProtocol):
+        """What we use of picows' protocol class, which its type stubs leave out."""
+
+        transport: WSTransport
+
+        def __init__(self, *args: object) -> None: ...
+
+        def get_buffer(self, sizehint: int) -> memoryview: ...
+
+else:
+    # The constructor `ws_create_server` calls (picows 2.3.1, pinned in pyproject.toml).
+    _WSProtocol = importlib.import_module("picows.picows").WSProtocol
 
 #: Initial read buffer: 2 KiB grows on demand; picows' 16 KiB default is resident for every idle connection.
 _READ_BUFFER = 2048
+#: Most bytes read from one connection per loop iteration: about 1,000 publications of 64 bytes (spec §13.1).
+MAX_READ = 64 * 1024
+
+
+class _BoundedReads(_WSProtocol):
+    """picows' protocol, handing asyncio at most `MAX_READ` bytes of buffer per read."""
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        buffer = super().get_buffer(sizehint)
+        return buffer[:MAX_READ] if len(buffer) > MAX_READ else buffer
 
 
 async def listen(route: Route, config: ServerConfig, logger: logging.LoggerAdapter[Any]) -> asyncio.Server:
@@ -40,9 +64,9 @@ async def listen(route: Route, config: ServerConfig, logger: logging.LoggerAdapt
     def make_protocol() -> asyncio.BufferedProtocol:
         def route_with_peer(request: WSUpgradeRequest) -> WSListener | WSUpgradeResponseWithListener:
             # Called by picows once the request has arrived, so `transport` is set.
-            return route(request, protocol.transport.underlying_transport.get_extra_info("peername"))  # type: ignore[attr-defined]
+            return route(request, protocol.transport.underlying_transport.get_extra_info("peername"))
 
-        protocol = _WSProtocol(
+        protocol = _BoundedReads(
             None,  # host:port, client side only
             None,  # path, client side only
             False,  # is_client_side

@@ -49,6 +49,7 @@ async def test_the_default_per_address_limit_refuses_the_257th_with_503(caplog: 
             await held[0].close()
             await (await WireClient.open(server.url)).close()  # room again once one left
         assert bystander.worst < units(0.5)
+    print(f"\nrow 8: 254 held + 100 refused: {fds_held} more fds in the process (server and client ends)")
     # Ours and the server's end of each held connection, and nothing for the 100 refused.
     assert fds_held <= 2 * 254 + 8, fds_held
     assert "refused a connection from 127.0.0.1: 503 too many connections from 127.0.0.1" in caplog.text

@@ -99,7 +99,8 @@ class CloseReasons:
     # -- auth
 
     # -- limits: connection
-    PROTOCOL_ERROR: Final = "protocol error: {detail}"
+    #: Followed by `: <detail>` on the wire.
+    PROTOCOL_ERROR: Final = "protocol error"
     CONTROL_RATE_LIMITED: Final = "control frame rate exceeded"
 
     # -- end

@@ -221,7 +221,7 @@ class Connection(WSListener):
 
     def _protocol_error(self, detail: str) -> None:
         self._fragments = None
-        self._refuse("protocol", CloseCodes.PROTOCOL_ERROR, CloseReasons.PROTOCOL_ERROR.format(detail=detail))
+        self._refuse("protocol", CloseCodes.PROTOCOL_ERROR, f"{CloseReasons.PROTOCOL_ERROR}: {detail}")
 
     def _refuse(self, kind: str, code: int, reason: str) -> None:
         self._core.throttled.warning(kind, "closing %s (%s): %d %s", self.remote, self.client_id, code, reason)

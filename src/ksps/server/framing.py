@@ -30,7 +30,7 @@ def close_answer(payload_size: int, code: int) -> tuple[int, str]:
         return _NORMAL, ""
     if code in _DEFINED or 3000 <= code <= 4999:
         return code, ""
-    return CloseCodes.PROTOCOL_ERROR, CloseReasons.PROTOCOL_ERROR.format(detail=f"invalid close code {code}")
+    return CloseCodes.PROTOCOL_ERROR, f"{CloseReasons.PROTOCOL_ERROR}: invalid close code {code}"
 
 
 def pong_frame(payload: bytes) -> bytes:

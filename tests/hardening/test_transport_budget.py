@@ -54,9 +54,10 @@ async def test_stalled_subscribers_are_cut_at_the_server_budget_and_readers_keep
         codes = [(await close_code(raw, units(5)))[0] for raw in stalled]
         for raw in stalled:
             raw.close()
+        rss_after = rss_bytes() - rss_before
         print(
             f"\nrow 5: 10 stalled of 12 subscribers, {MESSAGES} x 64 KiB: peak waiting {peak / MiB:.1f} MiB "
-            f"(budget {BUDGET / MiB:.0f} MiB), close codes {codes}, peak RSS +{peak_rss / MiB:.1f} MiB; "
+            f"(budget {BUDGET / MiB:.0f} MiB), close codes {codes}, peak RSS +{peak_rss / MiB:.1f} MiB, after +{rss_after / MiB:.1f} MiB; "
             f"bystander {bystander.worst * 1000:.1f} ms"
         )
         # Each was closed with 4002; those still over the budget afterwards were dropped (spec §13.1).
@@ -64,6 +65,10 @@ async def test_stalled_subscribers_are_cut_at_the_server_budget_and_readers_keep
         # The budget, plus what one flush can add before it is enforced (one message).
         assert peak <= BUDGET + 128 * 1024, f"{peak} bytes waiting"
         assert server.slow_consumers_closed == 10
+        assert output_waiting(server) == 0
+        # This process also holds the test clients (12.5 MiB went through the reader); without the budget: +81 MiB.
+        assert peak_rss < 24 * MiB
+        assert rss_after < 24 * MiB
         assert bystander.worst < units(0.5), bystander.round_trips
         await reader.close()
         await publisher.close()

@@ -161,7 +161,12 @@ class Connection(WSListener):
             self._raw.pause_reading()
 
     def resume_writing(self) -> None:
-        if self._raw is not None and not self._closing:
+        if self._raw is None:
+            return
+        if self.lingering:
+            # Its backlog and close frame are out: read again, only to see it close (frames are ignored).
+            self._raw.resume_reading()
+        elif not self._closing:
             self._raw.resume_reading()
             self._budget.update(self, self._raw.get_write_buffer_size())
 

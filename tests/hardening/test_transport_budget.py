@@ -57,7 +57,8 @@ async def test_stalled_subscribers_are_cut_at_the_server_budget_and_readers_keep
         rss_after = rss_bytes() - rss_before
         print(
             f"\nrow 5: 10 stalled of 12 subscribers, {MESSAGES} x 64 KiB: peak waiting {peak / MiB:.1f} MiB "
-            f"(budget {BUDGET / MiB:.0f} MiB), close codes {codes}, peak RSS +{peak_rss / MiB:.1f} MiB, after +{rss_after / MiB:.1f} MiB; "
+            f"(budget {BUDGET / MiB:.0f} MiB), close codes {codes}, peak RSS +{peak_rss / MiB:.1f} MiB, "
+            f"after +{rss_after / MiB:.1f} MiB; "
             f"bystander {bystander.worst * 1000:.1f} ms"
         )
         # Each was closed with 4002; those still over the budget afterwards were dropped (spec §13.1).

@@ -11,6 +11,7 @@ import resource
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -43,8 +44,10 @@ async def test_the_default_per_address_limit_refuses_the_257th_with_503(caplog: 
     async with serving() as server, bystander_running(server) as bystander:
         fds_before = open_fds()
         async with clients(server, 256 - 2) as held:  # the bystander holds two
+            started = time.monotonic()
             for _ in range(100):
                 assert await refused_status(server) == 503
+            refusing = time.monotonic() - started
             fds_held = open_fds() - fds_before
             await held[0].close()
             await (await WireClient.open(server.url)).close()  # room again once one left
@@ -54,7 +57,7 @@ async def test_the_default_per_address_limit_refuses_the_257th_with_503(caplog: 
     assert fds_held <= 2 * 254 + 8, fds_held
     assert "refused a connection from 127.0.0.1: 503 too many connections from 127.0.0.1" in caplog.text
     # One warning line a second, however many are refused (docs/reliability.md).
-    assert caplog.text.count("refused a connection") <= 2
+    assert caplog.text.count("refused a connection") <= 1 + refusing
 
 
 async def test_the_total_limit_refuses_with_503_and_counts_closed_connections_out() -> None:

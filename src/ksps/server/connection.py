@@ -1,8 +1,11 @@
 """One WebSocket connection: reads frames into the broker, writes coalesced frames out (docs/architecture.md).
 
 Writes are not sent one by one: `send` appends the pre-built frame bytes to a per-connection list, and the
-shared :class:`Outbox` flushes every connection that has something, once per event-loop iteration, with one
-`write` each. That is what makes fan-out cheap (docs/performance.md).
+shared `Outbox` (server/outbox.py) flushes every connection that has something, once per event-loop
+iteration, with one `write` each. That is what makes fan-out cheap (docs/performance.md).
+
+Reading applies the limits of spec §13.1: frame and control-frame rates, fragment bounds, RFC 6455 framing
+rules; PINGs are answered through the send queue, and reading pauses while writes are backed up.
 """
 
 from __future__ import annotations
@@ -21,34 +24,9 @@ from .limits import client_address
 if TYPE_CHECKING:
     from .core import ServerCore
 
-__all__ = ["Connection", "Outbox"]
+__all__ = ["Connection"]
 
 log = logging.getLogger("ksps.server")
-
-
-class Outbox:
-    """Connections with frames waiting, flushed together at the end of the loop iteration."""
-
-    __slots__ = ("_dirty", "_loop", "_scheduled")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._dirty: list[Connection] = []
-        self._scheduled = False
-
-    def mark(self, connection: Connection) -> None:
-        """Flush `connection` soon."""
-        self._dirty.append(connection)
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self.flush)
-
-    def flush(self) -> None:
-        """Write out every marked connection now."""
-        self._scheduled = False
-        dirty, self._dirty = self._dirty, []
-        for connection in dirty:
-            connection.flush()
 
 
 def _describe_peer(peername: object) -> tuple[str, bool]:

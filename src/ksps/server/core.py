@@ -15,9 +15,10 @@ from ..broker.interfaces import Cancellable
 from ..errors import ServerError
 from ..protocol import CloseCodes, CloseReasons
 from .config import ServerConfig
-from .connection import Connection, Outbox
+from .connection import Connection
 from .limits import ConnectionGate, OutputBudget, ThrottledLog, client_address, fd_connection_ceiling
 from .listener import listen
+from .outbox import Outbox
 from .relay import Relayer
 from .runner import CallbackRunner
 from .upgrade import UpgradeRequest, UpgradeRouter

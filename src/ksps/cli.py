@@ -62,9 +62,10 @@ _SERVE_OPTIONS = (
         "--max-frames-per-second",
         "max_frames_per_second",
         float,
-        "average frames per second per connection, 0 = unlimited; excess closes with 1008 (default: 200000)",
+        "average frames per second per connection, every opcode, 0 = unlimited; excess closes with 1008 "
+        "(default: 10000)",
     ),
-    _Option("--frame-burst", "frame_burst", int, "burst allowance of the frame rate limit (default: 200000)"),
+    _Option("--frame-burst", "frame_burst", int, "burst allowance of the frame rate limit (default: 2000)"),
     _Option("--max-topic-bytes", "max_topic_bytes", int, "longest topic in bytes (default: 256)"),
     _Option("--max-id-bytes", "max_id_bytes", int, "longest client ID or ack ID in bytes (default: 256)"),
     _Option(
@@ -213,6 +214,38 @@ _SERVE_OPTIONS = (
     ),
 
     # -- limits: connection and transport
+    _Option(
+        "--max-control-frames-per-second",
+        "max_control_frames_per_second",
+        float,
+        "PING/PONG/CLOSE frames per second per connection, 0 = unlimited; excess closes with 1008 (default: 50)",
+    ),
+    _Option(
+        "--max-message-fragments",
+        "max_message_fragments",
+        int,
+        "frames of one fragmented message, empty ones included; more closes with 1009 (default: 1024)",
+    ),
+    _Option(
+        "--max-output-buffer",
+        "max_output_buffer",
+        int,
+        "bytes all connections may have waiting to be sent, 0 = unlimited; over it the connections with the "
+        "most waiting close with 4002 (default: 67108864)",
+    ),
+    _Option(
+        "--max-connections",
+        "max_connections",
+        int,
+        "connections held at once, 0 = unlimited; more get HTTP 503; lowered to fit the open-file limit "
+        "(default: 10000)",
+    ),
+    _Option(
+        "--max-connections-per-address",
+        "max_connections_per_address",
+        int,
+        "connections from one client address, 0 = unlimited; more get HTTP 503 (default: 256)",
+    ),
 
     # -- limits: broker
 

@@ -24,6 +24,7 @@ from ..protocol import (
     encode_direct,
 )
 from ..protocol import actions as act
+from ..protocol.envelope import decode_data
 from .acks import AckListener, AckRequest, AckTracker
 from .cluster import Backplane
 from .interfaces import Message, Peer, Runner, Scheduler
@@ -32,7 +33,7 @@ from .topics import ServerCallback, ServerSubscription, TopicRegistry
 
 __all__ = ["Broker"]
 
-_decode_any = msgspec.json.decode
+_decode_any = decode_data  # RecursionError-safe (spec §13.1)
 
 
 class Broker:

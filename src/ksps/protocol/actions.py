@@ -96,6 +96,7 @@ class CloseCodes:
     REGISTRATION_TIMEOUT: Final = 4005
 
     # -- limits: connection
+    PROTOCOL_ERROR: Final = 1002
 
     # -- end
 
@@ -121,6 +122,9 @@ class CloseReasons:
     REGISTRATION_TIMEOUT: Final = "registration timeout"
 
     # -- limits: connection
+    #: Followed by `: <detail>` on the wire.
+    PROTOCOL_ERROR: Final = "protocol error"
+    CONTROL_RATE_LIMITED: Final = "control frame rate exceeded"
 
     # -- end
 

@@ -8,7 +8,7 @@ import msgspec
 
 from .actions import Errors
 
-__all__ = ["NULL", "AckPayload", "AckResponse", "DecodeError", "Envelope", "decode_envelope"]
+__all__ = ["NULL", "AckPayload", "AckResponse", "DecodeError", "Envelope", "decode_data", "decode_envelope"]
 
 #: The JSON `null` literal, used where a frame had no `data` member (spec §4.2).
 NULL = msgspec.Raw(b"null")
@@ -97,6 +97,22 @@ def decode_envelope(payload: bytes) -> Envelope:
     except msgspec.DecodeError as exc:
         reason = "empty frame" if not payload.strip() else str(exc)
         raise DecodeError(Errors.INVALID_JSON.format(reason=reason)) from None
+    except RecursionError:
+        # msgspec raises this, not a DecodeError, for arrays/objects nested deeper than the interpreter's
+        # recursion limit: an invalid frame like any other, never a reason to drop the connection (spec §9.7).
+        raise DecodeError(Errors.INVALID_JSON.format(reason="nesting too deep")) from None
+
+
+def decode_data(data: msgspec.Raw) -> Any:
+    """The `data` of an accepted frame as Python objects, for server-side callbacks; None if too deep.
+
+    The envelope was decoded without error, but from a shallower stack: the same nesting can still exceed
+    the recursion limit here (spec §13.1).
+    """
+    try:
+        return msgspec.json.decode(data)
+    except RecursionError:
+        return None
 
 
 def decode_ack_payload(data: msgspec.Raw) -> AckPayload | None:

@@ -23,10 +23,11 @@ class ServerConfig:
     max_message_size: int = 1024 * 1024
     #: Bytes one connection may have waiting to be sent before it is closed with 4002 (slow consumer).
     max_send_queue: int = 8 * 1024 * 1024
-    #: Frames per second one connection may send on average (0 = unlimited); excess closes with 1008.
-    max_frames_per_second: float = 200_000.0
-    #: Burst allowance of the rate limit, in frames.
-    frame_burst: int = 200_000
+    #: Frames per second one connection may send on average, every opcode counted (0 = unlimited); excess
+    #: closes with 1008. Default 10,000: with the burst below, a flood is cut within milliseconds (spec §13.1).
+    max_frames_per_second: float = 10_000.0
+    #: Burst allowance of the rate limit, in frames. Default 2,000.
+    frame_burst: int = 2_000
     #: Longest topic and client ID, in bytes.
     max_topic_bytes: int = 256
     max_id_bytes: int = 256
@@ -107,6 +108,20 @@ class ServerConfig:
     allowed_hosts: tuple[str, ...] = ()
 
     # -- limits: connection and transport (docs/reliability.md) ------------------------------------------
+    #: PING, PONG and CLOSE frames per second one connection may send (also its burst; 0 = unlimited); excess
+    #: closes with 1008 `control frame rate exceeded`. Default 50.
+    max_control_frames_per_second: float = 50.0
+    #: Frames one fragmented message may have, empty ones included; more closes with 1009. Default 1,024.
+    max_message_fragments: int = 1024
+    #: Bytes all connections together may have waiting to be sent (0 = unlimited); over it, the connections
+    #: with the most waiting are closed with 4002 until it holds again. Default 64 MiB.
+    max_output_buffer: int = 64 * 1024 * 1024
+    #: WebSocket connections the server holds at once (0 = unlimited); more are refused with HTTP 503.
+    #: Default 10,000, lowered at start to what the open-file limit leaves (spec §13.1).
+    max_connections: int = 10_000
+    #: WebSocket connections from one client address (0 = unlimited); more are refused with HTTP 503.
+    #: Default 256.
+    max_connections_per_address: int = 256
 
     # -- limits: broker (docs/reliability.md) -------------------------------------------------------------
 

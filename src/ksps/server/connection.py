@@ -1,8 +1,11 @@
 """One WebSocket connection: reads frames into the broker, writes coalesced frames out (docs/architecture.md).
 
 Writes are not sent one by one: `send` appends the pre-built frame bytes to a per-connection list, and the
-shared :class:`Outbox` flushes every connection that has something, once per event-loop iteration, with one
-`write` each. That is what makes fan-out cheap (docs/performance.md).
+shared `Outbox` (server/outbox.py) flushes every connection that has something, once per event-loop
+iteration, with one `write` each. That is what makes fan-out cheap (docs/performance.md).
+
+Reading applies the limits of spec §13.1: frame and control-frame rates, fragment bounds, RFC 6455 framing
+rules; PINGs are answered through the send queue, and reading pauses while writes are backed up.
 """
 
 from __future__ import annotations
@@ -16,38 +19,14 @@ from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from ..broker.permissions import Access, Identity
 from ..protocol import CloseCodes, CloseReasons, Frame
+from .framing import close_answer, pong_frame
 
 if TYPE_CHECKING:
     from .core import ServerCore
 
-__all__ = ["Connection", "Outbox"]
+__all__ = ["Connection"]
 
 log = logging.getLogger("ksps.server")
-
-
-class Outbox:
-    """Connections with frames waiting, flushed together at the end of the loop iteration."""
-
-    __slots__ = ("_dirty", "_loop", "_scheduled")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._dirty: list[Connection] = []
-        self._scheduled = False
-
-    def mark(self, connection: Connection) -> None:
-        """Flush `connection` soon."""
-        self._dirty.append(connection)
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self.flush)
-
-    def flush(self) -> None:
-        """Write out every marked connection now."""
-        self._scheduled = False
-        dirty, self._dirty = self._dirty, []
-        for connection in dirty:
-            connection.flush()
 
 
 class Connection(WSListener):
@@ -67,18 +46,32 @@ class Connection(WSListener):
         self.client_address = ""
         #: `host:port` of the client, for logs (`client via proxy:port` behind a trusted proxy).
         self.remote = ""
+        #: Bytes waiting in the transport when last counted by the server-wide output budget (spec §13.1).
+        self.buffered = 0
+        #: Closed for breaking a limit, waiting for the peer to read its close frame (`_close_abuser`).
+        self.lingering = False
         self._core = core
         self._transport: WSTransport | None = None
         self._raw: asyncio.Transport | None = None
         self._pending: list[bytes] = []
         self._closing = False
-        self._fragments: list[bytes] = []
-        self._fragment_bytes = 0
+        self._counted = False
         self._outbox = core.outbox
-        self._max_send_queue = core.config.max_send_queue
-        self._rate = core.config.max_frames_per_second
-        self._tokens = float(core.config.frame_burst)
+        self._budget = core.output_budget
+        config = core.config
+        self._max_send_queue = config.max_send_queue
+        self._max_message = config.max_message_size
+        self._max_fragments = config.max_message_fragments
+        #: The unfinished fragmented message (RFC 6455 §5.4), or None between messages.
+        self._fragments: bytearray | None = None
+        self._fragment_count = 0
+        self._rate = config.max_frames_per_second
+        self._burst = float(config.frame_burst)
+        self._tokens = self._burst
         self._refilled_at = 0.0
+        self._control_rate = config.max_control_frames_per_second
+        self._control_tokens = self._control_rate
+        self._control_refilled_at = 0.0
 
     # -- picows callbacks --------------------------------------------------------------------------------
 
@@ -88,70 +81,132 @@ class Connection(WSListener):
         self.client_address, self.remote = self._core.proxies.describe(
             self._raw.get_extra_info("peername"), self.forwarded
         )
-        self._refilled_at = self._core.loop.time()
+        self._refilled_at = self._control_refilled_at = self._core.loop.time()
+        self._counted = True
         self._core.connection_opened(self)
         self._arm_expiry()
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if self._closing:
+            return
+        if self._rate:
+            # Token bucket over every frame (data, continuation and control: spec §13.1), refilled only when
+            # it runs dry: the common case costs one subtraction.
+            tokens = self._tokens - 1
+            if tokens < 0:
+                tokens = self._refill(tokens)
+                if tokens < 0:
+                    self._refuse("rate", CloseCodes.RATE_LIMITED, CloseReasons.RATE_LIMITED)
+                    return
+            self._tokens = tokens
+        if frame.rsv1 or frame.rsv2 or frame.rsv3:
+            # RFC 6455 §5.2: no extension is negotiated, so a set RSV bit MUST fail the connection.
+            self._protocol_error("RSV bits set")
+            return
         msg_type = frame.msg_type
         if msg_type is WSMsgType.TEXT or msg_type is WSMsgType.BINARY:
-            if not frame.fin:
-                self._fragments = [frame.get_payload_as_bytes()]
-                self._fragment_bytes = frame.payload_size
-                return
-            self._receive(frame.get_payload_as_bytes())
+            if self._fragments is not None:
+                # RFC 6455 §5.4: only control frames may come between the fragments of a message.
+                self._protocol_error("data frame inside a fragmented message")
+            elif frame.fin:
+                self._core.handler.handle(self, frame.get_payload_as_bytes())
+            else:
+                self._fragments = bytearray(frame.get_payload_as_memoryview())
+                self._fragment_count = 1
+                self._check_message_size()
         elif msg_type is WSMsgType.CONTINUATION:
             self._continue(frame)
-        elif msg_type is WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
+        else:
+            self._control(frame)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self._closing = True
         self._disarm_expiry()
         self._pending.clear()
-        self._core.connection_closed(self)
+        self._fragments = None
+        self._budget.release(self)
+        if self._counted:
+            self._counted = False
+            self._core.connection_closed(self)
 
     def pause_writing(self) -> None:
-        # The transport's buffer crossed its high-water mark. Nothing to pause: the send queue bound in
-        # `flush` decides when a reader is too slow (spec §9.12). Defined so picows does not warn.
-        pass
+        # The transport's buffer crossed its high-water mark: stop reading this peer until it drains. A client
+        # that does not read can then not make us produce more output (PONGs, answers: spec §13.1). The
+        # send-queue bound in `flush` still decides when a subscriber is too slow (spec §9.12).
+        if self._raw is not None:
+            self._raw.pause_reading()
 
     def resume_writing(self) -> None:
-        pass
+        if self._raw is None:
+            return
+        if self.lingering:
+            # Its backlog and close frame are out: read again, only to see it close (frames are ignored).
+            self._raw.resume_reading()
+        elif not self._closing:
+            self._raw.resume_reading()
+            self._budget.update(self, self._raw.get_write_buffer_size())
 
     # -- reading -----------------------------------------------------------------------------------------
 
-    def _continue(self, frame: WSFrame) -> None:
-        if not self._fragments:
-            return  # a continuation with no message started: picows already rejects it; be safe
-        self._fragment_bytes += frame.payload_size
-        if self._fragment_bytes > self._core.config.max_message_size:
-            self._fragments = []
-            self.close(CloseCodes.TOO_BIG, CloseReasons.TOO_BIG)
-            return
-        self._fragments.append(frame.get_payload_as_bytes())
-        if frame.fin:
-            payload = b"".join(self._fragments)
-            self._fragments = []
-            self._receive(payload)
+    def _refill(self, tokens: float) -> float:
+        now = self._core.loop.time()
+        tokens = min(self._burst, tokens + (now - self._refilled_at) * self._rate)
+        self._refilled_at = now
+        return tokens
 
-    def _receive(self, payload: bytes) -> None:
-        if self._closing:
+    def _continue(self, frame: WSFrame) -> None:
+        fragments = self._fragments
+        if fragments is None:
+            # RFC 6455 §5.4: a continuation frame continues a message started by a data frame with FIN=0.
+            self._protocol_error("continuation frame with no message started")
             return
-        if self._rate:
-            # Token bucket, refilled only when it runs dry: the common case costs one subtraction.
-            tokens = self._tokens - 1
-            if tokens < 0:
-                now = self._core.loop.time()
-                tokens = min(self._core.config.frame_burst, tokens + (now - self._refilled_at) * self._rate)
-                self._refilled_at = now
-                if tokens < 0:
-                    log.warning("closing %s (%s): rate limit exceeded", self.remote, self.client_id)
-                    self.close(CloseCodes.RATE_LIMITED, CloseReasons.RATE_LIMITED)
-                    return
-            self._tokens = tokens
-        self._core.handler.handle(self, payload)
+        # Fragments are bounded in bytes and in number, empty ones included (spec §13.1); they are gathered
+        # into one buffer, so a fragment costs its bytes and nothing per fragment.
+        self._fragment_count += 1
+        fragments += frame.get_payload_as_memoryview()
+        if self._check_message_size() and frame.fin:
+            payload = bytes(fragments)
+            self._fragments = None
+            self._core.handler.handle(self, payload)
+
+    def _check_message_size(self) -> bool:
+        assert self._fragments is not None
+        if len(self._fragments) <= self._max_message and self._fragment_count <= self._max_fragments:
+            return True
+        self._fragments = None
+        self._refuse("too-big", CloseCodes.TOO_BIG, CloseReasons.TOO_BIG)
+        return False
+
+    def _control(self, frame: WSFrame) -> None:
+        if self._control_rate:
+            now = self._core.loop.time()
+            rate = self._control_rate
+            tokens = min(rate, self._control_tokens + (now - self._control_refilled_at) * rate)
+            self._control_refilled_at = now
+            if tokens < 1:
+                self._refuse("control-rate", CloseCodes.RATE_LIMITED, CloseReasons.CONTROL_RATE_LIMITED)
+                return
+            self._control_tokens = tokens - 1
+        msg_type = frame.msg_type
+        if msg_type is WSMsgType.PING:
+            # Answered here, through the send queue, not by picows straight to the socket: the PONG counts
+            # toward the send-queue bound and the output budget like any other output (spec §13.1).
+            self._send_bytes(pong_frame(frame.get_payload_as_bytes()))
+        elif msg_type is WSMsgType.CLOSE:
+            code, reason = close_answer(frame.payload_size, frame.get_close_code().value)
+            if code == CloseCodes.PROTOCOL_ERROR:
+                self._refuse("protocol", code, reason)
+            else:
+                self.close(code, reason)
+        # A PONG answering picows' keepalive PING never gets here; an unsolicited one is ignored (RFC 6455 §5.5.3).
+
+    def _protocol_error(self, detail: str) -> None:
+        self._fragments = None
+        self._refuse("protocol", CloseCodes.PROTOCOL_ERROR, f"{CloseReasons.PROTOCOL_ERROR}: {detail}")
+
+    def _refuse(self, kind: str, code: int, reason: str) -> None:
+        self._core.throttled.warning(kind, "closing %s (%s): %d %s", self.remote, self.client_id, code, reason)
+        self._close_abuser(code, reason)
 
     # -- identity (spec §10.5) ----------------------------------------------------------------------------
 
@@ -193,6 +248,14 @@ class Connection(WSListener):
             self._outbox.mark(self)
         pending.append(frame.wire)
 
+    def _send_bytes(self, data: bytes) -> None:
+        """Queue ready WebSocket frame bytes (a PONG), like `send`."""
+        if not self._pending:
+            if self._closing:
+                return
+            self._outbox.mark(self)
+        self._pending.append(data)
+
     def flush(self) -> None:
         """Write every queued frame with one call; close the connection if it has fallen too far behind."""
         pending = self._pending
@@ -202,41 +265,107 @@ class Connection(WSListener):
         pending.clear()
         raw = self._raw
         raw.write(data)
-        if raw.get_write_buffer_size() > self._max_send_queue:
+        size = raw.get_write_buffer_size()
+        if size > self._max_send_queue:
             self._close_slow_consumer()
+        elif size or self.buffered:
+            self._budget.update(self, size)
+
+    @property
+    def closing(self) -> bool:
+        """True once the connection is closing: nothing more will be queued."""
+        return self._closing
+
+    def waiting(self) -> int:
+        """Bytes waiting in this connection's transport (for the output budget)."""
+        return self._raw.get_write_buffer_size() if self._raw is not None else 0
+
+    def cut_for_budget(self) -> None:
+        """Close as a slow consumer (4002): the server-wide output budget is exceeded and this one is behind."""
+        self._core.throttled.warning(
+            "output-budget",
+            "closing %s (%s): slow consumer, %d bytes waiting, server-wide output over %d bytes (max_output_buffer)",
+            self.remote,
+            self.client_id,
+            self.buffered,
+            self._core.config.max_output_buffer,
+        )
+        self._cut()
 
     def _close_slow_consumer(self) -> None:
-        self._core.broker.slow_consumers_closed += 1
-        log.warning(
+        self._core.throttled.warning(
+            "slow-consumer",
             "closing %s (%s): slow consumer, more than %d bytes waiting",
             self.remote,
             self.client_id,
             self._core.config.max_send_queue,
         )
+        self._cut()
+
+    def _cut(self) -> None:
+        self._core.broker.slow_consumers_closed += 1
         self._pending.clear()
-        self.close(CloseCodes.SLOW_CONSUMER, CloseReasons.SLOW_CONSUMER, flush=False)
+        self._close_abuser(CloseCodes.SLOW_CONSUMER, CloseReasons.SLOW_CONSUMER, flush=False)
 
     def close(self, code: int, reason: str, flush: bool = True) -> None:
         """Send what is queued (unless told not to), then a close frame, then drop the connection."""
+        if self._begin_close(code, reason, flush):
+            assert self._transport is not None
+            self._transport.disconnect()
+
+    def _close_abuser(self, code: int, reason: str, flush: bool = True) -> None:
+        """Close a connection that broke a limit, so that its peer still gets the close code.
+
+        Such a peer is often still sending. Closing the socket with unread bytes in it makes the kernel send
+        a reset and drop what was not yet delivered, the close frame included. So: the close frame, then a
+        FIN after it (half-close), and no more reading; the grace period of `_begin_close` ends it.
+        """
+        if self._begin_close(code, reason, flush):
+            assert self._raw is not None
+            if self._raw.can_write_eof():
+                self._raw.write_eof()
+            self._raw.pause_reading()
+            self.lingering = True
+
+    def _begin_close(self, code: int, reason: str, flush: bool) -> bool:
         if self._closing or self._transport is None:
-            return
+            return False
         if flush:
             self.flush()
+            if self._closing:  # the flush found it too slow and closed it already
+                return False
         self._closing = True
         self._disarm_expiry()
         log.info("closing %s (%s): %d %s", self.remote, self.client_id, code, reason)
         self._transport.send_close(_close_code(code), reason.encode())
-        self._transport.disconnect()
         # A peer that stopped reading would keep the buffered bytes forever: give it a grace period.
         self._core.loop.call_later(self._core.config.handshake_timeout, self._abort)
         # But forget it now: its ID, subscriptions and pending acks must not wait for a socket that may take
         # that whole grace period to go (spec §7.2, §9.14). Deferred, because close() can run inside the
         # broker's fan-out loop over this very connection's topic.
         self._core.loop.call_soon(self._forget)
+        return True
 
     def _forget(self) -> None:
         self._core.broker.disconnect(self)
         self.client_id = None
+
+    def abort(self) -> None:
+        """Drop the socket and what it has waiting, now."""
+        if self._raw is not None:
+            self._raw.abort()
+
+    def drop_for_budget(self) -> None:
+        """Drop a closed connection that is not reading its close frame: the output budget is exceeded."""
+        self._core.throttled.warning(
+            "output-drop",
+            "dropping %s (%s): closed but not reading, %d bytes waiting, server-wide output over %d bytes",
+            self.remote,
+            self.client_id,
+            self.buffered,
+            self._core.config.max_output_buffer,
+        )
+        self.abort()
 
     def _abort(self) -> None:
         # Still connected after the grace period: the peer is not reading its close frame; cut it off.

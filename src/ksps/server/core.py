@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from picows import ws_create_server
+from picows import WSListener, WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
 
 from ..broker import Broker, FederationConfig, FrameHandler, Limits
 from ..broker.interfaces import Cancellable
@@ -16,8 +16,11 @@ from ..errors import ServerError
 from ..protocol import CloseCodes, CloseReasons
 from .auth import RegistrationDeadlines, TokenVerifier, auth_policy, token_middleware
 from .config import ServerConfig
-from .connection import Connection, Outbox
+from .connection import Connection
 from .hosts import AllowedHosts
+from .limits import ConnectionGate, OutputBudget, ThrottledLog, fd_connection_ceiling
+from .listener import listen
+from .outbox import Outbox
 from .proxies import TrustedProxies
 from .relay import Relayer
 from .runner import CallbackRunner
@@ -75,6 +78,11 @@ class ServerCore:
             self.router.middleware.append(token_middleware(verifier))  # first, so later middleware see it
         self.deadlines = RegistrationDeadlines(config.register_timeout)
         self.connections: set[Connection] = set()
+        # -- limits: connection and transport (spec §13.1)
+        self.output_budget = OutputBudget(config.max_output_buffer)
+        self.gate = ConnectionGate(max_total=config.max_connections, max_per_address=config.max_connections_per_address)
+        #: Warnings a flood of abusers could trigger, at most one line per second per kind.
+        self.throttled = ThrottledLog()
         self._server: asyncio.Server | None = None
         self.cluster: RedisBackplane | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -128,16 +136,28 @@ class ServerCore:
             connection.forwarded = self.proxies.claimed_chain(request.headers)
         return connection
 
+    def _route(self, request: WSUpgradeRequest, peername: object) -> WSListener | WSUpgradeResponseWithListener:
+        # Connection limits first, before any middleware runs: HTTP 503 (spec §13.1).
+        # The same client address the connection will log: a trusted proxy's client, else the socket's.
+        address = self.proxies.describe(peername, self.proxies.claimed_chain(request.headers))[0]
+        refusal = self.gate.refusal(address)
+        if refusal is None:
+            return self.router(request)
+        self.throttled.warning("connections", "refused a connection from %s: 503 %s", address, refusal)
+        return WSUpgradeResponseWithListener(WSUpgradeResponse.create_error_response(503, refusal.encode()), None)
+
     def connection_opened(self, connection: Connection) -> None:
         """Called by a connection once the WebSocket handshake is done."""
         self.connections.add(connection)
         self.deadlines.add(connection)
+        self.gate.opened(connection.client_address)
         log.debug("connection from %s", connection.remote)
 
     def connection_closed(self, connection: Connection) -> None:
         """Called by a connection when its socket is gone."""
         self.connections.discard(connection)
         self.deadlines.discard(connection)
+        self.gate.closed(connection.client_address)
         self.broker.disconnect(connection)
         log.debug("connection %s (%s) closed", connection.remote, connection.client_id)
 
@@ -154,39 +174,33 @@ class ServerCore:
             )
         self._loop = asyncio.get_running_loop()
         self._outbox = Outbox(self._loop)
-        host, port = config.split_address()
+        self._fit_connections_to_fd_limit()
         try:
-            self._server = await ws_create_server(
-                self.router,
-                host,
-                port,
-                ssl=config.make_ssl_context(),
-                max_frame_size=config.max_message_size,
-                websocket_handshake_timeout=config.handshake_timeout,
-                enable_auto_ping=config.keepalive_interval > 0,
-                auto_ping_idle_timeout=config.keepalive_interval or 20.0,
-                auto_ping_reply_timeout=config.keepalive_timeout,
-                # One shared logger: given a name, picows makes a Logger per connection, and the logging
-                # module keeps every Logger for the life of the process.
-                logger_name=_PICOWS_LOGGER,
-                # 2 KiB grows on demand; picows' 16 KiB default is resident for every idle connection.
-                read_buffer_init_size=2048,
-                # aiofastnet (picows' default when installed) spins a core at the open-file limit (EMFILE)
-                # and uses more memory per connection; the event loop's own transports measured as fast.
-                use_aiofastnet=False,
-                reuse_address=True,
-                reuse_port=config.reuse_port or None,
-            )
+            self._server = await listen(self._route, config, _PICOWS_LOGGER)
         except OSError as exc:
             raise ServerError(f"cannot listen on {config.address}: {exc.strerror or exc}") from exc
         # Set before the loop runs again, so no request is answered unchecked (spec §12.4).
-        self.router.hosts = AllowedHosts(config.allowed_hosts, bound_host=host, port=self.port, secure=config.secure)
+        self.router.hosts = AllowedHosts(
+            config.allowed_hosts, bound_host=config.split_address()[0], port=self.port, secure=config.secure
+        )
         self._stopping = False
         self._stopped.clear()
         if config.redis_url:
             await self._join_cluster()
         self.federation = self.handler.federation = self._federation(self.port)  # the real port, if it was 0
         log.info("ksps server %s listening on %s", self.id, self.url)
+
+    def _fit_connections_to_fd_limit(self) -> None:
+        # Refuse with 503 before the open-file limit is reached: at EMFILE the kernel, not the server, answers
+        # (spec §13.1). asyncio logs an accept() failure and retries a second later; the server stays up.
+        ceiling = fd_connection_ceiling()
+        if ceiling and (not self.gate.max_total or self.gate.max_total > ceiling):
+            log.warning(
+                "max_connections lowered from %d to %d to fit the open-file limit (raise it with ulimit -n)",
+                self.gate.max_total,
+                ceiling,
+            )
+            self.gate.max_total = ceiling
 
     async def _join_cluster(self) -> None:
         from ..cluster import RedisBackplane  # only clustered servers load the Redis client
@@ -209,7 +223,10 @@ class ServerCore:
         # End pending acks first, so their owners still get an `ack_response` before the close frame.
         self.broker.acks.cancel_all()
         for connection in tuple(self.connections):
-            connection.close(CloseCodes.SHUTDOWN, CloseReasons.SHUTDOWN)
+            if connection.lingering:
+                connection.abort()  # closed for breaking a limit: not worth waiting for at shutdown
+            else:
+                connection.close(CloseCodes.SHUTDOWN, CloseReasons.SHUTDOWN)
         grace = self.config.shutdown_grace
         await self.relayer.drain(grace)
         if self.cluster is not None:

@@ -1,0 +1,170 @@
+"""Server-wide connection and transport limits: connection counts, the output budget, throttled warnings.
+
+Per-connection limits (frame rates, fragments, the send queue) live in `Connection`; what needs a view over
+all connections lives here (spec §13.1, docs/reliability.md "Connection and transport").
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import time
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+__all__ = ["ConnectionGate", "OutputBudget", "ThrottledLog", "fd_connection_ceiling"]
+
+log = logging.getLogger("ksps.server")
+
+#: File descriptors kept free for the listening socket, Redis, TLS files, logs and accepts being refused.
+_FD_RESERVE = 64
+
+
+def fd_connection_ceiling() -> int:
+    """How many connections the open-file limit (RLIMIT_NOFILE) leaves room for, or 0 if it is unlimited."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 0
+    return max(1, soft - _FD_RESERVE)
+
+
+class ThrottledLog:
+    """Warnings that an abusive peer can trigger, at most one line per `interval` seconds per kind.
+
+    Lines dropped meanwhile are counted and reported with the next one, so a flood cannot fill a disk.
+    """
+
+    def __init__(self, interval: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._dropped: dict[str, int] = {}
+
+    def warning(self, kind: str, message: str, *args: object) -> None:
+        """Log `message % args` at warning unless a line of this `kind` was logged less than `interval` ago."""
+        now = self._clock()
+        if now - self._last.get(kind, -self.interval) < self.interval:
+            self._dropped[kind] = self._dropped.get(kind, 0) + 1
+            return
+        self._last[kind] = now
+        dropped = self._dropped.pop(kind, 0)
+        if dropped:
+            log.warning(message + " (and %d more like it)", *args, dropped)
+        else:
+            log.warning(message, *args)
+
+
+class ConnectionGate:
+    """Counts open WebSocket connections, in total and per client address, and refuses those over the limits."""
+
+    def __init__(self, *, max_total: int, max_per_address: int) -> None:
+        self.max_total = max_total
+        self.max_per_address = max_per_address
+        self.total = 0
+        self._per_address: dict[str, int] = {}
+
+    def refusal(self, address: str) -> str | None:
+        """Why one more connection from `address` is refused (an HTTP 503 body), or None to accept it."""
+        if self.max_total and self.total >= self.max_total:
+            return f"server full: {self.max_total} connections (max_connections)"
+        if self.max_per_address and self._per_address.get(address, 0) >= self.max_per_address:
+            return f"too many connections from {address}: {self.max_per_address} (max_connections_per_address)"
+        return None
+
+    def opened(self, address: str) -> None:
+        """Count a connection that completed its upgrade."""
+        self.total += 1
+        self._per_address[address] = self._per_address.get(address, 0) + 1
+
+    def closed(self, address: str) -> None:
+        """Forget a connection counted by `opened`."""
+        self.total -= 1
+        left = self._per_address.get(address, 0) - 1
+        if left > 0:
+            self._per_address[address] = left
+        else:
+            self._per_address.pop(address, None)
+
+
+class Buffered(Protocol):
+    """What the output budget needs of a connection."""
+
+    #: Bytes this connection had waiting when last counted; owned by the budget.
+    buffered: int
+
+    @property
+    def closing(self) -> bool:
+        """True once a close frame was queued: nothing more will be added to what it has waiting."""
+
+    def waiting(self) -> int:
+        """Bytes waiting in the connection's transport now."""
+
+    def cut_for_budget(self) -> None:
+        """Close the connection as a slow consumer (4002) because the server-wide budget is exceeded."""
+
+    def drop_for_budget(self) -> None:
+        """Drop the connection and what it has waiting, now."""
+
+
+class OutputBudget:
+    """The bytes all connections have waiting to be sent, held under `limit` (spec §13.1).
+
+    Connections report their transport's buffer size when they write (`update`); that figure goes stale as
+    the kernel drains the buffer, so when the sum crosses the limit it is recounted exactly, over the
+    connections that had something waiting only. If it is still over, memory is freed from connections
+    already closed that are not reading their close frame (dropped, largest first); if that is not enough, the
+    live connection with the most waiting (the slowest reader) is closed with 4002: it stops growing, and is
+    dropped in turn if the budget is still exceeded at the next write. Readers that keep up are not touched.
+    A connection stays counted until its socket is gone (`release`).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.total = 0
+        #: Live connections closed with 4002, and closed ones dropped, to stay within the budget.
+        self.cut = 0
+        self.dropped = 0
+        self._holders: set[Buffered] = set()
+
+    def update(self, connection: Buffered, size: int) -> None:
+        """`connection` now has `size` bytes waiting."""
+        self.total += size - connection.buffered
+        connection.buffered = size
+        if size:
+            self._holders.add(connection)
+        else:
+            self._holders.discard(connection)
+        if self.limit and self.total > self.limit:
+            self._enforce()
+
+    def release(self, connection: Buffered) -> None:
+        """Stop counting `connection`: its socket is gone."""
+        self.total -= connection.buffered
+        connection.buffered = 0
+        self._holders.discard(connection)
+
+    def _enforce(self) -> None:
+        self._recount(tuple(self._holders))
+        if self.total <= self.limit:
+            return
+        by_size = sorted(self._holders, key=lambda c: c.buffered, reverse=True)
+        for connection in by_size:
+            if self.total <= self.limit:
+                return
+            if connection.closing:
+                self.dropped += 1
+                connection.drop_for_budget()
+                self.release(connection)
+        for connection in by_size:
+            if not connection.closing:
+                self.cut += 1
+                connection.cut_for_budget()
+                return
+
+    def _recount(self, holders: Iterable[Buffered]) -> None:
+        for connection in holders:
+            size = connection.waiting()
+            self.total += size - connection.buffered
+            connection.buffered = size
+            if not size:
+                self._holders.discard(connection)

@@ -125,6 +125,24 @@ _SERVE_OPTIONS = (
     # -- limits: connection and transport
 
     # -- limits: broker
+    _Option(
+        "--max-topics-per-connection",
+        "max_topics_per_connection",
+        int,
+        "topics one connection may subscribe to, 0 = unlimited; more are refused with an error (default: 10000)",
+    ),
+    _Option(
+        "--max-pending-acks-per-connection",
+        "max_pending_acks_per_connection",
+        int,
+        "pending ack requests per connection, 0 = unlimited; more are refused with an error (default: 1000)",
+    ),
+    _Option(
+        "--max-pending-acks",
+        "max_pending_acks",
+        int,
+        "pending ack requests on this server, 0 = unlimited; more are refused with an error (default: 100000)",
+    ),
 
     # -- end of options
 )

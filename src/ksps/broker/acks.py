@@ -76,11 +76,21 @@ class AckTracker:
     def __init__(self, scheduler: Scheduler) -> None:
         self._scheduler = scheduler
         self._by_server_id: dict[str, AckRequest] = {}
-        self._by_client: dict[tuple[Peer, str], AckRequest] = {}
+        #: owner -> its client ack ID -> request: a disconnect costs what that client owns (issue 11, row 4).
+        self._by_owner: dict[Peer, dict[str, AckRequest]] = {}
+        #: responder -> the requests still waiting for it: a responder leaving costs what waits for it.
         self._by_responder: dict[str, set[AckRequest]] = {}
 
     def __len__(self) -> int:
         return len(self._by_server_id)
+
+    def owned(self, owner: Peer) -> int:
+        """How many pending requests `owner` opened."""
+        return len(self._by_owner.get(owner, ()))
+
+    def waiting_for(self, responder: str) -> int:
+        """How many pending requests still wait for an answer of `responder`."""
+        return len(self._by_responder.get(responder, ()))
 
     def open(
         self,
@@ -106,10 +116,11 @@ class AckTracker:
             return request
         self._by_server_id[server_ack_id] = request
         if owner is not None:
-            previous = self._by_client.pop((owner, client_ack_id), None)
+            owned = self._by_owner.setdefault(owner, {})
+            previous = owned.pop(client_ack_id, None)
             if previous is not None:  # a client reusing a pending ack ID replaces the older request
                 self.cancel(previous)
-            self._by_client[(owner, client_ack_id)] = request
+            self._by_owner.setdefault(owner, owned)[client_ack_id] = request
         for responder in request.expected:
             self._by_responder.setdefault(responder, set()).add(request)
         request._timer = self._scheduler.call_later(timeout, lambda: self._end(request))
@@ -161,15 +172,18 @@ class AckTracker:
             )
 
     def owner_gone(self, owner: Peer) -> None:
-        """The client that asked disconnected: its requests end without a response to send."""
-        for (peer, _), request in tuple(self._by_client.items()):
-            if peer is owner:
-                request.cancelled = True
-                self._end(request)
+        """The client that asked disconnected: its requests end without a response to send.
+
+        Costs O(requests of `owner`), whatever the other clients hold (issue 11, row 4).
+        """
+        for request in tuple(self._by_owner.pop(owner, {}).values()):
+            request.cancelled = True
+            self._end(request)
 
     def find(self, owner: Peer, client_ack_id: str) -> AckRequest | None:
         """The pending request `owner` opened with `client_ack_id` (spec §6.5, §9.2)."""
-        return self._by_client.get((owner, client_ack_id))
+        owned = self._by_owner.get(owner)
+        return owned.get(client_ack_id) if owned is not None else None
 
     def find_server(self, server_ack_id: str) -> AckRequest | None:
         """The pending request with this server ack ID."""
@@ -194,8 +208,12 @@ class AckTracker:
             request._timer.cancel()
             request._timer = None
         self._by_server_id.pop(request.server_ack_id, None)
-        if request.owner is not None and self._by_client.get((request.owner, request.client_ack_id)) is request:
-            del self._by_client[(request.owner, request.client_ack_id)]
+        if request.owner is not None:
+            owned = self._by_owner.get(request.owner)
+            if owned is not None and owned.get(request.client_ack_id) is request:
+                del owned[request.client_ack_id]
+                if not owned:
+                    del self._by_owner[request.owner]
         for responder, answered in request.expected.items():
             if not answered:
                 self._forget_responder(request, responder)

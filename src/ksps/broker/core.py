@@ -27,6 +27,7 @@ from ..protocol import actions as act
 from .acks import AckListener, AckRequest, AckTracker
 from .cluster import Backplane
 from .interfaces import Message, Peer, Runner, Scheduler
+from .limits import BrokerLimits, LimitGuard
 from .topics import ServerCallback, ServerSubscription, TopicRegistry
 
 __all__ = ["Broker"]
@@ -37,13 +38,23 @@ _decode_any = msgspec.json.decode
 class Broker:
     """Routing state of one server: registered clients, topics, server-side subscribers and ack requests."""
 
-    def __init__(self, server_id: str, scheduler: Scheduler, runner: Runner, default_ack_timeout: float = 5.0):
+    def __init__(
+        self,
+        server_id: str,
+        scheduler: Scheduler,
+        runner: Runner,
+        default_ack_timeout: float = 5.0,
+        *,
+        limits: BrokerLimits | None = None,
+    ):
         self.server_id = server_id
         self.scheduler = scheduler
         self.runner = runner
         self.default_ack_timeout = default_ack_timeout
         self.topics = TopicRegistry()
         self.acks = AckTracker(scheduler)
+        #: Per-connection and node-wide limits on topics and ack requests (spec §13.2).
+        self.guard = LimitGuard(limits or BrokerLimits(), self.topics, self.acks)
         self.clients: dict[str, Peer] = {}
         self.on_id: Callable[[Message], Any] | None = None
         self._numbers = itertools.count(1)
@@ -82,6 +93,7 @@ class Broker:
         """Forget a closed connection: its subscriptions, its ID and its pending requests."""
         self.topics.drop_peer(peer)
         self.acks.owner_gone(peer)
+        self.guard.forget(peer)
         client_id = peer.client_id
         if client_id is not None:
             self._forget_id(client_id, peer)

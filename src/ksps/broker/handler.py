@@ -133,6 +133,9 @@ class FrameHandler:
             if topic.startswith(act.DIRECT_TOPIC_PREFIX):
                 peer.send(encode_error(Errors.RESERVED_TOPIC.format(topic=topic)))
                 return
+            if (refusal := self.broker.guard.subscribe(peer, topic)) is not None:  # spec §13.2
+                peer.send(refusal)
+                return
             self.broker.topics.add_peer(topic, peer)
             peer.send(Frame(_SUBSCRIBED + _encode(topic) + b"}"))
 
@@ -177,6 +180,9 @@ class FrameHandler:
     def _publish_with_ack(self, peer: Peer, envelope: Envelope) -> None:
         topic = self._topic(peer, envelope)
         if topic and (client_ack_id := self._client_ack_id(peer, envelope)):
+            if (refusal := self.broker.guard.ack_request(peer, client_ack_id, topic=topic)) is not None:
+                peer.send(refusal)  # spec §13.2
+                return
             self.broker.publish_with_ack(
                 topic,
                 envelope.raw_data,
@@ -192,6 +198,9 @@ class FrameHandler:
             peer.send(encode_error(Errors.MISSING_TARGET_ID))
             return
         if client_ack_id := self._client_ack_id(peer, envelope):
+            if (refusal := self.broker.guard.ack_request(peer, client_ack_id, to=envelope.to)) is not None:
+                peer.send(refusal)  # spec §13.2
+                return
             self.broker.publish_to_id_with_ack(
                 envelope.to,
                 envelope.raw_data,

@@ -22,6 +22,7 @@ from .frames import (
     encode_delivery,
     encode_direct,
     encode_error,
+    encode_limit_error,
     encode_reply,
 )
 
@@ -44,5 +45,6 @@ __all__ = [
     "encode_delivery",
     "encode_direct",
     "encode_error",
+    "encode_limit_error",
     "encode_reply",
 ]

@@ -68,6 +68,9 @@ class Errors:
     # -- limits: connection
 
     # -- limits: broker
+    TOO_MANY_TOPICS: Final = "limit: max_topics_per_connection ({limit}) reached"
+    TOO_MANY_PENDING_ACKS: Final = "limit: max_pending_acks_per_connection ({limit}) reached"
+    SERVER_PENDING_ACKS: Final = "limit: max_pending_acks ({limit}) reached on this server"
 
     # -- end of error texts
 
@@ -102,6 +105,8 @@ class CloseReasons:
     # -- end
 
 
+#: `code` member of the error frames that refuse an operation because of a limit (spec §11, §13.2).
+ERROR_CODE_LIMIT: Final = "limit"
 #: Response text of a subscriber that has no callback for the topic (spec §6.1).
 NO_SUBSCRIBER: Final = "no subscriber for topic"
 #: Response text of an expected responder that disconnected before answering (spec §6.2).

@@ -22,6 +22,7 @@ __all__ = [
     "encode_delivery",
     "encode_direct",
     "encode_error",
+    "encode_limit_error",
     "encode_reply",
 ]
 
@@ -79,6 +80,16 @@ def encode_reply(action: str, **fields: str) -> Frame:
 def encode_error(text: str) -> Frame:
     """An `error` frame (spec §7.1)."""
     return Frame(_encode({"action": actions.ERROR, "error": text}))
+
+
+def encode_limit_error(text: str, **members: str) -> Frame:
+    """An `error` frame refusing an operation because of a limit: `code:"limit"` plus the refused frame's
+    `topic`, `to` and `ack_id` where it had them, so the client can fail that call (spec §7.1, §13.2)."""
+    body: dict[str, Any] = {"action": actions.ERROR, "error": text, "code": actions.ERROR_CODE_LIMIT}
+    for key, value in members.items():
+        if value:
+            body[key] = value
+    return Frame(_encode(body))
 
 
 def encode_ack_response(client_ack_id: str, responses: Mapping[str, AckResponse]) -> Frame:

@@ -69,6 +69,13 @@ class ServerConfig:
     # -- limits: connection and transport (docs/reliability.md) ------------------------------------------
 
     # -- limits: broker (docs/reliability.md) -------------------------------------------------------------
+    #: Topics one connection may be subscribed to; more are refused with an `error` with `code:"limit"`
+    #: (spec §13.2). Default 10,000; 0 = unlimited.
+    max_topics_per_connection: int = 10_000
+    #: Pending ack requests one connection may have; more are refused like topics. Default 1,000; 0 = unlimited.
+    max_pending_acks_per_connection: int = 1_000
+    #: Pending ack requests on this node in total; client requests beyond it are refused. Default 100,000.
+    max_pending_acks: int = 100_000
 
     # -- end of settings ----------------------------------------------------------------------------------
 

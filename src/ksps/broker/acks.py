@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 
 from ..protocol import AckResponse
 from ..protocol.actions import CLIENT_DISCONNECTED
 from .interfaces import Cancellable, Peer, Scheduler
 
 __all__ = ["AckRequest", "AckTracker"]
+
+#: Requests answered per turn of the event loop when a responder leaves: about a millisecond of work.
+_GONE_SLICE = 256
 
 #: Called on every response as it arrives (with it) and once when the request ends (with None).
 AckListener = Callable[["AckRequest", "AckResponse | None"], None]
@@ -80,6 +85,9 @@ class AckTracker:
         self._by_owner: dict[Peer, dict[str, AckRequest]] = {}
         #: responder -> the requests still waiting for it: a responder leaving costs what waits for it.
         self._by_responder: dict[str, set[AckRequest]] = {}
+        #: Responders gone whose waiting requests are still to be answered, and the scheduled next slice.
+        self._gone: deque[tuple[str, Iterator[AckRequest]]] = deque()
+        self._gone_drain: Cancellable | None = None
 
     def __len__(self) -> int:
         return len(self._by_server_id)
@@ -131,12 +139,15 @@ class AckTracker:
         request = self._by_server_id.get(server_ack_id)
         if request is None:
             return
-        responder = response.client_id
-        if request.expected.get(responder, True):
+        if request.expected.get(response.client_id, True):
             return
+        self._forget_responder(request, response.client_id)
+        self._record(request, response)
+
+    def _record(self, request: AckRequest, response: AckResponse) -> None:
+        responder = response.client_id
         request.expected[responder] = True
         request.responses[responder] = response
-        self._forget_responder(request, responder)
         request._notify(response)
         if request.complete:
             self._end(request)
@@ -165,11 +176,32 @@ class AckTracker:
             self._end(request)
 
     def responder_gone(self, responder: str) -> None:
-        """A responder disconnected: it answers `success:false, client disconnected` (spec §9.14)."""
-        for request in tuple(self._by_responder.get(responder, ())):
-            self.respond(
-                request.server_ack_id, AckResponse(request.server_ack_id, responder, False, CLIENT_DISCONNECTED)
-            )
+        """A responder disconnected: it answers `success:false, client disconnected` (spec §9.14).
+
+        Costs O(requests waiting for it), found through the responder index. They are answered at most
+        `_GONE_SLICE` per turn of the event loop, however many responders leave together, so that silent
+        responders leaving never stall the other clients (spec §13.2).
+        """
+        waiting = self._by_responder.pop(responder, None)
+        if waiting:
+            self._gone.append((responder, iter(tuple(waiting))))
+            if self._gone_drain is None:
+                self._answer_gone()
+
+    def _answer_gone(self) -> None:
+        self._gone_drain = None
+        budget = _GONE_SLICE
+        while self._gone and budget:
+            responder, requests = self._gone[0]
+            for request in itertools.islice(requests, budget):
+                budget -= 1
+                if not request.finished and request.expected.get(responder) is False:
+                    server_ack_id = request.server_ack_id
+                    self._record(request, AckResponse(server_ack_id, responder, False, CLIENT_DISCONNECTED))
+            if budget:  # that responder is done
+                self._gone.popleft()
+        if self._gone:
+            self._gone_drain = self._scheduler.call_later(0, self._answer_gone)
 
     def owner_gone(self, owner: Peer) -> None:
         """The client that asked disconnected: its requests end without a response to send.
@@ -199,6 +231,10 @@ class AckTracker:
         """End every pending request (server shutdown)."""
         for request in tuple(self._by_server_id.values()):
             self._end(request)
+        self._gone.clear()
+        if self._gone_drain is not None:
+            self._gone_drain.cancel()
+            self._gone_drain = None
 
     def _end(self, request: AckRequest) -> None:
         if request.finished:

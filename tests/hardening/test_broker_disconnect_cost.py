@@ -63,7 +63,6 @@ async def test_unrelated_disconnects_do_not_scan_other_clients_pending_requests(
     await hold(asker, "jobs", HELD)
     assert len(server.broker.acks) == HELD
     during = await cycles(server, "cycle")
-    print(f"{before=:.3f} {during=:.3f}")
 
     # With an O(all pending) disconnect each cycle scanned 20,000 requests: 10-20 times slower here.
     assert during < 3 * before + units(0.5), f"{CYCLES} cycles: {before:.2f} s alone, {during:.2f} s while held"
@@ -73,7 +72,7 @@ async def test_unrelated_disconnects_do_not_scan_other_clients_pending_requests(
 
 
 async def test_silent_responders_leaving_together_do_not_stall_the_loop() -> None:
-    async with serve_for_tests(max_send_queue=64 * 1024 * 1024) as server:
+    async with serve_for_tests() as server:
         responders = [await registered(server, f"silent{n}") for n in range(100)]
         for responder in responders:
             await responder.subscribe("jobs")
@@ -94,11 +93,11 @@ async def test_silent_responders_leaving_together_do_not_stall_the_loop() -> Non
             assert await bystander.sync() == []
             worst = max(worst, time.perf_counter() - started)
         assert len(server.broker.acks) == 0
-        print(f"{worst=:.3f}")
         # Answering them at once blocked the loop for about 2 s; now a turn of the loop answers 256.
         assert worst < units(0.5), f"bystander round trip {worst * 1000:.0f} ms"
         for asker in askers:
-            # Every request ended with 100 `client disconnected` answers; the requester was not cut off.
+            # Every request ended with 100 `client disconnected` answers. The requester was not cut off (4002)
+            # although it read nothing meanwhile: the per-connection limit bounds its answers to 7 MB.
             responses = [await asker.expect("ack_response") for _ in range(1000)]
             assert {len(r["responses"]) for r in responses} == {100}
             assert await asker.sync() == []

@@ -246,6 +246,17 @@ class RedisBackplane:
         state = m.State(n=self.node_id, c=len(self._broker.clients), t=topics, full=full)
         self._out.append((self._all_channel, m.encode(state), None))
 
+    def _queue_claims(self) -> None:
+        """Announce again every ID this node holds, with the time it was claimed (spec/cluster.md §3).
+
+        Claims made while Redis was away reached nobody, and other nodes may have claimed the same IDs
+        meanwhile: the usual rule (the newer claim wins, 4001 to the other) settles each duplicate.
+        """
+        clients = self._broker.clients
+        for client_id, at in self._claims.items():
+            if client_id in clients:
+                self._out.append((self._all_channel, m.encode(m.Claim(n=self.node_id, id=client_id, at=at)), None))
+
     # -- reading ----------------------------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
@@ -275,6 +286,7 @@ class RedisBackplane:
         await self._redis.ping()
         self._queue_state(full=True)
         self._out.append((self._all_channel, m.encode(m.Hello(n=self.node_id)), None))
+        self._queue_claims()
         self._connected.set()
         self._wake.set()
         if self._ever_connected:
@@ -324,8 +336,13 @@ class RedisBackplane:
 
     def _on_claim(self, msg: m.Claim) -> None:
         ours = self._claims.get(msg.id)
-        if ours is None or (ours, self.node_id) > (msg.at, msg.n):
-            return  # not ours, or ours is the newer claim
+        if ours is None or msg.id not in self._broker.clients:
+            return  # not ours
+        if (ours, self.node_id) > (msg.at, msg.n):
+            # Ours is the newer claim: tell the sender, which may never have heard it (a claim made while
+            # Redis was away, re-announced on rejoin), so that its older holder gives way (spec/cluster.md §3).
+            self._send(self._node_channel(msg.n), m.encode(m.Claim(n=self.node_id, id=msg.id, at=ours)))
+            return
         topics = self._inbox.claim(msg.id)
         self._claims.pop(msg.id, None)
         if topics:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from ksps.testing import free_port
 
@@ -79,12 +80,11 @@ class Counter:
         self.task = asyncio.ensure_future(self._read())
 
     async def _read(self) -> None:
-        try:
+        with contextlib.suppress(ConnectionClosed):
             async for message in self.ws:
                 action = json.loads(message)["action"]
                 self.counts[action] = self.counts.get(action, 0) + 1
-        finally:
-            self.close_code = self.ws.close_code
+        self.close_code = self.ws.close_code
 
     async def until(self, total: int, *actions: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from ksps.broker import AckTracker
-from ksps.broker.acks import _GONE_SLICE
+from ksps.broker import AckRequest, AckTracker
+from ksps.broker.acks import _LEAVE_SLICE
+from ksps.protocol import AckResponse
 from ksps.protocol.actions import CLIENT_DISCONNECTED
 
 from .fakes import ManualClock, RecordingPeer
@@ -56,7 +57,7 @@ def test_a_responder_leaving_answers_only_the_requests_waiting_for_it() -> None:
 def test_responders_leaving_together_are_answered_a_slice_per_turn() -> None:
     clock = ManualClock()
     tracker = AckTracker(clock)
-    count = 2 * _GONE_SLICE + 10
+    count = 2 * _LEAVE_SLICE + 10
     requests = [tracker.open(f"s{n}", ["r1", "r2"], timeout=60) for n in range(count)]
     tracker.responder_gone("r1")
     tracker.responder_gone("r2")  # queued behind r1: one budget per turn for both
@@ -65,7 +66,7 @@ def test_responders_leaving_together_are_answered_a_slice_per_turn() -> None:
         clock.advance(0)
         answered.append(sum(len(r.responses) for r in requests))
     steps = [after - before for before, after in itertools.pairwise(answered)]
-    assert answered[0] == _GONE_SLICE and all(0 <= step <= _GONE_SLICE for step in steps), answered
+    assert answered[0] == _LEAVE_SLICE and all(0 <= step <= _LEAVE_SLICE for step in steps), answered
     assert answered[-1] == 2 * count
     assert all(r.finished and set(r.responses) == {"r1", "r2"} for r in requests)
 
@@ -73,7 +74,7 @@ def test_responders_leaving_together_are_answered_a_slice_per_turn() -> None:
 def test_a_request_that_ended_before_its_turn_is_skipped() -> None:
     clock = ManualClock()
     tracker = AckTracker(clock)
-    requests = [tracker.open(f"s{n}", ["r"], timeout=60) for n in range(_GONE_SLICE + 1)]
+    requests = [tracker.open(f"s{n}", ["r"], timeout=60) for n in range(_LEAVE_SLICE + 1)]
     tracker.responder_gone("r")
     last = next(r for r in requests if not r.finished)
     tracker.cancel(last)
@@ -84,8 +85,30 @@ def test_a_request_that_ended_before_its_turn_is_skipped() -> None:
 def test_shutdown_drops_the_answers_still_to_give() -> None:
     clock = ManualClock()
     tracker = AckTracker(clock)
-    for n in range(_GONE_SLICE + 1):
+    for n in range(_LEAVE_SLICE + 1):
         tracker.open(f"s{n}", ["r"], timeout=60)
     tracker.responder_gone("r")
     tracker.cancel_all()
     assert len(tracker) == 0 and clock.pending == 0
+
+
+def test_an_owner_with_many_requests_leaving_cancels_them_at_once_and_forgets_them_a_slice_per_turn() -> None:
+    clock, events = ManualClock(), []
+    tracker = AckTracker(clock)
+    owner = RecordingPeer("owner")
+
+    def on_update(request: AckRequest, response: AckResponse | None) -> None:
+        events.append((request.server_ack_id, request.cancelled))
+
+    count = _LEAVE_SLICE + 10
+    requests = [
+        tracker.open(f"s{n}", ["r"], timeout=60, owner=owner, client_ack_id=f"c{n}", listener=on_update)
+        for n in range(count)
+    ]
+    tracker.owner_gone(owner)
+    assert tracker.owned(owner) == 0 and all(r.cancelled for r in requests)
+    assert sum(r.finished for r in requests) == _LEAVE_SLICE
+    tracker.respond("s260", AckResponse("s260", "r", True))  # an answer to a request not yet forgotten
+    clock.advance(0)
+    assert all(r.finished for r in requests) and len(tracker) == 0 and tracker.waiting_for("r") == 0
+    assert ("s260", True) in events and all(cancelled for _, cancelled in events)

@@ -72,7 +72,8 @@ async def test_unrelated_disconnects_do_not_scan_other_clients_pending_requests(
 
 
 async def test_silent_responders_leaving_together_do_not_stall_the_loop() -> None:
-    async with serve_for_tests() as server:
+    # Each asker gets 13 MB of answers and reads them only at the end: room for them (see the next test).
+    async with serve_for_tests(max_send_queue=64 * 1024 * 1024) as server:
         responders = [await registered(server, f"silent{n}") for n in range(100)]
         for responder in responders:
             await responder.subscribe("jobs")
@@ -96,10 +97,37 @@ async def test_silent_responders_leaving_together_do_not_stall_the_loop() -> Non
         # Answering them at once blocked the loop for about 2 s; now a turn of the loop answers 256.
         assert worst < units(0.5), f"bystander round trip {worst * 1000:.0f} ms"
         for asker in askers:
-            # Every request ended with 100 `client disconnected` answers. The requester was not cut off (4002)
-            # although it read nothing meanwhile: the per-connection limit bounds its answers to 7 MB.
+            # Every request ended with 100 `client disconnected` answers.
             responses = [await asker.expect("ack_response") for _ in range(1000)]
             assert {len(r["responses"]) for r in responses} == {100}
             assert await asker.sync() == []
             await asker.close()
+        await bystander.close()
+
+
+async def test_the_pending_limit_bounds_the_answers_a_requester_gets_when_its_responders_leave() -> None:
+    async with serve_for_tests() as server:
+        responders = [await registered(server, f"silent{n}") for n in range(50)]
+        for responder in responders:
+            await responder.subscribe("jobs")
+        asker = await registered(server, "asker")
+        for n in range(2000):
+            frame = f'{{"action":"publish_with_ack","topic":"jobs","data":{n},"ack_id":"r{n}","timeout":300000}}'
+            await asker.send(frame)
+        # The first 1,000 are held (the default limit), the others refused with their ack_id.
+        for n in range(1000, 2000):
+            assert (await asker.expect("error", timeout=units(10)))["ack_id"] == f"r{n}"
+        bystander = await registered(server, "bystander")
+        for responder in responders:
+            responder.ws.transport.abort()
+        # The asker reads nothing until every request is answered: 1,000 answers of 50 responders (6.5 MB)
+        # fit its 8 MiB send queue, so it is not cut off as a slow consumer (2,000 would be 13 MB: 4002).
+        deadline = time.perf_counter() + units(30)
+        while len(server.broker.acks) and time.perf_counter() < deadline:
+            assert await bystander.sync() == []
+        assert len(server.broker.acks) == 0
+        responses = [await asker.expect("ack_response") for _ in range(1000)]
+        assert {len(r["responses"]) for r in responses} == {50}
+        assert await asker.sync() == []
+        await asker.close()
         await bystander.close()

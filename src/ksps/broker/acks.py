@@ -12,8 +12,8 @@ from .interfaces import Cancellable, Peer, Scheduler
 
 __all__ = ["AckRequest", "AckTracker"]
 
-#: Requests answered per turn of the event loop when a responder leaves: about a millisecond of work.
-_GONE_SLICE = 256
+#: Requests answered or ended per turn of the event loop after clients left: a few milliseconds of work.
+_LEAVE_SLICE = 256
 
 #: Called on every response as it arrives (with it) and once when the request ends (with None).
 AckListener = Callable[["AckRequest", "AckResponse | None"], None]
@@ -85,9 +85,9 @@ class AckTracker:
         self._by_owner: dict[Peer, dict[str, AckRequest]] = {}
         #: responder -> the requests still waiting for it: a responder leaving costs what waits for it.
         self._by_responder: dict[str, set[AckRequest]] = {}
-        #: Responders gone whose waiting requests are still to be answered, and the scheduled next slice.
-        self._gone: deque[tuple[str, Iterator[AckRequest]]] = deque()
-        self._gone_drain: Cancellable | None = None
+        #: Work left by clients that left (see `_leave`), and the scheduled next slice of it.
+        self._left: deque[tuple[str | None, Iterator[AckRequest]]] = deque()
+        self._left_drain: Cancellable | None = None
 
     def __len__(self) -> int:
         return len(self._by_server_id)
@@ -178,39 +178,53 @@ class AckTracker:
     def responder_gone(self, responder: str) -> None:
         """A responder disconnected: it answers `success:false, client disconnected` (spec §9.14).
 
-        Costs O(requests waiting for it), found through the responder index. They are answered at most
-        `_GONE_SLICE` per turn of the event loop, however many responders leave together, so that silent
-        responders leaving never stall the other clients (spec §13.2).
+        Costs O(requests waiting for it), found through the responder index, done a slice per turn of the
+        event loop (see `_leave`).
         """
         waiting = self._by_responder.pop(responder, None)
         if waiting:
-            self._gone.append((responder, iter(tuple(waiting))))
-            if self._gone_drain is None:
-                self._answer_gone()
-
-    def _answer_gone(self) -> None:
-        self._gone_drain = None
-        budget = _GONE_SLICE
-        while self._gone and budget:
-            responder, requests = self._gone[0]
-            for request in itertools.islice(requests, budget):
-                budget -= 1
-                if not request.finished and request.expected.get(responder) is False:
-                    server_ack_id = request.server_ack_id
-                    self._record(request, AckResponse(server_ack_id, responder, False, CLIENT_DISCONNECTED))
-            if budget:  # that responder is done
-                self._gone.popleft()
-        if self._gone:
-            self._gone_drain = self._scheduler.call_later(0, self._answer_gone)
+            self._leave(responder, tuple(waiting))
 
     def owner_gone(self, owner: Peer) -> None:
         """The client that asked disconnected: its requests end without a response to send.
 
-        Costs O(requests of `owner`), whatever the other clients hold (issue 11, row 4).
+        Costs O(requests of `owner`), whatever the other clients hold (spec §13.2); they are cancelled at
+        once and forgotten a slice per turn of the event loop (see `_leave`).
         """
-        for request in tuple(self._by_owner.pop(owner, {}).values()):
+        requests = tuple(self._by_owner.pop(owner, {}).values())
+        for request in requests:
             request.cancelled = True
-            self._end(request)
+        if requests:
+            self._leave(None, requests)
+
+    def _leave(self, responder: str | None, requests: tuple[AckRequest, ...]) -> None:
+        """Queue what a client leaving left to do: answer for `responder`, or end its own requests (None).
+
+        At most `_LEAVE_SLICE` requests are handled per turn of the event loop, however many clients leave
+        together, so that silent responders or big requesters leaving never stall the others (spec §13.2).
+        """
+        self._left.append((responder, iter(requests)))
+        if self._left_drain is None:
+            self._drain_left()
+
+    def _drain_left(self) -> None:
+        self._left_drain = None
+        budget = _LEAVE_SLICE
+        while self._left and budget:
+            responder, requests = self._left[0]
+            for request in itertools.islice(requests, budget):
+                budget -= 1
+                if request.finished:
+                    continue
+                if responder is None:
+                    self._end(request)
+                elif request.expected.get(responder) is False:
+                    server_ack_id = request.server_ack_id
+                    self._record(request, AckResponse(server_ack_id, responder, False, CLIENT_DISCONNECTED))
+            if budget:  # that client's work is done
+                self._left.popleft()
+        if self._left:
+            self._left_drain = self._scheduler.call_later(0, self._drain_left)
 
     def find(self, owner: Peer, client_ack_id: str) -> AckRequest | None:
         """The pending request `owner` opened with `client_ack_id` (spec §6.5, §9.2)."""
@@ -231,10 +245,10 @@ class AckTracker:
         """End every pending request (server shutdown)."""
         for request in tuple(self._by_server_id.values()):
             self._end(request)
-        self._gone.clear()
-        if self._gone_drain is not None:
-            self._gone_drain.cancel()
-            self._gone_drain = None
+        self._left.clear()
+        if self._left_drain is not None:
+            self._left_drain.cancel()
+            self._left_drain = None
 
     def _end(self, request: AckRequest) -> None:
         if request.finished:

@@ -36,7 +36,7 @@ def own_redis() -> Iterator[RedisProcess]:
 async def outage(redis: RedisProcess, *nodes: NodeProcess) -> None:
     redis.kill()
     for node in nodes:
-        await asyncio.to_thread(node.log.wait_for, LOST, units(5))
+        await asyncio.to_thread(node.log.wait_for, LOST, units(10))
 
 
 async def rejoin(redis: RedisProcess, *nodes: NodeProcess) -> None:

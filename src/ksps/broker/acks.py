@@ -81,7 +81,7 @@ class AckTracker:
     def __init__(self, scheduler: Scheduler) -> None:
         self._scheduler = scheduler
         self._by_server_id: dict[str, AckRequest] = {}
-        #: owner -> its client ack ID -> request: a disconnect costs what that client owns (issue 11, row 4).
+        #: owner -> its client ack ID -> request: a disconnect costs what that client owns (spec §13.2).
         self._by_owner: dict[Peer, dict[str, AckRequest]] = {}
         #: responder -> the requests still waiting for it: a responder leaving costs what waits for it.
         self._by_responder: dict[str, set[AckRequest]] = {}

@@ -63,9 +63,9 @@ _SERVE_OPTIONS = (
         "max_frames_per_second",
         float,
         "average frames per second per connection, every opcode, 0 = unlimited; excess closes with 1008 "
-        "(default: 10000)",
+        "(default: 20000)",
     ),
-    _Option("--frame-burst", "frame_burst", int, "burst allowance of the frame rate limit (default: 2000)"),
+    _Option("--frame-burst", "frame_burst", int, "burst allowance of the frame rate limit (default: 20000)"),
     _Option("--max-topic-bytes", "max_topic_bytes", int, "longest topic in bytes (default: 256)"),
     _Option("--max-id-bytes", "max_id_bytes", int, "longest client ID or ack ID in bytes (default: 256)"),
     _Option(
@@ -238,7 +238,7 @@ _SERVE_OPTIONS = (
         "max_connections",
         int,
         "connections held at once, 0 = unlimited; more get HTTP 503; lowered to fit the open-file limit "
-        "(default: 10000)",
+        "(default: 20000)",
     ),
     _Option(
         "--max-connections-per-address",
@@ -248,6 +248,24 @@ _SERVE_OPTIONS = (
     ),
 
     # -- limits: broker
+    _Option(
+        "--max-topics-per-connection",
+        "max_topics_per_connection",
+        int,
+        "topics one connection may subscribe to, 0 = unlimited; more are refused with an error (default: 10000)",
+    ),
+    _Option(
+        "--max-pending-acks-per-connection",
+        "max_pending_acks_per_connection",
+        int,
+        "pending ack requests per connection, 0 = unlimited; more are refused with an error (default: 1000)",
+    ),
+    _Option(
+        "--max-pending-acks",
+        "max_pending_acks",
+        int,
+        "pending ack requests on this server, 0 = unlimited; more are refused with an error (default: 100000)",
+    ),
 
     # -- end of options
 )

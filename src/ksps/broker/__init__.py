@@ -9,15 +9,18 @@ from .core import Broker
 from .federation import FederationConfig, RelayTarget, parse_relay_address
 from .handler import FrameHandler, Limits
 from .interfaces import Cancellable, Message, Peer, Relay, Runner, Scheduler
+from .limits import BrokerLimits, LimitGuard
 from .topics import ServerCallback, ServerSubscription, TopicRegistry
 
 __all__ = [
     "AckRequest",
     "AckTracker",
     "Broker",
+    "BrokerLimits",
     "Cancellable",
     "FederationConfig",
     "FrameHandler",
+    "LimitGuard",
     "Limits",
     "Message",
     "Peer",

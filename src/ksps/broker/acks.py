@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 
 from ..protocol import AckResponse
 from ..protocol.actions import CLIENT_DISCONNECTED
 from .interfaces import Cancellable, Peer, Scheduler
 
 __all__ = ["AckRequest", "AckTracker"]
+
+#: Requests answered or ended per turn of the event loop after clients left: a few milliseconds of work.
+_LEAVE_SLICE = 256
 
 #: Called on every response as it arrives (with it) and once when the request ends (with None).
 AckListener = Callable[["AckRequest", "AckResponse | None"], None]
@@ -76,11 +81,24 @@ class AckTracker:
     def __init__(self, scheduler: Scheduler) -> None:
         self._scheduler = scheduler
         self._by_server_id: dict[str, AckRequest] = {}
-        self._by_client: dict[tuple[Peer, str], AckRequest] = {}
+        #: owner -> its client ack ID -> request: a disconnect costs what that client owns (spec §13.2).
+        self._by_owner: dict[Peer, dict[str, AckRequest]] = {}
+        #: responder -> the requests still waiting for it: a responder leaving costs what waits for it.
         self._by_responder: dict[str, set[AckRequest]] = {}
+        #: Work left by clients that left (see `_leave`), and the scheduled next slice of it.
+        self._left: deque[tuple[str | None, Iterator[AckRequest]]] = deque()
+        self._left_drain: Cancellable | None = None
 
     def __len__(self) -> int:
         return len(self._by_server_id)
+
+    def owned(self, owner: Peer) -> int:
+        """How many pending requests `owner` opened."""
+        return len(self._by_owner.get(owner, ()))
+
+    def waiting_for(self, responder: str) -> int:
+        """How many pending requests still wait for an answer of `responder`."""
+        return len(self._by_responder.get(responder, ()))
 
     def open(
         self,
@@ -106,10 +124,11 @@ class AckTracker:
             return request
         self._by_server_id[server_ack_id] = request
         if owner is not None:
-            previous = self._by_client.pop((owner, client_ack_id), None)
+            owned = self._by_owner.setdefault(owner, {})
+            previous = owned.pop(client_ack_id, None)
             if previous is not None:  # a client reusing a pending ack ID replaces the older request
                 self.cancel(previous)
-            self._by_client[(owner, client_ack_id)] = request
+            self._by_owner.setdefault(owner, owned)[client_ack_id] = request
         for responder in request.expected:
             self._by_responder.setdefault(responder, set()).add(request)
         request._timer = self._scheduler.call_later(timeout, lambda: self._end(request))
@@ -120,12 +139,15 @@ class AckTracker:
         request = self._by_server_id.get(server_ack_id)
         if request is None:
             return
-        responder = response.client_id
-        if request.expected.get(responder, True):
+        if request.expected.get(response.client_id, True):
             return
+        self._forget_responder(request, response.client_id)
+        self._record(request, response)
+
+    def _record(self, request: AckRequest, response: AckResponse) -> None:
+        responder = response.client_id
         request.expected[responder] = True
         request.responses[responder] = response
-        self._forget_responder(request, responder)
         request._notify(response)
         if request.complete:
             self._end(request)
@@ -154,22 +176,60 @@ class AckTracker:
             self._end(request)
 
     def responder_gone(self, responder: str) -> None:
-        """A responder disconnected: it answers `success:false, client disconnected` (spec §9.14)."""
-        for request in tuple(self._by_responder.get(responder, ())):
-            self.respond(
-                request.server_ack_id, AckResponse(request.server_ack_id, responder, False, CLIENT_DISCONNECTED)
-            )
+        """A responder disconnected: it answers `success:false, client disconnected` (spec §9.14).
+
+        Costs O(requests waiting for it), found through the responder index, done a slice per turn of the
+        event loop (see `_leave`).
+        """
+        waiting = self._by_responder.pop(responder, None)
+        if waiting:
+            self._leave(responder, tuple(waiting))
 
     def owner_gone(self, owner: Peer) -> None:
-        """The client that asked disconnected: its requests end without a response to send."""
-        for (peer, _), request in tuple(self._by_client.items()):
-            if peer is owner:
-                request.cancelled = True
-                self._end(request)
+        """The client that asked disconnected: its requests end without a response to send.
+
+        Costs O(requests of `owner`), whatever the other clients hold (spec §13.2); they are cancelled at
+        once and forgotten a slice per turn of the event loop (see `_leave`).
+        """
+        requests = tuple(self._by_owner.pop(owner, {}).values())
+        for request in requests:
+            request.cancelled = True
+        if requests:
+            self._leave(None, requests)
+
+    def _leave(self, responder: str | None, requests: tuple[AckRequest, ...]) -> None:
+        """Queue what a client leaving left to do: answer for `responder`, or end its own requests (None).
+
+        At most `_LEAVE_SLICE` requests are handled per turn of the event loop, however many clients leave
+        together, so that silent responders or big requesters leaving never stall the others (spec §13.2).
+        """
+        self._left.append((responder, iter(requests)))
+        if self._left_drain is None:
+            self._drain_left()
+
+    def _drain_left(self) -> None:
+        self._left_drain = None
+        budget = _LEAVE_SLICE
+        while self._left and budget:
+            responder, requests = self._left[0]
+            for request in itertools.islice(requests, budget):
+                budget -= 1
+                if request.finished:
+                    continue
+                if responder is None:
+                    self._end(request)
+                elif request.expected.get(responder) is False:
+                    server_ack_id = request.server_ack_id
+                    self._record(request, AckResponse(server_ack_id, responder, False, CLIENT_DISCONNECTED))
+            if budget:  # that client's work is done
+                self._left.popleft()
+        if self._left:
+            self._left_drain = self._scheduler.call_later(0, self._drain_left)
 
     def find(self, owner: Peer, client_ack_id: str) -> AckRequest | None:
         """The pending request `owner` opened with `client_ack_id` (spec §6.5, §9.2)."""
-        return self._by_client.get((owner, client_ack_id))
+        owned = self._by_owner.get(owner)
+        return owned.get(client_ack_id) if owned is not None else None
 
     def find_server(self, server_ack_id: str) -> AckRequest | None:
         """The pending request with this server ack ID."""
@@ -185,6 +245,10 @@ class AckTracker:
         """End every pending request (server shutdown)."""
         for request in tuple(self._by_server_id.values()):
             self._end(request)
+        self._left.clear()
+        if self._left_drain is not None:
+            self._left_drain.cancel()
+            self._left_drain = None
 
     def _end(self, request: AckRequest) -> None:
         if request.finished:
@@ -194,8 +258,12 @@ class AckTracker:
             request._timer.cancel()
             request._timer = None
         self._by_server_id.pop(request.server_ack_id, None)
-        if request.owner is not None and self._by_client.get((request.owner, request.client_ack_id)) is request:
-            del self._by_client[(request.owner, request.client_ack_id)]
+        if request.owner is not None:
+            owned = self._by_owner.get(request.owner)
+            if owned is not None and owned.get(request.client_ack_id) is request:
+                del owned[request.client_ack_id]
+                if not owned:
+                    del self._by_owner[request.owner]
         for responder, answered in request.expected.items():
             if not answered:
                 self._forget_responder(request, responder)

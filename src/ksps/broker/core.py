@@ -28,6 +28,7 @@ from ..protocol.envelope import decode_data
 from .acks import AckListener, AckRequest, AckTracker
 from .cluster import Backplane
 from .interfaces import Message, Peer, Runner, Scheduler
+from .limits import BrokerLimits, LimitGuard
 from .permissions import claimant
 from .topics import ServerCallback, ServerSubscription, TopicRegistry
 
@@ -39,13 +40,23 @@ _decode_any = decode_data  # RecursionError-safe (spec §13.1)
 class Broker:
     """Routing state of one server: registered clients, topics, server-side subscribers and ack requests."""
 
-    def __init__(self, server_id: str, scheduler: Scheduler, runner: Runner, default_ack_timeout: float = 5.0):
+    def __init__(
+        self,
+        server_id: str,
+        scheduler: Scheduler,
+        runner: Runner,
+        default_ack_timeout: float = 5.0,
+        *,
+        limits: BrokerLimits | None = None,
+    ):
         self.server_id = server_id
         self.scheduler = scheduler
         self.runner = runner
         self.default_ack_timeout = default_ack_timeout
         self.topics = TopicRegistry()
         self.acks = AckTracker(scheduler)
+        #: Per-connection and node-wide limits on topics and ack requests (spec §13.2).
+        self.guard = LimitGuard(limits or BrokerLimits(), self.topics, self.acks)
         self.clients: dict[str, Peer] = {}
         self.on_id: Callable[[Message], Any] | None = None
         self._numbers = itertools.count(1)
@@ -86,6 +97,7 @@ class Broker:
         """Forget a closed connection: its subscriptions, its ID and its pending requests."""
         self.topics.drop_peer(peer)
         self.acks.owner_gone(peer)
+        self.guard.forget(peer)
         client_id = peer.client_id
         if client_id is not None:
             self._forget_id(client_id, peer)

@@ -168,6 +168,9 @@ class FrameHandler:
                 return
             if not self._permit(peer, envelope, peer.access.subscribe.allows(topic), act.SUBSCRIBE, topic):
                 return
+            if (refusal := self.broker.guard.subscribe(peer, topic, rid=envelope.rid or "")) is not None:  # §13.2
+                peer.send(refusal)
+                return
             self.broker.topics.add_peer(topic, peer)
             rid = envelope.rid
             if rid is None:
@@ -229,7 +232,12 @@ class FrameHandler:
         if not topic or not (client_ack_id := self._client_ack_id(peer, envelope)):
             return
         access = peer.access
-        if self._permit(peer, envelope, access.ack and access.publish.allows(topic), act.PUBLISH_WITH_ACK, topic):
+        if not self._permit(peer, envelope, access.ack and access.publish.allows(topic), act.PUBLISH_WITH_ACK, topic):
+            return
+        refusal = self.broker.guard.ack_request(peer, client_ack_id, topic=topic, rid=envelope.rid or "")
+        if refusal is not None:
+            peer.send(refusal)  # spec §13.2
+        else:
             self.broker.publish_with_ack(
                 topic,
                 envelope.raw_data,
@@ -249,7 +257,12 @@ class FrameHandler:
             return
         access = peer.access
         granted = access.ack and access.direct.allows(target)
-        if self._permit(peer, envelope, granted, act.PUBLISH_TO_ID_WITH_ACK, target):
+        if not self._permit(peer, envelope, granted, act.PUBLISH_TO_ID_WITH_ACK, target):
+            return
+        refusal = self.broker.guard.ack_request(peer, client_ack_id, to=target, rid=envelope.rid or "")
+        if refusal is not None:
+            peer.send(refusal)  # spec §13.2
+        else:
             self.broker.publish_to_id_with_ack(
                 target,
                 envelope.raw_data,

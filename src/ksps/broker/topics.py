@@ -86,6 +86,15 @@ class TopicRegistry:
         """The topics a connection is subscribed to."""
         return list(self._topics_of.get(peer, ()))
 
+    def count_of(self, peer: Peer) -> int:
+        """How many topics a connection is subscribed to (spec §13.2)."""
+        return len(self._topics_of.get(peer, ()))
+
+    def is_subscribed(self, topic: str, peer: Peer) -> bool:
+        """Whether `peer` is subscribed to `topic`."""
+        peers = self._peers.get(topic)
+        return peers is not None and peer in peers
+
     def add_server(self, subscription: ServerSubscription) -> None:
         """Add a server-side subscription."""
         self._server.setdefault(subscription.topic, {})[subscription.number] = subscription

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from ..broker import Broker
 from ..broker.cluster import ClusterView
+from ..broker.permissions import claimant
 from ..broker.remote import RemoteInbox
 from ..protocol import AckResponse
 from . import messages as m
@@ -246,6 +247,22 @@ class RedisBackplane:
         state = m.State(n=self.node_id, c=len(self._broker.clients), t=topics, full=full)
         self._out.append((self._all_channel, m.encode(state), None))
 
+    def _queue_claims(self) -> None:
+        """Announce again every ID this node holds, with the time it was claimed (spec/cluster.md §3).
+
+        Claims made while Redis was away reached nobody, and other nodes may have claimed the same IDs
+        meanwhile: the usual rule (the newer claim wins, 4001 to the other) settles each duplicate.
+        """
+        clients = self._broker.clients
+        for client_id, at in self._claims.items():
+            if client_id in clients:
+                self._out.append((self._all_channel, m.encode(self._claim_of(client_id, at)), None))
+
+    def _claim_of(self, client_id: str, at: float) -> m.Claim:
+        """Our claim of a held `client_id`, saying how its holder authenticated (spec/protocol.md §10.6)."""
+        who = claimant(self._broker.clients[client_id].identity, client_id)
+        return m.Claim(n=self.node_id, id=client_id, at=at, who=who)
+
     # -- reading ----------------------------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
@@ -275,6 +292,7 @@ class RedisBackplane:
         await self._redis.ping()
         self._queue_state(full=True)
         self._out.append((self._all_channel, m.encode(m.Hello(n=self.node_id)), None))
+        self._queue_claims()
         self._connected.set()
         self._wake.set()
         if self._ever_connected:
@@ -324,8 +342,13 @@ class RedisBackplane:
 
     def _on_claim(self, msg: m.Claim) -> None:
         ours = self._claims.get(msg.id)
-        if ours is None or (ours, self.node_id) > (msg.at, msg.n):
-            return  # not ours, or ours is the newer claim
+        if ours is None or msg.id not in self._broker.clients:
+            return  # not ours
+        if (ours, self.node_id) > (msg.at, msg.n):
+            # Ours is the newer claim: tell the sender, which may never have heard it (a claim made while
+            # Redis was away, re-announced on rejoin), so that its older holder gives way (spec/cluster.md §3).
+            self._send(self._node_channel(msg.n), m.encode(self._claim_of(msg.id, ours)))
+            return
         if self._inbox.keeps(msg.id, msg.who):
             self._send(self._node_channel(msg.n), m.encode(m.Taken(n=self.node_id, id=msg.id)))
             return

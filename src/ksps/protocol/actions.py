@@ -78,6 +78,9 @@ class Errors:
     # -- limits: connection
 
     # -- limits: broker
+    TOO_MANY_TOPICS: Final = "limit: max_topics_per_connection ({limit}) reached"
+    TOO_MANY_PENDING_ACKS: Final = "limit: max_pending_acks_per_connection ({limit}) reached"
+    SERVER_PENDING_ACKS: Final = "limit: max_pending_acks ({limit}) reached on this server"
 
     # -- end of error texts
 

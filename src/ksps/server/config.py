@@ -24,10 +24,12 @@ class ServerConfig:
     #: Bytes one connection may have waiting to be sent before it is closed with 4002 (slow consumer).
     max_send_queue: int = 8 * 1024 * 1024
     #: Frames per second one connection may send on average, every opcode counted (0 = unlimited); excess
-    #: closes with 1008. Default 10,000: with the burst below, a flood is cut within milliseconds (spec §13.1).
-    max_frames_per_second: float = 10_000.0
-    #: Burst allowance of the rate limit, in frames. Default 2,000.
-    frame_burst: int = 2_000
+    #: closes with 1008. Default 20,000: with the burst below, a flood is cut within a fraction of a second
+    #: (spec §13.1). A service publishing faster on one connection raises it.
+    max_frames_per_second: float = 20_000.0
+    #: Burst allowance of the rate limit, in frames. Default 20,000: a client with the most topics
+    #: (`max_topics_per_connection`) can resubscribe to all of them at once after a reconnect.
+    frame_burst: int = 20_000
     #: Longest topic and client ID, in bytes.
     max_topic_bytes: int = 256
     max_id_bytes: int = 256
@@ -124,6 +126,13 @@ class ServerConfig:
     max_connections_per_address: int = 256
 
     # -- limits: broker (docs/reliability.md) -------------------------------------------------------------
+    #: Topics one connection may be subscribed to; more are refused with an `error` with `code:"limit"`
+    #: (spec §13.2). Default 10,000; 0 = unlimited.
+    max_topics_per_connection: int = 10_000
+    #: Pending ack requests one connection may have; more are refused like topics. Default 1,000; 0 = unlimited.
+    max_pending_acks_per_connection: int = 1_000
+    #: Pending ack requests on this node in total; client requests beyond it are refused. Default 100,000.
+    max_pending_acks: int = 100_000
 
     # -- end of settings ----------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from picows import WSListener, WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
 
-from ..broker import Broker, FederationConfig, FrameHandler, Limits
+from ..broker import Broker, BrokerLimits, FederationConfig, FrameHandler, Limits
 from ..broker.interfaces import Cancellable
 from ..errors import ServerError
 from ..protocol import CloseCodes, CloseReasons
@@ -57,6 +57,15 @@ class _LazyRunner:
         self.runner.run(lane, call, done)
 
 
+def _broker_limits(config: ServerConfig) -> BrokerLimits:
+    """The broker limits of `config` (spec §13.2)."""
+    return BrokerLimits(
+        max_topics_per_connection=config.max_topics_per_connection,
+        max_pending_acks_per_connection=config.max_pending_acks_per_connection,
+        max_pending_acks=config.max_pending_acks,
+    )
+
+
 class ServerCore:
     """Owns the broker and the listening socket; `Server` adds the public verbs on top."""
 
@@ -64,7 +73,9 @@ class ServerCore:
         self.config = config
         self.id = config.server_id or str(uuid.uuid4())
         self._runner = _LazyRunner()
-        self.broker = Broker(self.id, _LoopScheduler(), self._runner, config.default_ack_timeout)
+        self.broker = Broker(
+            self.id, _LoopScheduler(), self._runner, config.default_ack_timeout, limits=_broker_limits(config)
+        )
         self.relayer = Relayer(config.peer_secret, timeout=config.relay_timeout)
         self.federation = self._federation(config.split_address()[1])
         limits = Limits(config.max_topic_bytes, config.max_id_bytes, config.max_ack_timeout)

@@ -43,7 +43,7 @@ def check_answers(outcome: Outcome) -> None:
 
 
 def test_any_client_frame_gets_answers_or_errors_never_a_crash(bus: FuzzBus) -> None:
-    @fuzz_settings(max_examples=400)
+    @fuzz_settings(max_examples=600)
     @given(frame=client_frames)
     def one_frame(frame: Any) -> None:
         check_answers(bus.run(bus.exchange(encode_frame(as_text(frame)))))
@@ -55,7 +55,7 @@ def test_any_client_frame_gets_answers_or_errors_never_a_crash(bus: FuzzBus) -> 
 def test_sequences_of_frames_in_one_read(bus: FuzzBus) -> None:
     """Several frames in one TCP write: state across frames (subscribe, then publish with ack, then cancel)."""
 
-    @fuzz_settings(max_examples=150)
+    @fuzz_settings(max_examples=200)
     @given(frames=st.lists(client_frames, min_size=2, max_size=6))
     def many_frames(frames: list[Any]) -> None:
         wire = b"".join(encode_frame(as_text(frame)) for frame in frames)

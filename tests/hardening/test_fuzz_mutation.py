@@ -61,7 +61,7 @@ def mutants(draw: st.DrawFn) -> bytes:
 
 
 def test_mutated_frames_get_errors_and_keep_the_connection(bus: FuzzBus) -> None:
-    @fuzz_settings(max_examples=500)
+    @fuzz_settings(max_examples=800)
     @given(payload=mutants(), opcode=st.sampled_from((OP_TEXT, OP_TEXT, OP_BINARY)))
     def one_mutant(payload: bytes, opcode: int) -> None:
         outcome = bus.run(bus.exchange(encode_frame(payload, opcode)))

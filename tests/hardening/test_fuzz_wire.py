@@ -101,7 +101,7 @@ def plans(draw: st.DrawFn) -> Plan:
 
 
 def test_fragmented_and_interleaved_frames(bus: FuzzBus) -> None:
-    @fuzz_settings(max_examples=300)
+    @fuzz_settings(max_examples=400)
     @given(plan=plans())
     def one_plan(plan: Plan) -> None:
         outcome = bus.run(bus.exchange(SUBSCRIBE + plan.wire))

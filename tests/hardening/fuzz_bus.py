@@ -173,6 +173,7 @@ class Bystanders:
 
     async def close(self) -> None:
         self._reader.cancel()
+        await asyncio.wait([self._reader], timeout=units(2))
         await self.publisher.close()
         await self.subscriber.close()
 

@@ -11,7 +11,6 @@ and never registering at all.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import itertools
 import os
@@ -194,7 +193,6 @@ async def test_connection_churn_returns_tables_fds_and_memory_to_baseline() -> N
         assert after_rss - base_rss < RSS_TOLERANCE, f"RSS grew by {(after_rss - base_rss) / 2**20:.1f} MiB"
         assert not requester.waiting
         print(f"{CYCLES} cycles in {elapsed:.1f} s; RSS {base_rss / 2**20:.1f} -> {after_rss / 2**20:.1f} MiB")
-        with contextlib.suppress(asyncio.CancelledError):
-            requester._reader.cancel()
-            await requester._reader
+        requester._reader.cancel()
+        await asyncio.wait([requester._reader], timeout=units(2))
         requester.raw.close()

@@ -83,6 +83,7 @@ async def run_case(row: int, quick: bool, scratch: Path) -> dict[str, Any]:
         result["fds_peak"], result["fds_after"] = sampler.peak_fds, server.fds()
         result["abuser"], result["closed_after_s"] = outcome.abuser, _round(outcome.closed_after_s)
         result["log_warnings"] = server.count(r"level=(warning|error)") - warnings_before
+        result["log_sample"] = [line[:200] for line in server.matching(r"level=(warning|error)")[warnings_before:][:3]]
         result["server_alive"] = server.process.poll() is None
         result["extra"] = outcome.extra
         return result

@@ -82,8 +82,11 @@ class ServerProcess:
             raise RuntimeError("ksps serve did not start:\n" + "\n".join(self.lines[-20:]))
         return self
 
+    def matching(self, pattern: str) -> list[str]:
+        return [line for line in list(self.lines) if re.search(pattern, line)]
+
     def count(self, pattern: str) -> int:
-        return sum(1 for line in list(self.lines) if re.search(pattern, line))
+        return len(self.matching(pattern))
 
     def rss_mb(self) -> float:
         with contextlib.suppress(OSError), open(f"/proc/{self.process.pid}/status") as status:

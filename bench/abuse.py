@@ -20,15 +20,35 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness.abuse_cases import CASES, Env, RedisProcess, cluster_options
+from harness import abuse_broker as broker
+from harness import abuse_cases as transport
+from harness.abuse_broker import RedisProcess, cluster_options
+from harness.abuse_cases import Env, Outcome
 from harness.abuse_probe import Bystander, Sampler, ServerProcess, background
 
 BENCH = Path(__file__).resolve().parent
+
+Case = Callable[[Env], Awaitable[Outcome]]
+#: Row of issue 11 -> (name, case).
+CASES: dict[int, tuple[str, Case]] = {
+    1: ("ping-flood", transport.ping_flood),
+    2: ("fragment-flood", transport.fragment_flood),
+    3: ("deep-nesting", transport.deep_nesting),
+    4: ("pending-acks", broker.pending_acks),
+    5: ("slow-subscribers", broker.slow_subscribers),
+    6: ("many-topics", broker.many_topics),
+    7: ("frame-flood", transport.frame_flood),
+    8: ("idle-connections", transport.idle_connections),
+    9: ("tls-silent", transport.tls_silent),
+    10: ("cluster-split-id", broker.cluster_split_id),
+    11: ("framing", transport.framing),
+}
 
 
 def _arguments() -> argparse.Namespace:

@@ -25,11 +25,10 @@ from hypothesis import HealthCheck, settings
 
 from ksps import Server
 
-from ..server.wire import Frame, RawSocket, WireClient, units
+from ..server.wire import Frame, WireClient, units
+from .raw_frames import OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, ErrorLog, FuzzSocket, encode_frame
 
 T = TypeVar("T")
-
-OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
 #: Close codes a fuzzed connection may be closed with (spec §7.2 and the limits of spec §13): protocol error,
 #: policy (rate limits), message too big, slow consumer, registration timeout. Never 1011 (a server bug).
@@ -55,44 +54,6 @@ SERVER_ACTIONS = frozenset(
 )
 
 
-def encode_frame(
-    payload: bytes,
-    opcode: int = OP_TEXT,
-    *,
-    fin: bool = True,
-    rsv: int = 0,
-    mask: bool = True,
-    long_length: bool = False,
-) -> bytes:
-    """One WebSocket frame as bytes (RFC 6455 §5.2), which the caller may have made invalid on purpose.
-
-    `long_length` uses the 64-bit length form whatever the size: for less than 64 KiB that breaks §5.2 ("the
-    minimal number of bytes MUST be used to encode the length").
-    """
-    first = (0x80 if fin else 0) | (rsv & 0x7) << 4 | opcode & 0xF
-    mask_bit = 0x80 if mask else 0
-    length = len(payload)
-    if long_length or length >= 65536:
-        header = bytes((first, mask_bit | 127)) + struct.pack("!Q", length)
-    elif length >= 126:
-        header = bytes((first, mask_bit | 126)) + struct.pack("!H", length)
-    else:
-        header = bytes((first, mask_bit | length))
-    if not mask:
-        return header + payload
-    key = secrets.token_bytes(4)
-    stream = (key * (length // 4 + 1))[:length]
-    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(stream, "big")).to_bytes(length, "big")
-    return header + key + masked
-
-
-class FuzzSocket(RawSocket):
-    """A `RawSocket` that also sends bytes exactly as given (frames the caller built, valid or not)."""
-
-    async def send_bytes(self, data: bytes) -> None:
-        await self._loop.sock_sendall(self.sock, data)
-
-
 @dataclass
 class Outcome:
     """What the server did with one fuzzed input: the frames it answered, or how it closed the connection."""
@@ -102,29 +63,6 @@ class Outcome:
     #: a connection dropped without any close frame).
     close_code: int | None = None
     close_reason: bytes = b""
-
-
-class ErrorLog(logging.Handler):
-    """Keeps every ERROR (or worse) record of any logger: tracebacks, 'Exception in callback', picows errors."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-        #: picows' own refusals of a bad frame, kept apart (see `emit`).
-        self.refusals: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        # picows logs each frame its parser refuses ("WS parser error: (1002, ...)") at ERROR, without a
-        # traceback, and closes with the right code (1002, 1009). That is the client's fault, not a server bug:
-        # counted apart, not failed on. Everything else at ERROR is a bug (a traceback, "Exception in callback").
-        refusal = record.getMessage().startswith("WS parser error") and not record.exc_info
-        if record.name.startswith("picows") and refusal:
-            self.refusals.append(record)
-        else:
-            self.records.append(record)
-
-    def lines(self) -> list[str]:
-        return [f"{r.name}: {r.getMessage()}" + (f" ({r.exc_info[1]!r})" if r.exc_info else "") for r in self.records]
 
 
 class Bystanders:
@@ -185,8 +123,6 @@ class FuzzBus:
         self.loop, self.server, self.bystanders = loop, server, bystanders
         self.errors = ErrorLog()
         self.fuzzed: FuzzSocket | None = None
-        #: How many fuzzed connections the server closed, by close code (for the reports of the tests).
-        self.closes: dict[int | None, int] = {}
         self._syncs = 0
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
@@ -214,7 +150,7 @@ class FuzzBus:
             self.fuzzed.close()
             self.fuzzed = None
 
-    async def exchange(self, wire: bytes, *, healthy: bool = True) -> Outcome:
+    async def exchange(self, wire: bytes) -> Outcome:
         """Send raw bytes on the fuzzed connection, then a sync `ping`; collect what came back.
 
         The sync `ping` renames the connection to a fresh ID each time, so its `pong` cannot be mistaken for
@@ -223,7 +159,7 @@ class FuzzBus:
         fuzzed = await self.connection()
         self._syncs += 1
         sync_id = f"fuzz-sync-{self._syncs}"
-        publishing = asyncio.ensure_future(self.bystanders.publish_next()) if healthy else None
+        publishing = asyncio.ensure_future(self.bystanders.publish_next())
         outcome = Outcome()
         try:
             await fuzzed.send_bytes(wire)
@@ -231,8 +167,7 @@ class FuzzBus:
         except OSError:
             pass  # the server closed on the fuzzed bytes already: its close frame tells why
         await self._collect(fuzzed, outcome, {"action": "pong", "id": sync_id})
-        if publishing is not None:
-            await publishing
+        await publishing
         return outcome
 
     async def _collect(self, fuzzed: FuzzSocket, outcome: Outcome, until: Frame) -> None:
@@ -260,8 +195,6 @@ class FuzzBus:
                 assert opcode in (OP_PING, OP_PONG), f"server sent opcode {opcode}"
         fuzzed.close()
         self.fuzzed = None
-        self.closes[outcome.close_code] = self.closes.get(outcome.close_code, 0) + 1
-        self.last_outcome = outcome
 
     def begin(self) -> None:
         """Forget the errors logged before this test (each test answers for its own inputs)."""

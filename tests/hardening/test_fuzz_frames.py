@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from .fuzz_bus import FuzzBus, Outcome, check_closed_cleanly, encode_frame, fuzz_bus, fuzz_settings
+from .fuzz_bus import FuzzBus, Outcome, check_closed_cleanly, fuzz_bus, fuzz_settings
+from .raw_frames import encode_frame
 from .strategies import client_frames
 
 

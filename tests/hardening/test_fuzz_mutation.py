@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from .fuzz_bus import OP_BINARY, OP_TEXT, FuzzBus, check_closed_cleanly, encode_frame, fuzz_bus, fuzz_settings
+from .fuzz_bus import FuzzBus, check_closed_cleanly, fuzz_bus, fuzz_settings
+from .raw_frames import OP_BINARY, OP_TEXT, encode_frame
 from .strategies import SEED_FRAMES
 
 SEEDS = tuple(json.dumps(frame, ensure_ascii=False).encode() for frame in SEED_FRAMES)

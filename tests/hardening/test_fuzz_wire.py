@@ -19,18 +19,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from .fuzz_bus import (
-    OP_BINARY,
-    OP_CONTINUATION,
-    OP_PING,
-    OP_PONG,
-    OP_TEXT,
-    FuzzBus,
-    check_closed_cleanly,
-    encode_frame,
-    fuzz_bus,
-    fuzz_settings,
-)
+from .fuzz_bus import FuzzBus, check_closed_cleanly, fuzz_bus, fuzz_settings
+from .raw_frames import OP_BINARY, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT, encode_frame
 
 TOPIC = "fz/wire"
 SUBSCRIBE = encode_frame(json.dumps({"action": "subscribe", "topic": TOPIC}).encode())

@@ -51,7 +51,13 @@ def _string(names: tuple[str, ...]) -> st.SearchStrategy[str]:
 _topic = _string(TOPICS)
 _client_id = _string(IDS)
 _ack_id = st.one_of(st.sampled_from(("a1", "a2", "")), st.text(max_size=12))
-_timeout = st.one_of(st.integers(0, 2_000), st.integers(-(2**63), 2**64), st.floats(allow_nan=False))
+#: Milliseconds (spec §6.2): small ones, the boundaries of the 300 s cap and of 32/64-bit integers, anything.
+_timeout = st.one_of(
+    st.integers(0, 2_000),
+    st.sampled_from((1_000, 5_000, 299_999, 300_000, 300_001, 2**31, 2**63 - 1, 2**63, 2**64, -1)),
+    st.integers(-(2**63), 2**64),
+    st.floats(allow_nan=False),
+)
 _ack_data = st.fixed_dictionaries(
     {"ack_id": _ack_id, "client_id": _client_id, "success": st.booleans()},
     optional={"error": st.text(max_size=12)},
@@ -105,7 +111,7 @@ ACTIONS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
 }
 
 
-def _wrong_type(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+def _wrong_type() -> st.SearchStrategy[Any]:
     """A JSON value that is (most likely) not of the member's type: any value at all, or a container."""
     containers = st.one_of(
         st.lists(json_scalars, max_size=2), st.dictionaries(st.text(max_size=4), json_scalars, max_size=2)
@@ -113,31 +119,51 @@ def _wrong_type(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(json_scalars, containers)
 
 
-def _member(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    """One member's value: valid most of the time, else wrong-typed, oversized or unicode."""
-    return st.one_of(valid, valid, valid, _wrong_type(valid), oversized_text, unicode_text, st.none())
+_MISSING = object()
+
+
+def _broken() -> st.SearchStrategy[Any]:
+    """A member's value that breaks it: wrong-typed, oversized, unicode, null, or left out."""
+    return st.one_of(_wrong_type(), oversized_text, unicode_text, st.none(), st.just(_MISSING))
 
 
 @st.composite
 def action_frames(draw: st.DrawFn, action: str) -> dict[str, Any]:
-    """A frame of `action` whose members are each valid, broken or left out; maybe with unknown members."""
-    frame: dict[str, Any] = {"action": action}
-    for name, valid in ACTIONS[action].items():
-        if draw(st.integers(0, 4)):  # one in five: the member is missing
-            frame[name] = draw(_member(valid))
+    """A frame of `action`: all members valid, one member broken, or each member maybe broken; plus maybe
+    unknown members (spec §2.2: ignored)."""
+    members = ACTIONS[action]
+    mode = draw(st.sampled_from(("one broken", "valid", "each maybe broken")))
+    target = draw(st.sampled_from(sorted(members)))
+    frame: dict[str, Any] = {}
+    for name, valid in members.items():
+        if mode == "each maybe broken":
+            value = draw(st.one_of(valid, _broken()))
+        elif mode == "one broken" and name == target:
+            value = draw(_broken())
+        else:
+            value = draw(valid)
+        if value is not _MISSING:
+            frame[name] = value
     frame.update(draw(st.dictionaries(st.text(min_size=1, max_size=6), json_values, max_size=2)))
     frame["action"] = action
     return frame
 
 
-#: Any frame a client could send: every action of spec §3-§8, plus unknown, missing and non-string actions.
-client_frames: st.SearchStrategy[Any] = st.one_of(
-    st.sampled_from(sorted(ACTIONS)).flatmap(action_frames),
+#: Frames that are not a well-formed request of any action: unknown, missing and non-string actions, objects
+#: of anything, arrays and scalars where an object belongs (spec §7.1).
+malformed_frames: st.SearchStrategy[Any] = st.one_of(
     st.fixed_dictionaries({"action": st.one_of(st.text(max_size=30), oversized_text)}, optional={"data": json_values}),
-    st.fixed_dictionaries({"action": _wrong_type(st.text())}, optional={"topic": _topic}),
+    st.fixed_dictionaries({"action": _wrong_type()}, optional={"topic": _topic}),
     st.dictionaries(st.text(max_size=8), json_values, max_size=4),
     st.lists(json_values, max_size=4),
     json_scalars,
+)
+
+#: Any frame a client could send: every action of spec §3-§8 (most of the time), or a malformed frame.
+client_frames: st.SearchStrategy[Any] = st.one_of(
+    st.sampled_from(sorted(ACTIONS)).flatmap(action_frames),
+    st.sampled_from(sorted(ACTIONS)).flatmap(action_frames),
+    malformed_frames,
 )
 
 

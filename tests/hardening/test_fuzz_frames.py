@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from .fuzz_bus import FuzzBus, Outcome, check_closed_cleanly, fuzz_bus, fuzz_settings
 from .raw_frames import encode_frame
-from .strategies import client_frames
+from .strategies import ACTIONS, action_frames, client_frames, malformed_frames
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +43,20 @@ def check_answers(outcome: Outcome) -> None:
             assert isinstance(frame.get("error"), str) and frame["error"], frame
 
 
-def test_any_client_frame_gets_answers_or_errors_never_a_crash(bus: FuzzBus) -> None:
-    @fuzz_settings(max_examples=600)
-    @given(frame=client_frames)
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_each_action_with_broken_members_gets_answers_or_errors(bus: FuzzBus, action: str) -> None:
+    @fuzz_settings(max_examples=80)
+    @given(frame=action_frames(action))
+    def one_frame(frame: Any) -> None:
+        check_answers(bus.run(bus.exchange(encode_frame(as_text(frame)))))
+
+    one_frame()
+    bus.check_healthy()
+
+
+def test_malformed_frames_get_errors(bus: FuzzBus) -> None:
+    @fuzz_settings(max_examples=150)
+    @given(frame=malformed_frames)
     def one_frame(frame: Any) -> None:
         check_answers(bus.run(bus.exchange(encode_frame(as_text(frame)))))
 

@@ -1,7 +1,7 @@
 """Abuse cases of issue 11 (rows 1-11) against a `ksps serve` subprocess with its defaults: what each costs.
 
-    python bench/abuse.py                  every case, about 5 s of abuse each (about 2 minutes in all)
-    python bench/abuse.py --quick          every case, shorter and with smaller counts (about 45 s)
+    python bench/abuse.py                  every case, about 5 s of abuse each (about 3 minutes in all)
+    python bench/abuse.py --quick          every case, shorter and with smaller counts (about 70 s)
     python bench/abuse.py --cases 1,4,7    only these rows
 
 Per case, on a fresh server: its RSS before, at the peak and after the abuser left; its open fds; a

@@ -65,7 +65,7 @@ _SERVE_OPTIONS = (
         "average frames per second per connection, every opcode, 0 = unlimited; excess closes with 1008 "
         "(default: 20000)",
     ),
-    _Option("--frame-burst", "frame_burst", int, "burst allowance of the frame rate limit (default: 20000)"),
+    _Option("--frame-burst", "frame_burst", int, "burst allowance of the frame rate limit (default: 10000)"),
     _Option("--max-topic-bytes", "max_topic_bytes", int, "longest topic in bytes (default: 256)"),
     _Option("--max-id-bytes", "max_id_bytes", int, "longest client ID or ack ID in bytes (default: 256)"),
     _Option(

@@ -27,9 +27,9 @@ class ServerConfig:
     #: closes with 1008. Default 20,000: with the burst below, a flood is cut within a fraction of a second
     #: (spec §13.1). A service publishing faster on one connection raises it.
     max_frames_per_second: float = 20_000.0
-    #: Burst allowance of the rate limit, in frames. Default 20,000: a client with the most topics
+    #: Burst allowance of the rate limit, in frames. Default 10,000: a client with the most topics
     #: (`max_topics_per_connection`) can resubscribe to all of them at once after a reconnect.
-    frame_burst: int = 20_000
+    frame_burst: int = 10_000
     #: Longest topic and client ID, in bytes.
     max_topic_bytes: int = 256
     max_id_bytes: int = 256

@@ -10,12 +10,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from typing import Any, Literal, TypedDict
 
+from ._tokens import TokenCallback, token_claims
+
 __all__ = [
     "ClientKwargs",
     "ClientOptionKwargs",
     "ClientOptions",
     "Message",
     "OverflowPolicy",
+    "TokenCallback",
     "default_client_id",
 ]
 
@@ -52,8 +55,14 @@ class ClientOptions:
     secure: bool = False
     #: TLS settings for `wss://` (e.g. a private CA); the system's default verification when None.
     ssl_context: ssl.SSLContext | None = None
-    #: The client's ID; a fresh `client_<ms>_<hex>` when empty.
+    #: The client's ID; a fresh `client_<ms>_<hex>` when empty. With a token, the server takes the ID
+    #: from its `sub` claim when this is left empty (spec §10).
     id: str = ""
+    #: A credential (JWT) sent as `ping.token` on every (re)connection, never in the URL (spec §10).
+    token: str = ""
+    #: `get_token()` (sync or async) returns a fresh token: called on every (re)connection and shortly
+    #: before the current token's `exp`, to refresh it in place. Takes precedence over `token`.
+    get_token: TokenCallback | None = None
     #: When the FIRST connection fails: False raises ConnectionFailed from NewClient; True returns at
     #: once and keeps trying in the background.
     autorestart: bool = False
@@ -105,7 +114,7 @@ class ClientOptions:
         if not values.get("address"):
             raise TypeError("the Address option is required, e.g. Address='localhost:9313'")
         if not values.get("id"):
-            values["id"] = default_client_id()
+            values["id"] = _subject(values.get("token", "")) or default_client_id()
         options = cls(**values)
         options._check()
         return options
@@ -128,6 +137,12 @@ _ALIASES = {"Id": "id", "ID": "id", "OnID": "on_id", "RestartEvery": "reconnect_
             "restart_every": "reconnect_initial_delay"}
 
 
+def _subject(token: str) -> str:
+    """The `sub` claim of a JWT, the ID the server binds to it (spec §10); "" when there is none."""
+    sub = token_claims(token).get("sub") if token else None
+    return sub if isinstance(sub, str) else ""
+
+
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
@@ -140,6 +155,8 @@ class ClientKwargs(TypedDict, total=False):
     Secure: bool
     SslContext: ssl.SSLContext | None
     Id: str
+    Token: str
+    GetToken: TokenCallback | None
     Autorestart: bool
     RestartEvery: float
     Reconnect: bool
@@ -167,6 +184,8 @@ class ClientOptionKwargs(TypedDict, total=False):
     secure: bool
     ssl_context: ssl.SSLContext | None
     id: str
+    token: str
+    get_token: TokenCallback | None
     autorestart: bool
     reconnect: bool
     reconnect_initial_delay: float

@@ -155,7 +155,7 @@ class Session:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(REFUSAL_CLOSE_WAIT):
                     await link.wait_closed()
-            raise ConnectionError(f"the server refused the registration: {answer.code or 'error'}: {answer}")
+            raise ConnectionError(f"the server refused the registration: {answer}") from answer
         self.channel.registered = True
         await self._restore_subscriptions(link)
 

@@ -19,7 +19,7 @@ from .errors import (
     ProtocolError,
     ServerError,
 )
-from .server import Ack, Middleware, Next, Reject, Server, ServerConfig, UpgradeRequest
+from .server import Ack, Identity, Middleware, Next, Reject, Server, ServerConfig, UpgradeRequest
 
 if TYPE_CHECKING:
     from .client import Client, ClientAck
@@ -34,6 +34,7 @@ __all__ = [
     "ClientClosed",
     "ConnectionFailed",
     "ConnectionReplaced",
+    "Identity",
     "KspsError",
     "Middleware",
     "Next",

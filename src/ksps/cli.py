@@ -119,6 +119,41 @@ _SERVE_OPTIONS = (
         "seconds of silence before a node is forgotten (default: 5)",
     ),
     # -- auth: identity and permissions
+    _Option(
+        "--jwt-secret",
+        "jwt_secret",
+        str,
+        "HS256 secret verifying client tokens; prefer the environment variable to keep it out of ps (default: none)",
+    ),
+    _Option("--jwt-public-key", "jwt_public_key", str, "PEM file of an RS256/ES256 key for tokens (default: none)"),
+    _Option("--jwt-jwks", "jwt_jwks", str, "JWKS file of RS256/ES256 keys verifying tokens, by kid (default: none)"),
+    _Option("--jwt-audience", "jwt_audience", str, "required aud claim of tokens (default: none, not checked)"),
+    _Option("--jwt-issuer", "jwt_issuer", str, "required iss claim of tokens (default: none, not checked)"),
+    _Option("--jwt-leeway", "jwt_leeway", float, "seconds of clock skew allowed on exp and nbf (default: 2)"),
+    _Option(
+        "--anonymous",
+        "anonymous",
+        str,
+        "allow|deny connections without a token (default: allow, deny when a JWT key is set)",
+    ),
+    _Option(
+        "--default-permissions",
+        "default_permissions",
+        str,
+        "allow|deny what tokens without permission claims and anonymous clients may do (default: allow)",
+    ),
+    _Option(
+        "--id-takeover",
+        "id_takeover",
+        str,
+        "replace|reject a ping for an ID another unauthenticated connection holds (default: replace)",
+    ),
+    _Option(
+        "--register-timeout",
+        "register_timeout",
+        float,
+        "seconds to send the first ping before the connection is closed with 4005, 0 = none (default: 10)",
+    ),
 
     # -- peers, proxies and hosts
 

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ksps.broker.permissions import Access, Identity
 from ksps.protocol import Frame
 
 
@@ -72,6 +73,11 @@ class RecordingPeer:
         self.is_loopback = is_loopback
         self.frames: list[Frame] = []
         self.closed: tuple[int, str] | None = None
+        self.identity: Identity | None = None
+        self.access = Access.everything()
+
+    def authenticate(self, identity: Identity | None, access: Access) -> None:
+        self.identity, self.access = identity, access
 
     def send(self, frame: Frame) -> None:
         self.frames.append(frame)

@@ -12,6 +12,7 @@ import msgspec
 from ..protocol import (
     DecodeError,
     Envelope,
+    ErrorCodes,
     Errors,
     Frame,
     decode_ack_payload,
@@ -24,6 +25,8 @@ from ..protocol import actions as act
 from .core import Broker
 from .federation import FederationConfig
 from .interfaces import Message, Peer, Relay
+from .permissions import AuthorizeHook, Identity
+from .registration import AuthPolicy, Registrar
 
 __all__ = ["FrameHandler", "Limits"]
 
@@ -62,11 +65,16 @@ class FrameHandler:
         federation: FederationConfig,
         relay: Relay,
         limits: Limits | None = None,
+        *,
+        auth: AuthPolicy | None = None,
     ) -> None:
         self.broker = broker
         self.federation = federation
         self.relay = relay
         self.limits = limits or Limits()
+        self.registrar = Registrar(broker, auth or AuthPolicy())
+        #: `Authorize(action, identity, target)`, asked after the claims allowed an operation (spec §10.4).
+        self.authorize: AuthorizeHook | None = None
         self.on_server_data: list[Callable[[Message], Any]] = []
         self._published: dict[str, Frame] = {}
         self._actions: dict[str, Callable[[Peer, Envelope], None]] = {
@@ -95,17 +103,16 @@ class FrameHandler:
             return
         action = envelope.action
         if not action:
-            peer.send(encode_error(Errors.MISSING_ACTION))
+            self._error(peer, envelope, Errors.MISSING_ACTION)
         elif action == act.PING:
-            client_id = self.broker.register(peer, envelope.from_ or "")
-            peer.send(encode_reply(act.PONG, id=client_id))
+            self.registrar.ping(peer, envelope)
         elif action == act.SERVER_TO_SERVER:
             self._server_to_server(peer, envelope)
         elif (handler := self._actions.get(action)) is None:
-            peer.send(encode_error(Errors.UNKNOWN_ACTION.format(action=action)))
+            self._error(peer, envelope, Errors.UNKNOWN_ACTION.format(action=action))
         elif peer.client_id is None:
             text = Errors.NOT_REGISTERED_SUBSCRIBE if action == act.SUBSCRIBE else Errors.NOT_REGISTERED
-            peer.send(encode_error(text))
+            self._error(peer, envelope, text)
         else:
             handler(peer, envelope)
 
@@ -117,34 +124,82 @@ class FrameHandler:
             return Errors.ID_TOO_LONG.format(limit=limits.max_id_bytes)
         if _too_long(envelope.ack_id, limits.max_id_bytes):
             return Errors.ACK_ID_TOO_LONG.format(limit=limits.max_id_bytes)
+        if envelope.rid is not None and _too_long(envelope.rid, limits.max_id_bytes):
+            return Errors.RID_TOO_LONG.format(limit=limits.max_id_bytes)
         return ""
+
+    # -- replies and refusals (spec §7.1, §11) -------------------------------------------------------------
+
+    @staticmethod
+    def _error(peer: Peer, envelope: Envelope, text: str) -> None:
+        # The frame's `rid` goes back on every error answering it (spec §11.1); without one, the original frame.
+        peer.send(encode_error(text, rid=envelope.rid or ""))
+
+    def _permit(self, peer: Peer, envelope: Envelope, granted: bool, action: str, target: str) -> bool:
+        """True when `peer` may do `action` on `target`; else answers `error` with code `forbidden` (spec §10.4)."""
+        if granted and (self.authorize is None or self._ask_hook(action, peer.identity, target)):
+            return True
+        peer.send(
+            encode_error(
+                Errors.FORBIDDEN.format(action=action, target=target),
+                code=ErrorCodes.FORBIDDEN,
+                topic=envelope.topic or "",
+                to=envelope.to or "",
+                ack_id=envelope.ack_id or "",
+                rid=envelope.rid or "",
+            )
+        )
+        return False
+
+    def _ask_hook(self, action: str, identity: Identity | None, target: str) -> bool:
+        hook = self.authorize
+        try:
+            return hook is None or hook(action, identity, target) is True
+        except Exception:
+            return False  # a failing hook refuses: fail closed (spec §10.4)
 
     # -- topics (spec §4) ------------------------------------------------------------------------------
 
     def _topic(self, peer: Peer, envelope: Envelope) -> str:
         topic = envelope.topic
         if not topic:
-            peer.send(encode_error(Errors.MISSING_TOPIC))
+            self._error(peer, envelope, Errors.MISSING_TOPIC)
             return ""
         return topic
 
     def _subscribe(self, peer: Peer, envelope: Envelope) -> None:
         if topic := self._topic(peer, envelope):
             if topic.startswith(act.DIRECT_TOPIC_PREFIX):
-                peer.send(encode_error(Errors.RESERVED_TOPIC.format(topic=topic)))
+                self._error(peer, envelope, Errors.RESERVED_TOPIC.format(topic=topic))
+                return
+            if not self._permit(peer, envelope, peer.access.subscribe.allows(topic), act.SUBSCRIBE, topic):
                 return
             self.broker.topics.add_peer(topic, peer)
-            peer.send(Frame(_SUBSCRIBED + _encode(topic) + b"}"))
+            rid = envelope.rid
+            if rid is None:
+                peer.send(Frame(_SUBSCRIBED + _encode(topic) + b"}"))
+            else:
+                peer.send(self._reply(act.SUBSCRIBED, rid, topic))
 
     def _unsubscribe(self, peer: Peer, envelope: Envelope) -> None:
         if topic := self._topic(peer, envelope):
             self.broker.topics.remove_peer(topic, peer)
-            peer.send(encode_reply(act.UNSUBSCRIBED, topic=topic))
+            peer.send(encode_reply(act.UNSUBSCRIBED, topic=topic, rid=envelope.rid or ""))
 
     def _publish(self, peer: Peer, envelope: Envelope) -> None:
         if topic := self._topic(peer, envelope):
+            # Hot path: one attribute read when the connection may publish anywhere and no hook is set.
+            if not (peer.access.publish_any and self.authorize is None) and not self._permit(
+                peer, envelope, peer.access.publish.allows(topic), act.PUBLISH, topic
+            ):
+                return
             self.broker.publish(topic, envelope.raw_data, peer.client_id or "")
-            peer.send(self._published_reply(topic))
+            rid = envelope.rid
+            peer.send(self._published_reply(topic) if rid is None else self._reply(act.PUBLISHED, rid, topic))
+
+    @staticmethod
+    def _reply(action: str, rid: str, topic: str) -> Frame:
+        return encode_reply(action, topic=topic, rid=rid)
 
     def _published_reply(self, topic: str) -> Frame:
         # Every publication gets this reply (spec §4.2): reuse the frame of busy topics instead of building it.
@@ -156,10 +211,12 @@ class FrameHandler:
         return frame
 
     def _direct_message(self, peer: Peer, envelope: Envelope) -> None:
-        if not envelope.to:
-            peer.send(encode_error(Errors.MISSING_TARGET_ID))
+        target = envelope.to
+        if not target:
+            self._error(peer, envelope, Errors.MISSING_TARGET_ID)
             return
-        self.broker.publish_to_id(envelope.to, envelope.raw_data, peer.client_id or "")
+        if self._permit(peer, envelope, peer.access.direct.allows(target), act.DIRECT_MESSAGE, target):
+            self.broker.publish_to_id(target, envelope.raw_data, peer.client_id or "")
 
     # -- acknowledgements (spec §6) --------------------------------------------------------------------
 
@@ -170,13 +227,16 @@ class FrameHandler:
 
     def _client_ack_id(self, peer: Peer, envelope: Envelope) -> str:
         if not envelope.ack_id:
-            peer.send(encode_error(Errors.MISSING_ACK_ID))
+            self._error(peer, envelope, Errors.MISSING_ACK_ID)
             return ""
         return envelope.ack_id
 
     def _publish_with_ack(self, peer: Peer, envelope: Envelope) -> None:
         topic = self._topic(peer, envelope)
-        if topic and (client_ack_id := self._client_ack_id(peer, envelope)):
+        if not topic or not (client_ack_id := self._client_ack_id(peer, envelope)):
+            return
+        access = peer.access
+        if self._permit(peer, envelope, access.ack and access.publish.allows(topic), act.PUBLISH_WITH_ACK, topic):
             self.broker.publish_with_ack(
                 topic,
                 envelope.raw_data,
@@ -188,12 +248,17 @@ class FrameHandler:
             )
 
     def _publish_to_id_with_ack(self, peer: Peer, envelope: Envelope) -> None:
-        if not envelope.to:
-            peer.send(encode_error(Errors.MISSING_TARGET_ID))
+        target = envelope.to
+        if not target:
+            self._error(peer, envelope, Errors.MISSING_TARGET_ID)
             return
-        if client_ack_id := self._client_ack_id(peer, envelope):
+        if not (client_ack_id := self._client_ack_id(peer, envelope)):
+            return
+        access = peer.access
+        granted = access.ack and access.direct.allows(target)
+        if self._permit(peer, envelope, granted, act.PUBLISH_TO_ID_WITH_ACK, target):
             self.broker.publish_to_id_with_ack(
-                envelope.to,
+                target,
                 envelope.raw_data,
                 peer.client_id or "",
                 self._ack_timeout(envelope),
@@ -205,13 +270,13 @@ class FrameHandler:
     def _ack(self, peer: Peer, envelope: Envelope) -> None:
         payload = decode_ack_payload(envelope.data)
         if payload is None and not envelope.ack_id:
-            peer.send(encode_error(Errors.MISSING_ACK_DATA))
+            self._error(peer, envelope, Errors.MISSING_ACK_DATA)
             return
         ack_id = envelope.ack_id
         if not ack_id and payload is not None and isinstance(payload.ack_id, str):
             ack_id = payload.ack_id
         if not ack_id:
-            peer.send(encode_error(Errors.MISSING_ACK_ID))
+            self._error(peer, envelope, Errors.MISSING_ACK_ID)
             return
         # Success is read only from data.success, as in the original (spec §6.1).
         success = payload is not None and payload.success is True
@@ -220,41 +285,49 @@ class FrameHandler:
 
     def _get_ack_status(self, peer: Peer, envelope: Envelope) -> None:
         if client_ack_id := self._client_ack_id(peer, envelope):
-            request = self.broker.acks.find(peer, client_ack_id) or self.broker.acks.find_server(client_ack_id)
+            acks = self.broker.acks
+            request = acks.find(peer, client_ack_id)
+            if request is None and (by_server_id := acks.find_server(client_ack_id)) is not None:
+                # Only the requester's own requests, also by server ack ID: those are guessable (spec §10.7).
+                request = by_server_id if by_server_id.owner is peer else None
             status = request.expected if request is not None else {}
-            peer.send(encode_ack_status(client_ack_id, status))
+            peer.send(encode_ack_status(client_ack_id, status, rid=envelope.rid or ""))
 
     def _cancel_ack(self, peer: Peer, envelope: Envelope) -> None:
         if client_ack_id := self._client_ack_id(peer, envelope):
+            # Looked up by (connection, client ack ID) only: nobody cancels another's request (spec §10.7).
             request = self.broker.acks.find(peer, client_ack_id)
             if request is not None:
                 self.broker.acks.cancel(request)
-            peer.send(encode_reply(act.ACK_CANCELLED, ack_id=client_ack_id))
+            peer.send(encode_reply(act.ACK_CANCELLED, ack_id=client_ack_id, rid=envelope.rid or ""))
 
     # -- server to server (spec §8) --------------------------------------------------------------------
 
     def _publish_to_server(self, peer: Peer, envelope: Envelope) -> None:
         address = envelope.to
         if not address:
-            peer.send(encode_error(Errors.MISSING_SERVER_ADDRESS))
+            self._error(peer, envelope, Errors.MISSING_SERVER_ADDRESS)
+            return
+        if not self._permit(peer, envelope, peer.access.relay, act.PUBLISH_TO_SERVER, address):
             return
         secure = bool(envelope.status and envelope.status.get("is_secure"))
+        rid = envelope.rid or ""
 
         def reply(failure: str | None) -> None:
             if failure is None:
-                peer.send(encode_reply(act.SERVER_MESSAGE_SENT, to=address))
+                peer.send(encode_reply(act.SERVER_MESSAGE_SENT, to=address, rid=rid))
             else:
-                peer.send(encode_error(Errors.RELAY_FAILED.format(reason=failure)))
+                peer.send(encode_error(Errors.RELAY_FAILED.format(reason=failure), rid=rid))
 
         origin = self.federation.origin(peer.client_id or "")
         self.relay.relay(address, envelope.raw_data, origin, secure, reply)
 
     def _server_to_server(self, peer: Peer, envelope: Envelope) -> None:
         if not self.federation.authenticates(envelope.secret or "", peer.is_loopback):
-            peer.send(encode_error(Errors.S2S_NOT_ALLOWED))
+            self._error(peer, envelope, Errors.S2S_NOT_ALLOWED)
             return
         if not self.federation.is_for_me(envelope.to or "", envelope.id or ""):
-            peer.send(encode_error(Errors.UNKNOWN_ACTION.format(action=act.SERVER_TO_SERVER)))
+            self._error(peer, envelope, Errors.UNKNOWN_ACTION.format(action=act.SERVER_TO_SERVER))
             return
         self.deliver_server_data(envelope.raw_data, envelope.from_ or "")
 

@@ -7,11 +7,14 @@ and tests may implement them with plain objects.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
 from ..protocol import Frame
+
+if TYPE_CHECKING:
+    from .permissions import Access, Identity
 
 __all__ = ["Cancellable", "Message", "Peer", "Relay", "Runner", "Scheduler"]
 
@@ -26,6 +29,13 @@ class Peer(Protocol):
     client_id: str | None
     #: True when the remote address is loopback (spec §8.3, peer authentication without a secret).
     is_loopback: bool
+    #: Who the connection authenticated as; None = anonymous (spec §10).
+    identity: Identity | None
+    #: The compiled permissions of `identity`, checked on each operation (spec §10.4).
+    access: Access
+
+    def authenticate(self, identity: Identity | None, access: Access) -> None:
+        """Adopt a (new or refreshed) identity; the I/O layer re-arms its expiry timer (spec §10.5)."""
 
     def send(self, frame: Frame) -> None:
         """Queue one frame for this connection. Never blocks; bounded by the I/O layer (spec §9.12)."""

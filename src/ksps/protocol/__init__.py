@@ -4,7 +4,7 @@ Nothing here performs I/O or imports asyncio; the server and the client drive it
 """
 
 from . import actions
-from .actions import CloseCodes, CloseReasons, Errors
+from .actions import CloseCodes, CloseReasons, ErrorCodes, Errors
 from .envelope import (
     NULL,
     AckPayload,
@@ -33,6 +33,7 @@ __all__ = [
     "CloseReasons",
     "DecodeError",
     "Envelope",
+    "ErrorCodes",
     "Errors",
     "Frame",
     "actions",

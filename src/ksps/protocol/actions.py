@@ -62,6 +62,12 @@ class Errors:
     RESERVED_TOPIC: Final = "topic is reserved: {topic}"
     S2S_NOT_ALLOWED: Final = "server-to-server not allowed"
     # -- auth
+    #: An operation the connection's identity may not do (spec §10.4), with `code` FORBIDDEN.
+    FORBIDDEN: Final = "forbidden: {action} {target}"
+    #: A `ping` for an ID that another identity holds (spec §10.6), with `code` ID_TAKEN.
+    ID_TAKEN: Final = "id taken: {id}"
+    #: A `rid` longer than the ID limit (spec §11.1): it is not echoed.
+    RID_TOO_LONG: Final = "rid too long (max {limit} bytes)"
 
     # -- peers
 
@@ -81,6 +87,9 @@ class CloseCodes:
     REPLACED: Final = 4001
     SLOW_CONSUMER: Final = 4002
     # -- auth
+    UNAUTHORIZED: Final = 4003
+    TOKEN_EXPIRED: Final = 4004
+    REGISTRATION_TIMEOUT: Final = 4005
 
     # -- limits: connection
 
@@ -96,9 +105,29 @@ class CloseReasons:
     REPLACED: Final = "replaced by a newer connection"
     SLOW_CONSUMER: Final = "slow consumer"
     # -- auth
+    #: Followed by the detail: bad or missing token, or an ID the identity may not register (spec §10.3).
+    UNAUTHORIZED: Final = "unauthorized: {detail}"
+    #: The details of UNAUTHORIZED; INVALID_TOKEN is also the body of the HTTP 401 at the upgrade.
+    INVALID_TOKEN: Final = "invalid token: {reason}"
+    TOKEN_REQUIRED: Final = "token required"
+    ID_NOT_ALLOWED: Final = "ID not allowed for this identity"
+    OTHER_SUBJECT: Final = "a refreshed token must have the same sub"
+    TOKEN_EXPIRED: Final = "token expired"
+    REGISTRATION_TIMEOUT: Final = "registration timeout"
 
     # -- limits: connection
 
+    # -- end
+
+
+class ErrorCodes:
+    """The `code` member of the error frames added by ksps (spec §11.2)."""
+
+    # -- auth
+    FORBIDDEN: Final = "forbidden"
+    ID_TAKEN: Final = "id_taken"
+    # -- limits
+    LIMIT: Final = "limit"
     # -- end
 
 

@@ -31,6 +31,10 @@ class Envelope(msgspec.Struct, frozen=True, gc=False):
     timeout: Annotated[float, msgspec.Meta(ge=0)] | None = None
     progress: bool | None = None
     secret: str | None = None
+    #: Request ID, echoed on every direct reply (spec §11.1).
+    rid: str | None = None
+    #: Credential (a JWT) on `ping` (spec §10.3).
+    token: str | None = None
 
     @property
     def raw_data(self) -> msgspec.Raw:

@@ -76,9 +76,14 @@ def encode_reply(action: str, **fields: str) -> Frame:
     return Frame(_encode(body))
 
 
-def encode_error(text: str) -> Frame:
-    """An `error` frame (spec §7.1)."""
-    return Frame(_encode({"action": actions.ERROR, "error": text}))
+def encode_error(text: str, **members: str) -> Frame:
+    """An `error` frame (spec §7.1), with the optional members of spec §11 (`code`, `topic`, `to`, `ack_id`,
+    `rid`); empty members are omitted, so without them the frame is the original's, byte for byte."""
+    body: dict[str, Any] = {"action": actions.ERROR, "error": text}
+    for key, value in members.items():
+        if value:
+            body[key] = value
+    return Frame(_encode(body))
 
 
 def encode_ack_response(client_ack_id: str, responses: Mapping[str, AckResponse]) -> Frame:
@@ -94,9 +99,11 @@ def encode_ack_progress(client_ack_id: str, response: AckResponse) -> Frame:
     return Frame(_encode({"action": actions.ACK_PROGRESS, "ack_id": client_ack_id, "data": response}))
 
 
-def encode_ack_status(client_ack_id: str, status: Mapping[str, bool]) -> Frame:
-    """The reply to `get_ack_status`; `status` omitted when empty (spec §6.5)."""
+def encode_ack_status(client_ack_id: str, status: Mapping[str, bool], rid: str = "") -> Frame:
+    """The reply to `get_ack_status`; `status` omitted when empty (spec §6.5), `rid` when given (spec §11)."""
     body: dict[str, Any] = {"action": actions.ACK_STATUS, "ack_id": client_ack_id}
     if status:
         body["status"] = dict(status)
+    if rid:
+        body["rid"] = rid
     return Frame(_encode(body))

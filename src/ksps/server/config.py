@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass, field
+from typing import Literal
 
 __all__ = ["ServerConfig"]
 
@@ -63,6 +64,27 @@ class ServerConfig:
     reuse_port: bool = False
 
     # -- auth: identity and permissions (spec §10, docs/security.md) -------------------------------------
+    #: HS256 secret that verifies client tokens (JWT); empty = none. Kept out of `repr` and logs.
+    jwt_secret: str = field(default="", repr=False)
+    #: PEM file of the RS256 or ES256 public key that verifies client tokens; empty = none.
+    jwt_public_key: str = ""
+    #: JWKS file (JSON) of RS256/ES256 public keys, chosen by the token's `kid`; empty = none.
+    jwt_jwks: str = ""
+    #: Required `aud` and `iss` of tokens; empty = not checked (a token with an `aud` is then refused).
+    jwt_audience: str = ""
+    jwt_issuer: str = ""
+    #: Seconds of clock skew allowed on `exp`/`nbf`; the connection closes with 4004 at `exp` plus this.
+    jwt_leeway: float = 2.0
+    #: Whether connections without an identity may register: "allow" or "deny"; empty = "allow", or "deny"
+    #: when a JWT key is configured.
+    anonymous: Literal["allow", "deny", ""] = ""
+    #: What an identity's unset permission claims (and anonymous connections) may do: "allow" or "deny".
+    default_permissions: Literal["allow", "deny"] = "allow"
+    #: Whether a `ping` may take an ID held by another unauthenticated connection: "replace" (closing it with
+    #: 4001, as the original) or "reject"; an authenticated ID is only ever taken by the same identity.
+    id_takeover: Literal["replace", "reject"] = "replace"
+    #: Seconds a connection has to send its first `ping` before it is closed with 4005; 0 = no deadline.
+    register_timeout: float = 10.0
 
     # -- peers, proxies and hosts (spec §8, docs/security.md) --------------------------------------------
 

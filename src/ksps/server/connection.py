@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
+from ..broker.permissions import Access, Identity
 from ..protocol import CloseCodes, CloseReasons, Frame
 
 if TYPE_CHECKING:
@@ -63,9 +65,13 @@ def _describe_peer(peername: object) -> tuple[str, bool]:
 class Connection(WSListener):
     """The server side of one client connection; the broker sees it as a `Peer`."""
 
-    def __init__(self, core: ServerCore) -> None:
+    def __init__(self, core: ServerCore, *, identity: Identity | None = None) -> None:
         self.client_id: str | None = None
         self.is_loopback = False
+        #: Who the connection authenticated as, and its compiled permissions (spec §10).
+        self.identity = identity
+        self.access = core.handler.registrar.access(identity)
+        self._expiry: asyncio.TimerHandle | None = None
         #: `host:port` of the client, for logs; known once connected.
         self.remote = ""
         self._core = core
@@ -89,6 +95,7 @@ class Connection(WSListener):
         self.remote, self.is_loopback = _describe_peer(self._raw.get_extra_info("peername"))
         self._refilled_at = self._core.loop.time()
         self._core.connection_opened(self)
+        self._arm_expiry()
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         msg_type = frame.msg_type
@@ -106,6 +113,7 @@ class Connection(WSListener):
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self._closing = True
+        self._disarm_expiry()
         self._pending.clear()
         self._core.connection_closed(self)
 
@@ -149,6 +157,31 @@ class Connection(WSListener):
                     return
             self._tokens = tokens
         self._core.handler.handle(self, payload)
+
+    # -- identity (spec §10.5) ----------------------------------------------------------------------------
+
+    def authenticate(self, identity: Identity | None, access: Access) -> None:
+        """Adopt a new or refreshed identity (the broker's Peer interface); re-arms the expiry timer."""
+        self.identity = identity
+        self.access = access
+        self._arm_expiry()
+
+    def _arm_expiry(self) -> None:
+        self._disarm_expiry()
+        expires_at = self.identity.expires_at if self.identity is not None else None
+        if expires_at is not None and not self._closing:
+            # `expires_at` is wall-clock time (a token's `exp`); the loop's clock is monotonic.
+            delay = max(0.0, expires_at - time.time())
+            self._expiry = self._core.loop.call_later(delay, self._expired)
+
+    def _disarm_expiry(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+
+    def _expired(self) -> None:
+        self._expiry = None
+        self.close(CloseCodes.TOKEN_EXPIRED, CloseReasons.TOKEN_EXPIRED)
 
     # -- writing (the broker's Peer interface) -------------------------------------------------------------
 
@@ -195,6 +228,7 @@ class Connection(WSListener):
         if flush:
             self.flush()
         self._closing = True
+        self._disarm_expiry()
         log.info("closing %s (%s): %d %s", self.remote, self.client_id, code, reason)
         self._transport.send_close(_close_code(code), reason.encode())
         self._transport.disconnect()

@@ -14,6 +14,7 @@ from ..broker import Broker, FederationConfig, FrameHandler, Limits
 from ..broker.interfaces import Cancellable
 from ..errors import ServerError
 from ..protocol import CloseCodes, CloseReasons
+from .auth import RegistrationDeadlines, TokenVerifier, auth_policy, token_middleware
 from .config import ServerConfig
 from .connection import Connection, Outbox
 from .relay import Relayer
@@ -62,8 +63,14 @@ class ServerCore:
         self.relayer = Relayer(config.peer_secret)
         self.federation = self._federation(config.split_address()[1])
         limits = Limits(config.max_topic_bytes, config.max_id_bytes, config.max_ack_timeout)
-        self.handler = FrameHandler(self.broker, self.federation, self.relayer, limits)
+        verifier = TokenVerifier.from_config(config)
+        self.handler = FrameHandler(
+            self.broker, self.federation, self.relayer, limits, auth=auth_policy(config, verifier)
+        )
         self.router = UpgradeRouter(config.path, config.allowed_origins, config.serve_client_bundle, self._accept)
+        if verifier is not None:
+            self.router.middleware.append(token_middleware(verifier))  # first, so later middleware see it
+        self.deadlines = RegistrationDeadlines(config.register_timeout)
         self.connections: set[Connection] = set()
         self._server: asyncio.Server | None = None
         self.cluster: RedisBackplane | None = None
@@ -108,16 +115,18 @@ class ServerCore:
         )
 
     def _accept(self, request: UpgradeRequest) -> Connection:
-        return Connection(self)
+        return Connection(self, identity=request.identity)
 
     def connection_opened(self, connection: Connection) -> None:
         """Called by a connection once the WebSocket handshake is done."""
         self.connections.add(connection)
+        self.deadlines.add(connection)
         log.debug("connection from %s", connection.remote)
 
     def connection_closed(self, connection: Connection) -> None:
         """Called by a connection when its socket is gone."""
         self.connections.discard(connection)
+        self.deadlines.discard(connection)
         self.broker.disconnect(connection)
         log.debug("connection %s (%s) closed", connection.remote, connection.client_id)
 
@@ -183,6 +192,7 @@ class ServerCore:
         self._stopping = True
         server = self._server
         server.close()
+        self.deadlines.stop()
         # End pending acks first, so their owners still get an `ack_response` before the close frame.
         self.broker.acks.cancel_all()
         for connection in tuple(self.connections):

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from ..broker import Message, RelayTarget, ServerCallback, parse_relay_address
+from ..broker.permissions import AuthorizeHook
 from ..errors import ServerError
 from .ack import Ack
 from .config import ServerConfig
@@ -101,6 +102,17 @@ class Server(ServerCore):
         """Add a middleware around the upgrade; the first added runs first."""
         self.router.middleware.append(middleware)
 
+    def Authorize(self, hook: AuthorizeHook | None) -> None:
+        """Decide per operation, after the identity's claims allowed it (spec §10.4); None removes the hook.
+
+        `hook(action, identity, target) -> bool` runs on the read loop for every `subscribe`, `publish`,
+        `direct_message`, `publish_with_ack`, `publish_to_id_with_ack` and `publish_to_server` of a client:
+        keep it quick and synchronous. `identity` is None for anonymous connections; `target` is the topic,
+        the target client ID, or the server address. False (or an exception) refuses with an `error` frame
+        of code `forbidden`. The in-process verbs of this class are trusted and never asked about.
+        """
+        self.handler.authorize = hook
+
     def OnID(self, handler: Callable[[Message], Any]) -> None:
         """Receive direct messages sent to the server's ID (replaces any previous handler)."""
         self.broker.on_id = handler
@@ -177,6 +189,7 @@ class Server(ServerCore):
     count_clients = CountClients
     count_subscribers = CountSubscribers
     on_id = OnID
+    authorize = Authorize
     on_server_data = OnServerData
     on_upgrade_ws = OnUpgradeWS
     use = Use

@@ -11,14 +11,20 @@ from urllib.parse import parse_qs, urlsplit
 
 from picows import WSListener, WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
 
+from ..broker.permissions import Identity
+
 __all__ = ["Middleware", "Next", "Reject", "UpgradeHook", "UpgradeRequest", "UpgradeRouter"]
 
 log = logging.getLogger("ksps.server")
 
 
-@dataclass(frozen=True)
+@dataclass
 class UpgradeRequest:
-    """What hooks and middleware see of the HTTP upgrade request."""
+    """What hooks and middleware see of the HTTP upgrade request.
+
+    A middleware that authenticated the request by its own means sets `identity`; the connection then has
+    that identity and its permissions (spec §10.1).
+    """
 
     #: The path without the query string.
     path: str
@@ -26,6 +32,8 @@ class UpgradeRequest:
     query: Mapping[str, list[str]]
     #: Request headers, case-insensitive.
     headers: Mapping[str, str]
+    #: Who the request authenticated as (a token, or a middleware); None = anonymous (spec §10.1).
+    identity: Identity | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,124 @@
+"""Who a connection is and what it may do (spec §10), decided without I/O.
+
+An :class:`Identity` comes from a token's claims or from middleware; :class:`Access` is its compiled form,
+built once per connection (or once per refresh), so that the per-frame check is cheap. The publish path is
+hot: a connection that may publish anywhere pays one attribute read (`Access.publish_any`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Access", "AuthorizeHook", "Identity", "TopicPatterns"]
+
+#: Per-pattern-set cache of decisions; cleared when full, so a client cycling topics cannot grow it.
+_CACHE_SIZE = 256
+
+
+def _patterns(value: Any, name: str) -> Sequence[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise TypeError(f"Identity.{name} must be a list of patterns or None, got {value!r}")
+    items = tuple(value)
+    if not all(isinstance(item, str) for item in items):
+        raise TypeError(f"Identity.{name} must hold strings, got {value!r}")
+    return items
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An authenticated identity and its permissions (spec §10.2).
+
+    Every `None` field means "the deployment default" (`--default-permissions`). Patterns are topics (or
+    client IDs for `direct`) where `*` matches any run of characters, `/` and `.` included; `("*",)` allows
+    everything and `()` nothing. Lists are accepted and stored as tuples.
+
+    Example (in a middleware)::
+
+        request.identity = Identity(id="alice", subscribe=["news.*"], publish=[])
+    """
+
+    #: The client ID this identity may register; None = any ID (the `ping`'s `from`, or a UUID).
+    id: str | None = None
+    #: Topics it may subscribe to.
+    subscribe: Sequence[str] | None = None
+    #: Topics it may publish to (also with acknowledgement).
+    publish: Sequence[str] | None = None
+    #: Client IDs it may send direct messages to (`direct_message`, `publish_to_id_with_ack`).
+    direct: Sequence[str] | None = None
+    #: Whether it may ask the server to relay to another server (`publish_to_server`).
+    relay: bool | None = None
+    #: Whether it may publish with acknowledgement (answering `ack`s is always allowed).
+    ack: bool | None = None
+    #: When it stops being valid, in seconds since the epoch (a token's `exp`); None = never.
+    expires_at: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("subscribe", "publish", "direct"):
+            object.__setattr__(self, name, _patterns(getattr(self, name), name))
+
+    def __repr__(self) -> str:
+        # Short, and without anything secret: an Identity holds claims, never the token itself.
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items() if v is not None)
+        return f"Identity({fields})"
+
+
+#: `Authorize(action, identity, target) -> bool`, asked after the identity's claims allowed an operation.
+#: `identity` is None for an anonymous connection; `target` is the topic, client ID or server address.
+AuthorizeHook = Callable[[str, "Identity | None", str], bool]
+
+
+class TopicPatterns:
+    """A set of `*` patterns compiled into one regular expression, with a small cache of decisions."""
+
+    __slots__ = ("_cache", "_regex", "everything", "nothing")
+
+    def __init__(self, patterns: Sequence[str] | None, default: bool) -> None:
+        if patterns is None:
+            patterns = ("*",) if default else ()
+        #: True when every name matches: the check is then skipped.
+        self.everything = "*" in patterns
+        self.nothing = not patterns
+        self._regex: re.Pattern[str] | None = None
+        if not (self.everything or self.nothing):
+            # `*` is the only wildcard (spec §10.2): everything else is literal, hence re.escape.
+            alternatives = "|".join(re.escape(p).replace(r"\*", ".*") for p in patterns)
+            self._regex = re.compile(f"(?:{alternatives})", re.DOTALL)
+        self._cache: dict[str, bool] = {}
+
+    def allows(self, name: str) -> bool:
+        """Whether `name` matches one of the patterns."""
+        if self._regex is None:
+            return self.everything
+        cache = self._cache
+        decision = cache.get(name)
+        if decision is None:
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            decision = cache[name] = self._regex.fullmatch(name) is not None
+        return decision
+
+
+class Access:
+    """The compiled permissions of one connection (spec §10.2): built once, checked per frame."""
+
+    __slots__ = ("ack", "direct", "publish", "publish_any", "relay", "subscribe")
+
+    def __init__(self, identity: Identity | None, default_allow: bool) -> None:
+        claims = identity or Identity()
+        self.subscribe = TopicPatterns(claims.subscribe, default_allow)
+        self.publish = TopicPatterns(claims.publish, default_allow)
+        self.direct = TopicPatterns(claims.direct, default_allow)
+        self.relay = default_allow if claims.relay is None else claims.relay
+        self.ack = default_allow if claims.ack is None else claims.ack
+        #: Precomputed for the hot publish path: no per-topic check at all.
+        self.publish_any = self.publish.everything
+
+    @classmethod
+    def everything(cls) -> Access:
+        """Permission for everything: what a connection has when no policy applies (the original's rules)."""
+        return cls(None, True)

@@ -196,8 +196,9 @@ class RunnerServer(RestartableServer):
     It records what its OnID and OnServerData handlers receive.
     """
 
-    def __init__(self) -> None:
-        super().__init__(configure=self._hook, server_id="conformance-server")
+    def __init__(self, **options: Any) -> None:
+        """`options` are ServerConfig fields (e.g. `jwt_secret` for the `auth.*` scenarios)."""
+        super().__init__(configure=self._hook, server_id="conformance-server", **options)
         self.server_id = "conformance-server"
         self.direct: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.server_data: asyncio.Queue[dict[str, Any]] = asyncio.Queue()

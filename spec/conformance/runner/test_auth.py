@@ -25,7 +25,7 @@ def mint(sub: str, *, ttl: float = 3600.0, secret: str = SECRET, **claims: Any) 
 @pytest.fixture
 async def server() -> AsyncIterator[RunnerServer]:
     """The runner's server, requiring tokens signed with SECRET."""
-    runner_server = RunnerServer(jwt_secret=SECRET)
+    runner_server = RunnerServer(jwt_secret=SECRET, jwt_leeway=0)
     await runner_server.start()
     yield runner_server
     await runner_server.stop()
@@ -112,7 +112,7 @@ async def test_auth_subscribe_forbidden(server, adapters, connect):
 
 
 async def test_auth_takeover_refused(adapters):
-    server = RunnerServer(jwt_secret=SECRET, anonymous="allow")
+    server = RunnerServer(jwt_secret=SECRET, jwt_leeway=0, anonymous="allow")
     await server.start()
     try:
         a, b = await adapters("A"), await adapters("B")

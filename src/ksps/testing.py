@@ -5,7 +5,8 @@ In Python::
     async with serve_for_tests() as server:
         url = server.url
 
-From any language: ``python -m ksps.testing [--port N] [--server-id ID] [--path P]`` listens on 127.0.0.1,
+From any language: ``python -m ksps.testing [--port N] [--server-id ID] [--path P] [--jwt-secret S]
+[--jwt-leeway SECONDS] [--anonymous allow|deny]`` listens on 127.0.0.1,
 prints one JSON line ``{"url", "address", "port", "server_id"}`` once it accepts connections, and stops
 cleanly on SIGTERM, SIGINT or when its standard input reaches end of file.
 """
@@ -94,6 +95,10 @@ async def _serve(args: argparse.Namespace) -> None:
         options["server_id"] = args.server_id
     if args.peer_secret:
         options["peer_secret"] = args.peer_secret
+    if args.jwt_secret:  # tokens for the clients' own auth tests (spec §10)
+        options.update(jwt_secret=args.jwt_secret, jwt_leeway=args.jwt_leeway)
+    if args.anonymous:
+        options["anonymous"] = args.anonymous
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     # Handlers first: a SIGTERM sent right after the ready line must already stop gracefully.
@@ -119,6 +124,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--path", default="/ws/bus", help="WebSocket path (default: /ws/bus)")
     parser.add_argument("--server-id", default="", help="the server's own ID (default: a random UUID)")
     parser.add_argument("--peer-secret", default="", help="server-to-server shared secret")
+    parser.add_argument("--jwt-secret", default="", help="HS256 secret that verifies client tokens (default: none)")
+    parser.add_argument("--jwt-leeway", type=float, default=0.0,
+                        help="seconds of clock skew allowed on exp, with --jwt-secret (default: 0)")
+    parser.add_argument("--anonymous", choices=["allow", "deny"], default=None,
+                        help="whether connections without a token may register (default: the server's)")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args))

@@ -77,6 +77,7 @@ class FrameRouter:
         replies: ReplyWaiters,
         hooks: Hooks,
         direct: Subscription | None,
+        registered: Callable[[], bool] = lambda: False,
     ) -> None:
         self._registry = registry
         self._dispatcher = dispatcher
@@ -84,6 +85,7 @@ class FrameRouter:
         self._replies = replies
         self._hooks = hooks
         self._direct = direct
+        self._registered = registered
         self._routes: dict[str, Callable[[ServerFrame], None]] = {
             act.PUBLISH: self._publish,
             act.PUBLISH_ACK: self._publish_ack,
@@ -169,8 +171,9 @@ class FrameRouter:
         if frame.ack_id and (handle := self._acks.get(frame.ack_id)) is not None:
             handle._fail(error)
             return
-        # Before registration, an error can only answer the `ping` (e.g. an ID too long, spec §2.4).
-        if not self._replies.resolve(act.PONG, "", error):
+        # Before registration, an error can only answer the `ping` (e.g. an ID too long, spec §2.4), also
+        # from a server that does not echo `rid`.
+        if self._registered() or not self._replies.resolve(act.PONG, "", error):
             self._hooks.error(error)
 
 

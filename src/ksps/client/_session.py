@@ -36,7 +36,7 @@ from ._refresh import TokenRefresher
 from ._replies import ReplyWaiters, wait_reply
 from ._router import FrameRouter, ServerErrorReply
 from ._subscriptions import Confirmation, Subscription, SubscriptionRegistry
-from ._tokens import CLOSE_TOKEN_EXPIRED, CLOSE_UNAUTHORIZED, HTTP_UNAUTHORIZED, TokenSource
+from ._tokens import CLOSE_TOKEN_EXPIRED, HTTP_UNAUTHORIZED, TokenSource, auth_refusal
 from ._transport import Link, open_link
 
 __all__ = ["Session"]
@@ -71,7 +71,10 @@ class Session:
         if options.on_id is not None:
             on_id = options.on_id
             direct = Subscription("", lambda message, _unsub: on_id(message), _no_unsubscribe)
-        self.router = FrameRouter(self.registry, self.dispatcher, self.acks, self.replies, self.hooks, direct)
+        self.router = FrameRouter(
+            self.registry, self.dispatcher, self.acks, self.replies, self.hooks, direct,
+            lambda: self.channel.registered,
+        )
         self.channel = Channel(self.offline, self.replies, self.hooks, options.id)
         self.tokens = TokenSource(options.token, options.get_token)
         self.refresher = TokenRefresher(
@@ -122,7 +125,7 @@ class Session:
             if isinstance(exc, WSHandshakeError) and exc.response is not None \
                     and exc.response.status == HTTP_UNAUTHORIZED:
                 raise AuthError(f"the server refused the token: HTTP 401 from {url}", code=HTTP_UNAUTHORIZED) from exc
-            refused = _auth_refusal(link)
+            refused = auth_refusal(link.close_code, link.close_reason)
             if refused is not None:
                 raise refused from exc
             raise ConnectionFailed(f"cannot connect to {url}: {exc or type(exc).__name__}") from exc
@@ -223,7 +226,7 @@ class Session:
             # Another connection took this ID; coming back would kick it out in turn (spec §3.3, §7.2).
             self.hooks.error(ConnectionReplaced(f"client {self.client_id!r} replaced by a newer connection; closed"))
             self._finish_close()
-        elif (refused := _auth_refusal(link)) is not None:
+        elif (refused := auth_refusal(link.close_code, link.close_reason)) is not None:
             self.hooks.error(refused)
             if not self.tokens.refreshable:
                 self._finish_close()  # the same token would be refused again (spec §7.2)
@@ -338,16 +341,6 @@ class Session:
     async def wait_closed(self) -> None:
         """Wait until the client is closed for good."""
         await self._closed_event.wait()
-
-
-def _auth_refusal(link: Link) -> AuthError | None:
-    """The AuthError of a link the server closed with 4003 or 4004 (spec §7.2), else None."""
-    code = link.close_code
-    if code == CLOSE_UNAUTHORIZED:
-        return AuthError(f"the server refused the credentials: {link.close_reason or 'unauthorized'}", code=code)
-    if code == CLOSE_TOKEN_EXPIRED:
-        return AuthError(f"the token expired: {link.close_reason or 'token expired'}", code=code)
-    return None
 
 
 def _no_unsubscribe(_subscription: Subscription) -> Confirmation:

@@ -15,8 +15,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ksps.errors import AuthError
+
 __all__ = ["CLOSE_TOKEN_EXPIRED", "CLOSE_UNAUTHORIZED", "HTTP_UNAUTHORIZED", "TokenCallback", "TokenSource",
-           "refresh_delay", "token_claims"]
+           "auth_refusal", "refresh_delay", "token_claims"]
 
 #: Close code of a refused credential: bad or missing token, ID not allowed (spec §7.2, §10).
 CLOSE_UNAUTHORIZED = 4003
@@ -51,6 +53,15 @@ def token_expiry(token: str) -> float | None:
     """The `exp` claim of a JWT as a Unix time, or None when it has none."""
     exp = token_claims(token).get("exp")
     return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
+
+
+def auth_refusal(code: int | None, reason: str | None) -> AuthError | None:
+    """The AuthError of a connection the server closed with 4003 or 4004 (spec §7.2), else None."""
+    if code == CLOSE_UNAUTHORIZED:
+        return AuthError(f"the server refused the credentials: {reason or 'unauthorized'}", code=code)
+    if code == CLOSE_TOKEN_EXPIRED:
+        return AuthError(f"the token expired: {reason or 'token expired'}", code=code)
+    return None
 
 
 def refresh_delay(expiry: float, now: float) -> float:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from ksps import Server
+from ksps import Identity, Next, Reject, Server, ServerError, UpgradeRequest
 
 from .conftest import StartServer
 from .tokens import SECRET, KeyPair, forged_hs256, hs256
@@ -204,3 +205,30 @@ async def test_refresh_in_place_extends_the_connection(start_server: StartServer
     await publisher.register()
     await publisher.publish("news", 1)
     assert (await client.expect("publish", topic="news"))["data"] == {"data": 1, "from": "bob"}
+
+
+async def test_ping_token_is_ignored_without_a_key(start_server: StartServer) -> None:
+    # Auth off: a client configured with a token still works, anonymously (spec §10.3).
+    server = await start_server()
+    client = await open_client(server)
+    await client.send({"action": "ping", "from": "alice", "token": "anything"})
+    assert await client.recv() == {"action": "pong", "id": "alice"}
+
+
+async def test_middleware_identity_already_expired_closes_at_once(start_server: StartServer) -> None:
+    server = await start_server()
+
+    def stale(request: UpgradeRequest, call_next: Next) -> Reject | None:
+        request.identity = Identity(id="alice", expires_at=time.time() - 1)
+        return call_next(request)
+
+    server.Use(stale)
+    client = await open_client(server)
+    assert await client.closed() == (4004, "token expired")
+
+
+async def test_bad_settings_are_clear_errors() -> None:
+    with pytest.raises(ServerError, match="anonymous must be one of allow, deny"):
+        Server(anonymous="maybe")  # type: ignore[arg-type]
+    with pytest.raises(ServerError, match="cannot load the JWT key"):
+        Server(jwt_public_key="/nonexistent/key.pem")

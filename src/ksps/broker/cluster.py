@@ -61,8 +61,9 @@ class Backplane(Protocol):
     def ack_result(self, node: str, ack_id: str, response: AckResponse) -> None:
         """Forward one response to the requesting node."""
 
-    def claim(self, client_id: str) -> None:
-        """Announce that `client_id` registered here (older holders on other nodes give it up)."""
+    def claim(self, client_id: str, who: str) -> None:
+        """Announce that `client_id` registered here (older holders on other nodes give it up, if `who` may
+        take it: "auth", "anon" or "other", see `permissions.claimant`)."""
 
     def moved(self, node: str, client_id: str, topics: list[str]) -> None:
         """Hand the subscriptions of a client taken over by `node` to it."""

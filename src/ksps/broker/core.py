@@ -27,6 +27,7 @@ from ..protocol import actions as act
 from .acks import AckListener, AckRequest, AckTracker
 from .cluster import Backplane
 from .interfaces import Message, Peer, Runner, Scheduler
+from .permissions import claimant
 from .topics import ServerCallback, ServerSubscription, TopicRegistry
 
 __all__ = ["Broker"]
@@ -53,6 +54,8 @@ class Broker:
         self.backplane: Backplane | None = None
         #: Connections closed because their send queue stayed full (spec §9.12).
         self.slow_consumers_closed = 0
+        #: Whether an unauthenticated connection may take an unauthenticated one's ID (spec §10.6).
+        self.takeover_replace = True
 
     # -- connections (spec §3) -------------------------------------------------------------------------
 
@@ -74,7 +77,7 @@ class Broker:
         self.clients[client_id] = peer
         peer.client_id = client_id
         if self.backplane is not None:
-            self.backplane.claim(client_id)
+            self.backplane.claim(client_id, claimant(peer.identity, client_id))
             self.backplane.clients_changed(len(self.clients))
         return client_id
 

@@ -12,7 +12,6 @@ import msgspec
 from ..protocol import (
     DecodeError,
     Envelope,
-    ErrorCodes,
     Errors,
     Frame,
     decode_ack_payload,
@@ -25,7 +24,7 @@ from ..protocol import actions as act
 from .core import Broker
 from .federation import FederationConfig
 from .interfaces import Message, Peer, Relay
-from .permissions import AuthorizeHook, Identity
+from .permissions import Gate
 from .registration import AuthPolicy, Registrar
 
 __all__ = ["FrameHandler", "Limits"]
@@ -73,8 +72,9 @@ class FrameHandler:
         self.relay = relay
         self.limits = limits or Limits()
         self.registrar = Registrar(broker, auth or AuthPolicy())
-        #: `Authorize(action, identity, target)`, asked after the claims allowed an operation (spec §10.4).
-        self.authorize: AuthorizeHook | None = None
+        #: Permission checks and the `Authorize` hook (spec §10.4).
+        self.gate = Gate()
+        self._permit = self.gate.permit
         self.on_server_data: list[Callable[[Message], Any]] = []
         self._published: dict[str, Frame] = {}
         self._actions: dict[str, Callable[[Peer, Envelope], None]] = {
@@ -135,28 +135,6 @@ class FrameHandler:
         # The frame's `rid` goes back on every error answering it (spec §11.1); without one, the original frame.
         peer.send(encode_error(text, rid=envelope.rid or ""))
 
-    def _permit(self, peer: Peer, envelope: Envelope, granted: bool, action: str, target: str) -> bool:
-        """True when `peer` may do `action` on `target`; else answers `error` with code `forbidden` (spec §10.4)."""
-        if granted and (self.authorize is None or self._ask_hook(action, peer.identity, target)):
-            return True
-        peer.send(
-            encode_error(
-                Errors.FORBIDDEN.format(action=action, target=target),
-                code=ErrorCodes.FORBIDDEN,
-                topic=envelope.topic or "",
-                to=envelope.to or "",
-                ack_id=envelope.ack_id or "",
-                rid=envelope.rid or "",
-            )
-        )
-        return False
-
-    def _ask_hook(self, action: str, identity: Identity | None, target: str) -> bool:
-        hook = self.authorize
-        try:
-            return hook is None or hook(action, identity, target) is True
-        except Exception:
-            return False  # a failing hook refuses: fail closed (spec §10.4)
 
     # -- topics (spec §4) ------------------------------------------------------------------------------
 
@@ -179,7 +157,7 @@ class FrameHandler:
             if rid is None:
                 peer.send(Frame(_SUBSCRIBED + _encode(topic) + b"}"))
             else:
-                peer.send(self._reply(act.SUBSCRIBED, rid, topic))
+                peer.send(encode_reply(act.SUBSCRIBED, topic=topic, rid=rid))
 
     def _unsubscribe(self, peer: Peer, envelope: Envelope) -> None:
         if topic := self._topic(peer, envelope):
@@ -189,17 +167,16 @@ class FrameHandler:
     def _publish(self, peer: Peer, envelope: Envelope) -> None:
         if topic := self._topic(peer, envelope):
             # Hot path: one attribute read when the connection may publish anywhere and no hook is set.
-            if not (peer.access.publish_any and self.authorize is None) and not self._permit(
+            if not (peer.access.publish_any and self.gate.authorize is None) and not self._permit(
                 peer, envelope, peer.access.publish.allows(topic), act.PUBLISH, topic
             ):
                 return
             self.broker.publish(topic, envelope.raw_data, peer.client_id or "")
             rid = envelope.rid
-            peer.send(self._published_reply(topic) if rid is None else self._reply(act.PUBLISHED, rid, topic))
-
-    @staticmethod
-    def _reply(action: str, rid: str, topic: str) -> Frame:
-        return encode_reply(action, topic=topic, rid=rid)
+            if rid is None:
+                peer.send(self._published_reply(topic))
+            else:
+                peer.send(encode_reply(act.PUBLISHED, topic=topic, rid=rid))
 
     def _published_reply(self, topic: str) -> Frame:
         # Every publication gets this reply (spec §4.2): reuse the frame of busy topics instead of building it.

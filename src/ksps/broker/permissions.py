@@ -10,9 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Access", "AuthorizeHook", "Identity", "TopicPatterns"]
+from ..protocol import ErrorCodes, Errors, encode_error
+
+if TYPE_CHECKING:
+    from ..protocol import Envelope
+    from .interfaces import Peer
+
+__all__ = ["Access", "AuthorizeHook", "Gate", "Identity", "TopicPatterns", "claimant", "may_take_over"]
 
 #: Per-pattern-set cache of decisions; cleared when full, so a client cycling topics cannot grow it.
 _CACHE_SIZE = 256
@@ -72,6 +78,24 @@ class Identity:
 AuthorizeHook = Callable[[str, "Identity | None", str], bool]
 
 
+def claimant(identity: Identity | None, client_id: str) -> str:
+    """How a connection asking for `client_id` authenticated: "auth" (as that ID), "anon" (no identity), "other"."""
+    if identity is None:
+        return "anon"
+    return "auth" if identity.id == client_id else "other"
+
+
+def may_take_over(who: str, holder: Identity | None, replace: bool) -> bool:
+    """Whether a claimant (see :func:`claimant`) may take an ID from a holder with identity `holder` (spec §10.6).
+
+    The same identity always may; between unauthenticated connections only the `replace` policy allows it (the
+    original's behaviour, spec §3.3).
+    """
+    if who == "auth":
+        return True
+    return who == "anon" and holder is None and replace
+
+
 class TopicPatterns:
     """A set of `*` patterns compiled into one regular expression, with a small cache of decisions."""
 
@@ -122,3 +146,36 @@ class Access:
     def everything(cls) -> Access:
         """Permission for everything: what a connection has when no policy applies (the original's rules)."""
         return cls(None, True)
+
+
+class Gate:
+    """Decides one operation of a connection: its Access first, then the `Authorize` hook (spec §10.4)."""
+
+    __slots__ = ("authorize",)
+
+    def __init__(self) -> None:
+        #: `Authorize(action, identity, target)`, asked only about what the identity allows; None = not set.
+        self.authorize: AuthorizeHook | None = None
+
+    def permit(self, peer: Peer, envelope: Envelope, granted: bool, action: str, target: str) -> bool:
+        """True when the operation may go on; else answers `error` with code `forbidden` and returns False."""
+        if granted and (self.authorize is None or self._ask(action, peer.identity, target)):
+            return True
+        peer.send(
+            encode_error(
+                Errors.FORBIDDEN.format(action=action, target=target),
+                code=ErrorCodes.FORBIDDEN,
+                topic=envelope.topic or "",
+                to=envelope.to or "",
+                ack_id=envelope.ack_id or "",
+                rid=envelope.rid or "",
+            )
+        )
+        return False
+
+    def _ask(self, action: str, identity: Identity | None, target: str) -> bool:
+        hook = self.authorize
+        try:
+            return hook is None or hook(action, identity, target) is True
+        except Exception:
+            return False  # a failing hook refuses: fail closed (spec §10.4)

@@ -13,7 +13,7 @@ from ..protocol import CloseCodes, CloseReasons, Envelope, ErrorCodes, Errors, e
 from ..protocol import actions as act
 from .core import Broker
 from .interfaces import Peer
-from .permissions import Access, Identity
+from .permissions import Access, Identity, claimant, may_take_over
 
 __all__ = ["AuthPolicy", "InvalidToken", "Registrar"]
 
@@ -51,6 +51,8 @@ class Registrar:
     def __init__(self, broker: Broker, policy: AuthPolicy) -> None:
         self.broker = broker
         self.policy = policy
+        # Claims from other nodes of a cluster follow the same rule (RemoteInbox.keeps, spec/cluster.md §5).
+        broker.takeover_replace = policy.takeover_replace
         #: Shared by every anonymous connection: compiled once.
         self.anonymous_access = Access(None, policy.default_allow)
 
@@ -74,7 +76,8 @@ class Registrar:
             requested = identity.id
         rid = envelope.rid or ""
         holder = self.broker.clients.get(requested) if requested else None
-        if holder is not None and holder is not peer and not self._may_take(identity, holder, requested):
+        replace = self.policy.takeover_replace
+        if holder not in (None, peer) and not may_take_over(claimant(identity, requested), holder.identity, replace):
             text = Errors.ID_TAKEN.format(id=requested)
             peer.send(encode_error(text, code=ErrorCodes.ID_TAKEN, rid=rid))
             return
@@ -102,10 +105,3 @@ class Registrar:
             peer.close(CloseCodes.UNAUTHORIZED, unauthorized(CloseReasons.TOKEN_REQUIRED))
             return False, None
         return True, current
-
-    def _may_take(self, identity: Identity | None, holder: Peer, requested: str) -> bool:
-        # Spec §10.6: the same identity may always replace its own ID; between unauthenticated connections
-        # only the `replace` policy allows it (the original's behaviour, spec §3.3).
-        if identity is not None and identity.id == requested:
-            return True
-        return identity is None and holder.identity is None and self.policy.takeover_replace

@@ -7,6 +7,7 @@ import msgspec
 from ..protocol import AckResponse, CloseCodes, CloseReasons, encode_direct
 from .acks import AckRequest
 from .core import Broker
+from .permissions import may_take_over
 
 __all__ = ["RemoteInbox"]
 
@@ -99,6 +100,21 @@ class RemoteInbox:
         peer.client_id = None
         peer.close(CloseCodes.REPLACED, CloseReasons.REPLACED)
         return topics
+
+    def keeps(self, client_id: str, who: str) -> bool:
+        """Whether our holder of `client_id` refuses another node's claim by `who` (spec §10.6)."""
+        holder = self.broker.clients.get(client_id)
+        return holder is not None and not may_take_over(who, holder.identity, self.broker.takeover_replace)
+
+    def taken(self, client_id: str) -> None:
+        """Another node's holder refused our claim: our newcomer gives the ID up and is closed with 4003."""
+        broker = self.broker
+        peer = broker.clients.get(client_id)
+        if peer is None:
+            return
+        broker.disconnect(peer)
+        peer.client_id = None
+        peer.close(CloseCodes.UNAUTHORIZED, CloseReasons.UNAUTHORIZED.format(detail=CloseReasons.ID_HELD))
 
     def moved(self, client_id: str, topics: list[str]) -> None:
         """The subscriptions of a client we took over from another node (spec §3.3)."""

@@ -19,6 +19,7 @@ __all__ = [
     "PublicationAck",
     "Result",
     "State",
+    "Taken",
     "batch",
     "decode",
     "encode",
@@ -85,6 +86,14 @@ class Claim(_Base, tag="claim"):
 
     id: str
     at: float
+    #: How the claimant authenticated: "auth" (as `id`), "anon", "other" (spec §10.6); absent = "anon".
+    who: str = "anon"
+
+
+class Taken(_Base, tag="taken"):
+    """Node `n` keeps client `id`: its holder's identity refused the claim (spec §10.6)."""
+
+    id: str
 
 
 class Moved(_Base, tag="moved"):
@@ -110,7 +119,9 @@ class Bye(_Base, tag="bye"):
     """Node `n` is stopping."""
 
 
-NodeMessage = Publication | PublicationAck | Direct | DirectAck | Expect | Result | Claim | Moved | State | Hello | Bye
+NodeMessage = (
+    Publication | PublicationAck | Direct | DirectAck | Expect | Result | Claim | Taken | Moved | State | Hello | Bye
+)
 
 _decoder: msgspec.json.Decoder[list[NodeMessage]] = msgspec.json.Decoder(list[NodeMessage])
 encode = msgspec.json.encode

@@ -171,10 +171,10 @@ class RedisBackplane:
     def ack_result(self, node: str, ack_id: str, response: AckResponse) -> None:
         self._send(self._node_channel(node), m.encode(m.Result(n=self.node_id, a=ack_id, r=response)))
 
-    def claim(self, client_id: str) -> None:
+    def claim(self, client_id: str, who: str) -> None:
         now = time.time()
         self._claims[client_id] = now
-        self._send(self._all_channel, m.encode(m.Claim(n=self.node_id, id=client_id, at=now)))
+        self._send(self._all_channel, m.encode(m.Claim(n=self.node_id, id=client_id, at=now, who=who)))
 
     def moved(self, node: str, client_id: str, topics: list[str]) -> None:
         self._send(self._node_channel(node), m.encode(m.Moved(n=self.node_id, id=client_id, topics=topics)))
@@ -326,10 +326,17 @@ class RedisBackplane:
         ours = self._claims.get(msg.id)
         if ours is None or (ours, self.node_id) > (msg.at, msg.n):
             return  # not ours, or ours is the newer claim
+        if self._inbox.keeps(msg.id, msg.who):
+            self._send(self._node_channel(msg.n), m.encode(m.Taken(n=self.node_id, id=msg.id)))
+            return
         topics = self._inbox.claim(msg.id)
         self._claims.pop(msg.id, None)
         if topics:
             self.moved(msg.n, msg.id, topics)
+
+    def _on_taken(self, msg: m.Taken) -> None:
+        self._claims.pop(msg.id, None)
+        self._inbox.taken(msg.id)
 
     def _on_moved(self, msg: m.Moved) -> None:
         self._inbox.moved(msg.id, msg.topics)
@@ -367,6 +374,7 @@ _HANDLERS: dict[type, Callable[[RedisBackplane, Any], None]] = {
     m.Expect: RedisBackplane._on_expect,
     m.Result: RedisBackplane._on_result,
     m.Claim: RedisBackplane._on_claim,
+    m.Taken: RedisBackplane._on_taken,
     m.Moved: RedisBackplane._on_moved,
     m.State: RedisBackplane._on_state,
     m.Hello: RedisBackplane._on_hello,

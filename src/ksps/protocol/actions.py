@@ -112,6 +112,7 @@ class CloseReasons:
     TOKEN_REQUIRED: Final = "token required"
     ID_NOT_ALLOWED: Final = "ID not allowed for this identity"
     OTHER_SUBJECT: Final = "a refreshed token must have the same sub"
+    ID_HELD: Final = "ID held by another identity"
     TOKEN_EXPIRED: Final = "token expired"
     REGISTRATION_TIMEOUT: Final = "registration timeout"
 

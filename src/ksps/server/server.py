@@ -111,7 +111,7 @@ class Server(ServerCore):
         the target client ID, or the server address. False (or an exception) refuses with an `error` frame
         of code `forbidden`. The in-process verbs of this class are trusted and never asked about.
         """
-        self.handler.authorize = hook
+        self.handler.gate.authorize = hook
 
     def OnID(self, handler: Callable[[Message], Any]) -> None:
         """Receive direct messages sent to the server's ID (replaces any previous handler)."""

@@ -24,9 +24,10 @@ const (
 	otherSecret = "another-secret-0123456789abcdef-0123"
 )
 
-// mint signs an HS256 token for sub, valid for ttl, with extra claims, as an identity provider.
+// mint signs an HS256 token for sub that expires in ttl (at most 1 s less: exp is an integer),
+// with extra claims, as an identity provider.
 func mint(sub string, ttl time.Duration, secret string, claims map[string]any) string {
-	body := map[string]any{"sub": sub, "exp": float64(time.Now().Add(ttl).UnixMilli()) / 1000}
+	body := map[string]any{"sub": sub, "exp": time.Now().Add(ttl).Unix()}
 	for key, value := range claims {
 		body[key] = value
 	}
@@ -93,7 +94,7 @@ func TestExpiredTokenWithoutGetTokenClosesForGood(t *testing.T) {
 	server := startAuthServer(t)
 	ev := newEvents()
 	closed := make(chan struct{})
-	opts := ev.hook(ksps.ClientOptions{Address: server.Address, Token: mint("alice", unit, testSecret, nil),
+	opts := ev.hook(ksps.ClientOptions{Address: server.Address, Token: mint("alice", 2*unit, testSecret, nil),
 		ReconnectInitialDelay: 20 * time.Millisecond, ReconnectMaxDelay: 200 * time.Millisecond})
 	opts.OnClose = func() { close(closed) }
 	client := connect(t, opts)
@@ -129,7 +130,7 @@ func TestTokenRefreshedInPlaceBeforeItExpires(t *testing.T) {
 	ev := newEvents()
 	var calls atomic.Int64
 	client := connect(t, ev.hook(ksps.ClientOptions{Address: server.Address, ID: "alice",
-		GetToken: tokenList(&calls, mint("alice", 3*unit/2, testSecret, nil), mint("alice", time.Hour, testSecret, nil))}))
+		GetToken: tokenList(&calls, mint("alice", 2*unit, testSecret, nil), mint("alice", time.Hour, testSecret, nil))}))
 	callback, messages := collector()
 	if _, err := client.SubscribeContext(context.Background(), "news", callback); err != nil {
 		t.Fatal(err)
@@ -138,7 +139,7 @@ func TestTokenRefreshedInPlaceBeforeItExpires(t *testing.T) {
 	select {
 	case info := <-ev.disconnected:
 		t.Fatalf("disconnected (%+v): the token was not refreshed in place", info)
-	case <-time.After(2 * unit):
+	case <-time.After(5 * unit / 2):
 	}
 	if calls.Load() != 2 {
 		t.Fatalf("GetToken called %d times, want 2", calls.Load())
@@ -155,7 +156,7 @@ func TestExpiredTokenWithGetTokenReconnectsAndKeepsSubscriptions(t *testing.T) {
 	server := startAuthServer(t)
 	ev := newEvents()
 	var calls atomic.Int64
-	short := mint("alice", unit, testSecret, nil)
+	short := mint("alice", 2*unit, testSecret, nil)
 	client := connect(t, ev.hook(ksps.ClientOptions{Address: server.Address, ID: "alice",
 		GetToken:              tokenList(&calls, short, short, mint("alice", time.Hour, testSecret, nil)),
 		ReconnectInitialDelay: 20 * time.Millisecond, ReconnectMaxDelay: 200 * time.Millisecond}))

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -45,13 +46,14 @@ func tokenSubject(token string) string {
 	return sub
 }
 
-// tokenExpiry returns the exp claim of a JWT; false when it has none.
+// tokenExpiry returns the exp claim of a JWT; false when it has none. A fractional exp is
+// rounded down: servers (PyJWT) compare its integer part.
 func tokenExpiry(token string) (time.Time, bool) {
 	exp, ok := tokenClaims(token)["exp"].(float64)
 	if !ok {
 		return time.Time{}, false
 	}
-	return time.Unix(0, int64(exp*float64(time.Second))), true
+	return time.Unix(int64(math.Floor(exp)), 0), true
 }
 
 // refreshDelay is how long after now a token expiring at expiry should be replaced.

@@ -23,8 +23,8 @@ OTHER_SECRET = "another-secret-0123456789abcdef-0123"
 
 
 def mint(sub: str, *, ttl: float = 3600.0, secret: str = SECRET, **claims: Any) -> str:
-    """An HS256 token for `sub`, valid for `ttl` seconds."""
-    return jwt.encode({"sub": sub, "exp": time.time() + ttl, **claims}, secret, algorithm="HS256")
+    """An HS256 token for `sub` that expires in `ttl` seconds, at most one second less (`exp` is an integer)."""
+    return jwt.encode({"sub": sub, "exp": int(time.time() + ttl), **claims}, secret, algorithm="HS256")
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ async def test_http_401_at_the_upgrade_is_an_auth_error(auth_server: Restartable
 async def test_expired_token_without_get_token_closes_for_good(auth_server: RestartableServer) -> None:
     hooks = Hooks()
     client = await Client.NewClient(
-        Address=auth_server.address, Token=mint("alice", ttl=1 * UNIT), **FAST_RETRY, **hooks.options()
+        Address=auth_server.address, Token=mint("alice", ttl=2 * UNIT), **FAST_RETRY, **hooks.options()
     )
     assert (await next_item(hooks.disconnects))[0] == 4004
     error = await next_item(hooks.errors)
@@ -99,7 +99,7 @@ async def test_get_token_is_asked_again_after_a_refusal(auth_server: Restartable
 async def test_token_refreshed_in_place_before_it_expires(auth_server: RestartableServer) -> None:
     hooks = Hooks()
     received: asyncio.Queue[Any] = asyncio.Queue()
-    tokens = TokenList(mint("alice", ttl=1.5 * UNIT), mint("alice"))
+    tokens = TokenList(mint("alice", ttl=2 * UNIT), mint("alice"))
     async with Client.NewClient(
         Address=auth_server.address, Id="alice", GetToken=tokens, **FAST_RETRY, **hooks.options()
     ) as client:
@@ -108,7 +108,7 @@ async def test_token_refreshed_in_place_before_it_expires(auth_server: Restartab
         assert await next_item(tokens.called) == 2  # the refresh, before exp
         # Past the first token's exp: the connection is still the same one.
         with pytest.raises(TimeoutError):
-            await asyncio.wait_for(hooks.disconnects.get(), 1.5 * UNIT)
+            await asyncio.wait_for(hooks.disconnects.get(), 2 * UNIT)
         auth_server.s.Publish("news", "still here")
         assert await next_item(received) == "still here"
 
@@ -118,7 +118,7 @@ async def test_expired_token_with_get_token_reconnects_and_keeps_subscriptions(
 ) -> None:
     hooks = Hooks()
     received: asyncio.Queue[Any] = asyncio.Queue()
-    short = mint("alice", ttl=1 * UNIT)
+    short = mint("alice", ttl=2 * UNIT)
     tokens = TokenList(short, short, mint("alice"))  # no newer token before exp: 4004, then a fresh one
     async with Client.NewClient(
         Address=auth_server.address, Id="alice", GetToken=tokens, **FAST_RETRY, **hooks.options()

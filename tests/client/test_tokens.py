@@ -14,6 +14,11 @@ def test_claims_are_read_without_the_key() -> None:
     assert token_expiry(token) == 2_000_000_000.0
 
 
+def test_a_fractional_exp_is_rounded_down_as_servers_compare_it() -> None:
+    token = jwt.encode({"exp": 2_000_000_000.9}, "some-secret-0123456789abcdef-0123", algorithm="HS256")
+    assert token_expiry(token) == 2_000_000_000.0
+
+
 def test_not_a_jwt_has_no_claims() -> None:
     for token in ("", "opaque", "a.b", "a.!!!.c", "a." + "bnVsbA" + ".c"):  # the last one decodes to null
         assert token_claims(token) == {}

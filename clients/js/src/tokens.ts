@@ -33,10 +33,13 @@ export function tokenClaims(token: string): Record<string, unknown> {
   }
 }
 
-/** The `exp` claim of a JWT in ms since the epoch, or undefined. */
+/**
+ * The `exp` claim of a JWT in ms since the epoch, or undefined. A fractional `exp` is rounded down:
+ * servers (PyJWT) compare its integer part.
+ */
 export function tokenExpiry(token: string): number | undefined {
   const exp = tokenClaims(token)["exp"];
-  return typeof exp === "number" && Number.isFinite(exp) ? exp * 1000 : undefined;
+  return typeof exp === "number" && Number.isFinite(exp) ? Math.floor(exp) * 1000 : undefined;
 }
 
 /** The `sub` claim of a JWT, the ID the server binds to it; `""` when none. */

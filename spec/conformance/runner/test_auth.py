@@ -18,7 +18,7 @@ FAST_RETRY = {"autorestart": True, "reconnect_initial_ms": 50, "reconnect_max_ms
 
 
 def mint(sub: str, *, ttl: float = 3600.0, secret: str = SECRET, **claims: Any) -> str:
-    """An HS256 token for `sub` that expires in `ttl` seconds."""
+    """An HS256 token for `sub` that expires in `ttl` seconds (at most one less: `exp` is an integer)."""
     return jwt.encode({"sub": sub, "exp": int(time.time() + ttl), **claims}, secret, algorithm="HS256")
 
 
@@ -60,7 +60,7 @@ async def test_auth_token_expired_closes(server, adapters, connect):
 
 async def test_auth_token_refreshed_in_place(server, adapters, connect):
     a = await adapters("A")
-    await connect(a, id="A", tokens=[mint("A", ttl=2 * UNIT), mint("A")], **FAST_RETRY)
+    await connect(a, id="A", tokens=[mint("A", ttl=3 * UNIT), mint("A")], **FAST_RETRY)
     await a.call("subscribe", topic="news")
     await a.quiet("disconnected", within=3 * UNIT)
     await until_subscribed(server, "news")
@@ -70,10 +70,10 @@ async def test_auth_token_refreshed_in_place(server, adapters, connect):
 
 async def test_auth_token_refreshed_on_reconnect(server, adapters, connect):
     a = await adapters("A")
-    first = mint("A", ttl=2 * UNIT)
+    first = mint("A", ttl=3 * UNIT)
     await connect(a, id="A", tokens=[first, first, mint("A")], **FAST_RETRY)
     await a.call("subscribe", topic="news")
-    event = await a.event("disconnected", timeout=5 * UNIT)
+    event = await a.event("disconnected", timeout=6 * UNIT)
     assert event["code"] == 4004
     await a.event("connected")
     await until_subscribed(server, "news")

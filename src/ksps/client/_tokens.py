@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import inspect
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -50,9 +51,12 @@ def token_claims(token: str) -> dict[str, Any]:
 
 
 def token_expiry(token: str) -> float | None:
-    """The `exp` claim of a JWT as a Unix time, or None when it has none."""
+    """The `exp` claim of a JWT as a Unix time, or None when it has none.
+
+    A fractional `exp` is rounded down: servers (PyJWT) compare its integer part.
+    """
     exp = token_claims(token).get("exp")
-    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
+    return float(math.floor(exp)) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
 
 
 def auth_refusal(code: int | None, reason: str | None) -> AuthError | None:

@@ -749,7 +749,7 @@ var BusClient = (() => {
   }
   function tokenExpiry(token) {
     const exp = tokenClaims(token)["exp"];
-    return typeof exp === "number" && Number.isFinite(exp) ? exp * 1e3 : void 0;
+    return typeof exp === "number" && Number.isFinite(exp) ? Math.floor(exp) * 1e3 : void 0;
   }
   function tokenSubject(token) {
     const sub = tokenClaims(token)["sub"];

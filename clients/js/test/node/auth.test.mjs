@@ -59,7 +59,7 @@ describe("auth", () => {
   });
 
   test("an expired token without GetToken closes the client for good", async () => {
-    const client = await open({ Token: mint(uniqueId(), { ttlMs: 1 * UNIT }), ...FAST_RETRY });
+    const client = await open({ Token: mint(uniqueId(), { ttlMs: 2 * UNIT }), ...FAST_RETRY });
     const disconnect = await client.testEvents.next((event) => event.type === "disconnect");
     assert.equal(disconnect.code, 4004);
     const { error } = await client.testEvents.next((event) => event.type === "error");
@@ -79,12 +79,12 @@ describe("auth", () => {
 
   test("the token is refreshed in place before it expires", async () => {
     const id = uniqueId();
-    const getToken = tokenList(mint(id, { ttlMs: 1.5 * UNIT }), mint(id));
+    const getToken = tokenList(mint(id, { ttlMs: 2 * UNIT }), mint(id));
     const client = await open({ Id: id, GetToken: getToken, ...FAST_RETRY });
     const inbox = new Inbox("news");
     await client.Subscribe("news", (message) => inbox.push(message.data));
     // Past the first token's exp, the connection is still the same one.
-    await assert.rejects(client.testEvents.next((event) => event.type === "disconnect", 2 * UNIT), /timed out/);
+    await assert.rejects(client.testEvents.next((event) => event.type === "disconnect", 2.5 * UNIT), /timed out/);
     assert.equal(getToken.calls, 2);
     client.Publish("news", "still here");
     assert.equal(await inbox.next(), "still here");
@@ -92,7 +92,7 @@ describe("auth", () => {
 
   test("an expired token with GetToken reconnects at once and keeps the subscriptions", async () => {
     const id = uniqueId();
-    const short = mint(id, { ttlMs: 1 * UNIT });
+    const short = mint(id, { ttlMs: 2 * UNIT });
     const getToken = tokenList(short, short, mint(id));
     const client = await open({ Id: id, GetToken: getToken, ...FAST_RETRY });
     const inbox = new Inbox("news");

@@ -50,8 +50,9 @@ class Client:
 
         Keywords are the fields of :class:`ClientOptions` in KSPS spelling (`Address`, `Path`, `Secure`,
         `Id`, `Autorestart`, `OnId`, `OnClose`, `OnConnect`, `OnDisconnect`, `OnError`, reconnect,
-        offline-queue and keepalive settings); snake_case spellings are accepted too. Raises
-        :class:`~ksps.errors.ConnectionFailed` when the first connection fails and `Autorestart` is off.
+        offline-queue and keepalive settings, `Token`/`GetToken`); snake_case spellings are accepted too. Raises
+        :class:`~ksps.errors.ConnectionFailed` when the first connection fails and `Autorestart` is off, and
+        :class:`~ksps.errors.AuthError` when the server refuses the token (4003, HTTP 401).
         """
         return Connecting(cls(ClientOptions.from_kwargs(dict(options))))
 
@@ -91,7 +92,9 @@ class Client:
 
         `message` is ``{"data": payload, "from": sender_id}``. The callback may be sync or async; `unsub()`
         works from both. Subscribing again to a topic replaces its callback. When connected this waits for
-        the server's confirmation; when not, the subscription is sent on the next connection.
+        the server's confirmation; when not, the subscription is sent on the next connection. Raises
+        :class:`~ksps.client.ServerErrorReply` (`code` "forbidden", `topic`) when the server refuses it
+        (spec §10); the refused subscription is not kept.
         """
         self._channel.check_open()
         _check_topic(topic)
@@ -104,7 +107,10 @@ class Client:
         await self._session.unsubscribe_topic(topic)
 
     async def Publish(self, topic: str, data: Any) -> None:
-        """Publish `data` (anything JSON can carry) to every subscriber of `topic`, this client included."""
+        """Publish `data` (anything JSON can carry) to every subscriber of `topic`, this client included.
+
+        A refusal by the server (spec §10) reaches the OnError hook as a ServerErrorReply naming the `topic`.
+        """
         if not topic or topic.startswith(act.DIRECT_TOPIC_PREFIX):
             _check_topic(topic)
         frame = self._encoder.publish(topic, data)

@@ -69,6 +69,16 @@ func TestTokenRegistersItsSubjectAsTheID(t *testing.T) {
 	}
 }
 
+func TestGetTokenAloneRegistersTheSubjectOfItsFirstToken(t *testing.T) {
+	server := startAuthServer(t)
+	var calls atomic.Int64
+	client := connect(t, ksps.ClientOptions{Address: server.Address,
+		GetToken: tokenList(&calls, mint("carol", time.Hour, testSecret, nil))})
+	if client.ID() != "carol" || !client.IsConnected() {
+		t.Fatalf("ID() = %q, connected %v: want carol, connected", client.ID(), client.IsConnected())
+	}
+}
+
 func TestRefusedTokenIsAnAuthError(t *testing.T) {
 	server := startAuthServer(t)
 	_, err := ksps.NewClient(ksps.ClientOptions{Address: server.Address, Token: mint("alice", time.Hour, otherSecret, nil)})

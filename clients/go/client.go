@@ -57,6 +57,14 @@ func NewClient(opts ClientOptions) (*Client, error) {
 
 // NewClientContext is NewClient with a context bounding the first connection attempt.
 func NewClientContext(ctx context.Context, opts ClientOptions) (*Client, error) {
+	if opts.ID == "" && opts.Token == "" && opts.GetToken != nil {
+		// Only GetToken and no ID: the ID is the first token's sub (spec §10).
+		token, err := opts.GetToken(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: GetToken: %w", ErrConnectionFailed, err)
+		}
+		opts.ID = tokenSubject(token)
+	}
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err

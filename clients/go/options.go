@@ -12,7 +12,8 @@ import (
 // ClientOptions configures NewClient. Only Address is required; every zero value means the
 // default written next to the field.
 type ClientOptions struct {
-	// ID is the client ID registered with the server. Default: a random UUID v4.
+	// ID is the client ID registered with the server. Default: the sub claim of Token (or of the
+	// first token GetToken returns), else a random UUID v4.
 	// Do not put `"` or `\` in it: the original KSPS server writes IDs unescaped.
 	ID string
 	// Address is the server's host:port, for example "localhost:9313". Required.
@@ -24,7 +25,7 @@ type ClientOptions struct {
 	// HTTPHeader is sent with every WebSocket handshake (authentication, for example).
 	HTTPHeader http.Header
 	// Token is a credential (JWT) sent as ping.token on every (re)connection, never in the URL
-	// (spec/protocol.md §10). When ID is empty, the token's sub claim is used as the ID.
+	// (spec/protocol.md §10).
 	Token string
 	// GetToken returns a fresh token: called on every (re)connection and shortly before the
 	// current token's exp, to refresh it in place on the live connection. Takes precedence over

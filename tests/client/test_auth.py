@@ -58,6 +58,13 @@ async def test_token_registers_its_subject_as_the_id(auth_server: RestartableSer
         assert (await next_item(direct))["data"] == "hi"
 
 
+async def test_get_token_alone_registers_the_subject_of_its_first_token(auth_server: RestartableServer) -> None:
+    tokens = TokenList(mint("carol"))
+    async with Client.NewClient(Address=auth_server.address, GetToken=tokens) as client:
+        assert client.Id == "carol"
+        assert auth_server.s.CountClients() == 1
+
+
 async def test_refused_token_raises_auth_error(auth_server: RestartableServer) -> None:
     with pytest.raises(AuthError) as refused:
         await within(Client.NewClient(Address=auth_server.address, Token=mint("alice", secret=OTHER_SECRET)))

@@ -12,11 +12,12 @@ import type { KspsError } from "./errors.js";
 import { ClientEvents, type ClientEvent, type ClientEventListener } from "./events.js";
 import { routeFrame, type InboundTargets } from "./inbound.js";
 import { OfflineQueue } from "./offline-queue.js";
-import { resolveOptions, type ClientOptions, type IdHandler, type ResolvedOptions } from "./options.js";
+import { defaultClientId, resolveOptions, type ClientOptions, type IdHandler, type ResolvedOptions } from "./options.js";
 import { Outbox } from "./outbox.js";
 import { defaultWebSocketOpener } from "./platform.js";
 import { FrameEncoder } from "./protocol/codec.js";
 import { PendingRequests } from "./requests.js";
+import { tokenSubject } from "./tokens.js";
 import { StatusQueries } from "./status-queries.js";
 import { Subscription, SubscriptionRegistry, type SubscriptionCallback, type Unsubscribe } from "./subscriptions.js";
 import { webSocketOpener, type TransportOpener } from "./transport.js";
@@ -57,6 +58,10 @@ export class Client {
    * client that keeps trying in the background.
    */
   static async NewClient(options: ClientOptions = {}): Promise<Client> {
+    if (!options.Id && options.Token === undefined && options.GetToken !== undefined) {
+      // Only GetToken and no ID: the ID is the first token's `sub` (spec §10).
+      options = { ...options, Id: tokenSubject(await options.GetToken()) || defaultClientId() };
+    }
     const opener = options.WebSocket !== undefined ? webSocketOpener(options.WebSocket) : defaultWebSocketOpener();
     const client = new Client(resolveOptions(options), opener, options);
     await client.connection.start();

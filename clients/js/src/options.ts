@@ -30,7 +30,10 @@ export interface ClientOptions {
    * false otherwise.
    */
   Secure?: boolean;
-  /** The client's ID. Default: the `sub` claim of `Token` when given, else a fresh `client_<ms>_<random>`. */
+  /**
+   * The client's ID. Default: the `sub` claim of `Token` (or of the first token `GetToken` returns), else a
+   * fresh `client_<ms>_<random>`.
+   */
   Id?: string;
   /**
    * A credential (JWT) sent as `ping.token` on every (re)connection, never in the URL (spec §10).

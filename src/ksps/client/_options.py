@@ -7,10 +7,10 @@ import re
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, TypedDict
 
-from ._tokens import TokenCallback, token_claims
+from ._tokens import TokenCallback, TokenSource, token_claims
 
 __all__ = [
     "ClientKwargs",
@@ -55,8 +55,8 @@ class ClientOptions:
     secure: bool = False
     #: TLS settings for `wss://` (e.g. a private CA); the system's default verification when None.
     ssl_context: ssl.SSLContext | None = None
-    #: The client's ID; a fresh `client_<ms>_<hex>` when empty. With a token, the server takes the ID
-    #: from its `sub` claim when this is left empty (spec §10).
+    #: The client's ID. When empty: the `sub` claim of the token (of the first one GetToken returns), else
+    #: a fresh `client_<ms>_<hex>` (spec §10).
     id: str = ""
     #: A credential (JWT) sent as `ping.token` on every (re)connection, never in the URL (spec §10).
     token: str = ""
@@ -97,6 +97,16 @@ class ClientOptions:
     #: `OnError(exc)`: a failure the caller did not see as an exception (see docs of each source).
     on_error: Hook | None = None
 
+    async def with_id(self) -> ClientOptions:
+        """These options with an ID: as given, else the `sub` of the token (the first one GetToken returns),
+        else a fresh `client_<ms>_<hex>`. Raises what GetToken raises."""
+        if self.id:
+            return self
+        token = self.token
+        if self.get_token is not None:
+            token = await TokenSource(self.token, self.get_token).fetch()
+        return replace(self, id=_subject(token) or default_client_id())
+
     def url(self) -> str:
         """The WebSocket URL, `scheme://address + path` as in the original clients."""
         return ("wss://" if self.secure else "ws://") + self.address + self.path
@@ -113,7 +123,7 @@ class ClientOptions:
             values[name] = value
         if not values.get("address"):
             raise TypeError("the Address option is required, e.g. Address='localhost:9313'")
-        if not values.get("id"):
+        if not values.get("id") and not values.get("get_token"):
             values["id"] = _subject(values.get("token", "")) or default_client_id()
         options = cls(**values)
         options._check()

@@ -1712,6 +1712,9 @@ var BusClient = (() => {
      * client that keeps trying in the background.
      */
     static async NewClient(options = {}) {
+      if (!options.Id && options.Token === void 0 && options.GetToken !== void 0) {
+        options = { ...options, Id: tokenSubject(await options.GetToken()) || defaultClientId() };
+      }
       const opener = options.WebSocket !== void 0 ? webSocketOpener(options.WebSocket) : defaultWebSocketOpener();
       const client = new _Client(resolveOptions(options), opener, options);
       await client.connection.start();

@@ -44,6 +44,13 @@ describe("auth", () => {
     assert.equal((await client.direct.next()).data, "hi");
   });
 
+  test("GetToken alone registers the sub of its first token as the client ID", async () => {
+    const id = uniqueId("carol");
+    const client = await open({ GetToken: tokenList(mint(id)) });
+    assert.equal(client.Id, id);
+    assert.equal(client.IsConnected, true);
+  });
+
   test("a refused token rejects NewClient with AuthError 4003", async () => {
     await assert.rejects(
       Client.NewClient({ Address: server.address, Token: mint(uniqueId(), { secret: OTHER_SECRET }) }),

@@ -160,7 +160,7 @@ export class Session {
       return;
     }
     this.phase = "registering";
-    this.registerRid = this.token === "" ? "" : this.nextRid();
+    this.registerRid = this.nextRid();
     this.sendPing("register", this.token, this.registerRid);
   }
 

@@ -147,7 +147,7 @@ class Session:
         )
         if link.closed or not link.opened:
             raise ConnectionError("connection closed during the WebSocket handshake")
-        rid = self.replies.new_rid() if token else ""
+        rid = self.replies.new_rid()
         pong = self.replies.expect(act.PONG, "", rid)
         link.send(self.encoder.ping(token, rid))
         answer = await pong

@@ -600,7 +600,7 @@ var BusClient = (() => {
         return;
       }
       this.phase = "registering";
-      this.registerRid = this.token === "" ? "" : this.nextRid();
+      this.registerRid = this.nextRid();
       this.sendPing("register", this.token, this.registerRid);
     }
     received(text) {

@@ -39,17 +39,17 @@ async def test_topic_patterns_per_action(start_server: StartServer) -> None:
 
     await alice.subscribe("news.sport")
     await alice.send({"action": "subscribe", "topic": "weather", "rid": "s1"})
-    assert await alice.recv() == forbidden("subscribe weather", topic="weather", rid="s1")
+    assert await alice.recv() == forbidden("subscribe to weather", topic="weather", rid="s1")
 
     await alice.publish("chat/room", "hello")
     assert (await bob.expect("publish", topic="chat/room"))["data"] == {"data": "hello", "from": "alice"}
     await alice.send({"action": "publish", "topic": "news.x", "data": "fake"})
-    assert await alice.recv() == forbidden("publish news.x", topic="news.x")
+    assert await alice.recv() == forbidden("publish to news.x", topic="news.x")
 
     await alice.send({"action": "direct_message", "to": "bob", "data": 1})
     assert await bob.recv() == {"action": "direct_message", "from": "alice", "data": 1}
     await alice.send({"action": "direct_message", "to": "carol", "data": 2})
-    assert await alice.recv() == forbidden("direct_message carol", to="carol")
+    assert await alice.recv() == forbidden("direct_message to carol", to="carol")
 
     # The bystanders got exactly the allowed frames: nothing from the refused ones.
     assert await bob.sync() == []
@@ -60,11 +60,11 @@ async def test_ack_and_relay_capabilities(start_server: StartServer) -> None:
     server = await start_server(**AUTH)
     alice = await with_token(server, "alice", ack=False, relay=False)
     await alice.send({"action": "publish_with_ack", "topic": "t", "ack_id": "a1", "rid": "1"})
-    assert await alice.recv() == forbidden("publish_with_ack t", topic="t", ack_id="a1", rid="1")
+    assert await alice.recv() == forbidden("publish_with_ack to t", topic="t", ack_id="a1", rid="1")
     await alice.send({"action": "publish_to_id_with_ack", "to": "bob", "ack_id": "a2"})
-    assert await alice.recv() == forbidden("publish_to_id_with_ack bob", to="bob", ack_id="a2")
+    assert await alice.recv() == forbidden("publish_to_id_with_ack to bob", to="bob", ack_id="a2")
     await alice.send({"action": "publish_to_server", "to": "127.0.0.1:1", "data": 1})
-    assert await alice.recv() == forbidden("publish_to_server 127.0.0.1:1", to="127.0.0.1:1")
+    assert await alice.recv() == forbidden("publish_to_server to 127.0.0.1:1", to="127.0.0.1:1")
     # Answering acks stays allowed: an `ack` for an unknown request is silently ignored (spec §6.6).
     await alice.send({"action": "ack", "ack_id": "nope", "data": {"ack_id": "nope", "success": True}})
     assert await alice.sync() == []
@@ -76,9 +76,9 @@ async def test_default_permissions_deny(start_server: StartServer) -> None:
     guest = await anonymous(server, "guest")
     await reader.subscribe("anything")
     await reader.send({"action": "publish", "topic": "anything", "data": 1})
-    assert await reader.recv() == forbidden("publish anything", topic="anything")
+    assert await reader.recv() == forbidden("publish to anything", topic="anything")
     await guest.send({"action": "subscribe", "topic": "anything"})
-    assert await guest.recv() == forbidden("subscribe anything", topic="anything")
+    assert await guest.recv() == forbidden("subscribe to anything", topic="anything")
 
 
 async def test_middleware_identity(start_server: StartServer) -> None:
@@ -96,7 +96,7 @@ async def test_middleware_identity(start_server: StartServer) -> None:
     assert await alice.register() == "alice"
     await alice.publish("users/alice/status", "online")
     await alice.send({"action": "publish", "topic": "users/bob/status", "data": "hacked"})
-    assert await alice.recv() == forbidden("publish users/bob/status", topic="users/bob/status")
+    assert await alice.recv() == forbidden("publish to users/bob/status", topic="users/bob/status")
     await alice.send({"action": "ping", "from": "bob"})
     assert await alice.closed() == (4003, "unauthorized: ID not allowed for this identity")
 
@@ -116,12 +116,12 @@ async def test_authorize_hook(start_server: StartServer) -> None:
     alice = await with_token(server, "alice", publish=["secret.*", "open"])
     await guest.publish("open", 1)
     await guest.send({"action": "publish", "topic": "secret.plans", "data": 1})
-    assert await guest.recv() == forbidden("publish secret.plans", topic="secret.plans")
+    assert await guest.recv() == forbidden("publish to secret.plans", topic="secret.plans")
     await alice.send({"action": "subscribe", "topic": "boom"})
-    assert await alice.recv() == forbidden("subscribe boom", topic="boom")
+    assert await alice.recv() == forbidden("subscribe to boom", topic="boom")
     # The claims refuse first: the hook is not asked about what the token does not allow.
     await alice.send({"action": "publish", "topic": "other", "data": 1})
-    assert await alice.recv() == forbidden("publish other", topic="other")
+    assert await alice.recv() == forbidden("publish to other", topic="other")
     assert [(a, i.id if i else None, t) for a, i, t in calls] == [
         ("publish", None, "open"),
         ("publish", None, "secret.plans"),

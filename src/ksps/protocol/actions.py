@@ -63,7 +63,7 @@ class Errors:
     S2S_NOT_ALLOWED: Final = "server-to-server not allowed"
     # -- auth
     #: An operation the connection's identity may not do (spec §10.4), with `code` FORBIDDEN.
-    FORBIDDEN: Final = "forbidden: {action} {target}"
+    FORBIDDEN: Final = "forbidden: {action} to {target}"
     #: A `ping` for an ID that another identity holds (spec §10.6), with `code` ID_TAKEN.
     ID_TAKEN: Final = "id taken: {id}"
     #: A `rid` longer than the ID limit (spec §11.1): it is not echoed.

@@ -16,7 +16,6 @@ client closes for good, as after 4001.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from picows import WSError, WSHandshakeError
 
@@ -45,8 +44,6 @@ __all__ = ["Session"]
 STATUS_TIMEOUT = 2.0
 #: Seconds Close waits for the closing handshake before dropping the socket.
 CLOSE_TIMEOUT = 2.0
-#: Seconds a refused registration waits for the close frame that may tell an auth refusal (4003).
-REFUSAL_CLOSE_WAIT = 0.5
 
 
 class Session:
@@ -98,7 +95,8 @@ class Session:
     # -- connecting --------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """First connection. Raises ConnectionFailed unless `autorestart` keeps trying in the background."""
+        """First connection. Raises ConnectionFailed (or AuthError) unless `autorestart` keeps trying in the
+        background; an AuthError without GetToken is raised even then (the same token would be refused)."""
         try:
             await self._connect_once()
         except (ConnectionFailed, AuthError) as exc:
@@ -154,10 +152,7 @@ class Session:
         if answer is None:
             raise ConnectionError("connection closed before the server answered ping")
         if isinstance(answer, ServerErrorReply):
-            # A refused credential is followed by close 4003: wait for it, to report an AuthError.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(REFUSAL_CLOSE_WAIT):
-                    await link.wait_closed()
+            # E.g. `code: "id_taken"` (spec §10); a refused credential is a close 4003 instead.
             raise ConnectionError(f"the server refused the registration: {answer}") from answer
         self.channel.registered = True
         await self._restore_subscriptions(link)

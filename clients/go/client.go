@@ -2,6 +2,7 @@ package ksps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -18,6 +19,7 @@ type Client struct {
 
 	subs   *subscriptionRegistry
 	acks   *ackTracker
+	tokens *tokenSource
 	direct serialQueue // OnID calls, in arrival order
 	hooks  serialQueue // OnConnect, OnDisconnect, OnError, OnClose, in order
 
@@ -55,6 +57,14 @@ func NewClient(opts ClientOptions) (*Client, error) {
 
 // NewClientContext is NewClient with a context bounding the first connection attempt.
 func NewClientContext(ctx context.Context, opts ClientOptions) (*Client, error) {
+	if opts.ID == "" && opts.Token == "" && opts.GetToken != nil {
+		// Only GetToken and no ID: the ID is the first token's sub (spec §10).
+		token, err := opts.GetToken(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: GetToken: %w", ErrConnectionFailed, err)
+		}
+		opts.ID = tokenSubject(token)
+	}
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
@@ -64,6 +74,7 @@ func NewClientContext(ctx context.Context, opts ClientOptions) (*Client, error) 
 		decoder: payloadDecoder{useNumber: opts.UseNumber},
 		subs:    newSubscriptionRegistry(),
 		acks:    newAckTracker(opts.ID),
+		tokens:  &tokenSource{getToken: opts.GetToken, current: opts.Token},
 		offline: offlineQueue{limit: opts.OfflineQueueSize},
 		over:    make(chan struct{}),
 	}
@@ -71,11 +82,13 @@ func NewClientContext(ctx context.Context, opts ClientOptions) (*Client, error) 
 
 	conn, err := c.connect(ctx)
 	if err != nil {
-		if !opts.Autorestart {
+		// An *AuthError stays reachable with errors.As (and errors.Is ErrAuth).
+		failed := fmt.Errorf("%w: %s: %w", ErrConnectionFailed, opts.url(), err)
+		if !opts.Autorestart || (errors.Is(err, ErrAuth) && !c.tokens.refreshable()) {
 			c.cancel()
-			return nil, fmt.Errorf("%w: %s: %v", ErrConnectionFailed, opts.url(), err)
+			return nil, failed
 		}
-		c.reportError(fmt.Errorf("%w: %s: %v", ErrConnectionFailed, opts.url(), err))
+		c.reportError(failed)
 	}
 	c.wg.Add(1)
 	go c.supervise(conn)

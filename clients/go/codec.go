@@ -23,6 +23,12 @@ type envelope struct {
 	Timeout int64 `json:"timeout,omitempty"`
 	// Progress asks for ack_progress frames (§6.3).
 	Progress bool `json:"progress,omitempty"`
+	// Token is a credential on ping (§10).
+	Token string `json:"token,omitempty"`
+	// RID matches the server's answers, refusals included, to a request (§11).
+	RID string `json:"rid,omitempty"`
+	// Code is the machine-readable class of an error frame (§11).
+	Code string `json:"code,omitempty"`
 }
 
 // encodeFrame serialises a frame. It cannot fail for envelopes built by this package: Data was

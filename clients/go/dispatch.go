@@ -40,7 +40,7 @@ func (c *Client) handleEnvelope(conn *connection, e *envelope) {
 			a.deliverStatus(conn, e.Status)
 		}
 	case actionError:
-		c.reportError(&ServerError{Text: e.Error})
+		c.routeError(conn, e)
 	default:
 		// subscribed, unsubscribed, published, ack_cancelled, server_message_sent carry nothing
 		// the API waits for (the ping barrier confirms requests); unknown actions are ignored.
@@ -108,4 +108,20 @@ func (c *Client) ackFrame(ackID string, success bool, failure string) *envelope 
 	resp := AckResponse{AckID: ackID, ClientID: c.opts.ID, Success: success, Error: failure}
 	data, _ := encodeData(resp)
 	return &envelope{Action: actionAck, AckID: ackID, From: c.opts.ID, Data: data}
+}
+
+// routeError hands an error frame to the request it answers (spec/protocol.md §11): by rid
+// (Subscribe, Unsubscribe, the registration and token refresh pings), else by the client's ack
+// ID (a refused PublishWithAck); any other one, for example a refused Publish named by its
+// Topic, goes to OnError.
+func (c *Client) routeError(conn *connection, e *envelope) {
+	refusal := &ServerError{Text: e.Error, Code: e.Code, Topic: e.Topic, RID: e.RID, AckID: e.AckID}
+	if e.RID != "" && conn.refuse(e.RID, refusal) {
+		return
+	}
+	if a := c.acks.get(e.AckID); e.AckID != "" && a != nil {
+		a.finish(ackRefused, refusal)
+		return
+	}
+	c.reportError(refusal)
 }

@@ -20,6 +20,11 @@
 // offline (a bounded queue). It never reconnects after close code 4001: another connection took
 // its ID. ClientOptions.Autorestart makes it keep trying when the very first connection fails.
 //
+// With a server that requires tokens (§10), ClientOptions.Token is sent in the registration ping
+// (never in the URL), or ClientOptions.GetToken supplies one on every (re)connection and shortly
+// before the token expires (refreshed in place). A refused or expired token is an *AuthError
+// (errors.Is ErrAuth); a refused operation is a *ServerError with a Code such as "forbidden".
+//
 // The protocol is described in spec/protocol.md at the root of the repository; comments cite
 // its sections as §N.
 package ksps

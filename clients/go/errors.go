@@ -12,6 +12,7 @@ import (
 //	ErrNotConnected       the connection is lost and the client does not reconnect
 //	ErrReplaced           another connection took this client's ID (close code 4001)
 //	ErrOfflineQueueFull   a publication made while offline did not fit the offline queue
+//	ErrAuth               the server refused the credentials (*AuthError: close 4003/4004, HTTP 401)
 //	*ServerError          the server answered a frame with an error frame (see OnError)
 var (
 	ErrConnectionFailed = errors.New("ksps: connection failed")
@@ -19,13 +20,46 @@ var (
 	ErrNotConnected     = errors.New("ksps: not connected")
 	ErrReplaced         = errors.New("ksps: replaced by a newer connection with the same ID")
 	ErrOfflineQueueFull = errors.New("ksps: offline queue full")
+	ErrAuth             = errors.New("ksps: credentials refused")
 )
 
-// ServerError is an error frame sent by the server (spec/protocol.md §7.1). The connection stays
-// open after it. The client reports it through ClientOptions.OnError.
+// AuthError is the server's refusal of the client's credentials (spec/protocol.md §10): close
+// code 4003 (bad or missing token, ID not allowed), 4004 (token expired) or HTTP 401 at the
+// upgrade. It matches ErrAuth with errors.Is; get its details with errors.As.
+//
+// With ClientOptions.GetToken the client gets a new token and tries again (at once after 4004,
+// with backoff otherwise); without it, the client closes for good, as after 4001.
+type AuthError struct {
+	// Code is the close code (4003, 4004) or the HTTP status (401) that refused the credentials.
+	Code int
+	// Reason is the close reason or the HTTP refusal's text.
+	Reason string
+}
+
+// Error implements error.
+func (e *AuthError) Error() string {
+	return fmt.Sprintf("ksps: credentials refused (%d): %s", e.Code, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrAuth) true for every *AuthError.
+func (e *AuthError) Is(target error) bool { return target == ErrAuth }
+
+// ServerError is an error frame sent by the server (spec/protocol.md §7.1, §11). The connection
+// stays open after it. A refused Subscribe returns it (SubscribeContext), a refused
+// PublishWithAck ends its Ack with it (Ack.Err, WaitContext), and any other one, for example a
+// refused Publish (see Topic), is reported through ClientOptions.OnError.
 type ServerError struct {
 	// Text is the server's error text, for example "missing or invalid topic".
 	Text string
+	// Code is the machine-readable class: "forbidden", "id_taken", "limit"; "" for the
+	// original errors.
+	Code string
+	// Topic is the topic of the refused frame, "" when it had none.
+	Topic string
+	// RID is the request ID of the refused frame, "" when it had none.
+	RID string
+	// AckID is the client's ack ID of a refused request with acknowledgement, "" when none.
+	AckID string
 }
 
 // Error implements error.

@@ -1,6 +1,7 @@
 package ksps
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -11,7 +12,8 @@ import (
 // ClientOptions configures NewClient. Only Address is required; every zero value means the
 // default written next to the field.
 type ClientOptions struct {
-	// ID is the client ID registered with the server. Default: a random UUID v4.
+	// ID is the client ID registered with the server. Default: the sub claim of Token (or of the
+	// first token GetToken returns), else a random UUID v4.
 	// Do not put `"` or `\` in it: the original KSPS server writes IDs unescaped.
 	ID string
 	// Address is the server's host:port, for example "localhost:9313". Required.
@@ -22,6 +24,14 @@ type ClientOptions struct {
 	Secure bool
 	// HTTPHeader is sent with every WebSocket handshake (authentication, for example).
 	HTTPHeader http.Header
+	// Token is a credential (JWT) sent as ping.token on every (re)connection, never in the URL
+	// (spec/protocol.md §10).
+	Token string
+	// GetToken returns a fresh token: called on every (re)connection and shortly before the
+	// current token's exp, to refresh it in place on the live connection. Takes precedence over
+	// Token. With it, a refused (4003, HTTP 401) or expired (4004) token is replaced and the
+	// client reconnects; without it the client closes for good with an *AuthError.
+	GetToken func(ctx context.Context) (string, error)
 
 	// Autorestart decides what happens when the FIRST connection fails: false makes NewClient
 	// return ErrConnectionFailed; true makes it return the client at once, which keeps trying in
@@ -138,6 +148,9 @@ const (
 func (o ClientOptions) withDefaults() (ClientOptions, error) {
 	if o.Address == "" {
 		return o, errors.New("ksps: ClientOptions.Address is required (host:port)")
+	}
+	if o.ID == "" {
+		o.ID = tokenSubject(o.Token)
 	}
 	if o.ID == "" {
 		o.ID = newUUID()

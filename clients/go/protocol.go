@@ -54,4 +54,12 @@ const (
 	CloseReplaced = 4001
 	// CloseSlowConsumer is sent when the client did not read its messages fast enough.
 	CloseSlowConsumer = 4002
+	// CloseUnauthorized is sent when the credentials are refused (bad or missing token, an ID
+	// the identity may not register; spec §10). The client reconnects only with GetToken.
+	CloseUnauthorized = 4003
+	// CloseTokenExpired is sent when the connection's token expired (spec §10). The client
+	// reconnects at once with a token from GetToken; without GetToken it closes for good.
+	CloseTokenExpired = 4004
+	// CloseRegistrationTimeout is sent when no ping came within the server's deadline.
+	CloseRegistrationTimeout = 4005
 )

@@ -2,6 +2,7 @@ package ksps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -48,6 +49,7 @@ func (c *Client) supervise(first *connection) {
 	defer c.wg.Done()
 	policy := newBackoff(c.opts)
 	conn := first
+	atOnce := false
 	for {
 		if conn != nil {
 			info := c.runConnection(conn)
@@ -55,39 +57,67 @@ func (c *Client) supervise(first *connection) {
 				c.stop(stop)
 				return
 			}
+			if refused := authRefusal(info); refused != nil {
+				c.reportError(refused) // GetToken gives the next attempt a new token
+			}
+			// An expired token is replaced at once: only the credential ran out (spec §10).
+			atOnce = info.Code == CloseTokenExpired
 		}
-		conn = c.reconnect(policy)
+		var stop error
+		conn, stop = c.reconnect(policy, atOnce)
+		if stop != nil {
+			c.stop(stop)
+			return
+		}
 		if conn == nil {
 			return
 		}
 	}
 }
 
-// reconnect tries until a connection is registered; nil means the client was closed.
-func (c *Client) reconnect(policy backoff) *connection {
+// reconnect tries until a connection is registered; nil means the client was closed. A refused
+// token without GetToken stops the attempts: the same token would be refused again.
+func (c *Client) reconnect(policy backoff, atOnce bool) (*connection, error) {
 	for attempt := 0; ; attempt++ {
-		timer := time.NewTimer(policy.delay(attempt))
+		delay := policy.delay(attempt)
+		if atOnce && attempt == 0 {
+			delay = 0
+		}
+		timer := time.NewTimer(delay)
 		select {
 		case <-c.ctx.Done():
 			timer.Stop()
-			return nil
+			return nil, nil
 		case <-timer.C:
 		}
 		conn, err := c.connect(c.ctx)
 		if err == nil {
-			return conn
+			return conn, nil
 		}
 		if c.closed.Load() {
-			return nil
+			return nil, nil
+		}
+		if errors.Is(err, ErrAuth) && !c.tokens.refreshable() {
+			return nil, err
 		}
 		c.reportError(fmt.Errorf("ksps: reconnection attempt %d to %s failed: %w", attempt+1, c.opts.url(), err))
 	}
+}
+
+// authRefusal is the *AuthError of a connection closed with 4003 or 4004, else nil.
+func authRefusal(info DisconnectInfo) *AuthError {
+	if info.Code == CloseUnauthorized || info.Code == CloseTokenExpired {
+		return &AuthError{Code: info.Code, Reason: info.Reason}
+	}
+	return nil
 }
 
 // runConnection serves an online connection until it ends, then takes the client offline and
 // reports the disconnection.
 func (c *Client) runConnection(conn *connection) DisconnectInfo {
 	c.hooks.push(c.onConnect)
+	c.wg.Add(1)
+	go c.refreshTokens(conn)
 	<-conn.done
 	c.mu.Lock()
 	c.conn.CompareAndSwap(conn, nil)
@@ -109,6 +139,9 @@ func (c *Client) stopReason(info DisconnectInfo) error {
 	case info.Code == CloseReplaced:
 		// Two clients with one ID would take it from each other forever (spec §3.3, §9.11).
 		return ErrReplaced
+	case authRefusal(info) != nil && !c.tokens.refreshable():
+		// Without GetToken the same token would be refused again (spec §7.2, §10).
+		return authRefusal(info)
 	case c.opts.DisableReconnect:
 		return ErrNotConnected
 	}
@@ -126,8 +159,8 @@ func (c *Client) stop(reason error) {
 	c.offline.clear()
 	c.mu.Unlock()
 	c.acks.abortAll(reason)
-	if reason == ErrReplaced {
-		c.reportError(ErrReplaced)
+	if reason == ErrReplaced || errors.Is(reason, ErrAuth) {
+		c.reportError(reason)
 	}
 	c.closedForGood()
 }
@@ -142,6 +175,10 @@ func (c *Client) onConnect() {
 func (c *Client) connect(ctx context.Context) (*connection, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.ConnectTimeout)
 	defer cancel()
+	token, err := c.tokens.fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
 	conn, err := dial(ctx, c.ctx, transportConfig{
 		url:            c.opts.url(),
 		header:         c.opts.HTTPHeader,
@@ -160,10 +197,65 @@ func (c *Client) connect(ctx context.Context) (*connection, error) {
 		defer c.wg.Done()
 		conn.keepAlive(c.opts.KeepaliveInterval, c.opts.KeepaliveTimeout)
 	}()
-	if err := c.register(ctx, conn); err != nil {
+	if err := c.register(ctx, conn, token); err != nil {
 		conn.abort(DisconnectInfo{Code: CloseAbnormal, Reason: "registration failed", Err: err})
 		<-conn.done
+		if refused := authRefusal(conn.ended); refused != nil {
+			return nil, refused
+		}
 		return nil, err
 	}
 	return conn, nil
+}
+
+// refreshTokens refreshes the token of conn in place shortly before it expires (spec §10): a
+// ping with the same ID and the token from GetToken. It ends with the connection, or when
+// GetToken gives no newer token: the server then closes with 4004 at exp, and the reconnection
+// asks GetToken again.
+func (c *Client) refreshTokens(conn *connection) {
+	defer c.wg.Done()
+	for {
+		delay, ok := c.tokens.refreshIn()
+		if !ok {
+			return
+		}
+		timer := time.NewTimer(delay)
+		select {
+		case <-conn.done:
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		if !c.refreshOnce(conn) {
+			return
+		}
+	}
+}
+
+// refreshOnce sends one in-place refresh; false when there is nothing more to do on conn.
+func (c *Client) refreshOnce(conn *connection) bool {
+	before, _ := tokenExpiry(c.tokens.token())
+	token, err := c.tokens.fetch(conn.ctx)
+	if err != nil {
+		c.reportError(err)
+		return false
+	}
+	if after, ok := tokenExpiry(token); !ok || !after.After(before) {
+		return false
+	}
+	rid, refusal := conn.expectRefusal()
+	pong, err := conn.ping(c.opts.ID, token, rid)
+	if err != nil {
+		conn.forget(rid)
+		return false
+	}
+	ctx, cancel := context.WithTimeout(conn.ctx, c.opts.RequestTimeout)
+	defer cancel()
+	refused, err := conn.awaitAnswer(ctx, rid, pong, refusal)
+	if refused != nil {
+		conn.dropPong(pong)
+		c.reportError(&AuthError{Code: CloseUnauthorized, Reason: "refreshed token refused: " + refused.Text})
+		return false
+	}
+	return err == nil
 }

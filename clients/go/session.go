@@ -1,22 +1,39 @@
 package ksps
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // register makes a new connection usable (spec/protocol.md §3.1, §4.1):
 //
-//  1. ping with the client ID and wait for the pong: the server knows us now;
+//  1. ping with the client ID and the token, if any, and wait for the pong: the server knows us
+//     now (an error frame with the ping's rid refuses the registration, e.g. "id_taken");
 //  2. subscribe to every topic of the registry, those made while offline included, then ping
 //     again: the pong arrives after the server processed every subscribe, whatever it answered;
 //  3. go online (goOnline): reconcile what changed meanwhile and flush the offline queue.
 //
 // Only then is the connection published to the API, so OnConnect means "subscriptions restored".
-func (c *Client) register(ctx context.Context, conn *connection) error {
-	if err := c.pingAndWait(ctx, conn); err != nil {
+func (c *Client) register(ctx context.Context, conn *connection, token string) error {
+	rid, refusal := conn.expectRefusal()
+	pong, err := conn.ping(c.opts.ID, token, rid)
+	if err != nil {
 		return err
 	}
+	refused, err := conn.awaitAnswer(ctx, rid, pong, refusal)
+	if err != nil {
+		return err
+	}
+	if refused != nil {
+		return fmt.Errorf("ksps: the server refused the registration: %w", refused)
+	}
 	sent := c.subs.topicSet()
+	refusals := make(map[string]chan *ServerError, len(sent))
 	for _, topic := range sortedTopics(sent) {
-		if err := conn.write(encodeFrame(&envelope{Action: actionSubscribe, Topic: topic, From: c.opts.ID})); err != nil {
+		rid, refusal := conn.expectRefusal()
+		refusals[topic] = refusal
+		defer conn.forget(rid)
+		if err := conn.write(encodeFrame(&envelope{Action: actionSubscribe, Topic: topic, From: c.opts.ID, RID: rid})); err != nil {
 			return err
 		}
 	}
@@ -25,11 +42,23 @@ func (c *Client) register(ctx context.Context, conn *connection) error {
 			return err
 		}
 	}
+	// A subscription the server now refuses (spec §10) is dropped and reported.
+	for topic, refusal := range refusals {
+		select {
+		case refused := <-refusal:
+			c.mu.Lock()
+			c.subs.remove(topic)
+			c.mu.Unlock()
+			delete(sent, topic)
+			c.reportError(refused)
+		default:
+		}
+	}
 	return c.goOnline(conn, sent)
 }
 
 func (c *Client) pingAndWait(ctx context.Context, conn *connection) error {
-	pong, err := conn.ping(c.opts.ID)
+	pong, err := conn.ping(c.opts.ID, "", "")
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package ksps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -13,16 +14,23 @@ import (
 // Subscribing to a topic again replaces its callback. The subscription is kept across
 // reconnections, including one made while offline. When connected, Subscribe returns once the
 // server processed the request (bounded by RequestTimeout). It returns the unsubscribe function.
+// A subscription the server refuses (a *ServerError with Code "forbidden", for example) is
+// dropped: SubscribeContext returns the refusal; Subscribe reports it to OnError.
 func (c *Client) Subscribe(topic string, callback func(msg Message, unsubscribe func())) (unsubscribe func()) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestTimeout)
 	defer cancel()
-	unsubscribe, _ = c.SubscribeContext(ctx, topic, callback)
+	unsubscribe, err := c.SubscribeContext(ctx, topic, callback)
+	var refused *ServerError
+	if errors.As(err, &refused) {
+		c.reportError(refused)
+	}
 	return unsubscribe
 }
 
 // SubscribeContext is Subscribe bounded by ctx. It returns ErrClosed after Close, and ctx's error
 // without subscribing when ctx is already done. A ctx that ends before the server confirmed
-// returns ctx's error, but the subscription stays registered.
+// returns ctx's error, but the subscription stays registered. A refusal by the server returns
+// the *ServerError (spec/protocol.md §11) and drops the subscription.
 func (c *Client) SubscribeContext(ctx context.Context, topic string, callback func(msg Message, unsubscribe func())) (func(), error) {
 	if c.closed.Load() {
 		return func() {}, ErrClosed
@@ -35,13 +43,20 @@ func (c *Client) SubscribeContext(ctx context.Context, topic string, callback fu
 	}
 	c.mu.Lock()
 	sub := c.subs.add(topic, callback)
-	conn, pong, err := c.requestLocked(actionSubscribe, topic)
+	req, err := c.requestLocked(actionSubscribe, topic)
 	c.mu.Unlock()
 	unsubscribe := c.unsubscriber(sub)
-	if err != nil || pong == nil {
+	if err != nil || req.pong == nil {
 		return unsubscribe, err
 	}
-	return unsubscribe, conn.awaitPong(ctx, pong)
+	refused, err := req.await(ctx)
+	if refused != nil {
+		c.mu.Lock()
+		c.subs.removeIf(sub)
+		c.mu.Unlock()
+		return func() {}, refused
+	}
+	return unsubscribe, err
 }
 
 // Unsubscribe stops the delivery of topic's messages to this client. When connected it returns
@@ -57,12 +72,16 @@ func (c *Client) Unsubscribe(topic string) {
 func (c *Client) UnsubscribeContext(ctx context.Context, topic string) error {
 	c.mu.Lock()
 	c.subs.remove(topic)
-	conn, pong, err := c.requestLocked(actionUnsubscribe, topic)
+	req, err := c.requestLocked(actionUnsubscribe, topic)
 	c.mu.Unlock()
-	if err != nil || pong == nil {
+	if err != nil || req.pong == nil {
 		return err
 	}
-	return conn.awaitPong(ctx, pong)
+	refused, err := req.await(ctx)
+	if refused != nil {
+		return refused
+	}
+	return err
 }
 
 // unsubscriber returns the function that removes sub, and only sub: after a replacement it
@@ -71,37 +90,55 @@ func (c *Client) unsubscriber(sub *subscription) func() {
 	return func() {
 		c.mu.Lock()
 		removed := c.subs.removeIf(sub)
-		var conn *connection
-		var pong <-chan struct{}
+		var req request
 		if removed {
-			conn, pong, _ = c.requestLocked(actionUnsubscribe, sub.topic)
+			req, _ = c.requestLocked(actionUnsubscribe, sub.topic)
 		}
 		c.mu.Unlock()
-		if pong != nil {
+		if req.pong != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestTimeout)
 			defer cancel()
-			_ = conn.awaitPong(ctx, pong)
+			if refused, _ := req.await(ctx); refused != nil {
+				c.reportError(refused)
+			}
 		}
 	}
 }
 
-// requestLocked sends a subscribe or unsubscribe frame followed by a ping whose pong confirms it
-// was processed. Offline it sends nothing: registration restores the registry's state.
-// The caller holds c.mu, which keeps the frame ordered with goOnline's reconciliation.
-func (c *Client) requestLocked(action, topic string) (*connection, <-chan struct{}, error) {
+// request is a subscribe or unsubscribe on the wire: its rid, the pong of the barrier ping that
+// follows it, and where a refusal arrives. A zero request (nil pong) was not sent.
+type request struct {
+	conn    *connection
+	rid     string
+	pong    <-chan struct{}
+	refusal chan *ServerError
+}
+
+// await waits until the server processed the request; a refusal is returned as *ServerError.
+func (r request) await(ctx context.Context) (*ServerError, error) {
+	return r.conn.awaitAnswer(ctx, r.rid, r.pong, r.refusal)
+}
+
+// requestLocked sends a subscribe or unsubscribe frame with a rid, followed by a ping whose pong
+// confirms it was processed. Offline it sends nothing: registration restores the registry's
+// state. The caller holds c.mu, which keeps the frame ordered with goOnline's reconciliation.
+func (c *Client) requestLocked(action, topic string) (request, error) {
 	if c.closed.Load() {
-		return nil, nil, ErrClosed
+		return request{}, ErrClosed
 	}
 	conn := c.conn.Load()
 	if conn == nil {
-		return nil, nil, nil
+		return request{}, nil
 	}
-	if err := conn.write(encodeFrame(&envelope{Action: action, Topic: topic, From: c.opts.ID})); err != nil {
-		return nil, nil, nil // the connection broke: the next registration restores the state
+	rid, refusal := conn.expectRefusal()
+	if err := conn.write(encodeFrame(&envelope{Action: action, Topic: topic, From: c.opts.ID, RID: rid})); err != nil {
+		conn.forget(rid)
+		return request{}, nil // the connection broke: the next registration restores the state
 	}
-	pong, err := conn.ping(c.opts.ID)
+	pong, err := conn.ping(c.opts.ID, "", "")
 	if err != nil {
-		return nil, nil, nil
+		conn.forget(rid)
+		return request{}, nil
 	}
-	return conn, pong, nil
+	return request{conn: conn, rid: rid, pong: pong, refusal: refusal}, nil
 }

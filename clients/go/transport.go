@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,8 @@ type connection struct {
 	mu        sync.Mutex
 	pongs     []chan struct{} // one per application ping in flight, oldest first
 	closing   DisconnectInfo  // set when this side closes the connection on purpose
+	refusals  map[string]chan *ServerError
+	rids      uint64
 
 	lastRead atomic.Int64 // UnixNano of the last frame received, for keepalive
 
@@ -65,12 +68,16 @@ func dial(ctx, parent context.Context, cfg transportConfig) (*connection, error)
 			return conn, err
 		},
 	}
-	ws, _, err := websocket.Dial(ctx, cfg.url, &websocket.DialOptions{
+	ws, resp, err := websocket.Dial(ctx, cfg.url, &websocket.DialOptions{
 		HTTPHeader: cfg.header,
 		HTTPClient: &http.Client{Transport: transport},
 	})
 	transport.CloseIdleConnections()
 	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
+			// A bad token at the upgrade (spec/protocol.md §10).
+			return nil, &AuthError{Code: http.StatusUnauthorized, Reason: err.Error()}
+		}
 		return nil, err
 	}
 	ws.SetReadLimit(cfg.maxMessageSize)
@@ -98,15 +105,15 @@ func (c *connection) write(frame []byte) error {
 // ping sends an application ping and returns a channel closed when its pong arrives. The server
 // handles a connection's frames in order (spec/protocol.md §4.3), so the pong also tells that
 // every frame written before the ping was processed: registration and resubscription use it as
-// a barrier.
-func (c *connection) ping(clientID string) (<-chan struct{}, error) {
+// a barrier. token and rid, when set, are sent with it (registration, token refresh, §10-§11).
+func (c *connection) ping(clientID, token, rid string) (<-chan struct{}, error) {
 	pong := make(chan struct{})
 	c.pingOrder.Lock()
 	defer c.pingOrder.Unlock()
 	c.mu.Lock()
 	c.pongs = append(c.pongs, pong)
 	c.mu.Unlock()
-	if err := c.write(encodeFrame(&envelope{Action: actionPing, From: clientID})); err != nil {
+	if err := c.write(encodeFrame(&envelope{Action: actionPing, From: clientID, Token: token, RID: rid})); err != nil {
 		// A failed write closes the connection: no pong will come for any ping.
 		return nil, err
 	}
@@ -122,6 +129,73 @@ func (c *connection) awaitPong(ctx context.Context, pong <-chan struct{}) error 
 		return fmt.Errorf("%w: connection lost", ErrNotConnected)
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// expectRefusal returns a new request ID and the channel that gets the error frame carrying it,
+// if the server refuses the request (spec/protocol.md §11). Call forget(rid) once answered.
+func (c *connection) expectRefusal() (string, chan *ServerError) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rids++
+	rid := strconv.FormatUint(c.rids, 10)
+	if c.refusals == nil {
+		c.refusals = make(map[string]chan *ServerError)
+	}
+	refusal := make(chan *ServerError, 1)
+	c.refusals[rid] = refusal
+	return rid, refusal
+}
+
+// refuse hands an error frame to the request sent with its rid; false when none waits.
+func (c *connection) refuse(rid string, err *ServerError) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	refusal, ok := c.refusals[rid]
+	if ok {
+		delete(c.refusals, rid)
+		refusal <- err
+	}
+	return ok
+}
+
+// forget drops the refusal channel of an answered request.
+func (c *connection) forget(rid string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.refusals, rid)
+}
+
+// awaitAnswer waits for a request's pong barrier; an error frame with the request's rid that
+// arrives first (the server answers in order) is returned as the refusal.
+func (c *connection) awaitAnswer(ctx context.Context, rid string, pong <-chan struct{}, refusal chan *ServerError) (*ServerError, error) {
+	defer c.forget(rid)
+	select {
+	case err := <-refusal:
+		return err, nil
+	case <-pong:
+		select {
+		case err := <-refusal:
+			return err, nil
+		default:
+			return nil, nil
+		}
+	case <-c.done:
+		return nil, fmt.Errorf("%w: connection lost", ErrNotConnected)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// dropPong forgets a ping whose pong will not come (the server refused it with an error frame).
+func (c *connection) dropPong(pong <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, waiting := range c.pongs {
+		if (<-chan struct{})(waiting) == pong {
+			c.pongs = append(c.pongs[:i], c.pongs[i+1:]...)
+			return
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
+    AuthError,
     ClientClosed,
     ConnectionFailed,
     ConnectionReplaced,
@@ -27,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Ack",
+    "AuthError",
     "Client",
     "ClientAck",
     "ClientClosed",

@@ -6,6 +6,7 @@ Every exception ksps raises derives from :class:`KspsError`::
     ├── ProtocolError        a frame that breaks spec/protocol.md (server and client)
     ├── ConnectionFailed     a client could not connect (first connection, no auto-restart)
     ├── ConnectionReplaced   another connection registered the client's ID (close code 4001)
+    ├── AuthError            the server refused the client's credentials (close 4003/4004, HTTP 401)
     ├── ClientClosed         a call on a client that was closed
     ├── OfflineQueueFull     a publish made while offline did not fit the bounded queue
     └── ServerError          the server could not start, or a server API misuse
@@ -14,6 +15,7 @@ Every exception ksps raises derives from :class:`KspsError`::
 from __future__ import annotations
 
 __all__ = [
+    "AuthError",
     "ClientClosed",
     "ConnectionFailed",
     "ConnectionReplaced",
@@ -38,6 +40,21 @@ class ConnectionFailed(KspsError):
 
 class ConnectionReplaced(KspsError):
     """Another connection registered this client's ID; the client closed for good (spec §3.3)."""
+
+
+class AuthError(KspsError):
+    """The server refused the client's credentials (spec §10): close code 4003 (bad token, ID not allowed),
+    4004 (token expired) or HTTP 401 at the upgrade.
+
+    A client with a `GetToken` callback gets a new token and tries again (at once after 4004, with backoff
+    after 4003/401); without one, the client closes for good and reports this error, like close 4001.
+    `code` is the close code, or 401 for the HTTP refusal.
+    """
+
+    def __init__(self, message: str, *, code: int) -> None:
+        super().__init__(message)
+        #: The close code (4003, 4004) or the HTTP status (401) that refused the credentials.
+        self.code = code
 
 
 class ClientClosed(KspsError):

@@ -6,9 +6,9 @@ In Python::
         url = server.url
 
 From any language: ``python -m ksps.testing [--port N] [--server-id ID] [--path P] [--peer-secret S]
-[--peers H:P,...] [--allowed-hosts H,...]`` listens on 127.0.0.1,
-prints one JSON line ``{"url", "address", "port", "server_id"}`` once it accepts connections, and stops
-cleanly on SIGTERM, SIGINT or when its standard input reaches end of file. It accepts the loopback names on
+[--peers H:P,...] [--allowed-hosts H,...] [--jwt-secret S] [--jwt-leeway SECONDS] [--anonymous allow|deny]``
+listens on 127.0.0.1, prints one JSON line ``{"url", "address", "port", "server_id"}`` once it accepts
+connections, and stops cleanly on SIGTERM, SIGINT or when its standard input reaches end of file. It accepts the loopback names on
 any port as `Host` (test suites put relays in front of it); relays need `--peer-secret` and `--peers`.
 """
 
@@ -106,6 +106,10 @@ async def _serve(args: argparse.Namespace) -> None:
     for name in ("peers", "allowed_hosts", "allowed_origins", "trusted_proxies"):
         if value := getattr(args, name):
             options[name] = tuple(part.strip() for part in value.split(",") if part.strip())
+    if args.jwt_secret:  # tokens for the clients' own auth tests (spec §10)
+        options.update(jwt_secret=args.jwt_secret, jwt_leeway=args.jwt_leeway)
+    if args.anonymous:
+        options["anonymous"] = args.anonymous
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     # Handlers first: a SIGTERM sent right after the ready line must already stop gracefully.
@@ -137,6 +141,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--allowed-origins", default="", help="browser origins accepted besides same-origin")
     parser.add_argument("--trusted-proxies", default="", help="proxy IPs/CIDRs whose forwarding headers count")
+    parser.add_argument("--jwt-secret", default="", help="HS256 secret that verifies client tokens (default: none)")
+    parser.add_argument(
+        "--jwt-leeway", type=float, default=0.0, help="seconds of clock skew allowed on exp (default: 0)"
+    )
+    parser.add_argument(
+        "--anonymous",
+        choices=["allow", "deny"],
+        default=None,
+        help="whether connections without a token may register (default: the server's)",
+    )
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args))

@@ -45,6 +45,7 @@ export class ClientAck {
   private finished = false;
   private wasCancelled = false;
   private sent = false;
+  private refusal: Error | undefined;
   private readonly timer: ReturnType<typeof setTimeout>;
   private readonly done: Promise<void>;
   private resolveDone!: () => void;
@@ -103,6 +104,14 @@ export class ClientAck {
     this._finish();
   }
 
+  /** @internal The server refused the request (an `error` frame with its ack ID, spec §11). */
+  _fail(error: Error): void {
+    if (!this.finished) {
+      this.refusal = error;
+      this._finish();
+    }
+  }
+
   /** @internal Ends the handle: every pending and later wait resolves at once. */
   _finish(): void {
     if (this.finished) {
@@ -119,10 +128,14 @@ export class ClientAck {
 
   /**
    * Waits until the request ends; resolves to every response by responder client ID. An empty object
-   * means nobody answered: no subscriber, a timeout, a cancel or a lost connection.
+   * means nobody answered: no subscriber, a timeout, a cancel or a lost connection. Rejects with
+   * {@link ServerErrorReply} (its `code`, e.g. `"forbidden"`) when the server refused the request.
    */
   async Wait(): Promise<Record<string, AckResponse>> {
     await this.done;
+    if (this.refusal !== undefined) {
+      throw this.refusal;
+    }
     return Object.fromEntries(this.responses);
   }
 
@@ -133,6 +146,9 @@ export class ClientAck {
    */
   async WaitAny(): Promise<WaitAnyResult> {
     await this.firstArrived;
+    if (this.refusal !== undefined) {
+      throw this.refusal;
+    }
     return this.first === undefined ? { response: null, success: false } : { response: this.first, success: true };
   }
 

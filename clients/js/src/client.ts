@@ -7,17 +7,28 @@
 import { AckTable, ClientAck, type AckOwner } from "./acks.js";
 import { Connection, type ConnectionListener } from "./connection.js";
 import { CallbackDispatcher } from "./dispatch.js";
-import { ClientClosed } from "./errors.js";
+import { ClientClosed, type ServerErrorReply } from "./errors.js";
+import type { KspsError } from "./errors.js";
 import { ClientEvents, type ClientEvent, type ClientEventListener } from "./events.js";
 import { routeFrame, type InboundTargets } from "./inbound.js";
 import { OfflineQueue } from "./offline-queue.js";
-import { resolveOptions, type ClientOptions, type IdHandler, type ResolvedOptions } from "./options.js";
+import { defaultClientId, resolveOptions, type ClientOptions, type IdHandler, type ResolvedOptions } from "./options.js";
 import { Outbox } from "./outbox.js";
 import { defaultWebSocketOpener } from "./platform.js";
 import { FrameEncoder } from "./protocol/codec.js";
+import { PendingRequests } from "./requests.js";
+import { tokenSubject } from "./tokens.js";
 import { StatusQueries } from "./status-queries.js";
 import { Subscription, SubscriptionRegistry, type SubscriptionCallback, type Unsubscribe } from "./subscriptions.js";
 import { webSocketOpener, type TransportOpener } from "./transport.js";
+
+/**
+ * What `Subscribe` returns: the function that ends the subscription (as before), which is also a promise
+ * (`await client.Subscribe(...)`) that resolves when the server confirmed the subscription (at once while
+ * offline: it is made on the next connection) and rejects with {@link ServerErrorReply} (`code`
+ * `"forbidden"`...) when the server refused it. A refusal nobody awaits goes to `OnError`.
+ */
+export type SubscribeResult = Unsubscribe & PromiseLike<Unsubscribe>;
 
 /** The default timeout of `PublishWithAck` and `PublishToIDWithAck`, in ms (as in the original client). */
 export const DEFAULT_ACK_TIMEOUT_MS = 30_000;
@@ -37,7 +48,9 @@ export class Client {
   private readonly acks: AckTable;
   private readonly outbox: Outbox;
   private readonly statusQueries: StatusQueries;
+  private readonly requests = new PendingRequests();
   private readonly inbound: InboundTargets;
+  private readonly reportError: (error: KspsError) => void;
 
   /**
    * Connects to a ksps server. Resolves once the client is registered. When the first connection fails,
@@ -45,6 +58,10 @@ export class Client {
    * client that keeps trying in the background.
    */
   static async NewClient(options: ClientOptions = {}): Promise<Client> {
+    if (!options.Id && options.Token === undefined && options.GetToken !== undefined) {
+      // Only GetToken and no ID: the ID is the first token's `sub` (spec §10).
+      options = { ...options, Id: tokenSubject(await options.GetToken()) || defaultClientId() };
+    }
     const opener = options.WebSocket !== undefined ? webSocketOpener(options.WebSocket) : defaultWebSocketOpener();
     const client = new Client(resolveOptions(options), opener, options);
     await client.connection.start();
@@ -61,6 +78,7 @@ export class Client {
     this.encoder = new FrameEncoder(options.id);
     this.events = new ClientEvents(raw);
     const reportError = this.events.emit.bind(this.events, "error");
+    this.reportError = reportError;
     this.acks = new AckTable(options.id);
     this.connection = new Connection(options, opener, this.encoder, this.connectionListener());
     const queue = new OfflineQueue(options.offlineQueueSize, options.offlineQueuePolicy);
@@ -76,6 +94,7 @@ export class Client {
       dispatcher,
       acks: this.acks,
       statusQueries: this.statusQueries,
+      requests: this.requests,
       reportError,
     };
     this.subscriptions.setIdHandler(raw.OnId);
@@ -104,9 +123,10 @@ export class Client {
   /**
    * Subscribes to a topic: `callback({data, from}, unsub)` runs for each publication. Subscribing again
    * to the same topic replaces the callback. Works while offline too: the subscription is made on the
-   * next connection. Returns the function that ends the subscription.
+   * next connection. Returns the function that ends the subscription; awaiting it waits for the server's
+   * confirmation and throws {@link ServerErrorReply} when the server refused it (see {@link SubscribeResult}).
    */
-  Subscribe(topic: string, callback: SubscriptionCallback): Unsubscribe {
+  Subscribe(topic: string, callback: SubscriptionCallback): SubscribeResult {
     this.checkOpen();
     checkName("topic", topic);
     if (typeof callback !== "function") {
@@ -114,8 +134,32 @@ export class Client {
     }
     const subscription = new Subscription(topic, callback, (ended) => this.endSubscription(ended));
     this.subscriptions.add(subscription);
-    this.connection.send(this.encoder.subscribe(topic));
-    return subscription.unsub;
+    const unsub: Unsubscribe = () => subscription.unsub();
+    let awaited = false;
+    const confirmed = new Promise<Unsubscribe>((resolve, reject) => {
+      const rid = this.requests.newRid();
+      this.requests.add(rid, topic, (refusal) => {
+        if (refusal === undefined) {
+          resolve(unsub);
+          return;
+        }
+        this.subscriptions.remove(subscription);
+        if (!awaited) {
+          this.reportError(refusal);
+        }
+        reject(refusal);
+      });
+      if (!this.connection.send(this.encoder.subscribe(topic, rid))) {
+        this.requests.answered(rid, undefined); // offline: made on the next connection
+      }
+    });
+    confirmed.catch(() => {}); // a refusal nobody awaits went to OnError
+    const result = (() => subscription.unsub()) as SubscribeResult;
+    result.then = (onFulfilled, onRejected) => {
+      awaited = true;
+      return confirmed.then(onFulfilled, onRejected);
+    };
+    return result;
   }
 
   /** Ends the topic's subscription; its callback stops at once (spec §4.1). */
@@ -203,6 +247,7 @@ export class Client {
       registered: () => this.restore(),
       connected: () => this.events.emit("connect"),
       lost: () => {
+        this.requests.connectionLost();
         this.acks.connectionLost();
         this.statusQueries.connectionLost();
       },
@@ -210,6 +255,7 @@ export class Client {
       frame: (frame) => routeFrame(frame, this.inbound),
       error: (error) => this.events.emit("error", error),
       closed: () => {
+        this.requests.connectionLost();
         this.acks.finishAll();
         this.statusQueries.connectionLost();
         this.subscriptions.clear();
@@ -228,9 +274,19 @@ export class Client {
       this.connection.send(this.encoder.unsubscribe(topic));
     }
     for (const topic of this.subscriptions.topics()) {
-      this.connection.send(this.encoder.subscribe(topic));
+      // A subscription the server now refuses (spec §10) is dropped and reported.
+      const rid = this.requests.newRid();
+      this.requests.add(rid, topic, (refusal) => this.restoreRefused(topic, refusal));
+      this.connection.send(this.encoder.subscribe(topic, rid));
     }
     this.outbox.flush();
+  }
+
+  private restoreRefused(topic: string, refusal: ServerErrorReply | undefined): void {
+    if (refusal !== undefined) {
+      this.subscriptions.removeTopic(topic);
+      this.reportError(refusal);
+    }
   }
 
   private startAck(ackId: string, timeout: number, text: string): ClientAck {
@@ -263,7 +319,7 @@ export class Client {
   }
 
   private tellUnsubscribed(topic: string): void {
-    if (!this.connection.send(this.encoder.unsubscribe(topic))) {
+    if (!this.connection.send(this.encoder.unsubscribe(topic, this.requests.newRid()))) {
       this.subscriptions.markStale(topic);
     }
   }

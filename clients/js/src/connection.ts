@@ -4,13 +4,22 @@
  * @module
  */
 
-import { ClientClosed, ConnectionFailed, ConnectionReplaced, type KspsError, type ProtocolError } from "./errors.js";
+import {
+  AuthError,
+  ClientClosed,
+  ConnectionFailed,
+  ConnectionReplaced,
+  type KspsError,
+  type ProtocolError,
+  type ServerErrorReply,
+} from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
-import { CLOSE_REPLACED } from "./protocol/actions.js";
+import { CLOSE_REPLACED, CLOSE_TOKEN_EXPIRED, CLOSE_UNAUTHORIZED } from "./protocol/actions.js";
 import type { FrameEncoder } from "./protocol/codec.js";
 import type { ServerFrame } from "./protocol/types.js";
 import { ReconnectPolicy } from "./reconnect-policy.js";
 import { Session, type SessionEnd, type SessionListener } from "./session.js";
+import { TokenSource } from "./tokens.js";
 import type { TransportOpener } from "./transport.js";
 
 /** What the connection reports to the client. */
@@ -44,6 +53,8 @@ export class Connection {
   private session: Session | undefined;
   private firstAttempt: FirstAttempt | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly tokens: TokenSource;
   private readonly policy: ReconnectPolicy;
   private readonly closedWaiters: (() => void)[] = [];
 
@@ -54,6 +65,7 @@ export class Connection {
     private readonly listener: ConnectionListener,
   ) {
     this.policy = new ReconnectPolicy(options.reconnectInitialDelay, options.reconnectFactor, options.reconnectMaxDelay);
+    this.tokens = new TokenSource(options.token, options.getToken);
   }
 
   /** True while a ready connection exists. */
@@ -91,6 +103,7 @@ export class Connection {
     if (this.state !== "closing") {
       this.state = "closing";
       clearTimeout(this.reconnectTimer);
+      clearTimeout(this.refreshTimer);
       this.settleFirstAttempt(new ClientClosed("the client was closed before it connected"));
       if (this.session === undefined) {
         this.finishClose();
@@ -101,10 +114,27 @@ export class Connection {
     return gone;
   }
 
+  /** One attempt: a token (from GetToken when set, spec §10), then a session that registers with it. */
   private connect(): void {
     this.state = "connecting";
+    this.tokens.fetch().then(
+      (token) => this.openSession(token),
+      (error: unknown) => {
+        if (this.state === "connecting") {
+          this.attemptFailed(`GetToken failed: ${(error as Error)?.message ?? String(error)}`);
+        }
+      },
+    );
+  }
+
+  private openSession(token: string): void {
+    if (this.state !== "connecting") {
+      return; // closed while GetToken ran
+    }
     try {
-      this.session = new Session(this.openTransport, this.options.url, this.encoder, this.options, this.sessionListener());
+      this.session = new Session(
+        this.openTransport, this.options.url, this.encoder, this.options, this.sessionListener(), token,
+      );
     } catch (error) {
       this.session = undefined;
       this.attemptFailed(`invalid URL ${this.options.url}: ${(error as Error).message}`);
@@ -117,6 +147,7 @@ export class Connection {
       ready: () => this.ready(),
       frame: (frame) => this.listener.frame(frame),
       protocolError: (error: ProtocolError) => this.listener.error(error),
+      refreshed: (refusal) => this.refreshed(refusal),
       ended: (end) => this.sessionEnded(end),
     };
   }
@@ -124,12 +155,51 @@ export class Connection {
   private ready(): void {
     this.state = "ready";
     this.policy.reset();
+    this.scheduleRefresh();
     this.listener.connected();
     this.settleFirstAttempt();
   }
 
+  /** Plans the in-place refresh of the current token, shortly before its `exp` (GetToken only). */
+  private scheduleRefresh(): void {
+    clearTimeout(this.refreshTimer);
+    const delay = this.tokens.refreshIn();
+    if (delay !== undefined) {
+      this.refreshTimer = setTimeout(() => void this.refresh(), delay);
+    }
+  }
+
+  private async refresh(): Promise<void> {
+    const session = this.session;
+    const before = this.tokens.expiry();
+    let token: string;
+    try {
+      token = await this.tokens.fetch();
+    } catch (error) {
+      this.listener.error(new ConnectionFailed(`GetToken failed while refreshing the token: ${(error as Error)?.message}`));
+      return; // the server closes with 4004 at `exp`, and the reconnection asks GetToken again
+    }
+    const after = this.tokens.expiry();
+    if (session === undefined || session !== this.session || this.state !== "ready") {
+      return;
+    }
+    if (before !== undefined && (after === undefined || after <= before)) {
+      return; // not a newer token: wait for 4004 and reconnect with a new one
+    }
+    session.refresh(token);
+  }
+
+  private refreshed(refusal: ServerErrorReply | undefined): void {
+    if (refusal === undefined) {
+      this.scheduleRefresh();
+    } else {
+      this.listener.error(new AuthError(`the server refused the refreshed token: ${refusal.message}`, CLOSE_UNAUTHORIZED));
+    }
+  }
+
   private sessionEnded(end: SessionEnd): void {
     this.session = undefined;
+    clearTimeout(this.refreshTimer);
     if (end.wasRegistered) {
       this.listener.lost();
     }
@@ -142,8 +212,10 @@ export class Connection {
       // Another connection took this ID: coming back would take it back, forever (spec §3.3).
       this.listener.error(new ConnectionReplaced(`replaced by a newer connection with the same ID (close code ${CLOSE_REPLACED})`));
       this.closeForGood();
+    } else if (authRefusal(end) !== undefined) {
+      this.authRefused(authRefusal(end) as AuthError);
     } else if (!end.wasReady) {
-      this.attemptFailed(describeEnd(end));
+      this.attemptFailed(describeEnd(end), end.refusal);
     } else if (this.options.reconnect) {
       this.scheduleReconnect();
     } else {
@@ -151,8 +223,32 @@ export class Connection {
     }
   }
 
-  private attemptFailed(why: string): void {
-    const error = new ConnectionFailed(`could not connect to ${this.options.url}: ${why}`);
+  /**
+   * The server refused the credentials (spec §7.2, §10). A first attempt without auto-restart rejects
+   * `NewClient`; then, with GetToken, a new token is fetched for the next attempt (at once after 4004, with
+   * backoff otherwise); without GetToken the same token would be refused again: closed for good.
+   */
+  private authRefused(error: AuthError): void {
+    if (this.firstAttempt !== undefined && (!this.options.autoRestart || !this.tokens.refreshable)) {
+      this.state = "closed";
+      this.settleFirstAttempt(error);
+      return;
+    }
+    this.listener.error(error);
+    this.settleFirstAttempt();
+    if (!this.tokens.refreshable) {
+      this.closeForGood();
+    } else if (error.code === CLOSE_TOKEN_EXPIRED) {
+      this.state = "waiting";
+      this.reconnectTimer = setTimeout(() => this.connect(), 0);
+    } else {
+      this.scheduleReconnect();
+    }
+  }
+
+  private attemptFailed(why: string, cause?: ServerErrorReply): void {
+    const message = `could not connect to ${this.options.url}: ${why}`;
+    const error = cause === undefined ? new ConnectionFailed(message) : new ConnectionFailed(message, { cause });
     if (this.firstAttempt === undefined) {
       // A reconnection attempt: report it, and try again.
       this.listener.error(error);
@@ -198,6 +294,21 @@ export class Connection {
       }
     }
   }
+}
+
+/** The AuthError of a session ended by 4003, 4004 or an HTTP 401 at the upgrade; undefined otherwise. */
+function authRefusal(end: SessionEnd): AuthError | undefined {
+  if (end.code === CLOSE_UNAUTHORIZED) {
+    return new AuthError(`the server refused the credentials: ${end.reason || "unauthorized"}`, CLOSE_UNAUTHORIZED);
+  }
+  if (end.code === CLOSE_TOKEN_EXPIRED) {
+    return new AuthError(`the token expired: ${end.reason || "token expired"}`, CLOSE_TOKEN_EXPIRED);
+  }
+  // Node's `ws` names the HTTP status of a refused upgrade; a browser tells nothing (then: a failed attempt).
+  if (end.code === null && /Unexpected server response: 401\b/.test(end.reason ?? "")) {
+    return new AuthError(`the server refused the token: HTTP 401 from the upgrade`, 401);
+  }
+  return undefined;
 }
 
 function describeEnd(end: SessionEnd): string {

@@ -4,8 +4,9 @@
  */
 
 export { ACK_GRACE_MS, ClientAck, type WaitAnyResult } from "./acks.js";
-export { Client, DEFAULT_ACK_TIMEOUT_MS } from "./client.js";
+export { Client, DEFAULT_ACK_TIMEOUT_MS, type SubscribeResult } from "./client.js";
 export {
+  AuthError,
   CallbackError,
   ClientClosed,
   ConnectionFailed,
@@ -14,11 +15,13 @@ export {
   OfflineQueueFull,
   ProtocolError,
   ServerErrorReply,
+  type ErrorFrameFields,
 } from "./errors.js";
 export type { ClientEvent, ClientEventListener, ClientEventMap } from "./events.js";
 export { defaultClientId, type ClientOptions, type IdHandler, type OverflowPolicy } from "./options.js";
 export type { AckResponse, JsonValue, Message } from "./protocol/types.js";
 export type { SubscriptionCallback, Unsubscribe } from "./subscriptions.js";
+export { tokenClaims, type TokenCallback } from "./tokens.js";
 export type { WebSocketConstructor, WebSocketLike } from "./transport.js";
 
 import { Client } from "./client.js";

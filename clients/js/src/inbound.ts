@@ -7,10 +7,12 @@
 
 import type { AckTable } from "./acks.js";
 import type { CallbackDispatcher } from "./dispatch.js";
-import { ServerErrorReply, type KspsError } from "./errors.js";
+import type { KspsError } from "./errors.js";
 import { ServerAction, directTopicPrefix } from "./protocol/actions.js";
 import { directMessage, readAckResponse, unwrapDelivery } from "./protocol/codec.js";
 import type { ServerFrame } from "./protocol/types.js";
+import type { PendingRequests } from "./requests.js";
+import { errorReply } from "./session.js";
 import type { StatusQueries } from "./status-queries.js";
 import type { SubscriptionRegistry } from "./subscriptions.js";
 
@@ -21,6 +23,7 @@ export interface InboundTargets {
   readonly dispatcher: CallbackDispatcher;
   readonly acks: AckTable;
   readonly statusQueries: StatusQueries;
+  readonly requests: PendingRequests;
   reportError(error: KspsError): void;
 }
 
@@ -53,12 +56,32 @@ export function routeFrame(frame: ServerFrame, to: InboundTargets): void {
     case ServerAction.AckStatus:
       to.statusQueries.answered(frame.ack_id ?? "", frame.status);
       break;
+    case ServerAction.Subscribed:
+      to.requests.answered(frame.rid ?? "", undefined, frame.topic ?? "");
+      break;
     case ServerAction.Error:
-      to.reportError(new ServerErrorReply(`the server answered: ${frame.error ?? "error"}`));
+      routeError(frame, to);
       break;
     default:
       break;
   }
+}
+
+/**
+ * An error frame goes to the request it answers (spec §11): by `rid` (Subscribe), else by the client's ack
+ * ID (PublishWithAck); the rest, e.g. a refused Publish matched by its `topic`, to OnError.
+ */
+function routeError(frame: ServerFrame, to: InboundTargets): void {
+  const error = errorReply(frame);
+  if (frame.rid !== undefined && to.requests.answered(frame.rid, error)) {
+    return;
+  }
+  const handle = frame.ack_id === undefined ? undefined : to.acks.get(frame.ack_id);
+  if (handle !== undefined) {
+    handle._fail(error);
+    return;
+  }
+  to.reportError(error);
 }
 
 function deliverToTopic(frame: ServerFrame, ackId: string, to: InboundTargets): void {

@@ -6,6 +6,7 @@
 
 import type { KspsError } from "./errors.js";
 import type { Message } from "./protocol/types.js";
+import { tokenSubject, type TokenCallback } from "./tokens.js";
 import type { WebSocketConstructor } from "./transport.js";
 
 /**
@@ -29,8 +30,22 @@ export interface ClientOptions {
    * false otherwise.
    */
   Secure?: boolean;
-  /** The client's ID. Default: a fresh `client_<ms>_<random>`. */
+  /**
+   * The client's ID. Default: the `sub` claim of `Token` (or of the first token `GetToken` returns), else a
+   * fresh `client_<ms>_<random>`.
+   */
   Id?: string;
+  /**
+   * A credential (JWT) sent as `ping.token` on every (re)connection, never in the URL (spec §10).
+   * A refused one (close 4003, HTTP 401) or an expired one (4004) is reported as {@link AuthError} and
+   * closes the client for good, unless `GetToken` is set.
+   */
+  Token?: string;
+  /**
+   * Returns a fresh token (or a promise of one): called on every (re)connection and shortly before the
+   * current token's `exp`, to refresh it in place on the live connection. Takes precedence over `Token`.
+   */
+  GetToken?: TokenCallback;
   /**
    * When the FIRST connection fails: false (default) makes `NewClient` reject with
    * {@link ConnectionFailed}; true makes it resolve at once with a client that keeps trying in the
@@ -79,6 +94,8 @@ export interface ClientOptions {
 export interface ResolvedOptions {
   readonly url: string;
   readonly id: string;
+  readonly token: string;
+  readonly getToken: TokenCallback | undefined;
   readonly autoRestart: boolean;
   readonly reconnect: boolean;
   readonly reconnectInitialDelay: number;
@@ -106,7 +123,9 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   const secure = options.Secure ?? (options.Address === undefined && pageHost?.protocol === "https:");
   const resolved: ResolvedOptions = {
     url: `${secure ? "wss" : "ws"}://${address}${options.Path ?? "/ws/bus"}`,
-    id: options.Id || defaultClientId(),
+    id: options.Id || tokenSubject(options.Token ?? "") || defaultClientId(),
+    token: options.Token ?? "",
+    getToken: options.GetToken,
     autoRestart: options.AutoRestart ?? options.Autorestart ?? false,
     reconnect: options.Reconnect ?? true,
     reconnectInitialDelay: options.ReconnectInitialDelay ?? options.RestartEvery ?? 500,

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { ProtocolError } from "./errors.js";
+import { ServerErrorReply, type ProtocolError } from "./errors.js";
 import { ServerAction } from "./protocol/actions.js";
 import { decodeServerFrames, type FrameEncoder } from "./protocol/codec.js";
 import type { ServerFrame } from "./protocol/types.js";
@@ -32,6 +32,8 @@ export interface SessionEnd {
   readonly wasReady: boolean;
   /** True when the server had registered the session (frames may have been sent on it). */
   readonly wasRegistered: boolean;
+  /** The error frame that refused the registration, if one did (e.g. `code: "id_taken"`, spec §11). */
+  readonly refusal?: ServerErrorReply;
 }
 
 /** What a session reports to its connection. */
@@ -44,6 +46,8 @@ export interface SessionListener {
   frame(frame: ServerFrame): void;
   /** A message from the server could not be decoded; the connection goes on. */
   protocolError(error: ProtocolError): void;
+  /** The server answered an in-place token refresh: with `pong` (undefined), or with an error frame. */
+  refreshed(refusal: ServerErrorReply | undefined): void;
   /** The session ended; called exactly once. */
   ended(end: SessionEnd): void;
 }
@@ -54,7 +58,7 @@ type Phase = "opening" | "registering" | "restoring" | "ready" | "ended";
  * What each `pong` answers. The server processes a connection's frames in order, so pongs come back in
  * the order of the pings: the registration, the barrier after the restoring frames, and liveness probes.
  */
-type PongPurpose = "register" | "barrier" | "probe";
+type PongPurpose = "register" | "barrier" | "probe" | "refresh";
 
 const now = (): number => (typeof performance === "object" ? performance.now() : Date.now());
 
@@ -68,6 +72,11 @@ export class Session {
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
   private lastReceivedAt = now();
   private probeSentAt: number | undefined;
+  private pendingRefusal: ServerErrorReply | undefined;
+  /** The `rid` of the registration and of the token refresh in flight (spec §11). */
+  private registerRid = "";
+  private refreshRid = "";
+  private ridCounter = 0;
 
   /** Opens the transport at once; throws when the URL is invalid. */
   constructor(
@@ -76,6 +85,7 @@ export class Session {
     private readonly encoder: FrameEncoder,
     private readonly timing: SessionTiming,
     private readonly listener: SessionListener,
+    private readonly token = "",
   ) {
     this.transport = openTransport(url, {
       onOpen: () => this.opened(),
@@ -124,6 +134,23 @@ export class Session {
     this.transport.abort();
   }
 
+  /**
+   * Refreshes the connection's token in place: a `ping` with the same ID and the new token (spec §10);
+   * `refreshed` reports the answer. False when the session cannot send.
+   */
+  refresh(token: string): boolean {
+    if (this.phase !== "ready") {
+      return false;
+    }
+    this.refreshRid = this.nextRid();
+    return this.sendPing("refresh", token, this.refreshRid);
+  }
+
+  private nextRid(): string {
+    this.ridCounter += 1;
+    return `p${this.ridCounter}`;
+  }
+
   private hasEnded(): boolean {
     return this.phase === "ended";
   }
@@ -133,7 +160,8 @@ export class Session {
       return;
     }
     this.phase = "registering";
-    this.sendPing("register");
+    this.registerRid = this.nextRid();
+    this.sendPing("register", this.token, this.registerRid);
   }
 
   private received(text: string): void {
@@ -162,8 +190,17 @@ export class Session {
     } else if (this.phase === "registering") {
       // The only frame expected before the pong; an error here means the server refused the ID.
       if (frame.action === ServerAction.Error) {
+        this.pendingRefusal = errorReply(frame);
         this.drop(`the server refused the registration: ${frame.error ?? ""}`);
       }
+    } else if (frame.action === ServerAction.Error && frame.rid !== undefined && frame.rid === this.refreshRid) {
+      // The refresh's pong will not come: forget its place in the pong queue.
+      const index = this.pongs.indexOf("refresh");
+      if (index >= 0) {
+        this.pongs.splice(index, 1);
+      }
+      this.refreshRid = "";
+      this.listener.refreshed(errorReply(frame));
     } else {
       this.listener.frame(frame);
     }
@@ -176,6 +213,9 @@ export class Session {
       if (this.phase === "restoring") {
         this.sendPing("barrier");
       }
+    } else if (purpose === "refresh") {
+      this.refreshRid = "";
+      this.listener.refreshed(undefined);
     } else if (purpose === "barrier") {
       clearTimeout(this.connectTimer);
       this.phase = "ready";
@@ -184,12 +224,14 @@ export class Session {
     }
   }
 
-  private sendPing(purpose: PongPurpose): void {
+  private sendPing(purpose: PongPurpose, token = "", rid = ""): boolean {
     try {
-      this.transport.send(this.encoder.ping());
+      this.transport.send(this.encoder.ping(token, rid));
       this.pongs.push(purpose);
+      return true;
     } catch (error) {
       this.drop(`could not send: ${(error as Error).message}`);
+      return false;
     }
   }
 
@@ -238,8 +280,9 @@ export class Session {
     });
   }
 
-  private progress(): { wasReady: boolean; wasRegistered: boolean } {
-    return { wasReady: this.phase === "ready", wasRegistered: this.phase === "restoring" || this.phase === "ready" };
+  private progress(): { wasReady: boolean; wasRegistered: boolean; refusal?: ServerErrorReply } {
+    const progress = { wasReady: this.phase === "ready", wasRegistered: this.phase === "restoring" || this.phase === "ready" };
+    return this.pendingRefusal === undefined ? progress : { ...progress, refusal: this.pendingRefusal };
   }
 
   private end(end: SessionEnd): void {
@@ -249,4 +292,11 @@ export class Session {
     clearTimeout(this.closeTimer);
     this.listener.ended(end);
   }
+}
+
+/** The error an `error` frame carries, with its code, topic, rid and ack ID (spec §11). */
+export function errorReply(frame: ServerFrame): ServerErrorReply {
+  return new ServerErrorReply(`the server answered: ${frame.error ?? "error"}`, {
+    code: frame.code ?? "", topic: frame.topic ?? "", rid: frame.rid ?? "", ackId: frame.ack_id ?? "",
+  });
 }

@@ -4,7 +4,7 @@
 // Commands run concurrently: a blocking one (ack_wait...) never delays the next line.
 // Run `npm run build` in clients/js first; start with `node clients/js/test/conformance-adapter.mjs`.
 import { createInterface } from "node:readline";
-import { Client } from "ksps";
+import { AuthError, Client, ServerErrorReply } from "ksps";
 
 let client;
 /** The connect in progress: commands that arrive meanwhile wait for it. */
@@ -16,6 +16,24 @@ let handleCount = 0;
 function emit(object) {
   // stdout is a pipe: Node writes to pipes synchronously on POSIX, so each line is flushed at once.
   process.stdout.write(`${JSON.stringify(object)}\n`);
+}
+
+/** `error_type`, and `code`, `topic`, `rid` of the error or of its cause (spec/conformance/ADAPTER.md). */
+function describe(error) {
+  const fields = {
+    error_type: error instanceof AuthError ? "AuthError" : error instanceof ServerErrorReply ? "ServerError" : error?.name,
+  };
+  for (let cause = error; cause !== undefined && cause !== null; cause = cause.cause) {
+    if (cause instanceof AuthError) {
+      fields.code = cause.code;
+      break;
+    }
+    if (cause instanceof ServerErrorReply) {
+      Object.assign(fields, { code: cause.code, topic: cause.topic, rid: cause.rid });
+      break;
+    }
+  }
+  return fields;
 }
 
 function log(...parts) {
@@ -69,8 +87,13 @@ const commands = {
       },
       OnConnect: () => emit({ event: "connected" }),
       OnDisconnect: (code, reason) => emit({ event: "disconnected", code, reason }),
-      OnError: (error) => emit({ event: "error", message: error.message }),
+      OnError: (error) => emit({ event: "error", message: error.message, ...describe(error) }),
     };
+    if (args.token) options.Token = args.token;
+    if (Array.isArray(args.tokens) && args.tokens.length > 0) {
+      let handed = 0;
+      options.GetToken = async () => args.tokens[Math.min(handed++, args.tokens.length - 1)];
+    }
     if (args.id) options.Id = args.id;
     if (args.reconnect_initial_ms !== undefined) options.ReconnectInitialDelay = args.reconnect_initial_ms;
     if (args.reconnect_max_ms !== undefined) options.ReconnectMaxDelay = args.reconnect_max_ms;
@@ -79,9 +102,9 @@ const commands = {
     return { id: client.Id };
   },
 
-  subscribe(args) {
+  async subscribe(args) {
     const behavior = { behavior: args.behavior ?? "ok", error: args.error };
-    requireClient().Subscribe(args.topic, (message, unsub) => {
+    await requireClient().Subscribe(args.topic, (message, unsub) => {
       emit({ event: "message", topic: args.topic, data: message.data ?? null, from: message.from });
       behave(behavior, unsub);
     });
@@ -175,7 +198,8 @@ async function run(line) {
     }
     emit({ id, ok: true, result });
   } catch (error) {
-    emit({ id, ok: false, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    emit({ id, ok: false, error: text, ...describe(error) });
   }
 }
 

@@ -12,7 +12,24 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ksps.client import Client, ClientAck, Message, Unsubscriber
+from ksps.client import Client, ClientAck, Message, ServerErrorReply, Unsubscriber
+from ksps.errors import AuthError
+
+
+def describe(exc: BaseException) -> dict[str, Any]:
+    """`error_type` and, when the error or one it wraps has them, `code`, `topic`, `rid` (ADAPTER.md)."""
+    error_type = {AuthError: "AuthError", ServerErrorReply: "ServerError"}.get(type(exc), type(exc).__name__)
+    fields: dict[str, Any] = {"error_type": error_type}
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, AuthError):
+            fields["code"] = cause.code
+            break
+        if isinstance(cause, ServerErrorReply):
+            fields.update(code=cause.code, topic=cause.topic, rid=cause.rid)
+            break
+        cause = cause.__cause__
+    return fields
 
 
 def emit(obj: dict[str, Any]) -> None:
@@ -62,7 +79,7 @@ class Adapter:
         try:
             result = await handler(**command.get("args", {}))
         except Exception as exc:
-            emit({"id": command_id, "ok": False, "error": f"{type(exc).__name__}: {exc}"})
+            emit({"id": command_id, "ok": False, "error": f"{type(exc).__name__}: {exc}", **describe(exc)})
         else:
             emit({"id": command_id, "ok": True, "result": result})
 
@@ -82,6 +99,8 @@ class Adapter:
         reconnect_initial_ms: float | None = None,
         reconnect_max_ms: float | None = None,
         offline_queue_size: int | None = None,
+        token: str | None = None,
+        tokens: list[str] | None = None,
         **_ignored: Any,
     ) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -91,8 +110,13 @@ class Adapter:
             "OnId": self.on_id,
             "OnConnect": lambda: emit({"event": "connected"}),
             "OnDisconnect": lambda code, reason: emit({"event": "disconnected", "code": code, "reason": reason}),
-            "OnError": lambda exc: emit({"event": "error", "message": str(exc)}),
+            "OnError": lambda exc: emit({"event": "error", "message": str(exc), **describe(exc)}),
         }
+        if token:
+            options["Token"] = token
+        if tokens:
+            handed = iter(range(len(tokens)))
+            options["GetToken"] = lambda: tokens[next(handed, len(tokens) - 1)]
         if id:
             options["Id"] = id
         if reconnect_initial_ms is not None:

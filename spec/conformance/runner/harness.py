@@ -197,6 +197,7 @@ class RunnerServer(RestartableServer):
     """
 
     def __init__(self, **options: Any) -> None:
+        """`options` are ServerConfig fields (e.g. `jwt_secret` for the `auth.*` scenarios)."""
         super().__init__(configure=self._hook, server_id="conformance-server", **options)
         self.server_id = "conformance-server"
         self.direct: asyncio.Queue[dict[str, Any]] = asyncio.Queue()

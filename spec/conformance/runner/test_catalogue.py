@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 
 HERE = Path(__file__).parent
-MODULES = ["test_connect", "test_pubsub", "test_direct", "test_ack", "test_server_to_server", "test_reconnect"]
+MODULES = [
+    "test_connect", "test_pubsub", "test_direct", "test_ack", "test_server_to_server", "test_reconnect", "test_auth",
+]
 
 
 def test_every_scenario_has_a_test_and_back():

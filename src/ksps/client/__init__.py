@@ -17,13 +17,18 @@ Connection: a failing first connection raises `ksps.errors.ConnectionFailed`, un
 full jitter (`ReconnectInitialDelay`, `ReconnectFactor`, `ReconnectMaxDelay`); then every subscription is
 restored (also those made while disconnected) before the publications queued meanwhile are sent
 (`OfflineQueueSize`, `OfflineQueuePolicy`: "drop_oldest" (default), "drop_newest" or "raise"; every overflow
-goes to OnError). Close code 4001 (another connection took the ID) closes the client for good. WebSocket
+goes to OnError). Close code 4001 (another connection took the ID) closes the client for good.
+Credentials: `Token` (sent as `ping.token` on every connection, never in the URL) or `GetToken` (sync or
+async, called on every (re)connection and shortly before the token's `exp` to refresh it in place). A
+refused token (close 4003, HTTP 401) or an expired one without GetToken (4004) is `ksps.AuthError`; a
+refused Subscribe raises `ServerErrorReply` (`code`, `topic`), a refused Publish reaches OnError with it. WebSocket
 PINGs detect half-open connections (`KeepaliveInterval`, `KeepaliveTimeout`). Hooks: OnConnect(),
 OnDisconnect(code, reason), OnError(exc), OnClose(), OnId(message); each may be sync or async.
 
 Modules: `_client` (facade), `_session` (connection lifecycle), `_channel` (where frames go: connection or
 offline queue), `_transport` (WebSocket link), `_router` (incoming frames), `_dispatch` (callbacks),
-`_subscriptions`, `_acks` (ack handles), `_offline`, `_backoff`, `_codec`, `_options`, `_hooks`, `_replies`.
+`_subscriptions`, `_acks` (ack handles), `_offline`, `_backoff`, `_codec`, `_options`, `_hooks`, `_replies`
+(replies and refusals by `rid`), `_tokens` (Token/GetToken, unverified `exp`), `_refresh` (in-place refresh).
 """
 
 from ._acks import ClientAck
@@ -33,6 +38,7 @@ from ._codec import AckResponse
 from ._options import ClientOptions, Message, OverflowPolicy
 from ._router import ServerErrorReply
 from ._subscriptions import Callback, Confirmation, Unsubscriber
+from ._tokens import TokenCallback
 
 __all__ = [
     "AckResponse",
@@ -46,5 +52,6 @@ __all__ = [
     "OverflowPolicy",
     "ReconnectPolicy",
     "ServerErrorReply",
+    "TokenCallback",
     "Unsubscriber",
 ]

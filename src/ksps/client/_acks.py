@@ -38,8 +38,8 @@ class ClientAck:
     """
 
     __slots__ = (
-        "_any", "_cancelled", "_complete", "_done", "_finished", "_first", "_owner", "_responses", "_sent",
-        "_timer", "id", "timeout",
+        "_any", "_cancelled", "_complete", "_done", "_error", "_finished", "_first", "_owner", "_responses",
+        "_sent", "_timer", "id", "timeout",
     )
 
     def __init__(
@@ -56,6 +56,7 @@ class ClientAck:
         self._finished = False
         self._cancelled = False
         self._sent = False
+        self._error: Exception | None = None
         self._done: asyncio.Event | None = None
         self._any: asyncio.Event | None = None
         loop = loop or asyncio.get_running_loop()
@@ -84,6 +85,12 @@ class ClientAck:
         self._complete = True
         self._finish()
 
+    def _fail(self, error: Exception) -> None:
+        """The server refused the request (an `error` frame with its ack ID, spec §11)."""
+        if not self._finished:
+            self._error = error
+            self._finish()
+
     def _finish(self) -> None:
         if self._finished:
             return
@@ -101,19 +108,28 @@ class ClientAck:
         """Wait until the request ends; return every response by responder client ID.
 
         An empty dict means nobody answered: no subscriber, a timeout, a cancel or a lost connection.
+        Raises :class:`~ksps.client.ServerErrorReply` (with its `code`, e.g. "forbidden") when the server
+        refused the request.
         """
         if not self._finished:
             if self._done is None:
                 self._done = asyncio.Event()
             await self._done.wait()
+        if self._error is not None:
+            raise self._error
         return dict(self._responses)
 
     async def WaitAny(self) -> tuple[AckResponse | None, bool]:
-        """Wait for the FIRST response to arrive; `(response, True)`, or `(None, False)` if none will."""
+        """Wait for the FIRST response to arrive; `(response, True)`, or `(None, False)` if none will.
+
+        Raises like :meth:`Wait` when the server refused the request.
+        """
         if self._first is None and not self._finished:
             if self._any is None:
                 self._any = asyncio.Event()
             await self._any.wait()
+        if self._error is not None:
+            raise self._error
         return self._first, self._first is not None
 
     async def GetStatus(self) -> dict[str, bool]:

@@ -99,12 +99,15 @@ class Channel:
             return True
         return False
 
-    def request(self, reply: str, key: str, frame: bytes) -> asyncio.Future[Any] | None:
-        """Send a request and return the future of its `reply` about `key`; None when not registered."""
+    def request(self, reply: str, key: str, frame: bytes, rid: str = "") -> asyncio.Future[Any] | None:
+        """Send a request and return the future of its `reply` about `key`; None when not registered.
+
+        The future gets the ServerErrorReply instead when an `error` frame carries the request's `rid`.
+        """
         link = self.link
         if not self.registered or link is None:
             return None
-        future = self.replies.expect(reply, key)
+        future = self.replies.expect(reply, key, rid)
         link.send(frame)
         return future
 

@@ -50,20 +50,21 @@ class Client:
 
         Keywords are the fields of :class:`ClientOptions` in KSPS spelling (`Address`, `Path`, `Secure`,
         `Id`, `Autorestart`, `OnId`, `OnClose`, `OnConnect`, `OnDisconnect`, `OnError`, reconnect,
-        offline-queue and keepalive settings); snake_case spellings are accepted too. Raises
-        :class:`~ksps.errors.ConnectionFailed` when the first connection fails and `Autorestart` is off.
+        offline-queue and keepalive settings, `Token`/`GetToken`); snake_case spellings are accepted too. Raises
+        :class:`~ksps.errors.ConnectionFailed` when the first connection fails and `Autorestart` is off, and
+        :class:`~ksps.errors.AuthError` when the server refuses the token (4003, HTTP 401).
         """
-        return Connecting(cls(ClientOptions.from_kwargs(dict(options))))
+        return Connecting(cls, ClientOptions.from_kwargs(dict(options)))
 
     @classmethod
     def new_client(cls, **options: Unpack[ClientOptionKwargs]) -> Connecting:
         """:meth:`NewClient` with snake_case keywords."""
-        return Connecting(cls(ClientOptions.from_kwargs(dict(options))))
+        return Connecting(cls, ClientOptions.from_kwargs(dict(options)))
 
     @classmethod
     def from_options(cls, options: ClientOptions) -> Connecting:
         """:meth:`NewClient` from a ready :class:`ClientOptions`."""
-        return Connecting(cls(options))
+        return Connecting(cls, options)
 
     # -- state -------------------------------------------------------------------------------------------
 
@@ -91,7 +92,9 @@ class Client:
 
         `message` is ``{"data": payload, "from": sender_id}``. The callback may be sync or async; `unsub()`
         works from both. Subscribing again to a topic replaces its callback. When connected this waits for
-        the server's confirmation; when not, the subscription is sent on the next connection.
+        the server's confirmation; when not, the subscription is sent on the next connection. Raises
+        :class:`~ksps.client.ServerErrorReply` (`code` "forbidden", `topic`) when the server refuses it
+        (spec §10); the refused subscription is not kept.
         """
         self._channel.check_open()
         _check_topic(topic)
@@ -104,7 +107,10 @@ class Client:
         await self._session.unsubscribe_topic(topic)
 
     async def Publish(self, topic: str, data: Any) -> None:
-        """Publish `data` (anything JSON can carry) to every subscriber of `topic`, this client included."""
+        """Publish `data` (anything JSON can carry) to every subscriber of `topic`, this client included.
+
+        A refusal by the server (spec §10) reaches the OnError hook as a ServerErrorReply naming the `topic`.
+        """
         if not topic or topic.startswith(act.DIRECT_TOPIC_PREFIX):
             _check_topic(topic)
         frame = self._encoder.publish(topic, data)
@@ -207,17 +213,22 @@ class Client:
 class Connecting:
     """What :meth:`Client.NewClient` returns: await it for the client, or ``async with`` it."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_client", "_cls", "_options")
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, cls: type[Client], options: ClientOptions) -> None:
+        self._cls = cls
+        self._options = options
+        self._client: Client | None = None
 
     def __await__(self) -> Generator[Any, None, Client]:
         return self._connect().__await__()
 
     async def _connect(self) -> Client:
-        await self._client._session.start()
-        return self._client
+        # Only GetToken and no ID: the ID is the first token's `sub` (spec §10), known once it is fetched.
+        client = self._cls(await self._options.with_id())
+        self._client = client
+        await client._session.start()
+        return client
 
     async def __aenter__(self) -> Client:
         return await self._connect()
@@ -225,7 +236,8 @@ class Connecting:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self._client.Close()
+        if self._client is not None:
+            await self._client.Close()
 
 
 def _check_topic(topic: str) -> None:

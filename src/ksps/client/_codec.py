@@ -38,6 +38,10 @@ class ServerFrame(msgspec.Struct, gc=False):
     ack_id: str = ""
     status: dict[str, bool] | None = None
     responses: dict[str, AckResponse] | None = None
+    #: The request ID of the client frame this one answers (spec §11).
+    rid: str = ""
+    #: Machine-readable class of an `error` frame: "forbidden", "id_taken", "limit" (spec §11).
+    code: str = ""
 
 
 _decoder = msgspec.json.Decoder(ServerFrame)
@@ -58,6 +62,11 @@ def is_published_reply(payload: bytes | memoryview) -> bool:
     return payload[:21] == _PUBLISHED_PREFIX
 
 
+def _member(name: bytes, value: str) -> bytes:
+    """`,"name":"value"`, or nothing for an empty value (optional members stay off the wire)."""
+    return b',"' + name + b'":' + _encode(value) if value else b""
+
+
 class FrameEncoder:
     """Encodes the frames of one client. Every frame carries `from` for servers that still read it."""
 
@@ -70,17 +79,17 @@ class FrameEncoder:
         self._ack_tail = b',"client_id":' + _encode(client_id) + b',"success":'
 
 
-    def ping(self) -> bytes:
-        """Registration (spec §3.1)."""
-        return b'{"action":"ping"' + self._from_tail
+    def ping(self, token: str = "", rid: str = "") -> bytes:
+        """Registration, or an in-place token refresh with `token` (spec §3.1, §10)."""
+        return b'{"action":"ping"' + _member(b"token", token) + _member(b"rid", rid) + self._from_tail
 
-    def subscribe(self, topic: str) -> bytes:
-        """Subscribe to a topic (spec §4.1)."""
-        return b'{"action":"subscribe","topic":' + _encode(topic) + self._from_tail
+    def subscribe(self, topic: str, rid: str = "") -> bytes:
+        """Subscribe to a topic (spec §4.1); `rid` matches a refusal to this request (spec §11)."""
+        return b'{"action":"subscribe","topic":' + _encode(topic) + _member(b"rid", rid) + self._from_tail
 
-    def unsubscribe(self, topic: str) -> bytes:
+    def unsubscribe(self, topic: str, rid: str = "") -> bytes:
         """Unsubscribe from a topic (spec §4.1)."""
-        return b'{"action":"unsubscribe","topic":' + _encode(topic) + self._from_tail
+        return b'{"action":"unsubscribe","topic":' + _encode(topic) + _member(b"rid", rid) + self._from_tail
 
     def publish(self, topic: str, data: Any) -> bytes:
         """Publish to a topic (spec §4.2). Raises `TypeError` for data JSON cannot carry."""

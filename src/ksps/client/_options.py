@@ -7,8 +7,10 @@ import re
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, TypedDict
+
+from ._tokens import TokenCallback, TokenSource, token_claims
 
 __all__ = [
     "ClientKwargs",
@@ -16,6 +18,7 @@ __all__ = [
     "ClientOptions",
     "Message",
     "OverflowPolicy",
+    "TokenCallback",
     "default_client_id",
 ]
 
@@ -52,8 +55,14 @@ class ClientOptions:
     secure: bool = False
     #: TLS settings for `wss://` (e.g. a private CA); the system's default verification when None.
     ssl_context: ssl.SSLContext | None = None
-    #: The client's ID; a fresh `client_<ms>_<hex>` when empty.
+    #: The client's ID. When empty: the `sub` claim of the token (of the first one GetToken returns), else
+    #: a fresh `client_<ms>_<hex>` (spec §10).
     id: str = ""
+    #: A credential (JWT) sent as `ping.token` on every (re)connection, never in the URL (spec §10).
+    token: str = ""
+    #: `get_token()` (sync or async) returns a fresh token: called on every (re)connection and shortly
+    #: before the current token's `exp`, to refresh it in place. Takes precedence over `token`.
+    get_token: TokenCallback | None = None
     #: When the FIRST connection fails: False raises ConnectionFailed from NewClient; True returns at
     #: once and keeps trying in the background.
     autorestart: bool = False
@@ -88,6 +97,16 @@ class ClientOptions:
     #: `OnError(exc)`: a failure the caller did not see as an exception (see docs of each source).
     on_error: Hook | None = None
 
+    async def with_id(self) -> ClientOptions:
+        """These options with an ID: as given, else the `sub` of the token (the first one GetToken returns),
+        else a fresh `client_<ms>_<hex>`. Raises what GetToken raises."""
+        if self.id:
+            return self
+        token = self.token
+        if self.get_token is not None:
+            token = await TokenSource(self.token, self.get_token).fetch()
+        return replace(self, id=_subject(token) or default_client_id())
+
     def url(self) -> str:
         """The WebSocket URL, `scheme://address + path` as in the original clients."""
         return ("wss://" if self.secure else "ws://") + self.address + self.path
@@ -104,8 +123,8 @@ class ClientOptions:
             values[name] = value
         if not values.get("address"):
             raise TypeError("the Address option is required, e.g. Address='localhost:9313'")
-        if not values.get("id"):
-            values["id"] = default_client_id()
+        if not values.get("id") and not values.get("get_token"):
+            values["id"] = _subject(values.get("token", "")) or default_client_id()
         options = cls(**values)
         options._check()
         return options
@@ -128,6 +147,12 @@ _ALIASES = {"Id": "id", "ID": "id", "OnID": "on_id", "RestartEvery": "reconnect_
             "restart_every": "reconnect_initial_delay"}
 
 
+def _subject(token: str) -> str:
+    """The `sub` claim of a JWT, the ID the server binds to it (spec §10); "" when there is none."""
+    sub = token_claims(token).get("sub") if token else None
+    return sub if isinstance(sub, str) else ""
+
+
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
@@ -140,6 +165,8 @@ class ClientKwargs(TypedDict, total=False):
     Secure: bool
     SslContext: ssl.SSLContext | None
     Id: str
+    Token: str
+    GetToken: TokenCallback | None
     Autorestart: bool
     RestartEvery: float
     Reconnect: bool
@@ -167,6 +194,8 @@ class ClientOptionKwargs(TypedDict, total=False):
     secure: bool
     ssl_context: ssl.SSLContext | None
     id: str
+    token: str
+    get_token: TokenCallback | None
     autorestart: bool
     reconnect: bool
     reconnect_initial_delay: float

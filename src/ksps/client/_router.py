@@ -22,7 +22,34 @@ __all__ = ["FrameRouter", "ServerErrorReply"]
 
 
 class ServerErrorReply(KspsError):
-    """The server answered one of this client's frames with an `error` frame (spec §7.1)."""
+    """The server answered one of this client's frames with an `error` frame (spec §7.1, §11).
+
+    `code` is the machine-readable class ("forbidden", "id_taken", "limit"; "" for the original errors),
+    and `topic`, `rid`, `ack_id` name the refused request when the server sent them: a refused `Publish`
+    reaches OnError with its `topic`; a refused `Subscribe` raises it; a refused `PublishWithAck` makes
+    the handle's `Wait` raise it.
+    """
+
+    def __init__(self, text: str, *, code: str = "", topic: str = "", rid: str = "", ack_id: str = "") -> None:
+        super().__init__(text)
+        #: The server's error text.
+        self.text = text
+        #: Machine-readable class of the error, "" when the server sent none.
+        self.code = code
+        #: The topic of the refused frame, "" when none.
+        self.topic = topic
+        #: The request ID of the refused frame, "" when none.
+        self.rid = rid
+        #: The client's ack ID of the refused request with acknowledgement, "" when none.
+        self.ack_id = ack_id
+
+    @classmethod
+    def from_frame(cls, frame: ServerFrame) -> ServerErrorReply:
+        """The error an `error` frame carries."""
+        return cls(
+            frame.error or "error frame without text", code=frame.code, topic=frame.topic, rid=frame.rid,
+            ack_id=frame.ack_id,
+        )
 
 
 def delivery_message(frame: ServerFrame) -> Message:
@@ -50,6 +77,7 @@ class FrameRouter:
         replies: ReplyWaiters,
         hooks: Hooks,
         direct: Subscription | None,
+        registered: Callable[[], bool] = lambda: False,
     ) -> None:
         self._registry = registry
         self._dispatcher = dispatcher
@@ -57,6 +85,7 @@ class FrameRouter:
         self._replies = replies
         self._hooks = hooks
         self._direct = direct
+        self._registered = registered
         self._routes: dict[str, Callable[[ServerFrame], None]] = {
             act.PUBLISH: self._publish,
             act.PUBLISH_ACK: self._publish_ack,
@@ -135,9 +164,16 @@ class FrameRouter:
         self._replies.resolve(frame.action, frame.topic, True)
 
     def _error(self, frame: ServerFrame) -> None:
-        error = ServerErrorReply(frame.error or "error frame without text")
-        # Before registration, an error can only answer the `ping` (e.g. an ID too long, spec §2.4).
-        if not self._replies.resolve(act.PONG, "", error):
+        error = ServerErrorReply.from_frame(frame)
+        # Matched to its request by rid, else by the ack ID of a refused request with ack (spec §11).
+        if frame.rid and self._replies.fail(frame.rid, error):
+            return
+        if frame.ack_id and (handle := self._acks.get(frame.ack_id)) is not None:
+            handle._fail(error)
+            return
+        # Before registration, an error can only answer the `ping` (e.g. an ID too long, spec §2.4), also
+        # from a server that does not echo `rid`.
+        if self._registered() or not self._replies.resolve(act.PONG, "", error):
             self._hooks.error(error)
 
 

@@ -6,15 +6,20 @@ offline queue flushed), disconnected (waiting for the next attempt), closed (for
 Publications made when not ready go to the offline queue and are sent, in order, right after the next
 connection restored every subscription. Subscriptions are recorded whatever the state, so those made while
 disconnected are restored too.
+
+Credentials (spec §10): every registration `ping` carries the token (from GetToken when set). A refused
+credential (close 4003, HTTP 401) or an expired one (4004) raises/reports AuthError; with GetToken the
+session asks for a new token and reconnects (at once after 4004, with backoff otherwise), without it the
+client closes for good, as after 4001.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from picows import WSError
+from picows import WSError, WSHandshakeError
 
-from ksps.errors import ConnectionFailed, ConnectionReplaced
+from ksps.errors import AuthError, ConnectionFailed, ConnectionReplaced
 from ksps.protocol import CloseCodes
 from ksps.protocol import actions as act
 
@@ -26,9 +31,11 @@ from ._dispatch import CallbackDispatcher
 from ._hooks import Hooks, log
 from ._offline import OfflineQueue
 from ._options import ClientOptions
+from ._refresh import TokenRefresher
 from ._replies import ReplyWaiters, wait_reply
 from ._router import FrameRouter, ServerErrorReply
 from ._subscriptions import Confirmation, Subscription, SubscriptionRegistry
+from ._tokens import CLOSE_TOKEN_EXPIRED, HTTP_UNAUTHORIZED, TokenSource, auth_refusal
 from ._transport import Link, open_link
 
 __all__ = ["Session"]
@@ -61,8 +68,15 @@ class Session:
         if options.on_id is not None:
             on_id = options.on_id
             direct = Subscription("", lambda message, _unsub: on_id(message), _no_unsubscribe)
-        self.router = FrameRouter(self.registry, self.dispatcher, self.acks, self.replies, self.hooks, direct)
+        self.router = FrameRouter(
+            self.registry, self.dispatcher, self.acks, self.replies, self.hooks, direct,
+            lambda: self.channel.registered,
+        )
         self.channel = Channel(self.offline, self.replies, self.hooks, options.id)
+        self.tokens = TokenSource(options.token, options.get_token)
+        self.refresher = TokenRefresher(
+            self.tokens, self.channel, self.encoder, self.replies, self.hooks, reply_timeout=options.connect_timeout
+        )
         self._reconnector: asyncio.Task[None] | None = None
         self._closed_event = asyncio.Event()
 
@@ -81,11 +95,12 @@ class Session:
     # -- connecting --------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """First connection. Raises ConnectionFailed unless `autorestart` keeps trying in the background."""
+        """First connection. Raises ConnectionFailed (or AuthError) unless `autorestart` keeps trying in the
+        background; an AuthError without GetToken is raised even then (the same token would be refused)."""
         try:
             await self._connect_once()
-        except ConnectionFailed as exc:
-            if not self.options.autorestart:
+        except (ConnectionFailed, AuthError) as exc:
+            if not self.options.autorestart or (isinstance(exc, AuthError) and not self.tokens.refreshable):
                 self.channel.closed = True
                 self._closed_event.set()
                 raise
@@ -94,59 +109,86 @@ class Session:
 
     async def _connect_once(self) -> None:
         url = self.options.url()
+        try:
+            token = await self.tokens.fetch()
+        except Exception as exc:  # the user's GetToken: this attempt fails, the next one asks again
+            raise ConnectionFailed(f"GetToken failed: {exc}") from exc
         link = Link(self._on_message, self._on_link_closed)
         self.channel.attach(link)
         try:
             async with asyncio.timeout(self.options.connect_timeout):
-                options = self.options
-                await open_link(
-                    link, url, options.keepalive_interval, options.keepalive_timeout, options.connect_timeout,
-                    options.ssl_context,
-                )
-                if link.closed or not link.opened:
-                    raise ConnectionError("connection closed during the WebSocket handshake")
-                pong = self.replies.expect(act.PONG, "")
-                link.send(self.encoder.ping())
-                answer = await pong
-                if answer is None:
-                    raise ConnectionError("connection closed before the server answered ping")
-                if isinstance(answer, ServerErrorReply):
-                    raise ConnectionError(f"the server refused the registration: {answer}")
-                self.channel.registered = True
-                await self._restore_subscriptions(link)
+                await self._register(link, url, token)
         except (OSError, WSError, TimeoutError) as exc:
             self._drop_link(link)
+            if isinstance(exc, WSHandshakeError) and exc.response is not None \
+                    and exc.response.status == HTTP_UNAUTHORIZED:
+                raise AuthError(f"the server refused the token: HTTP 401 from {url}", code=HTTP_UNAUTHORIZED) from exc
+            refused = auth_refusal(link.close_code, link.close_reason)
+            if refused is not None:
+                raise refused from exc
             raise ConnectionFailed(f"cannot connect to {url}: {exc or type(exc).__name__}") from exc
         except BaseException:
             self._drop_link(link)
             raise
         self.channel.make_ready(link)
         self.policy.reset()
+        self.refresher.schedule()
         log.debug("ksps client %s connected to %s", self.client_id, url)
         self.hooks.connected()
 
+    async def _register(self, link: Link, url: str, token: str) -> None:
+        """Open the link, register with `token` (spec §3.1, §10) and restore the subscriptions."""
+        options = self.options
+        await open_link(
+            link, url, options.keepalive_interval, options.keepalive_timeout, options.connect_timeout,
+            options.ssl_context,
+        )
+        if link.closed or not link.opened:
+            raise ConnectionError("connection closed during the WebSocket handshake")
+        rid = self.replies.new_rid()
+        pong = self.replies.expect(act.PONG, "", rid)
+        link.send(self.encoder.ping(token, rid))
+        answer = await pong
+        if answer is None:
+            raise ConnectionError("connection closed before the server answered ping")
+        if isinstance(answer, ServerErrorReply):
+            # E.g. `code: "id_taken"` (spec §10); a refused credential is a close 4003 instead.
+            raise ConnectionError(f"the server refused the registration: {answer}") from answer
+        self.channel.registered = True
+        await self._restore_subscriptions(link)
+
     async def _restore_subscriptions(self, link: Link) -> None:
-        """Subscribe again to every recorded topic and wait for the confirmations (spec §4.1)."""
+        """Subscribe again to every recorded topic and wait for the confirmations (spec §4.1).
+
+        A subscription the server now refuses (spec §10) is dropped and reported to OnError.
+        """
         waiters = []
         for topic in self.registry.topics():
-            waiters.append(self.replies.expect(act.SUBSCRIBED, topic))
-            link.send(self.encoder.subscribe(topic))
-        for waiter in waiters:
-            if await waiter is None:
+            rid = self.replies.new_rid()
+            waiters.append((topic, self.replies.expect(act.SUBSCRIBED, topic, rid)))
+            link.send(self.encoder.subscribe(topic, rid))
+        for topic, waiter in waiters:
+            answer = await waiter
+            if answer is None:
                 raise ConnectionError("connection lost while restoring subscriptions")
+            if isinstance(answer, ServerErrorReply):
+                self.registry.remove_topic(topic)
+                self.hooks.error(answer)
 
     def _drop_link(self, link: Link) -> None:
         self.channel.detach(link)
         link.abort()
 
-    def _start_reconnecting(self) -> None:
+    def _start_reconnecting(self, *, at_once: bool = False) -> None:
         if self._reconnector is None or self._reconnector.done():
-            self._reconnector = asyncio.ensure_future(self._reconnect_loop())
+            self._reconnector = asyncio.ensure_future(self._reconnect_loop(at_once))
 
-    async def _reconnect_loop(self) -> None:
+    async def _reconnect_loop(self, at_once: bool = False) -> None:
         while not self.channel.closed:
-            # Backoff with full jitter (ReconnectPolicy); this sleep is the retry delay itself.
-            await asyncio.sleep(self.policy.next_delay())
+            # Backoff with full jitter (ReconnectPolicy); this sleep is the retry delay itself. An expired
+            # token (4004) is replaced at once: the connection was fine, only its credential ran out.
+            await asyncio.sleep(0 if at_once else self.policy.next_delay())
+            at_once = False
             if self.channel.closed:
                 return
             try:
@@ -154,6 +196,11 @@ class Session:
                 return
             except ConnectionFailed as exc:
                 self.hooks.error(exc)
+            except AuthError as exc:
+                self.hooks.error(exc)
+                if not self.tokens.refreshable:
+                    self._finish_close()
+                    return
 
     # -- link events -------------------------------------------------------------------------------------
 
@@ -165,6 +212,7 @@ class Session:
         # A connection attempt in progress fails through its released reply waiters.
         if not self.channel.detach(link):
             return
+        self.refresher.cancel()
         self.acks.connection_lost()
         self.hooks.disconnected(code, reason)
         if self.channel.closed:
@@ -173,6 +221,12 @@ class Session:
             # Another connection took this ID; coming back would kick it out in turn (spec §3.3, §7.2).
             self.hooks.error(ConnectionReplaced(f"client {self.client_id!r} replaced by a newer connection; closed"))
             self._finish_close()
+        elif (refused := auth_refusal(link.close_code, link.close_reason)) is not None:
+            self.hooks.error(refused)
+            if not self.tokens.refreshable:
+                self._finish_close()  # the same token would be refused again (spec §7.2)
+            else:
+                self._start_reconnecting(at_once=code == CLOSE_TOKEN_EXPIRED)
         elif not self.options.reconnect:
             self._finish_close()
         else:
@@ -191,11 +245,19 @@ class Session:
     # -- requests that wait for a reply ------------------------------------------------------------------
 
     async def subscribe(self, subscription: Subscription) -> None:
-        """Record a subscription and, when connected, wait for the server's `subscribed` (spec §4.1)."""
+        """Record a subscription and, when connected, wait for the server's `subscribed` (spec §4.1).
+
+        Raises ServerErrorReply (and forgets the subscription) when the server refuses it (spec §10, §11).
+        """
         self.registry.add(subscription)
-        future = self.channel.request(act.SUBSCRIBED, subscription.topic, self.encoder.subscribe(subscription.topic))
-        if future is not None:
-            await wait_reply(future, self.options.connect_timeout)
+        topic, rid = subscription.topic, self.replies.new_rid()
+        future = self.channel.request(act.SUBSCRIBED, topic, self.encoder.subscribe(topic, rid), rid)
+        if future is None:
+            return
+        answer = await wait_reply(future, self.options.connect_timeout)
+        if isinstance(answer, ServerErrorReply):
+            self.registry.remove(subscription)
+            raise answer
 
     def unsubscribe(self, subscription: Subscription) -> Confirmation:
         """End a subscription if it is still current; the Confirmation waits for `unsubscribed`."""
@@ -210,7 +272,8 @@ class Session:
         return self._unsubscribe_on_server(topic)
 
     def _unsubscribe_on_server(self, topic: str) -> Confirmation:
-        future = self.channel.request(act.UNSUBSCRIBED, topic, self.encoder.unsubscribe(topic))
+        rid = self.replies.new_rid()
+        future = self.channel.request(act.UNSUBSCRIBED, topic, self.encoder.unsubscribe(topic, rid), rid)
         if future is None:
             return Confirmation(None)
         timeout = self.options.connect_timeout
@@ -240,6 +303,7 @@ class Session:
         if self.channel.closed:
             return
         self.channel.closed = True
+        self.refresher.cancel()
         if self._reconnector is not None and not self._reconnector.done():
             self._reconnector.cancel()
             await asyncio.gather(self._reconnector, return_exceptions=True)

@@ -25,7 +25,9 @@ class Confirmation:
 
     def __await__(self) -> Generator[Any, None, None]:
         if self._wait is not None:
-            yield from self._wait().__await__()
+            answer = yield from self._wait().__await__()
+            if isinstance(answer, Exception):  # the server refused it (an error frame with its rid)
+                raise answer
 
 
 class Unsubscriber:

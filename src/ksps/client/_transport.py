@@ -52,6 +52,9 @@ class Link(WSListener):
         #: True while the socket's write buffer is over its high-water mark (asyncio flow control).
         self.paused = False
         self.closed = False
+        #: The close code and reason the server sent, once closed (None when no close frame came).
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
 
     # -- picows callbacks --------------------------------------------------------------------------------
 
@@ -100,6 +103,7 @@ class Link(WSListener):
             received = handshake.recv.code
             code = int(received.value) if isinstance(received, Enum) else int(received)
             reason = handshake.recv.reason
+        self.close_code, self.close_reason = code, reason
         self._on_closed(self, code, reason)
 
     def pause_writing(self) -> None:

@@ -23,6 +23,7 @@ var BusClient = (() => {
   var browser_exports = {};
   __export(browser_exports, {
     ACK_GRACE_MS: () => ACK_GRACE_MS,
+    AuthError: () => AuthError,
     CallbackError: () => CallbackError,
     Client: () => Client,
     ClientAck: () => ClientAck,
@@ -35,7 +36,8 @@ var BusClient = (() => {
     OfflineQueueFull: () => OfflineQueueFull,
     ProtocolError: () => ProtocolError,
     ServerErrorReply: () => ServerErrorReply,
-    defaultClientId: () => defaultClientId
+    defaultClientId: () => defaultClientId,
+    tokenClaims: () => tokenClaims
   });
 
   // src/acks.ts
@@ -91,6 +93,13 @@ var BusClient = (() => {
       this.complete = true;
       this._finish();
     }
+    /** @internal The server refused the request (an `error` frame with its ack ID, spec §11). */
+    _fail(error) {
+      if (!this.finished) {
+        this.refusal = error;
+        this._finish();
+      }
+    }
     /** @internal Ends the handle: every pending and later wait resolves at once. */
     _finish() {
       if (this.finished) {
@@ -105,10 +114,14 @@ var BusClient = (() => {
     // -- the public API --------------------------------------------------------------------------------
     /**
      * Waits until the request ends; resolves to every response by responder client ID. An empty object
-     * means nobody answered: no subscriber, a timeout, a cancel or a lost connection.
+     * means nobody answered: no subscriber, a timeout, a cancel or a lost connection. Rejects with
+     * {@link ServerErrorReply} (its `code`, e.g. `"forbidden"`) when the server refused the request.
      */
     async Wait() {
       await this.done;
+      if (this.refusal !== void 0) {
+        throw this.refusal;
+      }
       return Object.fromEntries(this.responses);
     }
     /**
@@ -118,6 +131,9 @@ var BusClient = (() => {
      */
     async WaitAny() {
       await this.firstArrived;
+      if (this.refusal !== void 0) {
+        throw this.refusal;
+      }
       return this.first === void 0 ? { response: null, success: false } : { response: this.first, success: true };
     }
     /**
@@ -231,7 +247,20 @@ var BusClient = (() => {
   };
   var OfflineQueueFull = class extends KspsError {
   };
+  var AuthError = class extends KspsError {
+    constructor(message, code) {
+      super(message);
+      this.code = code;
+    }
+  };
   var ServerErrorReply = class extends KspsError {
+    constructor(message, fields = {}) {
+      super(message);
+      this.code = fields.code ?? "";
+      this.topic = fields.topic ?? "";
+      this.rid = fields.rid ?? "";
+      this.ackId = fields.ackId ?? "";
+    }
   };
   var CallbackError = class extends KspsError {
     constructor(topic, cause) {
@@ -281,6 +310,8 @@ var BusClient = (() => {
   function directTopicPrefix(clientId) {
     return `__direct_${clientId}_`;
   }
+  var CLOSE_UNAUTHORIZED = 4003;
+  var CLOSE_TOKEN_EXPIRED = 4004;
 
   // src/reconnect-policy.ts
   var ReconnectPolicy = class {
@@ -313,15 +344,19 @@ var BusClient = (() => {
     constructor(clientId) {
       this.clientId = clientId;
     }
-    /** Registration, and the liveness probe of an open connection (spec §3.1). */
-    ping() {
-      return this.encode({ action: ClientAction.Ping });
+    /**
+     * Registration, the liveness probe of an open connection (spec §3.1), and the in-place refresh of the
+     * token (spec §10). `token` and `rid` are left out when empty.
+     */
+    ping(token = "", rid = "") {
+      return this.encode(withOptional({ action: ClientAction.Ping }, token, rid));
     }
-    subscribe(topic) {
-      return this.encode({ action: ClientAction.Subscribe, topic });
+    /** `rid` matches the server's refusal to this request (spec §11). */
+    subscribe(topic, rid = "") {
+      return this.encode(withOptional({ action: ClientAction.Subscribe, topic }, "", rid));
     }
-    unsubscribe(topic) {
-      return this.encode({ action: ClientAction.Unsubscribe, topic });
+    unsubscribe(topic, rid = "") {
+      return this.encode(withOptional({ action: ClientAction.Unsubscribe, topic }, "", rid));
     }
     publish(topic, data) {
       return this.encode({ action: ClientAction.Publish, topic, data });
@@ -375,6 +410,15 @@ var BusClient = (() => {
       return JSON.stringify(frame);
     }
   };
+  function withOptional(frame, token, rid) {
+    if (token !== "") {
+      frame["token"] = token;
+    }
+    if (rid !== "") {
+      frame["rid"] = rid;
+    }
+    return frame;
+  }
   function decodeServerFrames(text) {
     let value;
     try {
@@ -413,7 +457,7 @@ var BusClient = (() => {
     }
     return response;
   }
-  var STRING_MEMBERS = ["topic", "from", "to", "id", "error", "ack_id"];
+  var STRING_MEMBERS = ["topic", "from", "to", "id", "error", "ack_id", "rid", "code"];
   function checkFrame(value) {
     if (!isObject(value)) {
       throw new ProtocolError("invalid frame from the server: expected a JSON object");
@@ -479,13 +523,18 @@ var BusClient = (() => {
   var now = () => typeof performance === "object" ? performance.now() : Date.now();
   var Session = class {
     /** Opens the transport at once; throws when the URL is invalid. */
-    constructor(openTransport, url, encoder, timing, listener) {
+    constructor(openTransport, url, encoder, timing, listener, token = "") {
       this.encoder = encoder;
       this.timing = timing;
       this.listener = listener;
+      this.token = token;
       this.phase = "opening";
       this.pongs = [];
       this.lastReceivedAt = now();
+      /** The `rid` of the registration and of the token refresh in flight (spec §11). */
+      this.registerRid = "";
+      this.refreshRid = "";
+      this.ridCounter = 0;
       this.transport = openTransport(url, {
         onOpen: () => this.opened(),
         onMessage: (text) => this.received(text),
@@ -528,6 +577,21 @@ var BusClient = (() => {
       this.end({ code: null, reason, ...this.progress() });
       this.transport.abort();
     }
+    /**
+     * Refreshes the connection's token in place: a `ping` with the same ID and the new token (spec §10);
+     * `refreshed` reports the answer. False when the session cannot send.
+     */
+    refresh(token) {
+      if (this.phase !== "ready") {
+        return false;
+      }
+      this.refreshRid = this.nextRid();
+      return this.sendPing("refresh", token, this.refreshRid);
+    }
+    nextRid() {
+      this.ridCounter += 1;
+      return `p${this.ridCounter}`;
+    }
     hasEnded() {
       return this.phase === "ended";
     }
@@ -536,7 +600,8 @@ var BusClient = (() => {
         return;
       }
       this.phase = "registering";
-      this.sendPing("register");
+      this.registerRid = this.nextRid();
+      this.sendPing("register", this.token, this.registerRid);
     }
     received(text) {
       if (this.phase === "ended") {
@@ -561,8 +626,16 @@ var BusClient = (() => {
         this.answered(this.pongs.shift(), frame.id ?? "");
       } else if (this.phase === "registering") {
         if (frame.action === ServerAction.Error) {
+          this.pendingRefusal = errorReply(frame);
           this.drop(`the server refused the registration: ${frame.error ?? ""}`);
         }
+      } else if (frame.action === ServerAction.Error && frame.rid !== void 0 && frame.rid === this.refreshRid) {
+        const index = this.pongs.indexOf("refresh");
+        if (index >= 0) {
+          this.pongs.splice(index, 1);
+        }
+        this.refreshRid = "";
+        this.listener.refreshed(errorReply(frame));
       } else {
         this.listener.frame(frame);
       }
@@ -574,6 +647,9 @@ var BusClient = (() => {
         if (this.phase === "restoring") {
           this.sendPing("barrier");
         }
+      } else if (purpose === "refresh") {
+        this.refreshRid = "";
+        this.listener.refreshed(void 0);
       } else if (purpose === "barrier") {
         clearTimeout(this.connectTimer);
         this.phase = "ready";
@@ -581,12 +657,14 @@ var BusClient = (() => {
         this.listener.ready();
       }
     }
-    sendPing(purpose) {
+    sendPing(purpose, token = "", rid = "") {
       try {
-        this.transport.send(this.encoder.ping());
+        this.transport.send(this.encoder.ping(token, rid));
         this.pongs.push(purpose);
+        return true;
       } catch (error) {
         this.drop(`could not send: ${error.message}`);
+        return false;
       }
     }
     scheduleLivenessCheck(delay) {
@@ -631,7 +709,8 @@ var BusClient = (() => {
       });
     }
     progress() {
-      return { wasReady: this.phase === "ready", wasRegistered: this.phase === "restoring" || this.phase === "ready" };
+      const progress = { wasReady: this.phase === "ready", wasRegistered: this.phase === "restoring" || this.phase === "ready" };
+      return this.pendingRefusal === void 0 ? progress : { ...progress, refusal: this.pendingRefusal };
     }
     end(end) {
       this.phase = "ended";
@@ -639,6 +718,79 @@ var BusClient = (() => {
       clearTimeout(this.livenessTimer);
       clearTimeout(this.closeTimer);
       this.listener.ended(end);
+    }
+  };
+  function errorReply(frame) {
+    return new ServerErrorReply(`the server answered: ${frame.error ?? "error"}`, {
+      code: frame.code ?? "",
+      topic: frame.topic ?? "",
+      rid: frame.rid ?? "",
+      ackId: frame.ack_id ?? ""
+    });
+  }
+
+  // src/tokens.ts
+  var REFRESH_LEAD_MS = 3e4;
+  var REFRESH_FRACTION = 0.2;
+  function tokenClaims(token) {
+    const parts = token.split(".");
+    if (parts.length !== 3) {
+      return {};
+    }
+    try {
+      const base64 = (parts[1] ?? "").replace(/-/g, "+").replace(/_/g, "/");
+      const binary = atob(base64 + "=".repeat((4 - base64.length % 4) % 4));
+      const bytes = Uint8Array.from(binary, (char) => char.charCodeAt(0));
+      const claims = JSON.parse(new TextDecoder().decode(bytes));
+      return typeof claims === "object" && claims !== null && !Array.isArray(claims) ? claims : {};
+    } catch {
+      return {};
+    }
+  }
+  function tokenExpiry(token) {
+    const exp = tokenClaims(token)["exp"];
+    return typeof exp === "number" && Number.isFinite(exp) ? Math.floor(exp) * 1e3 : void 0;
+  }
+  function tokenSubject(token) {
+    const sub = tokenClaims(token)["sub"];
+    return typeof sub === "string" ? sub : "";
+  }
+  function refreshDelay(expiry, now2) {
+    const remaining = expiry - now2;
+    return Math.max(0, remaining - Math.min(REFRESH_LEAD_MS, remaining * REFRESH_FRACTION));
+  }
+  var TokenSource = class {
+    constructor(current, getToken) {
+      this.current = current;
+      this.getToken = getToken;
+    }
+    /** True when a callback can supply new tokens (auth refusals are then retried). */
+    get refreshable() {
+      return this.getToken !== void 0;
+    }
+    /** The token for the next (re)connection: a fresh one from the callback, else the static one. */
+    async fetch() {
+      if (this.getToken === void 0) {
+        return this.current;
+      }
+      const token = await this.getToken();
+      if (typeof token !== "string") {
+        throw new TypeError(`GetToken must return a string, got ${typeof token}`);
+      }
+      this.current = token;
+      return token;
+    }
+    /** `exp` of the current token in ms, or undefined. */
+    expiry() {
+      return this.current === "" ? void 0 : tokenExpiry(this.current);
+    }
+    /** Ms until the current token should be refreshed in place; undefined when it never needs to be. */
+    refreshIn() {
+      const expiry = this.expiry();
+      if (this.getToken === void 0 || expiry === void 0) {
+        return void 0;
+      }
+      return refreshDelay(expiry, Date.now());
     }
   };
 
@@ -652,6 +804,7 @@ var BusClient = (() => {
       this.state = "connecting";
       this.closedWaiters = [];
       this.policy = new ReconnectPolicy(options.reconnectInitialDelay, options.reconnectFactor, options.reconnectMaxDelay);
+      this.tokens = new TokenSource(options.token, options.getToken);
     }
     /** True while a ready connection exists. */
     get isConnected() {
@@ -684,6 +837,7 @@ var BusClient = (() => {
       if (this.state !== "closing") {
         this.state = "closing";
         clearTimeout(this.reconnectTimer);
+        clearTimeout(this.refreshTimer);
         this.settleFirstAttempt(new ClientClosed("the client was closed before it connected"));
         if (this.session === void 0) {
           this.finishClose();
@@ -693,10 +847,31 @@ var BusClient = (() => {
       }
       return gone;
     }
+    /** One attempt: a token (from GetToken when set, spec §10), then a session that registers with it. */
     connect() {
       this.state = "connecting";
+      this.tokens.fetch().then(
+        (token) => this.openSession(token),
+        (error) => {
+          if (this.state === "connecting") {
+            this.attemptFailed(`GetToken failed: ${error?.message ?? String(error)}`);
+          }
+        }
+      );
+    }
+    openSession(token) {
+      if (this.state !== "connecting") {
+        return;
+      }
       try {
-        this.session = new Session(this.openTransport, this.options.url, this.encoder, this.options, this.sessionListener());
+        this.session = new Session(
+          this.openTransport,
+          this.options.url,
+          this.encoder,
+          this.options,
+          this.sessionListener(),
+          token
+        );
       } catch (error) {
         this.session = void 0;
         this.attemptFailed(`invalid URL ${this.options.url}: ${error.message}`);
@@ -708,17 +883,54 @@ var BusClient = (() => {
         ready: () => this.ready(),
         frame: (frame) => this.listener.frame(frame),
         protocolError: (error) => this.listener.error(error),
+        refreshed: (refusal) => this.refreshed(refusal),
         ended: (end) => this.sessionEnded(end)
       };
     }
     ready() {
       this.state = "ready";
       this.policy.reset();
+      this.scheduleRefresh();
       this.listener.connected();
       this.settleFirstAttempt();
     }
+    /** Plans the in-place refresh of the current token, shortly before its `exp` (GetToken only). */
+    scheduleRefresh() {
+      clearTimeout(this.refreshTimer);
+      const delay = this.tokens.refreshIn();
+      if (delay !== void 0) {
+        this.refreshTimer = setTimeout(() => void this.refresh(), delay);
+      }
+    }
+    async refresh() {
+      const session = this.session;
+      const before = this.tokens.expiry();
+      let token;
+      try {
+        token = await this.tokens.fetch();
+      } catch (error) {
+        this.listener.error(new ConnectionFailed(`GetToken failed while refreshing the token: ${error?.message}`));
+        return;
+      }
+      const after = this.tokens.expiry();
+      if (session === void 0 || session !== this.session || this.state !== "ready") {
+        return;
+      }
+      if (before !== void 0 && (after === void 0 || after <= before)) {
+        return;
+      }
+      session.refresh(token);
+    }
+    refreshed(refusal) {
+      if (refusal === void 0) {
+        this.scheduleRefresh();
+      } else {
+        this.listener.error(new AuthError(`the server refused the refreshed token: ${refusal.message}`, CLOSE_UNAUTHORIZED));
+      }
+    }
     sessionEnded(end) {
       this.session = void 0;
+      clearTimeout(this.refreshTimer);
       if (end.wasRegistered) {
         this.listener.lost();
       }
@@ -730,16 +942,41 @@ var BusClient = (() => {
       } else if (end.code === CLOSE_REPLACED) {
         this.listener.error(new ConnectionReplaced(`replaced by a newer connection with the same ID (close code ${CLOSE_REPLACED})`));
         this.closeForGood();
+      } else if (authRefusal(end) !== void 0) {
+        this.authRefused(authRefusal(end));
       } else if (!end.wasReady) {
-        this.attemptFailed(describeEnd(end));
+        this.attemptFailed(describeEnd(end), end.refusal);
       } else if (this.options.reconnect) {
         this.scheduleReconnect();
       } else {
         this.closeForGood();
       }
     }
-    attemptFailed(why) {
-      const error = new ConnectionFailed(`could not connect to ${this.options.url}: ${why}`);
+    /**
+     * The server refused the credentials (spec §7.2, §10). A first attempt without auto-restart rejects
+     * `NewClient`; then, with GetToken, a new token is fetched for the next attempt (at once after 4004, with
+     * backoff otherwise); without GetToken the same token would be refused again: closed for good.
+     */
+    authRefused(error) {
+      if (this.firstAttempt !== void 0 && (!this.options.autoRestart || !this.tokens.refreshable)) {
+        this.state = "closed";
+        this.settleFirstAttempt(error);
+        return;
+      }
+      this.listener.error(error);
+      this.settleFirstAttempt();
+      if (!this.tokens.refreshable) {
+        this.closeForGood();
+      } else if (error.code === CLOSE_TOKEN_EXPIRED) {
+        this.state = "waiting";
+        this.reconnectTimer = setTimeout(() => this.connect(), 0);
+      } else {
+        this.scheduleReconnect();
+      }
+    }
+    attemptFailed(why, cause) {
+      const message = `could not connect to ${this.options.url}: ${why}`;
+      const error = cause === void 0 ? new ConnectionFailed(message) : new ConnectionFailed(message, { cause });
       if (this.firstAttempt === void 0) {
         this.listener.error(error);
         this.scheduleReconnect();
@@ -781,6 +1018,18 @@ var BusClient = (() => {
       }
     }
   };
+  function authRefusal(end) {
+    if (end.code === CLOSE_UNAUTHORIZED) {
+      return new AuthError(`the server refused the credentials: ${end.reason || "unauthorized"}`, CLOSE_UNAUTHORIZED);
+    }
+    if (end.code === CLOSE_TOKEN_EXPIRED) {
+      return new AuthError(`the token expired: ${end.reason || "token expired"}`, CLOSE_TOKEN_EXPIRED);
+    }
+    if (end.code === null && /Unexpected server response: 401\b/.test(end.reason ?? "")) {
+      return new AuthError(`the server refused the token: HTTP 401 from the upgrade`, 401);
+    }
+    return void 0;
+  }
   function describeEnd(end) {
     if (end.code === null) {
       return end.reason ?? "connection failed";
@@ -947,12 +1196,27 @@ var BusClient = (() => {
       case ServerAction.AckStatus:
         to.statusQueries.answered(frame.ack_id ?? "", frame.status);
         break;
+      case ServerAction.Subscribed:
+        to.requests.answered(frame.rid ?? "", void 0, frame.topic ?? "");
+        break;
       case ServerAction.Error:
-        to.reportError(new ServerErrorReply(`the server answered: ${frame.error ?? "error"}`));
+        routeError(frame, to);
         break;
       default:
         break;
     }
+  }
+  function routeError(frame, to) {
+    const error = errorReply(frame);
+    if (frame.rid !== void 0 && to.requests.answered(frame.rid, error)) {
+      return;
+    }
+    const handle = frame.ack_id === void 0 ? void 0 : to.acks.get(frame.ack_id);
+    if (handle !== void 0) {
+      handle._fail(error);
+      return;
+    }
+    to.reportError(error);
   }
   function deliverToTopic(frame, ackId, to) {
     const subscription = to.subscriptions.get(frame.topic ?? "");
@@ -1027,7 +1291,9 @@ var BusClient = (() => {
     const secure = options.Secure ?? (options.Address === void 0 && pageHost?.protocol === "https:");
     const resolved = {
       url: `${secure ? "wss" : "ws"}://${address}${options.Path ?? "/ws/bus"}`,
-      id: options.Id || defaultClientId(),
+      id: options.Id || tokenSubject(options.Token ?? "") || defaultClientId(),
+      token: options.Token ?? "",
+      getToken: options.GetToken,
       autoRestart: options.AutoRestart ?? options.Autorestart ?? false,
       reconnect: options.Reconnect ?? true,
       reconnectInitialDelay: options.ReconnectInitialDelay ?? options.RestartEvery ?? 500,
@@ -1219,6 +1485,48 @@ var BusClient = (() => {
     return webSocketOpener(WebSocketClass);
   }
 
+  // src/requests.ts
+  var PendingRequests = class {
+    constructor() {
+      this.byRid = /* @__PURE__ */ new Map();
+      this.counter = 0;
+    }
+    /** A fresh request ID, unique on this client. */
+    newRid() {
+      this.counter += 1;
+      return String(this.counter);
+    }
+    /** Waits for the answer to the request sent with `rid` about `topic`. */
+    add(rid, topic, settle) {
+      this.byRid.set(rid, { topic, settle });
+    }
+    /**
+     * The server answered `rid` (with `refusal` for an error frame); true when a request waited for it. A
+     * confirmation without `rid` goes to the oldest request about its topic.
+     */
+    answered(rid, refusal, topic = "") {
+      let key = rid;
+      if (rid === "") {
+        key = [...this.byRid].find(([, pending2]) => pending2.topic === topic && topic !== "")?.[0];
+      }
+      const pending = key === void 0 ? void 0 : this.byRid.get(key);
+      if (key === void 0 || pending === void 0) {
+        return false;
+      }
+      this.byRid.delete(key);
+      pending.settle(refusal);
+      return true;
+    }
+    /** The connection is gone: the requests are restored on the next one, so they count as done. */
+    connectionLost() {
+      const pending = [...this.byRid.values()];
+      this.byRid.clear();
+      for (const request of pending) {
+        request.settle(void 0);
+      }
+    }
+  };
+
   // src/status-queries.ts
   var STATUS_TIMEOUT_MS = 2e3;
   var StatusQueries = class {
@@ -1372,10 +1680,12 @@ var BusClient = (() => {
   var Client = class _Client {
     constructor(options, opener, raw) {
       this.subscriptions = new SubscriptionRegistry();
+      this.requests = new PendingRequests();
       this.options = options;
       this.encoder = new FrameEncoder(options.id);
       this.events = new ClientEvents(raw);
       const reportError = this.events.emit.bind(this.events, "error");
+      this.reportError = reportError;
       this.acks = new AckTable(options.id);
       this.connection = new Connection(options, opener, this.encoder, this.connectionListener());
       const queue = new OfflineQueue(options.offlineQueueSize, options.offlineQueuePolicy);
@@ -1391,6 +1701,7 @@ var BusClient = (() => {
         dispatcher,
         acks: this.acks,
         statusQueries: this.statusQueries,
+        requests: this.requests,
         reportError
       };
       this.subscriptions.setIdHandler(raw.OnId);
@@ -1401,6 +1712,9 @@ var BusClient = (() => {
      * client that keeps trying in the background.
      */
     static async NewClient(options = {}) {
+      if (!options.Id && options.Token === void 0 && options.GetToken !== void 0) {
+        options = { ...options, Id: tokenSubject(await options.GetToken()) || defaultClientId() };
+      }
       const opener = options.WebSocket !== void 0 ? webSocketOpener(options.WebSocket) : defaultWebSocketOpener();
       const client = new _Client(resolveOptions(options), opener, options);
       await client.connection.start();
@@ -1429,7 +1743,8 @@ var BusClient = (() => {
     /**
      * Subscribes to a topic: `callback({data, from}, unsub)` runs for each publication. Subscribing again
      * to the same topic replaces the callback. Works while offline too: the subscription is made on the
-     * next connection. Returns the function that ends the subscription.
+     * next connection. Returns the function that ends the subscription; awaiting it waits for the server's
+     * confirmation and throws {@link ServerErrorReply} when the server refused it (see {@link SubscribeResult}).
      */
     Subscribe(topic, callback) {
       this.checkOpen();
@@ -1439,8 +1754,33 @@ var BusClient = (() => {
       }
       const subscription = new Subscription(topic, callback, (ended) => this.endSubscription(ended));
       this.subscriptions.add(subscription);
-      this.connection.send(this.encoder.subscribe(topic));
-      return subscription.unsub;
+      const unsub = () => subscription.unsub();
+      let awaited = false;
+      const confirmed = new Promise((resolve, reject) => {
+        const rid = this.requests.newRid();
+        this.requests.add(rid, topic, (refusal) => {
+          if (refusal === void 0) {
+            resolve(unsub);
+            return;
+          }
+          this.subscriptions.remove(subscription);
+          if (!awaited) {
+            this.reportError(refusal);
+          }
+          reject(refusal);
+        });
+        if (!this.connection.send(this.encoder.subscribe(topic, rid))) {
+          this.requests.answered(rid, void 0);
+        }
+      });
+      confirmed.catch(() => {
+      });
+      const result = (() => subscription.unsub());
+      result.then = (onFulfilled, onRejected) => {
+        awaited = true;
+        return confirmed.then(onFulfilled, onRejected);
+      };
+      return result;
     }
     /** Ends the topic's subscription; its callback stops at once (spec §4.1). */
     Unsubscribe(topic) {
@@ -1515,6 +1855,7 @@ var BusClient = (() => {
         registered: () => this.restore(),
         connected: () => this.events.emit("connect"),
         lost: () => {
+          this.requests.connectionLost();
           this.acks.connectionLost();
           this.statusQueries.connectionLost();
         },
@@ -1522,6 +1863,7 @@ var BusClient = (() => {
         frame: (frame) => routeFrame(frame, this.inbound),
         error: (error) => this.events.emit("error", error),
         closed: () => {
+          this.requests.connectionLost();
           this.acks.finishAll();
           this.statusQueries.connectionLost();
           this.subscriptions.clear();
@@ -1539,9 +1881,17 @@ var BusClient = (() => {
         this.connection.send(this.encoder.unsubscribe(topic));
       }
       for (const topic of this.subscriptions.topics()) {
-        this.connection.send(this.encoder.subscribe(topic));
+        const rid = this.requests.newRid();
+        this.requests.add(rid, topic, (refusal) => this.restoreRefused(topic, refusal));
+        this.connection.send(this.encoder.subscribe(topic, rid));
       }
       this.outbox.flush();
+    }
+    restoreRefused(topic, refusal) {
+      if (refusal !== void 0) {
+        this.subscriptions.removeTopic(topic);
+        this.reportError(refusal);
+      }
     }
     startAck(ackId, timeout, text) {
       const handle = new ClientAck(ackId, timeout, this.ackOwner());
@@ -1570,7 +1920,7 @@ var BusClient = (() => {
       }
     }
     tellUnsubscribed(topic) {
-      if (!this.connection.send(this.encoder.unsubscribe(topic))) {
+      if (!this.connection.send(this.encoder.unsubscribe(topic, this.requests.newRid()))) {
         this.subscriptions.markStale(topic);
       }
     }

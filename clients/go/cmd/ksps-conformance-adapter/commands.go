@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sync/atomic"
 
 	ksps "github.com/ksps-dev/ksps/clients/go"
 )
@@ -18,6 +21,8 @@ func (a *adapter) connect(raw json.RawMessage) (any, error) {
 		ReconnectInitialMS *float64 `json:"reconnect_initial_ms"`
 		ReconnectMaxMS     *float64 `json:"reconnect_max_ms"`
 		OfflineQueueSize   *int     `json:"offline_queue_size"`
+		Token              string   `json:"token"`
+		Tokens             []string `json:"tokens"`
 	}
 	if err := json.Unmarshal(raw, &args); err != nil {
 		return nil, err
@@ -42,7 +47,17 @@ func (a *adapter) connect(raw json.RawMessage) (any, error) {
 			}
 			a.emit(map[string]any{"event": "disconnected", "code": code, "reason": reason})
 		},
-		OnError: func(err error) { a.emit(map[string]any{"event": "error", "message": err.Error()}) },
+		OnError: func(err error) {
+			a.emit(withErrorFields(map[string]any{"event": "error", "message": err.Error()}, err))
+		},
+		Token: args.Token,
+	}
+	if len(args.Tokens) > 0 {
+		var handed atomic.Int64
+		opts.GetToken = func(context.Context) (string, error) {
+			n := int(handed.Add(1)) - 1
+			return args.Tokens[min(n, len(args.Tokens)-1)], nil
+		}
 	}
 	if args.ReconnectInitialMS != nil {
 		opts.ReconnectInitialDelay = millis(*args.ReconnectInitialMS)
@@ -101,7 +116,9 @@ func (a *adapter) subscribe(raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	client.Subscribe(args.Topic, func(msg ksps.Message, unsubscribe func()) {
+	ctx, cancel := context.WithTimeout(context.Background(), ksps.DefaultRequestTimeout)
+	defer cancel()
+	_, err = client.SubscribeContext(ctx, args.Topic, func(msg ksps.Message, unsubscribe func()) {
 		a.emit(map[string]any{"event": "message", "topic": args.Topic, "data": msg.Data, "from": msg.From})
 		switch args.Behavior {
 		case "raise":
@@ -110,6 +127,9 @@ func (a *adapter) subscribe(raw json.RawMessage) (any, error) {
 			unsubscribe()
 		}
 	})
+	if err != nil {
+		return nil, err
+	}
 	return map[string]any{}, nil
 }
 
@@ -209,7 +229,11 @@ func (a *adapter) ackWait(raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"responses": ack.Wait()}, nil
+	responses, err := ack.WaitContext(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"responses": responses}, nil
 }
 
 func (a *adapter) ackWaitAny(raw json.RawMessage) (any, error) {
@@ -255,4 +279,22 @@ func (a *adapter) close(json.RawMessage) (any, error) {
 		return nil, err
 	}
 	return map[string]any{}, client.Close()
+}
+
+// withErrorFields adds error_type, and code, topic, rid when err wraps an error that has them
+// (spec/conformance/ADAPTER.md).
+func withErrorFields(obj map[string]any, err error) map[string]any {
+	var auth *ksps.AuthError
+	var refused *ksps.ServerError
+	switch {
+	case errors.As(err, &auth):
+		obj["error_type"] = "AuthError"
+		obj["code"] = auth.Code
+	case errors.As(err, &refused):
+		obj["error_type"] = "ServerError"
+		obj["code"], obj["topic"], obj["rid"] = refused.Code, refused.Topic, refused.RID
+	default:
+		obj["error_type"] = fmt.Sprintf("%T", err)
+	}
+	return obj
 }

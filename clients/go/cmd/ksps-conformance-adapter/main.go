@@ -127,7 +127,7 @@ func (a *adapter) run(cmd command, h handler) {
 	}
 	result, err := h(cmd.Args)
 	if err != nil {
-		a.emit(map[string]any{"id": cmd.ID, "ok": false, "error": err.Error()})
+		a.emit(withErrorFields(map[string]any{"id": cmd.ID, "ok": false, "error": err.Error()}, err))
 		return
 	}
 	a.emit(map[string]any{"id": cmd.ID, "ok": true, "result": result})

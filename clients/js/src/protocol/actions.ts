@@ -45,3 +45,7 @@ export const CLOSE_REPLACED = 4001;
 export function directTopicPrefix(clientId: string): string {
   return `__direct_${clientId}_`;
 }
+/** Close code: the credentials were refused (bad or missing token, ID not allowed; spec §7.2, §10). */
+export const CLOSE_UNAUTHORIZED = 4003;
+/** Close code: the connection's token expired (spec §7.2, §10). */
+export const CLOSE_TOKEN_EXPIRED = 4004;

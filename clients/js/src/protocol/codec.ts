@@ -16,17 +16,21 @@ import type { AckResponse, Message, ServerFrame } from "./types.js";
 export class FrameEncoder {
   constructor(private readonly clientId: string) {}
 
-  /** Registration, and the liveness probe of an open connection (spec §3.1). */
-  ping(): string {
-    return this.encode({ action: ClientAction.Ping });
+  /**
+   * Registration, the liveness probe of an open connection (spec §3.1), and the in-place refresh of the
+   * token (spec §10). `token` and `rid` are left out when empty.
+   */
+  ping(token = "", rid = ""): string {
+    return this.encode(withOptional({ action: ClientAction.Ping }, token, rid));
   }
 
-  subscribe(topic: string): string {
-    return this.encode({ action: ClientAction.Subscribe, topic });
+  /** `rid` matches the server's refusal to this request (spec §11). */
+  subscribe(topic: string, rid = ""): string {
+    return this.encode(withOptional({ action: ClientAction.Subscribe, topic }, "", rid));
   }
 
-  unsubscribe(topic: string): string {
-    return this.encode({ action: ClientAction.Unsubscribe, topic });
+  unsubscribe(topic: string, rid = ""): string {
+    return this.encode(withOptional({ action: ClientAction.Unsubscribe, topic }, "", rid));
   }
 
   publish(topic: string, data: unknown): string {
@@ -79,6 +83,16 @@ export class FrameEncoder {
     frame["from"] = this.clientId;
     return JSON.stringify(frame);
   }
+}
+
+function withOptional(frame: Record<string, unknown>, token: string, rid: string): Record<string, unknown> {
+  if (token !== "") {
+    frame["token"] = token;
+  }
+  if (rid !== "") {
+    frame["rid"] = rid;
+  }
+  return frame;
 }
 
 /**
@@ -134,7 +148,7 @@ export function readAckResponse(value: unknown, fallbackClientId = ""): AckRespo
   return response;
 }
 
-const STRING_MEMBERS = ["topic", "from", "to", "id", "error", "ack_id"] as const;
+const STRING_MEMBERS = ["topic", "from", "to", "id", "error", "ack_id", "rid", "code"] as const;
 
 function checkFrame(value: unknown): ServerFrame {
   if (!isObject(value)) {

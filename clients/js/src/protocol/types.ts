@@ -38,4 +38,8 @@ export interface ServerFrame {
   ack_id?: string;
   status?: Record<string, boolean>;
   responses?: Record<string, AckResponse>;
+  /** The request ID of the client frame this one answers (spec §11). */
+  rid?: string;
+  /** Machine-readable class of an `error` frame (spec §11). */
+  code?: string;
 }

@@ -1,5 +1,15 @@
 // Compiled by the packaging test with tsc (strict, module nodenext): the ES module view of the types.
-import { Client, ClientAck, ConnectionFailed, KspsError, type AckResponse, type ClientOptions, type Message } from "ksps";
+import {
+  AuthError,
+  Client,
+  ClientAck,
+  ConnectionFailed,
+  KspsError,
+  ServerErrorReply,
+  type AckResponse,
+  type ClientOptions,
+  type Message,
+} from "ksps";
 
 const options: ClientOptions = {
   Address: "localhost:9313",
@@ -9,7 +19,12 @@ const options: ClientOptions = {
   OfflineQueuePolicy: "drop_oldest",
   OnId: (message: Message) => console.log(message.from, message.data),
   OnDisconnect: (code: number | null, reason: string | null) => console.log(code, reason),
-  OnError: (error: KspsError) => console.log(error.message),
+  OnError: (error: KspsError) => {
+    if (error instanceof ServerErrorReply) console.log(error.code, error.topic, error.rid);
+    if (error instanceof AuthError) console.log(error.code.toFixed());
+  },
+  Token: "header.payload.signature",
+  GetToken: async () => "header.payload.signature",
 };
 
 export async function example(): Promise<Record<string, AckResponse>> {
@@ -20,6 +35,8 @@ export async function example(): Promise<Record<string, AckResponse>> {
     unsubscribe();
   });
   unsub();
+  const confirmed: () => void = await client.Subscribe("checked", () => {});
+  confirmed();
   client.on("disconnect", (code, reason) => console.log(code?.toFixed(), reason?.length));
   const ack: ClientAck = client.PublishWithAck("events", "From TS!", 3000);
   const any = await ack.WaitAny();

@@ -8,8 +8,9 @@ In Python::
 From any language: ``python -m ksps.testing [--port N] [--server-id ID] [--path P] [--peer-secret S]
 [--peers H:P,...] [--allowed-hosts H,...] [--jwt-secret S] [--jwt-leeway SECONDS] [--anonymous allow|deny]``
 listens on 127.0.0.1, prints one JSON line ``{"url", "address", "port", "server_id"}`` once it accepts
-connections, and stops cleanly on SIGTERM, SIGINT or when its standard input reaches end of file. It accepts the loopback names on
-any port as `Host` (test suites put relays in front of it); relays need `--peer-secret` and `--peers`.
+connections, and stops cleanly on SIGTERM, SIGINT or when its standard input reaches end of file. It accepts
+the loopback names on any port as `Host` (test suites put relays in front of it); relays need `--peer-secret`
+and `--peers`.
 """
 
 from __future__ import annotations

@@ -5,35 +5,77 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 
-__all__ = ["LogThrottle", "configure_logging", "more"]
+__all__ = ["PeerLogFilter", "ThrottledLog", "configure_logging"]
 
 
-class LogThrottle:
-    """At most one log line per `interval` seconds for one kind of event that a client can repeat at will.
+class ThrottledLog:
+    """Warnings that a client can trigger at will, at most one line per `interval` seconds per kind.
 
-    Call it at each event: it returns None when the line should be skipped, otherwise how many were
-    skipped since the last line (for a "(N more)" suffix), so a flood cannot fill a disk.
+    Lines dropped meanwhile are counted and reported with the next one (`(and N more like it)`), so a flood
+    cannot fill a disk.
     """
 
-    def __init__(self, interval: float = 1.0) -> None:
-        self._interval = interval
-        self._next = 0.0
-        self._skipped = 0
+    def __init__(
+        self,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._log = logger or logging.getLogger("ksps.server")
+        self._last: dict[str, float] = {}
+        self._dropped: dict[str, int] = {}
 
-    def __call__(self) -> int | None:
-        now = time.monotonic()
-        if now < self._next:
-            self._skipped += 1
+    def admit(self, kind: str) -> int | None:
+        """None when a line of this `kind` went out less than `interval` ago; else how many were dropped."""
+        now = self._clock()
+        if now - self._last.get(kind, -self.interval) < self.interval:
+            self._dropped[kind] = self._dropped.get(kind, 0) + 1
             return None
-        self._next = now + self._interval
-        skipped, self._skipped = self._skipped, 0
-        return skipped
+        self._last[kind] = now
+        return self._dropped.pop(kind, 0)
+
+    def warning(self, kind: str, message: str, *args: object) -> None:
+        """Log `message % args` at warning unless a line of this `kind` was logged less than `interval` ago."""
+        dropped = self.admit(kind)
+        if dropped:
+            self._log.warning(message + _MORE, *args, dropped)
+        elif dropped is not None:
+            self._log.warning(message, *args)
 
 
-def more(skipped: int) -> str:
-    """The suffix of a throttled log line: ` (N more like it)` when some were skipped."""
-    return f" ({skipped} more like it)" if skipped else ""
+_MORE = " (and %d more like it)"
+
+
+class PeerLogFilter(logging.Filter):
+    """Throttles what picows logs about misbehaving peers, and gives it its true level.
+
+    picows logs each frame its parser refuses ("WS parser error", answered with 1002/1009) at ERROR: a client
+    error, not a server one, and one line per bad frame lets a client fill a disk. Every record at warning or
+    above goes through a :class:`ThrottledLog` keyed by its message template.
+    """
+
+    #: Message templates of records about the peer, logged at warning instead of error.
+    _PEER_CAUSED = ("WS parser error",)
+
+    def __init__(self, interval: float = 1.0) -> None:
+        super().__init__()
+        self._throttle = ThrottledLog(interval)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        template = str(record.msg)
+        if record.levelno > logging.WARNING and template.startswith(self._PEER_CAUSED):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        dropped = self._throttle.admit(template)
+        if dropped:
+            record.msg = template + _MORE
+            record.args = (*(record.args if isinstance(record.args, tuple) else (record.args,)), dropped)
+        return dropped is not None
 
 
 class _LogfmtFormatter(logging.Formatter):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from ..logs import LogThrottle, more
+from ..logs import ThrottledLog
 from ..protocol import (
     DecodeError,
     Envelope,
@@ -34,7 +33,6 @@ from .signing import PeerVerifier, SignedFields
 
 __all__ = ["FrameHandler", "Limits"]
 
-log = logging.getLogger("ksps.server")
 
 
 @dataclass(frozen=True)
@@ -91,7 +89,7 @@ class FrameHandler:
         self.peer_verifier = PeerVerifier(federation.secret, clock=time.time, window=federation.clock_window)
         self._relays_in_flight: dict[Peer, int] = {}
         self._relays_total = 0
-        self._s2s_log = LogThrottle()
+        self._s2s_log = ThrottledLog()
         self._published: dict[str, Frame] = {}
         self._actions: dict[str, Callable[[Peer, Envelope], None]] = {
             act.SUBSCRIBE: self._subscribe,
@@ -365,8 +363,7 @@ class FrameHandler:
             )
             refusal = self.peer_verifier.check(fields, envelope.sig)
         if refusal:
-            if (skipped := self._s2s_log()) is not None:
-                log.warning("refused server-to-server from %s: %s%s", peer.client_address, refusal, more(skipped))
+            self._s2s_log.warning("s2s", "refused server-to-server from %s: %s", peer.client_address, refusal)
             self._error(peer, envelope, Errors.S2S_NOT_ALLOWED)
             return
         if not self.federation.is_for_me(envelope.to or "", envelope.id or ""):

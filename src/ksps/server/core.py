@@ -13,12 +13,13 @@ from picows import WSListener, WSUpgradeRequest, WSUpgradeResponse, WSUpgradeRes
 from ..broker import Broker, BrokerLimits, FederationConfig, FrameHandler, Limits
 from ..broker.interfaces import Cancellable
 from ..errors import ServerError
+from ..logs import PeerLogFilter, ThrottledLog
 from ..protocol import CloseCodes, CloseReasons
 from .auth import RegistrationDeadlines, TokenVerifier, auth_policy, token_middleware
 from .config import ServerConfig
 from .connection import Connection
 from .hosts import AllowedHosts
-from .limits import ConnectionGate, OutputBudget, ThrottledLog, fd_connection_ceiling
+from .limits import ConnectionGate, OutputBudget, fd_connection_ceiling
 from .listener import listen
 from .outbox import Outbox
 from .proxies import TrustedProxies
@@ -33,6 +34,8 @@ __all__ = ["ServerCore"]
 
 log = logging.getLogger("ksps.server")
 _PICOWS_LOGGER = logging.LoggerAdapter(logging.getLogger("picows.ksps"), {})
+# Client-caused lines (a refused frame, a slow reader) at their true level and at most one a second each.
+_PICOWS_LOGGER.logger.addFilter(PeerLogFilter())
 
 
 class _LoopScheduler:

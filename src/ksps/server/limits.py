@@ -1,4 +1,4 @@
-"""Server-wide connection and transport limits: connection counts, the output budget, throttled warnings.
+"""Server-wide connection and transport limits: connection counts and the output budget.
 
 Per-connection limits (frame rates, fragments, the send queue) live in `Connection`; what needs a view over
 all connections lives here (spec §13.1, docs/reliability.md "Connection and transport").
@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import logging
 import resource
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Protocol
 
-__all__ = ["ConnectionGate", "OutputBudget", "ThrottledLog", "fd_connection_ceiling"]
+__all__ = ["ConnectionGate", "OutputBudget", "fd_connection_ceiling"]
 
 log = logging.getLogger("ksps.server")
 
@@ -26,32 +25,6 @@ def fd_connection_ceiling() -> int:
     if soft == resource.RLIM_INFINITY:
         return 0
     return max(1, soft - _FD_RESERVE)
-
-
-class ThrottledLog:
-    """Warnings that an abusive peer can trigger, at most one line per `interval` seconds per kind.
-
-    Lines dropped meanwhile are counted and reported with the next one, so a flood cannot fill a disk.
-    """
-
-    def __init__(self, interval: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.interval = interval
-        self._clock = clock
-        self._last: dict[str, float] = {}
-        self._dropped: dict[str, int] = {}
-
-    def warning(self, kind: str, message: str, *args: object) -> None:
-        """Log `message % args` at warning unless a line of this `kind` was logged less than `interval` ago."""
-        now = self._clock()
-        if now - self._last.get(kind, -self.interval) < self.interval:
-            self._dropped[kind] = self._dropped.get(kind, 0) + 1
-            return
-        self._last[kind] = now
-        dropped = self._dropped.pop(kind, 0)
-        if dropped:
-            log.warning(message + " (and %d more like it)", *args, dropped)
-        else:
-            log.warning(message, *args)
 
 
 class ConnectionGate:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import ssl
 import time
@@ -14,12 +13,11 @@ from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_
 
 from ..broker.federation import RelayTarget
 from ..broker.signing import SignedFields, sign
-from ..logs import LogThrottle, more
+from ..logs import ThrottledLog
 from ..protocol import actions as act
 
 __all__ = ["Relayer"]
 
-log = logging.getLogger("ksps.server")
 _encode = msgspec.json.encode
 
 
@@ -55,7 +53,7 @@ class Relayer:
         self._secret = secret
         self._timeout = timeout
         self._tasks: set[asyncio.Task[None]] = set()
-        self._failure_log = LogThrottle()
+        self._log = ThrottledLog()
 
     def relay(
         self, target: RelayTarget, data: msgspec.Raw, origin: str, secure: bool, reply: Callable[[bool], None]
@@ -76,8 +74,7 @@ class Relayer:
             raise
         except Exception as exc:
             reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
-            if (skipped := self._failure_log()) is not None:
-                log.warning("relay to %s for %s failed: %s%s", target.hostport, origin, reason, more(skipped))
+            self._log.warning("relay", "relay to %s for %s failed: %s", target.hostport, origin, reason)
             reply(False)
         else:
             reply(True)

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 from picows import WSListener, WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
 
 from ..broker.permissions import Identity
-from ..logs import LogThrottle, more
+from ..logs import ThrottledLog
 from .hosts import AllowedHosts
 
 __all__ = ["Middleware", "Next", "Reject", "UpgradeHook", "UpgradeRequest", "UpgradeRouter"]
@@ -82,8 +82,7 @@ class UpgradeRouter:
         self.hook: UpgradeHook | None = None
         #: Accepted `Host` values; set by the server once it knows its port (None = not checked).
         self.hosts: AllowedHosts | None = None
-        self._host_log = LogThrottle()
-        self._origin_log = LogThrottle()
+        self._log = ThrottledLog()
         self._make_listener = make_listener
         self._bundle_cache: dict[str, bytes | None] = {}
 
@@ -91,14 +90,13 @@ class UpgradeRouter:
         target = urlsplit(request.path.decode("latin-1"))
         # First of all (spec §12.4): a name the server does not know as its own is DNS rebinding, or a mistake.
         if self.hosts is not None and not self.hosts.allows(host := request.headers.get("Host")):
-            if (skipped := self._host_log()) is not None:
-                log.warning(
-                    "refused a request for Host %r: not an allowed host (allowed: %s); "
-                    "if it is this server's name, add it to --allowed-hosts%s",
-                    host,
-                    self.hosts.describe(),
-                    more(skipped),
-                )
+            self._log.warning(
+                "host",
+                "refused a request for Host %r: not an allowed host (allowed: %s); "
+                "if it is this server's name, add it to --allowed-hosts",
+                host,
+                self.hosts.describe(),
+            )
             return _answer(HTTPStatus.FORBIDDEN, "Forbidden: host not allowed")
         if self.serve_bundle and target.path in _BUNDLES:
             return self._serve_bundle(_BUNDLES[target.path])
@@ -120,13 +118,12 @@ class UpgradeRouter:
             if self.hook is not None and not self.hook(req):
                 return Reject(403, "Forbidden")
             if not self._origin_allowed(req):
-                if (skipped := self._origin_log()) is not None:
-                    log.warning(
-                        "refused upgrade from Origin %r: not the server's own and not allowed; "
-                        "if this site may connect, add it to --allowed-origins%s",
-                        req.headers.get("Origin"),
-                        more(skipped),
-                    )
+                self._log.warning(
+                    "origin",
+                    "refused upgrade from Origin %r: not the server's own and not allowed; "
+                    "if this site may connect, add it to --allowed-origins",
+                    req.headers.get("Origin"),
+                )
                 return Reject(403, "Forbidden: origin not allowed")
             return None
 

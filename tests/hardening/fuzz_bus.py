@@ -199,7 +199,6 @@ class FuzzBus:
     def begin(self) -> None:
         """Forget the errors logged before this test (each test answers for its own inputs)."""
         self.errors.records.clear()
-        self.errors.refusals.clear()
 
     def check_healthy(self) -> None:
         """The bystanders' stream is complete and in order, and nothing logged an error."""

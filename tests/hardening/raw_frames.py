@@ -51,23 +51,18 @@ class FuzzSocket(RawSocket):
 
 
 class ErrorLog(logging.Handler):
-    """Keeps every ERROR (or worse) record of any logger: tracebacks, 'Exception in callback', picows errors."""
+    """Keeps every ERROR (or worse) record of any logger: tracebacks, 'Exception in callback', picows errors.
+
+    picows' own lines about a frame it refuses ("WS parser error") arrive at warning (`ksps.logs.PeerLogFilter`):
+    a bad frame is the client's fault. Anything at ERROR is a server bug.
+    """
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.records: list[logging.LogRecord] = []
-        #: picows' own refusals of a bad frame, kept apart (see `emit`).
-        self.refusals: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        # picows logs each frame its parser refuses ("WS parser error: (1002, ...)") at ERROR, without a
-        # traceback, and closes with the right code (1002, 1009). That is the client's fault, not a server bug:
-        # counted apart, not failed on. Everything else at ERROR is a bug (a traceback, "Exception in callback").
-        refusal = record.getMessage().startswith("WS parser error") and not record.exc_info
-        if record.name.startswith("picows") and refusal:
-            self.refusals.append(record)
-        else:
-            self.records.append(record)
+        self.records.append(record)
 
     def lines(self) -> list[str]:
         return [f"{r.name}: {r.getMessage()}" + (f" ({r.exc_info[1]!r})" if r.exc_info else "") for r in self.records]

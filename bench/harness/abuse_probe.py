@@ -86,7 +86,9 @@ class ServerProcess:
         return [line for line in list(self.lines) if re.search(pattern, line)]
 
     def count(self, pattern: str) -> int:
-        return len(self.matching(pattern))
+        """Events whose warning matches `pattern`, counting those a throttled line reports as `(and N more)`."""
+        lines = self.matching(pattern)
+        return len(lines) + sum(int(m.group(1)) for line in lines if (m := re.search(r"\(and (\d+) more", line)))
 
     def rss_mb(self) -> float:
         with contextlib.suppress(OSError), open(f"/proc/{self.process.pid}/status") as status:

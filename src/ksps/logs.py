@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -10,11 +11,24 @@ from collections.abc import Callable
 __all__ = ["PeerLogFilter", "ThrottledLog", "configure_logging"]
 
 
+#: Runs a callback after a delay (`loop.call_later`, or the broker's `Scheduler.call_later`).
+CallLater = Callable[[float, Callable[[], None]], object]
+
+
+def call_later_in_running_loop(delay: float, callback: Callable[[], None]) -> object:
+    """`call_later` on the running event loop; nothing when no loop runs (then only later lines report drops)."""
+    try:
+        return asyncio.get_running_loop().call_later(delay, callback)
+    except RuntimeError:
+        return None
+
+
 class ThrottledLog:
     """Warnings that a client can trigger at will, at most one line per `interval` seconds per kind.
 
-    Lines dropped meanwhile are counted and reported with the next one (`(and N more like it)`), so a flood
-    cannot fill a disk.
+    Lines dropped meanwhile are counted: the next line of that kind says `(and N more like it)`, and when a
+    burst ends before the next line, the last dropped line is logged with that count once the interval is
+    over, so a flood cannot fill a disk and an operator still learns how large it was.
     """
 
     def __init__(
@@ -22,28 +36,52 @@ class ThrottledLog:
         interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         logger: logging.Logger | None = None,
+        call_later: CallLater | None = call_later_in_running_loop,
     ) -> None:
         self.interval = interval
         self._clock = clock
         self._log = logger or logging.getLogger("ksps.server")
+        self._call_later = call_later
         self._last: dict[str, float] = {}
         self._dropped: dict[str, int] = {}
+        #: The last dropped line of each kind, logged with the count if the burst ends before the next line.
+        self._pending: dict[str, tuple[str, tuple[object, ...]]] = {}
 
     def admit(self, kind: str) -> int | None:
         """None when a line of this `kind` went out less than `interval` ago; else how many were dropped."""
         now = self._clock()
-        if now - self._last.get(kind, -self.interval) < self.interval:
+        last = self._last.get(kind, -self.interval)
+        if now - last < self.interval:
             self._dropped[kind] = self._dropped.get(kind, 0) + 1
             return None
         self._last[kind] = now
+        self._pending.pop(kind, None)
         return self._dropped.pop(kind, 0)
 
     def warning(self, kind: str, message: str, *args: object) -> None:
         """Log `message % args` at warning unless a line of this `kind` was logged less than `interval` ago."""
         dropped = self.admit(kind)
-        if dropped:
+        if dropped is None:
+            if kind not in self._pending and self._call_later is not None:
+                delay = self._last[kind] + self.interval - self._clock()
+                self._call_later(max(delay, 0.0), lambda: self._flush(kind))
+            self._pending[kind] = (message, args)
+        elif dropped:
             self._log.warning(message + _MORE, *args, dropped)
-        elif dropped is not None:
+        else:
+            self._log.warning(message, *args)
+
+    def _flush(self, kind: str) -> None:
+        pending = self._pending.get(kind)
+        if pending is None:
+            return  # a later line already reported the count
+        dropped = self.admit(kind)
+        if dropped is None:  # the clock says the interval is not over yet: wait for the next line instead
+            return
+        message, args = pending
+        if dropped > 1:  # the line shown is itself one of the dropped ones
+            self._log.warning(message + _MORE, *args, dropped - 1)
+        else:
             self._log.warning(message, *args)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -27,6 +28,24 @@ def test_one_line_per_interval_and_kind_with_the_count_of_the_rest(caplog: pytes
         "closing 0: budget",
         "closing last: rate (and 999 more like it)",
     ]
+
+
+def test_the_end_of_a_burst_is_reported_once_the_interval_is_over(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="ksps.server")
+    now = [0.0]
+    timers: list[tuple[float, Callable[[], None]]] = []
+    throttled = ThrottledLog(
+        interval=1.0, clock=lambda: now[0], call_later=lambda delay, callback: timers.append((delay, callback))
+    )
+    for n in range(500):  # a burst, then silence: no later line would carry the count
+        throttled.warning("rate", "closing %s: rate", n)
+    assert [r.getMessage() for r in caplog.records] == ["closing 0: rate"]
+    assert [delay for delay, _ in timers] == [1.0]  # one timer for the whole burst
+    now[0] = 1.0
+    timers[0][1]()
+    assert [r.getMessage() for r in caplog.records] == ["closing 0: rate", "closing 499: rate (and 498 more like it)"]
+    timers[0][1]()  # nothing left to report
+    assert len(caplog.records) == 2
 
 
 async def test_frames_picows_refuses_log_throttled_warnings_not_errors(caplog: pytest.LogCaptureFixture) -> None:

@@ -89,7 +89,7 @@ class FrameHandler:
         self.peer_verifier = PeerVerifier(federation.secret, clock=time.time, window=federation.clock_window)
         self._relays_in_flight: dict[Peer, int] = {}
         self._relays_total = 0
-        self._s2s_log = ThrottledLog()
+        self._s2s_log = ThrottledLog(call_later=broker.scheduler.call_later)
         self._published: dict[str, Frame] = {}
         self._actions: dict[str, Callable[[Peer, Envelope], None]] = {
             act.SUBSCRIBE: self._subscribe,

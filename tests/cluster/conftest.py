@@ -182,3 +182,13 @@ async def routed(
     await subscribers(observer, topic, internal, ws, timeout)
     for client in publishers:
         await fence(observer, client)
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisProcess]:
+    """A Redis for one test, which it may kill and restart."""
+    redis = RedisProcess()
+    try:
+        yield redis.start_on_a_free_port()
+    finally:
+        redis.stop()

@@ -25,6 +25,11 @@ from .wire import units
 #: Seconds between two state messages of a node, and of silence before the others forget it (fast tests).
 HEARTBEAT = 0.2
 NODE_TIMEOUT = 1.0
+#: Log lines of a node losing Redis and getting it back.
+LOST = r"lost the redis connection|redis write failed"
+BACK = r"redis connection to \S+ is back"
+#: The longest pause of a node's reconnection backoff (spec/cluster.md §7).
+MAX_BACKOFF = 5.0
 
 
 def clean_env() -> dict[str, str]:

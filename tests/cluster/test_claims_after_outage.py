@@ -8,29 +8,12 @@ reach the one holder only.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-
-import pytest
 
 from .conftest import Connect, Spawn, StartNode, wait_ready
-from .processes import NodeProcess, RedisProcess
+from .processes import BACK, LOST, MAX_BACKOFF, NodeProcess, RedisProcess
 from .wire import WireClient, eventually, unique, units
 
-LOST = r"lost the redis connection|redis write failed"
-BACK = r"redis connection to \S+ is back"
-#: The longest pause of a node's reconnection backoff (spec/cluster.md §7).
-MAX_BACKOFF = 5.0
 REPLACED = (4001, "replaced by a newer connection")
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisProcess]:
-    """A Redis for one test, which it kills and restarts."""
-    redis = RedisProcess()
-    try:
-        yield redis.start_on_a_free_port()
-    finally:
-        redis.stop()
 
 
 async def outage(redis: RedisProcess, *nodes: NodeProcess) -> None:

@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-
-import pytest
 
 from .conftest import Connect, Spawn, StartNode, routed, subscribers, wait_ready
-from .processes import HEARTBEAT, NODE_TIMEOUT, RedisProcess
+from .processes import BACK, HEARTBEAT, LOST, MAX_BACKOFF, NODE_TIMEOUT, RedisProcess
 from .wire import delivery, eventually, unique, units
 
 #: Log lines of a node (spec/cluster.md §7): the writer or the reader may notice first that Redis is gone.
-LOST = r"lost the redis connection|redis write failed"
-BACK = r"redis connection to \S+ is back"
 SILENT = r"cluster node \S+ went silent"
-#: The longest pause of a node's reconnection backoff (spec/cluster.md §7).
-MAX_BACKOFF = 5.0
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisProcess]:
-    """A Redis for one test, which it may kill and restart."""
-    redis = RedisProcess()
-    try:
-        yield redis.start_on_a_free_port()
-    finally:
-        redis.stop()
 
 
 async def test_nodes_serve_their_own_clients_without_redis_and_resume_when_it_is_back(

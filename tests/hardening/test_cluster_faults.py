@@ -17,14 +17,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from ..cluster.conftest import wait_ready
-from ..cluster.processes import NodeProcess, RedisProcess
+from ..cluster.processes import LOST, MAX_BACKOFF, NodeProcess, RedisProcess
 from ..cluster.wire import WireClient, unique, units
 
-#: Log lines of a node (spec/cluster.md §7).
-LOST = r"lost the redis connection|redis write failed"
+#: Log line of a node that forgot another (spec/cluster.md §7).
 SILENT = r"cluster node \S+ went silent"
-#: The longest pause of a node's reconnection backoff (spec/cluster.md §7).
-MAX_BACKOFF = 5.0
 #: Cross-node delivery must be back this soon after Redis accepts connections again: one full backoff pause,
 #: a reconnection and one heartbeat (the nodes re-announce their subscribers), with two time units to spare.
 RECOVERY_BOUND = MAX_BACKOFF + units(2)

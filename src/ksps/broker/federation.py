@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-__all__ = ["FederationConfig", "RelayTarget", "dial_key", "parse_relay_address"]
+__all__ = ["FederationConfig", "RelayTarget", "dial_key", "parse_relay_address", "split_host_port"]
 
 
 @dataclass(frozen=True)
@@ -19,13 +19,18 @@ class RelayTarget:
     @property
     def host(self) -> str:
         """The host part of `hostport`."""
-        return _split_host(self.hostport)
+        return split_host_port(self.hostport)[0]
 
 
-def _split_host(hostport: str) -> str:
+def split_host_port(hostport: str) -> tuple[str, str]:
+    """(host without brackets, port text or "") of `host[:port]`, `[v6]:port`, `[v6]` or a bare IPv6 address."""
     if hostport.startswith("["):
-        return hostport[1 : hostport.find("]")]
-    return hostport.rsplit(":", 1)[0] if hostport.count(":") == 1 else hostport
+        host, _, rest = hostport[1:].partition("]")
+        return host, rest[1:] if rest.startswith(":") else ""
+    if hostport.count(":") == 1:
+        host, _, port = hostport.partition(":")
+        return host, port
+    return hostport, ""
 
 
 def parse_relay_address(address: str, default_path: str = "/ws/bus") -> RelayTarget:
@@ -64,13 +69,7 @@ def _split_proxy(address: str) -> tuple[str, str]:
 
 def dial_key(hostport: str, secure: bool = False) -> tuple[str, int]:
     """(lower-case host, port) of a `host[:port]` as a dial target; a missing port is 80, or 443 for wss."""
-    if hostport.startswith("["):
-        host, _, rest = hostport[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-    elif hostport.count(":") == 1:
-        host, _, port = hostport.partition(":")
-    else:
-        host, port = hostport, ""
+    host, port = split_host_port(hostport)
     try:
         number = int(port) if port else (443 if secure else 80)
     except ValueError:
@@ -109,8 +108,8 @@ class FederationConfig:
 
     def is_for_me(self, to: str, proxy: str) -> bool:
         """Whether a `server-to-server` frame addressed `to`/`proxy` is for this server."""
-        names = {self.address, _split_host(self.address), *self.aliases}
-        names.update(_split_host(alias) for alias in self.aliases)
+        names = {self.address, split_host_port(self.address)[0], *self.aliases}
+        names.update(split_host_port(alias)[0] for alias in self.aliases)
         return bool((to and to in names) or (proxy and proxy in names))
 
     def may_relay_to(self, target: RelayTarget, secure: bool) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from ..broker.federation import split_host_port
+
 __all__ = ["AllowedHosts"]
 
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -16,15 +18,7 @@ _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 def _split(hostport: str) -> tuple[str, int | None]:
     """(lower-case host without brackets or trailing dot, port or None) of `host[:port]`."""
-    text = hostport.strip().lower()
-    port = ""
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-    elif text.count(":") == 1:
-        host, _, port = text.partition(":")
-    else:
-        host = text
+    host, port = split_host_port(hostport.strip().lower())
     try:
         number = int(port) if port else None
     except ValueError:

@@ -15,6 +15,7 @@ import pytest
 
 from ksps import Server, ServerError
 
+from . import tokens
 from .conftest import Connect, StartServer
 from .peering import signed_frame
 from .wire import Inbox, WireClient, units
@@ -203,3 +204,25 @@ async def test_public_addresses_are_recognised(connect: Connect, start_server: S
         await peer.send(signed_frame(SECRET, to=name, data={"data": {"topic": "news", "data": name}}))
         await peer.expect("server_message_sent", to=name)
         assert (await receiver.expect("publish"))["data"]["data"] == name
+
+
+async def test_relays_work_between_servers_that_refuse_anonymous_clients(
+    connect: Connect, start_server: StartServer
+) -> None:
+    # With a JWT key, anonymous connections are refused (spec §10.3); a relay never registers (spec §8.2), it
+    # proves itself with the peer secret, so servers that require tokens still peer with each other.
+    auth = {"jwt_secret": tokens.SECRET, "anonymous": "deny"}
+    other = await start_server(peer_secret=SECRET, **auth)
+    server = await start_server(peer_secret=SECRET, peers=(f"127.0.0.1:{other.port}",), **auth)
+    receiver = await connect(register=False, url=other.url)
+    await receiver.send({"action": "ping", "token": tokens.hs256("rx")})
+    await receiver.expect("pong")
+    await receiver.subscribe("news")
+    sender = await connect(register=False, url=server.url)
+    await sender.send({"action": "ping", "token": tokens.hs256("tx")})
+    await sender.expect("pong")
+    address = f"127.0.0.1:{other.port}"
+
+    assert (await relay(sender, address, {"topic": "news", "data": 1}))["action"] == "server_message_sent"
+    delivery = await receiver.expect("publish")
+    assert delivery["data"] == {"data": 1, "from": f"tx---ws://127.0.0.1:{server.port}/ws/bus"}

@@ -67,15 +67,16 @@ class Server(ServerCore):
 
         `ready` is called once the socket listens (`ksps serve` prints its banner there, with the real port).
         """
-        await self.start()
-        if ready is not None:
-            ready()
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
+        # Before start and `ready`: a signal sent as soon as the banner shows must stop the server gracefully.
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
         try:
+            await self.start()
+            if ready is not None:
+                ready()
             await stop.wait()
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):

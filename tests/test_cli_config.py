@@ -19,6 +19,9 @@ import trustme
 import websockets
 
 from ksps.settings import OPTIONS
+from ksps.testing import free_port
+
+from .cluster.processes import RedisProcess
 
 UNIT = float(os.environ.get("KSPS_TEST_TIMEOUT_UNIT", "1.0"))
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("KSPS_") or k == "KSPS_TEST_TIMEOUT_UNIT"}
@@ -167,6 +170,28 @@ async def test_banner_names_every_address_bound() -> None:
         assert await stop(proc) == 0
 
 
+async def test_workers_banner_once_every_worker_listens() -> None:
+    redis = RedisProcess().start_on_a_free_port()
+    port = free_port()
+    proc, stderr = await start(
+        "--address", f"127.0.0.1:{port}", "--workers", "2", "--redis", redis.url(), "--redis-prefix",
+        f"banner-{port}", "--log-level", "info",
+    )  # fmt: skip
+    lines: list[str] = []
+    try:
+        banner = await read_until(stderr, r"serving on (ws://127\.0\.0\.1:(\d+)/ws/bus) ", lines)
+        assert int(banner.group(2)) == port
+        assert sum("listening on" in line for line in lines) == 2  # both workers, before the banner
+        async with websockets.connect(banner.group(1)) as ws:
+            await ws.send(json.dumps({"action": "ping", "from": "W"}))
+            assert json.loads(await ws.recv()) == {"action": "pong", "id": "W"}
+    finally:
+        try:
+            assert await stop(proc) == 0
+        finally:
+            redis.stop()
+
+
 @pytest.mark.parametrize("redis", [False, True], ids=["one-process", "workers"])
 async def test_port_in_use_exits_3_without_a_banner(redis: bool) -> None:
     import socket
@@ -180,3 +205,9 @@ async def test_port_in_use_exits_3_without_a_banner(redis: bool) -> None:
     assert proc.returncode == 3, proc.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr
     assert "serving on" not in proc.stderr
+
+
+def test_docs_configuration_lists_every_option() -> None:
+    page = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
+    for option in OPTIONS:
+        assert f"| `{option.flag}` | `{option.env}` | `{option.key}` |" in page, option.flag

@@ -193,10 +193,8 @@ def load(config_file: str, flags: Mapping[str, object], environ: Mapping[str, st
                 continue  # an empty variable is unset, as before
             try:
                 values[key], origins[key] = _BY_KEY[key].parse(raw), origin
-            except ValueError as exc:
+            except ValueError as exc:  # reported with the others; the checks go on with the rest
                 problems.append(ConfigProblem(f"{_BY_KEY[key].label} {origin}", str(exc)))
-    if problems:
-        raise ConfigError(problems)
     server = ServerConfig(**{k: v for k, v in values.items() if k not in _PROCESS_KEYS})  # type: ignore[arg-type]
     process = ProcessConfig(**{k: v for k, v in values.items() if k in _PROCESS_KEYS})  # type: ignore[arg-type]
     try:
@@ -205,7 +203,7 @@ def load(config_file: str, flags: Mapping[str, object], environ: Mapping[str, st
         problems.extend(exc.problems)
     problems.extend(process.problems(server))
     if problems:
-        raise ConfigError(_named(problem, origins) for problem in problems)
+        raise ConfigError(_named(problem, origins) for problem in problems)  # every problem, in one round
     return Effective(server, process, origins)
 
 

@@ -51,8 +51,8 @@ def _types(config: ServerConfig) -> Iterator[ConfigProblem]:
         value, hint = getattr(config, item.name), hints[item.name]
         if typing.get_origin(hint) is typing.Literal:
             if value not in typing.get_args(hint):
-                allowed = " or ".join(repr(choice) for choice in typing.get_args(hint) if choice)
-                yield ConfigProblem(item.name, f"must be {allowed}, got {value!r}")
+                allowed = ", ".join(choice for choice in typing.get_args(hint) if choice)
+                yield ConfigProblem(item.name, f"must be one of {allowed}, got {value!r}")
         elif hint is float:
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 yield ConfigProblem(item.name, f"must be a finite number, got {value!r}")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from .cli import EXIT_ERROR, EXIT_LISTEN
 from .errors import ListenError
 from .logs import configure_logging
 from .server.config import ServerConfig
@@ -28,7 +29,6 @@ __all__ = ["run_workers"]
 log = logging.getLogger("ksps.workers")
 
 _RESTART_PAUSE = 1.0
-_EXIT_LISTEN = 3  # cli.EXIT_LISTEN; cli imports this module
 
 
 def _worker(config: ServerConfig, log_level: str, log_format: str, listening: Any) -> None:
@@ -40,7 +40,7 @@ def _worker(config: ServerConfig, log_level: str, log_format: str, listening: An
         server.Run(ready=lambda: listening.put(server.urls))
     except ListenError as exc:
         print(f"ksps serve: {exc}", file=sys.stderr)
-        sys.exit(_EXIT_LISTEN)
+        sys.exit(EXIT_LISTEN)
 
 
 def run_workers(
@@ -96,7 +96,7 @@ def _wait_listening(
         except queue.Empty:
             failed = [process.exitcode for process in workers if process.exitcode is not None]
             if failed:
-                return _EXIT_LISTEN if _EXIT_LISTEN in failed else 1
+                return EXIT_LISTEN if EXIT_LISTEN in failed else EXIT_ERROR
     if not waiting:
         ready(urls)
     return None

@@ -18,7 +18,8 @@ import pytest
 import trustme
 import websockets
 
-from ksps.settings import OPTIONS
+from ksps import ServerConfig
+from ksps.settings import OPTIONS, ProcessConfig
 from ksps.testing import free_port
 
 from .cluster.processes import RedisProcess
@@ -211,3 +212,14 @@ def test_docs_configuration_lists_every_option() -> None:
     page = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
     for option in OPTIONS:
         assert f"| `{option.flag}` | `{option.env}` | `{option.key}` |" in page, option.flag
+
+
+def test_help_and_defaults_come_from_the_fields() -> None:
+    help_text = "".join(ksps("serve", "--help").stdout.split())  # argparse wraps lines, and words at hyphens
+    defaults = tomllib.loads(ksps("config").stdout)
+    for option in OPTIONS:
+        assert "".join(option.help().split()) in help_text, option.flag
+        default = getattr(ServerConfig(), option.key, getattr(ProcessConfig(), option.key, None))
+        assert defaults[option.key] == (list(default) if isinstance(default, tuple) else default), option.key
+    assert "(default:1048576)" in help_text and "(default:10000)" in help_text  # the field defaults
+    assert "Exitstatus:0stoppedbySIGINT/SIGTERM" in help_text

@@ -62,10 +62,12 @@ class Option:
 
     @property
     def flag(self) -> str:
+        """`--field-name`, or `--` and the `flag` the field's `setting()` gives."""
         return "--" + (self.doc.flag or self.key.replace("_", "-"))
 
     @property
     def env(self) -> str:
+        """The environment variable: `KSPS_` and the flag in capitals."""
         return "KSPS_" + self.flag[2:].replace("-", "_").upper()
 
     @property
@@ -84,12 +86,15 @@ class Option:
 
     @property
     def is_switch(self) -> bool:
+        """A yes/no option: the flag alone means yes."""
         return self.hint is bool
 
     def help(self) -> str:
+        """The line of `--help`, ending with the default."""
         return f"{self.doc.help} (default: {self.default_text()})"
 
     def default_text(self) -> str:
+        """The default as `--help` shows it: from the field's actual default unless the field says otherwise."""
         value = self.default
         if self.doc.default_text:
             return self.doc.default_text
@@ -168,6 +173,7 @@ class Effective:
     origins: dict[str, str] = field(default_factory=dict)
 
     def value(self, option: Option) -> Any:
+        """The effective value of `option`."""
         return getattr(self.process if option.key in _PROCESS_KEYS else self.server, option.key)
 
 

@@ -109,6 +109,8 @@ class Option:
     def parse(self, value: object) -> object:
         """The typed value of `value`: text from a flag or variable, or a TOML value. Raises ValueError."""
         kind = self.hint
+        if typing.get_origin(kind) is Literal and isinstance(value, str) and value.lower() in typing.get_args(kind):
+            return value.lower()  # KSPS_LOG_LEVEL=INFO worked before the choices were checked
         if isinstance(value, str) and kind is not str and typing.get_origin(kind) is not Literal:
             value = value.strip()
             if kind is bool:

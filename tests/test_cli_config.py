@@ -115,9 +115,9 @@ async def start(*args: str) -> tuple[asyncio.subprocess.Process, asyncio.StreamR
     return proc, proc.stderr
 
 
-async def stop(proc: asyncio.subprocess.Process) -> int:
+async def stop(proc: asyncio.subprocess.Process, sig: int = signal.SIGTERM) -> int:
     if proc.returncode is None:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
     return await asyncio.wait_for(proc.wait(), 15 * UNIT)
 
 
@@ -134,7 +134,7 @@ async def test_banner_after_bind_names_the_real_port(tmp_path: Path) -> None:
             await ws.send(json.dumps({"action": "ping", "from": "A"}))
             assert json.loads(await ws.recv()) == {"action": "pong", "id": "A"}
     finally:
-        assert await stop(proc) == 0
+        assert await stop(proc, signal.SIGINT) == 0  # Ctrl+C is a clean stop too
 
 
 async def test_banner_of_a_tls_server_says_wss(tmp_path: Path) -> None:

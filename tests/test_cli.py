@@ -47,8 +47,9 @@ def test_port_in_use_is_a_clear_error() -> None:
             [sys.executable, "-m", "ksps", "serve", "--address", f"127.0.0.1:{port}"],
             capture_output=True, text=True, timeout=30 * UNIT,
         )
-    assert proc.returncode == 1
+    assert proc.returncode == 3  # EXIT_LISTEN
     assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr
+    assert "serving on" not in proc.stderr  # the banner comes only once the socket listens
 
 
 async def test_serve_reads_env_vars_and_stops_gracefully_on_sigterm() -> None:

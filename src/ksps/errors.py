@@ -10,16 +10,24 @@ Every exception ksps raises derives from :class:`KspsError`::
     ├── ClientClosed         a call on a client that was closed
     ├── OfflineQueueFull     a publish made while offline did not fit the bounded queue
     └── ServerError          the server could not start, or a server API misuse
+        ├── ConfigError      settings that cannot work (each problem listed), raised before anything starts
+        └── ListenError      the listening socket could not be opened (address in use, permission)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import NamedTuple
+
 __all__ = [
     "AuthError",
     "ClientClosed",
+    "ConfigError",
+    "ConfigProblem",
     "ConnectionFailed",
     "ConnectionReplaced",
     "KspsError",
+    "ListenError",
     "OfflineQueueFull",
     "ProtocolError",
     "ServerError",
@@ -67,3 +75,28 @@ class OfflineQueueFull(KspsError):
 
 class ServerError(KspsError):
     """The server could not start or was used in a way it does not support."""
+
+
+class ConfigProblem(NamedTuple):
+    """One thing wrong with the settings: which setting (a `ServerConfig` field name) and what is wrong."""
+
+    setting: str
+    message: str
+    #: True when the problem is a file that cannot be read or loaded (TLS, JWT keys, the config file).
+    file: bool = False
+
+
+class ConfigError(ServerError):
+    """The settings cannot work; raised by `ServerConfig.validate()` and `Server(...)` before anything starts.
+
+    `problems` lists every problem found, not only the first, so one fix-and-retry round is enough.
+    """
+
+    def __init__(self, problems: Iterable[ConfigProblem]) -> None:
+        self.problems = tuple(problems)
+        lines = "".join(f"\n  {problem.setting}: {problem.message}" for problem in self.problems)
+        super().__init__(f"invalid configuration:{lines}")
+
+
+class ListenError(ServerError):
+    """The server could not open its listening socket: address in use, permission denied, unknown host."""

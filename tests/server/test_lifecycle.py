@@ -111,9 +111,8 @@ async def test_clients_cannot_reconnect_after_stop(start_server: StartServer) ->
 
 async def test_keepalive_timeout_longer_than_the_interval_is_refused_at_start() -> None:
     """picows would otherwise drop every connection during its handshake, without a word."""
-    server = Server(address="127.0.0.1:0", keepalive_interval=1.0, keepalive_timeout=5.0)
-    with pytest.raises(ServerError, match="keepalive_timeout"):
-        await server.start()
+    with pytest.raises(ServerError, match="keepalive_timeout"):  # a ConfigError, from Server(...) itself
+        Server(address="127.0.0.1:0", keepalive_interval=1.0, keepalive_timeout=5.0)
     # Keepalive off: any timeout is fine.
     async with Server(address="127.0.0.1:0", keepalive_interval=0, keepalive_timeout=30.0) as quiet:
         client = await WireClient.open(quiet.url)

@@ -1,140 +1,256 @@
-"""Server settings, with their defaults; `ksps serve` maps each to a flag and an environment variable."""
+"""Server settings, with their defaults; `ksps serve` derives its flags, environment variables and help from them.
+
+Each field that is a `ksps serve` option is declared with :func:`setting`: its default and its one-line help live
+here, next to the `#:` comment, and `ksps serve --help`, `ksps config` and the config file all read them from
+:func:`dataclasses.fields`. The checks of every value are in `server/validation.py` (:meth:`ServerConfig.validate`).
+"""
 
 from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
-__all__ = ["ServerConfig"]
+from ..errors import ConfigError
+
+__all__ = ["SETTING", "ServerConfig", "SettingDoc", "setting"]
+
+_T = TypeVar("_T")
+
+#: The key of a field's metadata that makes it a `ksps serve` option.
+SETTING = "ksps.setting"
+
+
+@dataclass(frozen=True)
+class SettingDoc:
+    """How a setting appears on the command line: flag `--{name}` and variable `KSPS_{NAME}` by default."""
+
+    #: One line of `--help`; `(default: ...)` is appended from the field's actual default.
+    help: str
+    #: The flag without `--` when it differs from the field name (`redis` for `redis_url`).
+    flag: str = ""
+    #: What `(default: ...)` says when the raw default would not tell (`a random UUID` for an empty ID).
+    default_text: str = ""
+    #: Masked by `ksps config` and never logged.
+    secret: bool = False
+
+
+def setting(default: _T, help: str, *, flag: str = "", default_text: str = "", secret: bool = False) -> _T:
+    """A `ServerConfig` field that is also a `ksps serve` option (and a config-file key, and a `KSPS_*` variable)."""
+    doc = SettingDoc(help=help, flag=flag, default_text=default_text, secret=secret)
+    value: _T = field(default=default, metadata={SETTING: doc}, repr=not secret)
+    return value  # a dataclasses.Field, which @dataclass turns into the default
 
 
 @dataclass
 class ServerConfig:
-    """Everything a :class:`~ksps.server.Server` can be told. Every field has a safe default."""
+    """Everything a :class:`~ksps.server.Server` can be told. Every field has a safe default.
 
-    #: `host:port` to listen on. The default binds loopback only, like the original.
-    address: str = "localhost:9313"
-    #: Path of the WebSocket endpoint.
-    path: str = "/ws/bus"
+    :meth:`validate` checks every value (ranges, files readable); `Server(...)` calls it, so a bad value fails at
+    construction with a :class:`~ksps.errors.ConfigError` naming each problem.
+    """
+
+    #: `host:port` to listen on; port 0 picks a free one. The default binds loopback only, like the original.
+    address: str = setting(
+        "localhost:9313", "host:port to listen on, port 0 = any free port; 0.0.0.0:9313 to expose it"
+    )
+    #: Path of the WebSocket endpoint; starts with `/`. Default `/ws/bus`.
+    path: str = setting("/ws/bus", "WebSocket path, starting with /")
     #: The server's own client ID (addresses `OnID`); a random UUID when empty.
-    server_id: str = ""
-    #: Largest frame accepted, in bytes; larger frames close the connection with 1009.
-    max_message_size: int = 1024 * 1024
-    #: Bytes one connection may have waiting to be sent before it is closed with 4002 (slow consumer).
-    max_send_queue: int = 8 * 1024 * 1024
+    server_id: str = setting("", "the server's own ID, the target of OnID", default_text="a random UUID")
+    #: Largest frame accepted, in bytes (at least 512, room for a `ping`); larger frames close the connection
+    #: with 1009. Default 1 MiB.
+    max_message_size: int = setting(
+        1024 * 1024, "largest accepted frame in bytes, at least 512; larger closes with 1009"
+    )
+    #: Bytes one connection may have waiting to be sent before it is closed with 4002 (slow consumer). Default 8 MiB.
+    max_send_queue: int = setting(
+        8 * 1024 * 1024, "bytes a connection may have waiting before it is closed as a slow consumer, 4002"
+    )
     #: Frames per second one connection may send on average, every opcode counted (0 = unlimited); excess
     #: closes with 1008. Default 20,000: with the burst below, a flood is cut within a fraction of a second
     #: (spec §13.1). A service publishing faster on one connection raises it.
-    max_frames_per_second: float = 20_000.0
+    max_frames_per_second: float = setting(
+        20_000.0, "average frames per second per connection, every opcode, 0 = unlimited; excess closes with 1008"
+    )
     #: Burst allowance of the rate limit, in frames. Default 10,000: a client with the most topics
     #: (`max_topics_per_connection`) can resubscribe to all of them at once after a reconnect.
-    frame_burst: int = 10_000
-    #: Longest topic and client ID, in bytes.
-    max_topic_bytes: int = 256
-    max_id_bytes: int = 256
-    #: Ack timeout, in seconds, when a client sends none; and the most a client may ask for.
-    default_ack_timeout: float = 5.0
-    max_ack_timeout: float = 300.0
-    #: Seconds of silence before the server pings a connection, and seconds it waits for the pong.
-    keepalive_interval: float = 20.0
-    keepalive_timeout: float = 20.0
-    #: Seconds a client has to complete the WebSocket handshake.
-    handshake_timeout: float = 10.0
-    #: Browser origins allowed besides the server's own host; `*` allows any.
-    allowed_origins: tuple[str, ...] = ()
+    frame_burst: int = setting(10_000, "burst allowance of the frame rate limit, in frames")
+    #: Longest topic and client ID, in bytes. Default 256 each.
+    max_topic_bytes: int = setting(256, "longest topic in bytes")
+    max_id_bytes: int = setting(256, "longest client ID or ack ID in bytes")
+    #: Ack timeout, in seconds, when a client sends none; and the most a client may ask for. Default 5 and 300.
+    default_ack_timeout: float = setting(
+        5.0, "seconds to wait for acks when a client gives no timeout", flag="ack-timeout"
+    )
+    max_ack_timeout: float = setting(300.0, "longest ack timeout a client may ask for, seconds")
+    #: Seconds of silence before the server pings a connection (0 = never), and seconds it waits for the pong
+    #: (at most the interval). Default 20 and 20.
+    keepalive_interval: float = setting(20.0, "seconds of silence before the server pings a client, 0 = off")
+    keepalive_timeout: float = setting(
+        20.0, "seconds to wait for the pong before dropping the client, at most --keepalive-interval"
+    )
+    #: Seconds a client has to complete the WebSocket handshake. Default 10.
+    handshake_timeout: float = setting(10.0, "seconds a client has to complete the WebSocket (and TLS) handshake")
+    #: Browser origins allowed besides the server's own host; `*` allows any. Default none.
+    allowed_origins: tuple[str, ...] = setting(
+        (), "comma-separated browser origins allowed besides same-origin, * = any"
+    )
     #: Shared secret that signs `server-to-server` frames (spec §12.1); empty = they are all refused.
-    peer_secret: str = ""
-    #: Other `host:port` names this server answers to in `server-to-server` frames.
-    public_addresses: tuple[str, ...] = ()
-    #: TLS: certificate chain and private key (PEM). Both set = serve wss://.
-    tls_cert: str = ""
-    tls_key: str = ""
+    peer_secret: str = setting(
+        "",
+        "shared secret that signs server-to-server frames (HMAC, never sent); "
+        "without it every server-to-server frame is refused and relays fail",
+        secret=True,
+    )
+    #: Other `host:port` names this server answers to in `server-to-server` frames. Default none.
+    public_addresses: tuple[str, ...] = setting(
+        (), "comma-separated other host:port names this server answers to in server-to-server frames"
+    )
+    #: TLS: certificate chain and private key (PEM files, readable). Both set = serve wss://. Default none.
+    tls_cert: str = setting("", "PEM certificate chain file; with --tls-key, serve wss://")
+    tls_key: str = setting("", "PEM private key file")
     #: Or a ready SSL context (takes precedence over the files).
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False)
     #: Serve the browser client bundle at `/ksps.js` (docs/clients/js.md).
     serve_client_bundle: bool = True
-    #: Seconds `stop()` waits for callbacks and relays to finish before cancelling them.
-    shutdown_grace: float = 5.0
-    #: `redis://host:port/db` joins this server to the other nodes on that Redis (spec/cluster.md).
-    redis_url: str = ""
-    #: Prefix of the Redis channels, so several clusters can share one Redis.
-    redis_prefix: str = "ksps"
-    #: Seconds between two state messages of this node, and of silence before a node is forgotten.
-    cluster_heartbeat: float = 1.0
-    cluster_node_timeout: float = 5.0
+    #: Seconds `stop()` waits for callbacks and relays to finish before cancelling them. Default 5.
+    shutdown_grace: float = setting(5.0, "seconds stop waits for callbacks and relays")
+    #: `redis://host:port/db` joins this server to the other nodes on that Redis (spec/cluster.md). Default none.
+    redis_url: str = setting(
+        "", "redis://host:port/db (or rediss://, unix://): join the other nodes on this Redis as one bus", flag="redis"
+    )
+    #: Prefix of the Redis channels, so several clusters can share one Redis. Default `ksps`.
+    redis_prefix: str = setting("ksps", "prefix of the Redis channels, to share one Redis")
+    #: Seconds between two state messages of this node, and of silence before a node is forgotten (more than the
+    #: heartbeat). Default 1 and 5.
+    cluster_heartbeat: float = setting(1.0, "seconds between two state messages of a node")
+    cluster_node_timeout: float = setting(
+        5.0, "seconds of silence before a node is forgotten, more than --cluster-heartbeat"
+    )
     #: Let several processes listen on the same port (SO_REUSEPORT); used by `ksps serve --workers`.
     reuse_port: bool = False
 
     # -- auth: identity and permissions (spec §10, docs/security.md) -------------------------------------
     #: HS256 secret that verifies client tokens (JWT); empty = none. Kept out of `repr` and logs.
-    jwt_secret: str = field(default="", repr=False)
+    jwt_secret: str = setting(
+        "", "HS256 secret verifying client tokens; prefer the environment variable to keep it out of ps", secret=True
+    )
     #: PEM file of the RS256 or ES256 public key that verifies client tokens; empty = none.
-    jwt_public_key: str = ""
+    jwt_public_key: str = setting("", "PEM file of an RS256/ES256 key for tokens")
     #: JWKS file (JSON) of RS256/ES256 public keys, chosen by the token's `kid`; empty = none.
-    jwt_jwks: str = ""
+    jwt_jwks: str = setting("", "JWKS file of RS256/ES256 keys verifying tokens, by kid")
     #: Required `aud` and `iss` of tokens; empty = not checked (a token with an `aud` is then refused).
-    jwt_audience: str = ""
-    jwt_issuer: str = ""
-    #: Seconds of clock skew allowed on `exp`/`nbf`; the connection closes with 4004 at `exp` plus this.
-    jwt_leeway: float = 2.0
+    jwt_audience: str = setting("", "required aud claim of tokens", default_text="none, not checked")
+    jwt_issuer: str = setting("", "required iss claim of tokens", default_text="none, not checked")
+    #: Seconds of clock skew allowed on `exp`/`nbf`; the connection closes with 4004 at `exp` plus this. Default 2.
+    jwt_leeway: float = setting(2.0, "seconds of clock skew allowed on exp and nbf")
     #: Whether connections without an identity may register: "allow" or "deny"; empty = "allow", or "deny"
     #: when a JWT key is configured.
-    anonymous: Literal["allow", "deny", ""] = ""
+    anonymous: Literal["allow", "deny", ""] = setting(
+        "", "whether connections without a token may register", default_text="allow, deny when a JWT key is set"
+    )
     #: What an identity's unset permission claims (and anonymous connections) may do: "allow" or "deny".
-    default_permissions: Literal["allow", "deny"] = "allow"
+    #: Default "allow".
+    default_permissions: Literal["allow", "deny"] = setting(
+        "allow", "what tokens without permission claims and anonymous clients may do"
+    )
     #: Whether a `ping` may take an ID held by another unauthenticated connection: "replace" (closing it with
     #: 4001, as the original) or "reject"; an authenticated ID is only ever taken by the same identity.
-    id_takeover: Literal["replace", "reject"] = "replace"
+    #: Default "replace".
+    id_takeover: Literal["replace", "reject"] = setting(
+        "replace", "what a ping for an ID another unauthenticated connection holds does"
+    )
     #: Seconds a connection has to send its first `ping` before it is closed with 4005; 0 = no deadline.
-    register_timeout: float = 10.0
+    #: Default 10.
+    register_timeout: float = setting(
+        10.0, "seconds to send the first ping before the connection is closed with 4005, 0 = none"
+    )
 
     # -- peers, proxies and hosts (spec §8, docs/security.md) --------------------------------------------
 
     #: `host:port` of the servers `publish_to_server` may relay to (spec §12.2); empty = none.
-    peers: tuple[str, ...] = ()
+    peers: tuple[str, ...] = setting((), "comma-separated host:port of the servers publish_to_server may relay to")
     #: Let `publish_to_server` relay to any address, not only `peers`. Default False.
-    relay_any_address: bool = False
+    relay_any_address: bool = setting(False, "let publish_to_server relay to any host and port, not only --peers")
     #: Relays in flight at once per connection, and for the whole server; more are refused (`code:"limit"`).
-    max_relays_per_client: int = 8
-    max_relays: int = 128
+    #: Default 8 and 128.
+    max_relays_per_client: int = setting(
+        8, "relays in flight at once per connection; more are refused with code limit"
+    )
+    max_relays: int = setting(128, "relays in flight at once for the whole server; more are refused with code limit")
     #: Seconds a relay may take (connect, send, the target's answer) before it counts as failed. Default 5.
-    relay_timeout: float = 5.0
+    relay_timeout: float = setting(5.0, "seconds a relay may take before it fails")
     #: Seconds a signed `server-to-server` frame's `ts` may differ from this server's clock. Default 30.
-    peer_clock_window: float = 30.0
+    peer_clock_window: float = setting(
+        30.0, "seconds a signed server-to-server frame's timestamp may differ from this clock"
+    )
     #: Proxy addresses or CIDRs whose `X-Forwarded-For`/`Forwarded` headers are believed (spec §12.3). Default none.
-    trusted_proxies: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = setting(
+        (), "comma-separated proxy IPs or CIDRs whose X-Forwarded-For/Forwarded headers are believed"
+    )
     #: `Host` header values accepted at the upgrade, `host` or `host:port`, `*` = any (spec §12.4). Default:
     #: bound to loopback, `localhost`, `127.0.0.1` and `[::1]` with the listening port; bound elsewhere,
     #: IP literals and `localhost` (any port), so a DNS name must be listed.
-    allowed_hosts: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = setting(
+        (),
+        "comma-separated Host header values accepted, host or host:port, * = any",
+        default_text="bound to loopback, localhost, 127.0.0.1 and [::1] with the port; "
+        "bound elsewhere, localhost and IP addresses",
+    )
 
     # -- limits: connection and transport (docs/reliability.md) ------------------------------------------
     #: PING, PONG and CLOSE frames per second one connection may send (also its burst; 0 = unlimited); excess
     #: closes with 1008 `control frame rate exceeded`. Default 50.
-    max_control_frames_per_second: float = 50.0
+    max_control_frames_per_second: float = setting(
+        50.0, "PING/PONG/CLOSE frames per second per connection, 0 = unlimited; excess closes with 1008"
+    )
     #: Frames one fragmented message may have, empty ones included; more closes with 1009. Default 1,024.
-    max_message_fragments: int = 1024
+    max_message_fragments: int = setting(
+        1024, "frames of one fragmented message, empty ones included; more closes with 1009"
+    )
     #: Bytes all connections together may have waiting to be sent (0 = unlimited); over it, the connections
     #: with the most waiting are closed with 4002 until it holds again. Default 64 MiB.
-    max_output_buffer: int = 64 * 1024 * 1024
+    max_output_buffer: int = setting(
+        64 * 1024 * 1024,
+        "bytes all connections may have waiting to be sent, 0 = unlimited; over it the connections with the "
+        "most waiting close with 4002",
+    )
     #: WebSocket connections the server holds at once (0 = unlimited); more are refused with HTTP 503.
     #: Default 10,000, lowered at start to what the open-file limit leaves (spec §13.1).
-    max_connections: int = 10_000
+    max_connections: int = setting(
+        10_000, "connections held at once, 0 = unlimited; more get HTTP 503; lowered to fit the open-file limit"
+    )
     #: WebSocket connections from one client address (0 = unlimited); more are refused with HTTP 503.
     #: Default 256.
-    max_connections_per_address: int = 256
+    max_connections_per_address: int = setting(
+        256, "connections from one client address, 0 = unlimited; more get HTTP 503"
+    )
 
     # -- limits: broker (docs/reliability.md) -------------------------------------------------------------
     #: Topics one connection may be subscribed to; more are refused with an `error` with `code:"limit"`
     #: (spec §13.2). Default 10,000; 0 = unlimited.
-    max_topics_per_connection: int = 10_000
+    max_topics_per_connection: int = setting(
+        10_000, "topics one connection may subscribe to, 0 = unlimited; more are refused with an error"
+    )
     #: Pending ack requests one connection may have; more are refused like topics. Default 1,000; 0 = unlimited.
-    max_pending_acks_per_connection: int = 1_000
+    max_pending_acks_per_connection: int = setting(
+        1_000, "pending ack requests per connection, 0 = unlimited; more are refused with an error"
+    )
     #: Pending ack requests on this node in total; client requests beyond it are refused. Default 100,000.
-    max_pending_acks: int = 100_000
+    max_pending_acks: int = setting(
+        100_000, "pending ack requests on this server, 0 = unlimited; more are refused with an error"
+    )
 
     # -- end of settings ----------------------------------------------------------------------------------
+
+    def validate(self) -> None:
+        """Raise :class:`~ksps.errors.ConfigError` listing every value that cannot work; `Server(...)` calls it."""
+        from .validation import check  # the checks import TLS and JWT loading, this module stays light
+
+        problems = check(self)
+        if problems:
+            raise ConfigError(problems)
 
     def split_address(self) -> tuple[str, int]:
         """(host, port) of `address`; an empty host means `localhost`, as in the original."""

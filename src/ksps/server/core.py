@@ -12,7 +12,7 @@ from picows import WSListener, WSUpgradeRequest, WSUpgradeResponse, WSUpgradeRes
 
 from ..broker import Broker, BrokerLimits, FederationConfig, FrameHandler, Limits
 from ..broker.interfaces import Cancellable
-from ..errors import ServerError
+from ..errors import ListenError, ServerError
 from ..logs import PeerLogFilter, ThrottledLog
 from ..protocol import CloseCodes, CloseReasons
 from .auth import RegistrationDeadlines, TokenVerifier, auth_policy, token_middleware
@@ -73,6 +73,7 @@ class ServerCore:
     """Owns the broker and the listening socket; `Server` adds the public verbs on top."""
 
     def __init__(self, config: ServerConfig) -> None:
+        config.validate()  # every problem at once, before anything is built (ConfigError)
         self.config = config
         self.id = config.server_id or str(uuid.uuid4())
         self._runner = _LazyRunner()
@@ -128,6 +129,19 @@ class ServerCore:
         scheme = "wss" if self.federation.secure else "ws"
         return f"{scheme}://{host}:{self.port}{self.config.path}"
 
+    @property
+    def urls(self) -> list[str]:
+        """One WebSocket URL per listening socket (`localhost` may bind both 127.0.0.1 and ::1), real ports."""
+        if self._server is None:
+            raise ServerError("the server is not started")
+        scheme = "wss" if self.config.secure else "ws"
+        urls = []
+        for sock in self._server.sockets:
+            host, port = sock.getsockname()[:2]
+            host = f"[{host}]" if ":" in host else host
+            urls.append(f"{scheme}://{host}:{port}{self.config.path}")
+        return urls
+
     def _federation(self, port: int) -> FederationConfig:
         config = self.config
         host, _ = config.split_address()
@@ -180,19 +194,13 @@ class ServerCore:
         if self._server is not None:
             return
         config = self.config
-        if config.keepalive_interval > 0 and config.keepalive_timeout > config.keepalive_interval:
-            # picows asserts this on every new connection, which would then be dropped without a word.
-            raise ServerError(
-                f"keepalive_timeout ({config.keepalive_timeout} s) cannot exceed "
-                f"keepalive_interval ({config.keepalive_interval} s)"
-            )
         self._loop = asyncio.get_running_loop()
         self._outbox = Outbox(self._loop)
         self._fit_connections_to_fd_limit()
         try:
             self._server = await listen(self._route, config, _PICOWS_LOGGER)
         except OSError as exc:
-            raise ServerError(f"cannot listen on {config.address}: {exc.strerror or exc}") from exc
+            raise ListenError(f"cannot listen on {config.address}: {exc.strerror or exc}") from exc
         # Set before the loop runs again, so no request is answered unchecked (spec §12.4).
         self.router.hosts = AllowedHosts(
             config.allowed_hosts, bound_host=config.split_address()[0], port=self.port, secure=config.secure

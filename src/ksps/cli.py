@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import __version__
+from .commands import add_commands
 from .errors import KspsError
 from .logs import configure_logging
 
@@ -357,11 +358,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"ksps {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _serve_parser(subparsers)
+    add_commands(subparsers)  # pub, sub, bench, version: src/ksps/commands/
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
-    parser.error(f"unknown command {args.command}")
-    return 2
+    return int(args.run(args))
 
 
 if __name__ == "__main__":

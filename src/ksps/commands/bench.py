@@ -74,7 +74,11 @@ def _run_bench(args: argparse.Namespace) -> int:
 async def _bench(target: Target, plan: BenchPlan, display: Display) -> int:
     stats = BenchStats(plan)
     run = asyncio.ensure_future(_run(target, stats, display))
-    _signals.on_stop_signals(lambda: run.cancel() and None)
+
+    def stop() -> None:
+        run.cancel()
+
+    _signals.on_stop_signals(stop)
     try:
         await run
     except asyncio.CancelledError:

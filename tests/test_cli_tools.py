@@ -1,0 +1,241 @@
+"""`ksps pub`, `sub`, `version` and `bench` as a user runs them: real subprocesses against a real server.
+
+No sleeps: `ksps sub` says `subscribed to ...` on stderr once its subscriptions are confirmed, and the tests
+wait for that line (and for exits) with timeouts in multiples of UNIT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+
+from ksps import Server, __version__
+from ksps.commands._loadgen import PER_PUBLISHER_RATE, BenchPlan
+from ksps.testing import free_port, serve_for_tests
+
+from .server.tokens import SECRET, hs256
+from .server.wire import UNIT
+
+KSPS = (sys.executable, "-m", "ksps")
+
+
+async def run(*args: str, env: dict[str, str] | None = None, timeout: float = 20.0) -> tuple[int, str, str]:
+    """Run `ksps ARGS` to its end: (exit code, stdout, stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        *KSPS, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout * UNIT)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+class Sub:
+    """A running `ksps sub`, started and waited for until its subscriptions are confirmed."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.status = ""
+
+    @classmethod
+    async def start(cls, *args: str, env: dict[str, str] | None = None) -> Sub:
+        proc = await asyncio.create_subprocess_exec(
+            *KSPS, "sub", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+        )
+        sub = cls(proc)
+        assert proc.stderr is not None
+        line = (await asyncio.wait_for(proc.stderr.readline(), 10 * UNIT)).decode()
+        sub.status = line
+        assert "subscribed to" in line, f"ksps sub did not subscribe: {line!r}"
+        return sub
+
+    async def lines(self) -> list[dict[str, Any]]:
+        """Wait for the exit (code 0) and return the JSON lines it printed."""
+        out, err = await asyncio.wait_for(self.proc.communicate(), 10 * UNIT)
+        assert self.proc.returncode == 0, err.decode()
+        return [json.loads(line) for line in out.decode().splitlines()]
+
+    def kill(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    async with serve_for_tests() as started:
+        yield started
+
+
+def url_of(server: Server) -> str:
+    return f"ws://127.0.0.1:{server.port}/ws/bus"
+
+
+async def test_pub_reaches_sub_as_json_lines_and_sub_exits_after_count(server: Server) -> None:
+    sub = await Sub.start("alerts", "news", "--count", "2", "--url", url_of(server))
+    try:
+        address = f"127.0.0.1:{server.port}"
+        assert await run("pub", "alerts", '{"level": 3}', "--address", address, "--id", "pager") == (0, "", "")
+        assert (await run("pub", "news", "hello world", "--address", address, "--id", "pager"))[0] == 0
+        assert await sub.lines() == [
+            {"topic": "alerts", "from": "pager", "data": {"level": 3}},
+            {"topic": "news", "from": "pager", "data": "hello world"},  # not JSON: sent as a string
+        ]
+    finally:
+        sub.kill()
+
+
+async def test_pub_with_ack_prints_each_subscribers_response(server: Server) -> None:
+    sub = await Sub.start("jobs", "--count", "2", "--url", url_of(server), "--id", "worker-1")
+    try:
+        code, out, err = await run("pub", "jobs", "42", "--ack", "--timeout", "5", "--url", url_of(server))
+        assert code == 0, err
+        [response] = [json.loads(line) for line in out.splitlines()]
+        assert response["client_id"] == "worker-1" and response["success"] is True
+        assert (await run("pub", "jobs", '"42"', "--url", url_of(server)))[0] == 0
+        assert [line["data"] for line in await sub.lines()] == [42, "42"]
+    finally:
+        sub.kill()
+
+
+async def test_pub_with_ack_and_nobody_listening_says_so(server: Server) -> None:
+    code, out, err = await run("pub", "void", "x", "--ack", "--timeout", "0.2", "--url", url_of(server))
+    assert (code, out) == (0, "")
+    assert "no subscriber acknowledged within 0.2 s" in err
+
+
+async def test_sub_stops_cleanly_on_sigterm_and_sigint(server: Server) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        sub = await Sub.start("t", "--url", url_of(server))
+        try:
+            sub.proc.send_signal(sig)
+            out, err = await asyncio.wait_for(sub.proc.communicate(), 10 * UNIT)
+            assert sub.proc.returncode == 0, err.decode()
+            assert out == b"" and b"Traceback" not in err
+        finally:
+            sub.kill()
+
+
+async def test_unreachable_server_is_one_line_and_exit_code_3() -> None:
+    port = free_port()  # nothing listens there
+    for command in (("pub", "t", "x"), ("sub", "t"), ("bench", "--duration", "1")):
+        code, out, err = await run(*command, "--address", f"127.0.0.1:{port}")
+        assert code == 3 and out == "", (command, err)
+        last = err.splitlines()[-1]  # bench announces its plan first
+        assert last.startswith(f"ksps {command[0]}: cannot connect to ws://127.0.0.1:{port}/ws/bus"), err
+        assert "Traceback" not in err
+
+
+async def test_wrong_path_and_bad_urls_are_clear_errors(server: Server) -> None:
+    code, _, err = await run("pub", "t", "x", "--url", f"ws://127.0.0.1:{server.port}/nope")
+    assert code == 3 and "404" in err
+    code, _, err = await run("sub", "t", "--url", "http://127.0.0.1:1/")
+    assert code == 2 and "--url must look like ws://" in err
+    code, _, err = await run("pub", "t", "x", "--path", "ws")
+    assert code == 2 and "--path must start with '/'" in err
+
+
+async def test_reserved_topic_is_refused_before_connecting(server: Server) -> None:
+    code, _, err = await run("pub", "__direct__x", "1", "--url", url_of(server))
+    if code != 2:  # the reserved prefix is spec §4.4's; guard against a renamed prefix
+        from ksps.protocol import actions
+
+        code, _, err = await run("pub", actions.DIRECT_TOPIC_PREFIX + "x", "1", "--url", url_of(server))
+    assert code == 2 and "reserved" in err
+
+
+async def test_jwt_server_with_token_option_and_environment() -> None:
+    async with serve_for_tests(jwt_secret=SECRET) as server:
+        env = dict(os.environ, KSPS_TOKEN=hs256("alice"))
+        sub = await Sub.start("secured", "--count", "1", "--url", url_of(server), env=env)
+        try:
+            assert "as alice" in sub.status  # the ID is the token's sub (spec §10)
+            code, _, err = await run("pub", "secured", "hi", "--url", url_of(server), "--token", hs256("bob"))
+            assert code == 0, err
+            assert await sub.lines() == [{"topic": "secured", "from": "bob", "data": "hi"}]
+        finally:
+            sub.kill()
+        code, out, err = await run("pub", "secured", "hi", "--url", url_of(server), "--token", "not-a-jwt")
+        assert code == 4 and out == ""
+        assert err.startswith("ksps pub: ") and "refused the credentials" in err and err.count("\n") == 1
+        code, _, err = await run("sub", "secured", "--url", url_of(server))  # anonymous: refused
+        assert code == 4 and "refused the credentials" in err
+
+
+async def test_tls_with_cafile_and_an_untrusted_certificate(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    pem = str(tmp_path / "server.pem")
+    async with serve_for_tests(tls_cert=pem, tls_key=pem) as server:
+        url = f"wss://127.0.0.1:{server.port}/ws/bus"
+        sub = await Sub.start("s", "--count", "1", "--url", url, "--cafile", str(tmp_path / "ca.pem"))
+        try:
+            address = f"127.0.0.1:{server.port}"
+            code, _, err = await run(
+                "pub", "s", "1", "--address", address, "--cafile", str(tmp_path / "ca.pem"), "--id", "tls-pub"
+            )
+            assert code == 0, err
+            assert await sub.lines() == [{"topic": "s", "from": "tls-pub", "data": 1}]
+        finally:
+            sub.kill()
+        code, _, err = await run("pub", "s", "1", "--address", f"127.0.0.1:{server.port}", "--secure")
+        assert code == 3 and "CERTIFICATE_VERIFY_FAILED" in err
+
+
+async def test_version_names_the_package_python_and_libraries() -> None:
+    from importlib import metadata
+
+    code, out, _ = await run("version")
+    assert code == 0
+    assert re.search(rf"^ksps\s+{re.escape(__version__)}$", out, re.M)
+    assert re.search(rf"^python\s+{sys.version_info.major}\.{sys.version_info.minor}\.", out, re.M)
+    for name in ("picows", "msgspec"):
+        assert re.search(rf"^{name}\s+{re.escape(metadata.version(name))}$", out, re.M)
+    code, out, _ = await run("version", "--json")
+    assert json.loads(out)["ksps"] == __version__
+    assert await run("--version") == (0, f"ksps {__version__}\n", "")
+
+
+async def test_help_lists_every_command() -> None:
+    code, out, _ = await run("--help")
+    assert code == 0
+    for command in ("serve", "pub", "sub", "bench", "version"):
+        assert command in out
+    for command in ("pub", "sub", "bench"):
+        code, out, _ = await run(command, "--help")
+        assert code == 0 and "--url" in out and "--cafile" in out
+
+
+async def test_bench_prints_a_plain_summary_with_figures(server: Server) -> None:
+    code, out, err = await run(
+        "bench", "--url", url_of(server), "--subscribers", "5", "--rate", "200", "--duration", "1",
+        "--warmup", "0.2", "--size", "64", timeout=30,
+    )
+    assert code == 0, err
+    figures = dict(re.findall(r"^(\S.*?)\s{2,}(\S.*)$", out, re.M))
+    assert "\x1b[" not in out  # not a terminal: no colours, no progress bar
+    assert figures["subscribers"] == "5" and figures["publishers"] == "1"
+    assert float(figures["deliveries/s"].replace(",", "")) > 0
+    for name in ("latency p50", "latency p99", "latency max"):
+        assert re.fullmatch(r"\d+\.\d\d ms", figures[name]), figures
+    assert figures["lost"] == "0" and figures["errors"] == "0"
+
+
+def test_bench_keeps_each_publisher_under_the_default_frame_limit() -> None:
+    # The server's default limit is 20,000 frames/s per connection (ksps serve --max-frames-per-second).
+    assert PER_PUBLISHER_RATE < 20_000
+    plan = BenchPlan(subscribers=1, duration=1, size=0, rate=25_000, warmup=0, topic="t")
+    assert plan.publishers == 3 and plan.rate / plan.publishers <= PER_PUBLISHER_RATE

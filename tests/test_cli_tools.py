@@ -21,7 +21,7 @@ import trustme
 
 from ksps import Server, __version__
 from ksps.commands._loadgen import PER_PUBLISHER_RATE, BenchPlan
-from ksps.testing import free_port, serve_for_tests
+from ksps.testing import RestartableServer, free_port, serve_for_tests
 
 from .server.tokens import SECRET, hs256
 from .server.wire import UNIT
@@ -128,6 +128,24 @@ async def test_sub_stops_cleanly_on_sigterm_and_sigint(server: Server) -> None:
             sub.kill()
 
 
+async def test_sub_resubscribes_after_a_server_restart() -> None:
+    server = await RestartableServer().start()
+    sub = await Sub.start("t", "--count", "1", "--address", server.address)
+    try:
+        await server.stop()
+        assert sub.proc.stderr is not None
+        line = await asyncio.wait_for(sub.proc.stderr.readline(), 10 * UNIT)
+        assert b"connection lost" in line and b"reconnecting" in line
+        await server.start()
+        line = await asyncio.wait_for(sub.proc.stderr.readline(), 30 * UNIT)
+        assert line.startswith(b"ksps sub: reconnected, subscribed to t")
+        assert (await run("pub", "t", "back", "--address", server.address))[0] == 0
+        assert [line["data"] for line in await sub.lines()] == ["back"]
+    finally:
+        sub.kill()
+        await server.stop()
+
+
 async def test_unreachable_server_is_one_line_and_exit_code_3() -> None:
     port = free_port()  # nothing listens there
     for command in (("pub", "t", "x"), ("sub", "t"), ("bench", "--duration", "1")):
@@ -172,6 +190,12 @@ async def test_jwt_server_with_token_option_and_environment() -> None:
         assert err.startswith("ksps pub: ") and "refused the credentials" in err and err.count("\n") == 1
         code, _, err = await run("sub", "secured", "--url", url_of(server))  # anonymous: refused
         assert code == 4 and "refused the credentials" in err
+        # Refusals of what the token does not allow (spec §10.4): exit code 1 and the server's text.
+        narrow = hs256("carol", subscribe=["mine"], publish=["mine"], ack=True)
+        code, _, err = await run("pub", "secured", "x", "--ack", "--url", url_of(server), "--token", narrow)
+        assert code == 1 and err.startswith("ksps pub: forbidden: publish_with_ack to secured"), err
+        code, _, err = await run("sub", "mine", "secured", "--url", url_of(server), "--token", narrow)
+        assert code == 1 and err.startswith("ksps sub: forbidden: subscribe to secured"), err
 
 
 async def test_tls_with_cafile_and_an_untrusted_certificate(tmp_path: Path) -> None:

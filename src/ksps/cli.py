@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import __version__
-from .commands import add_commands
+from .commands import HELP_EPILOG, add_commands
 from .errors import KspsError
 from .logs import configure_logging
 
@@ -354,7 +354,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `ksps` command."""
-    parser = argparse.ArgumentParser(prog="ksps", description="ksps: real-time publish/subscribe over WebSocket.")
+    parser = argparse.ArgumentParser(
+        prog="ksps",
+        description="ksps: real-time publish/subscribe over WebSocket.",
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"ksps {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _serve_parser(subparsers)

@@ -11,7 +11,16 @@ from typing import Any
 
 from . import bench, pubsub, version
 
-__all__ = ["add_commands"]
+__all__ = ["HELP_EPILOG", "add_commands"]
+
+#: The end of `ksps --help`: what the commands share.
+HELP_EPILOG = """\
+`ksps COMMAND --help` tells more. pub, sub and bench reach the server with --url ws[s]://host:port/path
+(or --address, --path, --secure; --cafile for a private CA); pub and sub take --id and --token (or the
+KSPS_TOKEN environment variable, which keeps the token out of ps).
+
+exit codes of pub, sub and bench: 0 done, 1 refused by the server (or a failed ack, lost deliveries),
+2 usage error, 3 cannot connect, 4 credentials refused, 130 interrupted before it started."""
 
 
 def add_commands(subparsers: Any) -> None:

@@ -199,5 +199,10 @@ class _Clients:
         failed = [result for result in results if isinstance(result, BaseException)]
         if failed:
             code = failed[0].code if isinstance(failed[0], CommandFailed) else EXIT_CONNECT
-            raise CommandFailed(f"{failed[0]} ({len(clients)} of {count} {prefix} connections opened)", code=code)
+            hint = ""
+            if "503" in str(failed[0]):  # over a connection limit of the server (spec §13.1)
+                hint = "; raise ksps serve --max-connections-per-address (default 256) or --max-connections"
+            raise CommandFailed(
+                f"{failed[0]} ({len(clients)} of {count} {prefix} connections opened{hint})", code=code
+            )
         return clients

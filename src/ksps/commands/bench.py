@@ -33,7 +33,8 @@ def add_bench(subparsers: Any) -> None:
         "connections for DURATION seconds, and print deliveries/s, latency p50/p90/p99/max, lost deliveries "
         "and errors. Publishers send at most "
         f"{PER_PUBLISHER_RATE:,.0f} frames/s each, under the server's default limit of 20,000 per connection "
-        "(ksps serve --max-frames-per-second); a higher --rate opens more publishers. The server must accept "
+        "(ksps serve --max-frames-per-second); a higher --rate opens more publishers. A server holds at most 256 "
+        "connections per client address by default (ksps serve --max-connections-per-address). It must accept "
         "anonymous clients (a token binds one ID, spec §10). Everything runs in this one Python process: when "
         "it uses a whole core the summary says so, and the figures are a lower bound.",
     )

@@ -132,33 +132,53 @@ class _Printer:
         return on_message
 
 
+class _Status:
+    """The status lines of `ksps sub` on stderr, and what ended the connection for good."""
+
+    def __init__(self, topics: list[str]) -> None:
+        self.topics = ", ".join(topics)
+        self.connections = 0
+        self.closing = False
+        self.errors: list[BaseException] = []
+
+    def hooks(self) -> dict[str, Any]:
+        """The client hooks that report here."""
+        return {"on_connect": self.on_connect, "on_disconnect": self.on_disconnect, "on_error": self.errors.append}
+
+    def on_connect(self) -> None:
+        self.connections += 1
+        if self.connections > 1:  # the client restored the subscriptions before calling OnConnect
+            _status(f"reconnected, subscribed to {self.topics}")
+
+    def on_disconnect(self, code: int | None, reason: str) -> None:
+        if not self.closing:  # not our own Close
+            _status(f"connection lost ({code} {reason}), reconnecting")
+
+
+def _status(text: str) -> None:
+    print(f"ksps sub: {text}", file=sys.stderr, flush=True)
+
+
 async def _sub(args: argparse.Namespace) -> int:
     printer = _Printer(args.count)
     _signals.on_stop_signals(printer.done.set)
-    errors: list[BaseException] = []
-
-    def on_disconnect(code: int | None, reason: str) -> None:
-        if printer.done.is_set():  # our own Close at the end
-            return
-        print(f"ksps sub: connection lost ({code} {reason}), reconnecting", file=sys.stderr, flush=True)
-
+    status = _Status(args.topics)
     try:
         target = Target.from_args(args)
-        async with connected(target, on_disconnect=on_disconnect, on_error=errors.append) as client:
-            for topic in args.topics:
-                await client.Subscribe(topic, printer.callback(topic))
-            print(
-                f"ksps sub: subscribed to {', '.join(args.topics)} on {target.url} as {client.Id}",
-                file=sys.stderr,
-                flush=True,
-            )
-            closed = asyncio.ensure_future(client.wait_closed())
-            stopped = asyncio.ensure_future(printer.done.wait())
-            await asyncio.wait((closed, stopped), return_when=asyncio.FIRST_COMPLETED)
-            closed.cancel()
-            stopped.cancel()
+        async with connected(target, **status.hooks()) as client:
+            try:
+                for topic in args.topics:
+                    await client.Subscribe(topic, printer.callback(topic))
+                _status(f"subscribed to {status.topics} on {target.url} as {client.Id}")
+                closed = asyncio.ensure_future(client.wait_closed())
+                stopped = asyncio.ensure_future(printer.done.wait())
+                await asyncio.wait((closed, stopped), return_when=asyncio.FIRST_COMPLETED)
+                closed.cancel()
+                stopped.cancel()
+            finally:
+                status.closing = True
             if not printer.done.is_set():
-                why = f": {errors[-1]}" if errors else ""
+                why = f": {status.errors[-1]}" if status.errors else ""
                 raise CommandFailed(f"the connection was closed for good{why}", code=EXIT_FAILED)
     except (ValueError, TypeError) as exc:  # an empty or reserved topic
         return fail("sub", CommandFailed(str(exc), code=EXIT_USAGE))

@@ -146,6 +146,22 @@ async def test_sub_resubscribes_after_a_server_restart() -> None:
         await server.stop()
 
 
+async def test_sub_replaced_by_another_connection_exits_1_and_says_why(server: Server) -> None:
+    first = await Sub.start("t", "--id", "dup", "--url", url_of(server))
+    second = await Sub.start("t", "--id", "dup", "--count", "1", "--url", url_of(server))
+    try:
+        _, err = await asyncio.wait_for(first.proc.communicate(), 10 * UNIT)
+        assert first.proc.returncode == 1
+        assert b"connection lost (4001 replaced by a newer connection)\n" in err
+        assert err.rstrip().endswith(b"the connection was closed for good: client 'dup' replaced by a newer "
+                                     b"connection; closed"), err
+        assert (await run("pub", "t", "still here", "--url", url_of(server)))[0] == 0
+        assert [line["data"] for line in await second.lines()] == ["still here"]  # the newer one kept working
+    finally:
+        first.kill()
+        second.kill()
+
+
 async def test_unreachable_server_is_one_line_and_exit_code_3() -> None:
     port = free_port()  # nothing listens there
     for command in (("pub", "t", "x"), ("sub", "t"), ("bench", "--duration", "1")):

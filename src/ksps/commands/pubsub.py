@@ -152,7 +152,9 @@ class _Status:
 
     def on_disconnect(self, code: int | None, reason: str) -> None:
         if not self.closing:  # not our own Close
-            _status(f"connection lost ({code} {reason}), reconnecting")
+            # 4001 (replaced), 4003/4004 (credentials) end the client for good (spec §3.3, §10).
+            then = "" if code in (4001, 4003, 4004) else ", reconnecting"
+            _status(f"connection lost ({code} {reason}){then}")
 
 
 def _status(text: str) -> None:

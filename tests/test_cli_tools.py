@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
 import re
 import signal
 import sys
@@ -279,3 +280,34 @@ def test_bench_keeps_each_publisher_under_the_default_frame_limit() -> None:
     assert PER_PUBLISHER_RATE < 20_000
     plan = BenchPlan(subscribers=1, duration=1, size=0, rate=25_000, warmup=0, topic="t")
     assert plan.publishers == 3 and plan.rate / plan.publishers <= PER_PUBLISHER_RATE
+
+
+async def test_bench_on_a_terminal_draws_with_rich(server: Server) -> None:
+    primary, secondary = pty.openpty()
+    proc = await asyncio.create_subprocess_exec(
+        *KSPS, "bench", "--url", url_of(server), "--subscribers", "3", "--rate", "100", "--duration", "0.5",
+        "--warmup", "0", stdout=secondary, stderr=asyncio.subprocess.PIPE, env=dict(os.environ, COLUMNS="100"),
+    )
+    os.close(secondary)
+
+    def read_all() -> bytes:
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the process closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    try:
+        screen = (await asyncio.wait_for(asyncio.to_thread(read_all), 30 * UNIT)).decode()
+        assert await asyncio.wait_for(proc.wait(), 10 * UNIT) == 0
+    finally:
+        os.close(primary)
+        if proc.returncode is None:
+            proc.kill()
+    assert "━" in screen  # the progress bar
+    assert re.search(r"│ deliveries/s\s+│\s+[\d,]+ │", screen), screen  # the table

@@ -275,6 +275,19 @@ async def test_bench_prints_a_plain_summary_with_figures(server: Server) -> None
     assert figures["lost"] == "0" and figures["errors"] == "0"
 
 
+
+async def test_bench_json_summary(server: Server) -> None:
+    code, out, err = await run(
+        "bench", "--url", url_of(server), "--subscribers", "2", "--rate", "100", "--duration", "0.5",
+        "--warmup", "0", "--json", timeout=30,
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["subscribers"] == 2 and summary["deliveries_per_second"] > 0
+    assert 0 < summary["latency_ms"]["p50"] <= summary["latency_ms"]["p99"] <= summary["latency_ms"]["max"]
+    assert (summary["lost"], summary["errors"]) == (0, 0)
+
+
 def test_bench_keeps_each_publisher_under_the_default_frame_limit() -> None:
     # The server's default limit is 20,000 frames/s per connection (ksps serve --max-frames-per-second).
     assert PER_PUBLISHER_RATE < 20_000

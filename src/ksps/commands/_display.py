@@ -6,13 +6,14 @@ without it a terminal gets the plain output with a hint. Pipes and files always 
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from typing import Any, Protocol, TextIO
 
 from ._loadgen import BenchStats
 
-__all__ = ["Display", "make_display", "summary_rows"]
+__all__ = ["Display", "make_display", "notes", "summary_figures", "summary_rows"]
 
 #: Share of one core above which the load generator, not the server, probably set the pace.
 CPU_BOUND = 0.9
@@ -54,6 +55,30 @@ def summary_rows(stats: BenchStats) -> list[tuple[str, str]]:
     return rows
 
 
+def summary_figures(stats: BenchStats) -> dict[str, Any]:
+    """The summary as numbers (latencies in ms, None without samples), for `--json`."""
+    seconds = stats.measured_seconds or math.nan
+
+    def ms(fraction: float) -> float | None:
+        value = stats.percentile_ms(fraction)
+        return None if math.isnan(value) else round(value, 3)
+
+    return {
+        "subscribers": stats.plan.subscribers,
+        "publishers": stats.plan.publishers,
+        "size": stats.plan.size,
+        "rate": stats.plan.rate,
+        "duration": stats.plan.duration,
+        "publications_per_second": round(stats.measured_sent / seconds, 1),
+        "deliveries_per_second": round(stats.measured_received / seconds, 1),
+        "latency_ms": {"p50": ms(0.5), "p90": ms(0.9), "p99": ms(0.99), "max": ms(1.0)},
+        "lost": stats.lost,
+        "errors": stats.errors + stats.disconnects,
+        "loadgen_cpu": round(stats.cpu_seconds / stats.wall_seconds, 3) if stats.wall_seconds else None,
+        "notes": notes(stats),
+    }
+
+
 def notes(stats: BenchStats) -> list[str]:
     """Lines that qualify the figures: errors, and a load generator that was the bottleneck."""
     lines = []
@@ -77,9 +102,12 @@ def _ms(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.2f} ms"
 
 
-def make_display(*, plain: bool, out: TextIO | None = None) -> Display:
-    """Rich on a terminal when it is installed and `plain` is off; plain text otherwise."""
+def make_display(*, plain: bool, as_json: bool = False, out: TextIO | None = None) -> Display:
+    """Rich on a terminal when it is installed and `plain` is off; plain text otherwise; one JSON object
+    (and the plain progress lines on stderr) with `as_json`."""
     out = out or sys.stdout
+    if as_json:
+        return _JsonDisplay(out)
     if not plain and out.isatty():
         try:
             return _RichDisplay(out)
@@ -121,6 +149,13 @@ class _PlainDisplay:
 
     def close(self) -> None:
         pass
+
+
+class _JsonDisplay(_PlainDisplay):
+    """The plain progress on stderr, then the summary as one JSON object on `out`."""
+
+    def finish(self, stats: BenchStats) -> None:
+        print(json.dumps(summary_figures(stats)), file=self._out, flush=True)
 
 
 class _RichDisplay:

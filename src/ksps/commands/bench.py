@@ -47,6 +47,7 @@ def add_bench(subparsers: Any) -> None:
     )
     parser.add_argument("--topic", help="topic of the run (default: ksps-bench-<random>)")
     parser.add_argument("--plain", action="store_true", help="plain text even on a terminal (default: rich on a TTY)")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object (default: a table)")
     add_target_options(parser, identity=False)
     parser.set_defaults(run=_run_bench, id=None, token=None)
 
@@ -69,7 +70,7 @@ def _run_bench(args: argparse.Namespace) -> int:
         plan, target = _plan(args), Target.from_args(args)
     except CommandFailed as exc:
         return fail("bench", exc)
-    return _signals.run(_bench(target, plan, make_display(plain=args.plain)))
+    return _signals.run(_bench(target, plan, make_display(plain=args.plain, as_json=args.json)))
 
 
 async def _bench(target: Target, plan: BenchPlan, display: Display) -> int:

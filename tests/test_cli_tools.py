@@ -207,6 +207,8 @@ async def test_jwt_server_with_token_option_and_environment() -> None:
         assert err.startswith("ksps pub: ") and "refused the credentials" in err and err.count("\n") == 1
         code, _, err = await run("sub", "secured", "--url", url_of(server))  # anonymous: refused
         assert code == 4 and "refused the credentials" in err
+        code, _, err = await run("bench", "--subscribers", "2", "--duration", "1", "--url", url_of(server))
+        assert code == 4 and "4003 unauthorized: token required (0 of 2 bench-sub connections opened)" in err, err
         # Refusals of what the token does not allow (spec §10.4): exit code 1 and the server's text.
         narrow = hs256("carol", subscribe=["mine"], publish=["mine"], ack=True)
         code, _, err = await run("pub", "secured", "x", "--ack", "--url", url_of(server), "--token", narrow)
@@ -230,6 +232,11 @@ async def test_tls_with_cafile_and_an_untrusted_certificate(tmp_path: Path) -> N
             )
             assert code == 0, err
             assert await sub.lines() == [{"topic": "s", "from": "tls-pub", "data": 1}]
+            code, out, err = await run(
+                "bench", "--subscribers", "2", "--rate", "50", "--duration", "0.3", "--warmup", "0", "--json",
+                "--address", address, "--cafile", str(tmp_path / "ca.pem"),
+            )
+            assert code == 0 and json.loads(out)["deliveries_per_second"] > 0, err
         finally:
             sub.kill()
         code, _, err = await run("pub", "s", "1", "--address", f"127.0.0.1:{server.port}", "--secure")

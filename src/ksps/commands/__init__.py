@@ -2,7 +2,8 @@
 
 Each module adds one subcommand to the `ksps` parser and sets `run(args) -> exit code` on it; `cli.main`
 calls it. `_target` holds what every client command shares (where the server is, credentials, TLS, the
-exit codes of failures), `_loadgen` the load generator of `ksps bench` and `_display` its output.
+exit codes of failures), `_loadgen` and `_receivers` the load generator of `ksps bench`, `_display` its
+output.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""The load generator of `ksps bench`: subscribers and paced publishers on ksps.Client, latency stamped in data.
+"""The load generator of `ksps bench`: bare subscribers, paced publishers on ksps.Client, stamped publications.
 
 The scenario is the bench suite's latency run (bench/loadgen/latency.go) in Python: publishers that are not
 subscribed publish at a fixed total rate to one topic that every subscriber receives; each publication
 carries its send time ("ts", nanoseconds of this process's monotonic clock, as a string like the Go load
-generator's) and every subscriber records its age on arrival. Samples are kept after a warm-up.
+generator's) and every subscriber (`_receivers`) records its age on arrival. Samples are kept after a warm-up.
 
 The server limits the frames a connection may send (`--max-frames-per-second`, default 20,000/s, and a
 burst of 10,000): each publisher connection sends at most `PER_PUBLISHER_RATE` publications per second, so
@@ -17,11 +17,14 @@ import contextlib
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from ._receivers import Receiver, open_receiver
 from ._target import EXIT_CONNECT, CommandFailed, Target, connected
+
+T = TypeVar("T")
 
 __all__ = ["PER_PUBLISHER_RATE", "BenchPlan", "BenchStats", "run_bench"]
 
@@ -101,30 +104,29 @@ async def run_bench(target: Target, plan: BenchPlan, stats: BenchStats, *, on_re
     measured_from = 0
     closing = False
 
-    def on_message(message: dict[str, Any], unsub: Any) -> None:
+    def on_stamp(stamp: int) -> None:
         arrived = time.monotonic_ns()
         stats.received += 1
-        try:
-            stamp = int(message["data"]["ts"])
-        except (KeyError, TypeError, ValueError):  # someone else publishing on the bench topic
-            return
         if measured_from and stamp >= measured_from:
             stats.measured_received += 1
             stats.latencies_ns.append(arrived - stamp)
         if stats.received >= stats.expected and publishing_done.is_set():
             all_delivered.set()
 
-    def on_disconnect(code: int | None, reason: str) -> None:
+    def on_lost(reason: str) -> None:
         if closing:  # our own Close at the end of the run
             return
         stats.disconnects += 1
-        stats.first_error = stats.first_error or f"connection lost: {code} {reason}"
+        stats.first_error = stats.first_error or reason
 
     publishing_done = asyncio.Event()
-    hooks: dict[str, Any] = {"on_error": stats.error, "on_disconnect": on_disconnect, "reconnect": False}
+    hooks: dict[str, Any] = {
+        "on_error": stats.error,
+        "on_disconnect": lambda code, reason: on_lost(f"connection lost: {code} {reason}"),
+        "reconnect": False,
+    }
     async with _Clients(target, hooks) as clients:
-        receivers = await clients.open(plan.subscribers, "bench-sub")
-        await asyncio.gather(*(client.Subscribe(plan.topic, on_message) for client in receivers))
+        await clients.open_receivers(plan.subscribers, topic=plan.topic, on_stamp=on_stamp, on_lost=on_lost)
         publishers = await clients.open(plan.publishers, "bench-pub")
         on_ready()
         cpu_start, wall_start = time.process_time(), time.monotonic()
@@ -185,17 +187,39 @@ class _Clients:
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()
 
+    async def open_receivers(
+        self, count: int, *, topic: str, on_stamp: Callable[[int], None], on_lost: Callable[[str], None]
+    ) -> None:
+        """`count` subscribed receivers with IDs `bench-sub-<tag>-<n>`."""
+
+        async def one(n: int) -> Receiver:
+            receiver = Receiver(client_id=f"bench-sub-{self._tag}-{n}", topic=topic, on_stamp=on_stamp,
+                                on_lost=on_lost)
+            await open_receiver(self._target, receiver)
+            self._stack.push_async_callback(receiver.close)
+            return receiver
+
+        await self._gather(count, "bench-sub", one)
+
     async def open(self, count: int, prefix: str) -> list[Any]:
         """`count` connected clients with IDs `prefix-<tag>-<n>`; CommandFailed names how many opened."""
-        gate = asyncio.Semaphore(PARALLEL_CONNECTS)
 
         async def one(n: int) -> Any:
-            async with gate:
-                hooks = {"id": f"{prefix}-{self._tag}-{n}", **self._hooks}
-                return await self._stack.enter_async_context(connected(self._target, **hooks))
+            hooks = {"id": f"{prefix}-{self._tag}-{n}", **self._hooks}
+            return await self._stack.enter_async_context(connected(self._target, **hooks))
 
-        results = await asyncio.gather(*(one(n) for n in range(count)), return_exceptions=True)
-        clients = [result for result in results if not isinstance(result, BaseException)]
+        return await self._gather(count, prefix, one)
+
+    async def _gather(self, count: int, prefix: str, open_one: Callable[[int], Awaitable[T]]) -> list[T]:
+        """Run `open_one(n)` for n < count, `PARALLEL_CONNECTS` at a time; CommandFailed names how many opened."""
+        gate = asyncio.Semaphore(PARALLEL_CONNECTS)
+
+        async def gated(n: int) -> T:
+            async with gate:
+                return await open_one(n)
+
+        results = await asyncio.gather(*(gated(n) for n in range(count)), return_exceptions=True)
+        opened = [result for result in results if not isinstance(result, BaseException)]
         failed = [result for result in results if isinstance(result, BaseException)]
         if failed:
             code = failed[0].code if isinstance(failed[0], CommandFailed) else EXIT_CONNECT
@@ -203,6 +227,6 @@ class _Clients:
             if "503" in str(failed[0]):  # over a connection limit of the server (spec §13.1)
                 hint = "; raise ksps serve --max-connections-per-address (default 256) or --max-connections"
             raise CommandFailed(
-                f"{failed[0]} ({len(clients)} of {count} {prefix} connections opened{hint})", code=code
+                f"{failed[0]} ({len(opened)} of {count} {prefix} connections opened{hint})", code=code
             )
-        return clients
+        return opened

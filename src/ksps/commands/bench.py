@@ -2,7 +2,7 @@
 
 Opens `--subscribers` connections on one topic and publishes to it at `--rate` for `--duration` seconds
 (after a warm-up) from other connections, then prints deliveries/s, latency percentiles, lost deliveries
-and errors. The load generator is `_loadgen` (Python, on ksps.Client); `_display` draws the output.
+and errors. The load generator is `_loadgen` (pure Python, on picows); `_display` draws the output.
 """
 
 from __future__ import annotations

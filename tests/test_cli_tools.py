@@ -22,6 +22,7 @@ import trustme
 
 from ksps import Server, __version__
 from ksps.commands._loadgen import PER_PUBLISHER_RATE, BenchPlan
+from ksps.protocol.actions import DIRECT_TOPIC_PREFIX
 from ksps.testing import RestartableServer, free_port, serve_for_tests
 
 from .server.tokens import SECRET, hs256
@@ -182,13 +183,26 @@ async def test_wrong_path_and_bad_urls_are_clear_errors(server: Server) -> None:
     assert code == 2 and "--path must start with '/'" in err
 
 
-async def test_reserved_topic_is_refused_before_connecting(server: Server) -> None:
-    code, _, err = await run("pub", "__direct__x", "1", "--url", url_of(server))
-    if code != 2:  # the reserved prefix is spec §4.4's; guard against a renamed prefix
-        from ksps.protocol import actions
+async def test_bad_numbers_are_usage_errors_without_traceback() -> None:
+    for command in (
+        ("pub", "t", "x", "--ack", "--timeout", "nan"),
+        ("pub", "t", "x", "--ack", "--timeout", "-1"),
+        ("sub", "t", "--count", "-1"),
+        ("bench", "--rate", "inf"),
+        ("bench", "--duration", "0"),
+        ("bench", "--subscribers", "0"),
+        ("bench", "--size", "-5"),
+    ):
+        code, out, err = await run(*command, "--address", "127.0.0.1:1")
+        assert (code, out) == (2, ""), (command, err)
+        assert err.startswith(f"ksps {command[0]}: --") and err.count("\n") == 1, err
 
-        code, _, err = await run("pub", actions.DIRECT_TOPIC_PREFIX + "x", "1", "--url", url_of(server))
-    assert code == 2 and "reserved" in err
+
+async def test_reserved_topic_is_a_usage_error(server: Server) -> None:
+    topic = DIRECT_TOPIC_PREFIX + "x"  # reserved for direct messages (spec §4.4)
+    for command in (("pub", topic, "1"), ("sub", topic)):
+        code, _, err = await run(*command, "--url", url_of(server))
+        assert code == 2 and err.startswith(f"ksps {command[0]}: ") and "reserved" in err, err
 
 
 async def test_jwt_server_with_token_option_and_environment() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import time
 from typing import Any
@@ -53,6 +54,8 @@ def add_bench(subparsers: Any) -> None:
 
 
 def _plan(args: argparse.Namespace) -> BenchPlan:
+    if not all(math.isfinite(value) for value in (args.duration, args.warmup, args.rate)):
+        raise CommandFailed("--duration, --warmup and --rate must be finite numbers", code=EXIT_USAGE)
     if args.subscribers < 1:
         raise CommandFailed("--subscribers must be >= 1", code=EXIT_USAGE)
     if args.duration <= 0 or args.warmup < 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 from typing import Any
 
@@ -51,8 +52,8 @@ def add_pub(subparsers: Any) -> None:
 
 
 def _run_pub(args: argparse.Namespace) -> int:
-    if args.timeout < 0:
-        return fail("pub", CommandFailed("--timeout must be >= 0", code=EXIT_USAGE))
+    if not 0 <= args.timeout < math.inf:
+        return fail("pub", CommandFailed("--timeout must be a number of seconds >= 0", code=EXIT_USAGE))
     return _signals.run(_pub(args))
 
 

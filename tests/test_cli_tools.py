@@ -21,7 +21,8 @@ import pytest
 import trustme
 
 from ksps import Server, __version__
-from ksps.commands._loadgen import PER_PUBLISHER_RATE, BenchPlan
+from ksps.commands import _loadgen
+from ksps.commands._loadgen import PER_PUBLISHER_RATE, BenchPlan, BenchStats
 from ksps.protocol.actions import DIRECT_TOPIC_PREFIX
 from ksps.testing import RestartableServer, free_port, serve_for_tests
 
@@ -345,3 +346,15 @@ async def test_bench_on_a_terminal_draws_with_rich(server: Server) -> None:
             proc.kill()
     assert "━" in screen  # the progress bar
     assert re.search(r"│ deliveries/s\s+│\s+[\d,]+ │", screen), screen  # the table
+
+
+def test_bench_keeps_a_bounded_uniform_sample_and_the_exact_maximum(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_loadgen, "MAX_SAMPLES", 100)
+    stats = BenchStats(BenchPlan(subscribers=1, duration=1, size=0, rate=1, warmup=0, topic="t"))
+    for latency in range(1, 10_001):
+        stats.measured_received += 1
+        stats.sample(latency * 1000)
+    stats.latencies_ns.sort()
+    assert len(stats.latencies_ns) == 100
+    assert stats.percentile_ms(1.0) == 10.0  # the maximum is exact
+    assert 2.0 < stats.percentile_ms(0.5) < 8.0  # the median of a uniform sample of 1..10 ms

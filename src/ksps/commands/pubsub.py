@@ -39,7 +39,8 @@ def add_pub(subparsers: Any) -> None:
         help="publish one message to a topic",
         description="Publish DATA to TOPIC. DATA is sent as JSON when it parses as JSON (42, true, "
         '\'{"a": 1}\', \'"text"\'), else as a string. With --ack, wait for the subscribers\' '
-        "acknowledgements and print each one as a JSON line; the exit code is 1 when one of them failed.",
+        "acknowledgements and print each one as a JSON line; the exit code is 1 when one of them failed or the "
+        "server refused the publication (a plain publish is not answered, so only --ack sees a refusal).",
     )
     parser.add_argument("topic", metavar="TOPIC")
     parser.add_argument("data", metavar="DATA")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__, settings
+from .commands import HELP_EPILOG, add_commands
 from .errors import ConfigError, KspsError, ListenError
 from .logs import configure_logging
 
@@ -125,18 +126,23 @@ def _config(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `ksps` command."""
-    parser = argparse.ArgumentParser(prog="ksps", description="ksps: real-time publish/subscribe over WebSocket.")
+    parser = argparse.ArgumentParser(
+        prog="ksps",
+        description="ksps: real-time publish/subscribe over WebSocket.",
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"ksps {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _serve_parser(subparsers)
     _config_parser(subparsers)
+    add_commands(subparsers)  # pub, sub, bench, version: src/ksps/commands/
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "config":
         return _config(args)
-    parser.error(f"unknown command {args.command}")
-    return 2
+    return int(args.run(args))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ mkdocs):
 
 - `<!-- run: client -->`: the block is a client program; it runs against a server this test starts.
 - `<!-- run: standalone -->`: the block starts its own `Server`; it runs alone.
+- `<!-- run: browser -->` before an `html` block: a page that tests/test_guide_browser.py opens in Chromium.
 - `<!-- output -->` before a `text` block after a runnable one: the program's standard output, exactly.
 
 Examples address the server as `localhost:9313` (a second one as `localhost:9314`), as a reader's would; the
@@ -32,7 +33,8 @@ UNIT = float(os.environ.get("KSPS_TEST_TIMEOUT_UNIT", "1.0"))
 #: The addresses examples use: the first is the bus (the test server for client examples), the second a
 #: second server of a standalone example.
 ADDRESSES = ("localhost:9313", "localhost:9314")
-KINDS = ("client", "standalone")
+#: Run kinds and the language of their blocks.
+KINDS = {"client": "python", "standalone": "python", "browser": "html"}
 
 _MARKED = re.compile(r"<!--\s*(run: *\w+|output)\s*-->\s*\n```(\w*)\n(.*?)```", re.S)
 
@@ -68,12 +70,13 @@ def _examples() -> list[Example]:
                 continue
             kind = marker.split(":", 1)[1].strip()
             assert kind in KINDS, f"{path.name}:{line}: unknown run kind {kind!r}"
-            assert language == "python", f"{path.name}:{line}: only Python blocks run"
+            assert language == KINDS[kind], f"{path.name}:{line}: a {kind} example is a ```{KINDS[kind]} block"
             examples.append(Example(path.name, line, kind, body, None))
     return examples
 
 
 EXAMPLES = _examples()
+PYTHON_EXAMPLES = [example for example in EXAMPLES if KINDS[example.kind] == "python"]
 
 
 @pytest.fixture(scope="module")
@@ -97,13 +100,13 @@ def bus_address() -> Iterator[str]:
 
 
 def test_the_guide_has_runnable_examples() -> None:
-    """Guards the parser: the quickstart and the server API page keep examples that really run."""
+    """Guards the parser: the quickstarts and the server API page keep examples that really run."""
     pages = {example.page for example in EXAMPLES}
-    assert {"quickstart-python.md", "server-api.md"} <= pages
-    assert {"client", "standalone"} == {example.kind for example in EXAMPLES}
+    assert {"quickstart-python.md", "quickstart-javascript.md", "server-api.md"} <= pages
+    assert set(KINDS) == {example.kind for example in EXAMPLES}
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=str)
+@pytest.mark.parametrize("example", PYTHON_EXAMPLES, ids=str)
 def test_guide_example_runs_as_shown(example: Example, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     bus = request.getfixturevalue("bus_address") if example.kind == "client" else f"127.0.0.1:{free_port()}"
     code = example.code.replace(ADDRESSES[0], bus).replace(ADDRESSES[1], f"127.0.0.1:{free_port()}")

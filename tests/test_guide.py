@@ -6,6 +6,8 @@ mkdocs):
 - `<!-- run: client -->`: the block is a client program; it runs against a server this test starts.
 - `<!-- run: standalone -->`: the block starts its own `Server`; it runs alone.
 - `<!-- run: browser -->` before an `html` block: a page that tests/test_guide_browser.py opens in Chromium.
+- `<!-- run: node -->` (`js`) and `<!-- run: go -->` (`go`): programs tests/test_guide_clients.py runs against
+  a server, installed the way the guide says.
 - `<!-- output -->` before a `text` block after a runnable one: the program's standard output, exactly.
 
 Examples address the server as `localhost:9313` (a second one as `localhost:9314`), as a reader's would; the
@@ -34,7 +36,7 @@ UNIT = float(os.environ.get("KSPS_TEST_TIMEOUT_UNIT", "1.0"))
 #: second server of a standalone example.
 ADDRESSES = ("localhost:9313", "localhost:9314")
 #: Run kinds and the language of their blocks.
-KINDS = {"client": "python", "standalone": "python", "browser": "html"}
+KINDS = {"client": "python", "standalone": "python", "browser": "html", "node": "js", "go": "go"}
 
 _MARKED = re.compile(r"<!--\s*(run: *\w+|output)\s*-->\s*\n```(\w*)\n(.*?)```", re.S)
 

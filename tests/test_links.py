@@ -1,5 +1,5 @@
-"""Every relative link in README.md and the Markdown documentation points to a file that exists, and every
-`#anchor` into a Markdown page to one of its headings.
+"""Every relative link in README.md and the Markdown documentation (docs/, spec/, the clients' READMEs) points
+to a file that exists, and every `#anchor` into a Markdown page to one of its headings.
 
 An anchor must be the heading's slug both as GitHub makes it and as Python-Markdown's `toc` extension (what
 mkdocs uses) makes it, so the same links work on GitHub and on a documentation site built from docs/.
@@ -27,7 +27,12 @@ _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 
 
 def _pages() -> list[Path]:
-    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    return [
+        ROOT / "README.md",
+        *sorted((ROOT / "docs").rglob("*.md")),
+        *sorted((ROOT / "spec").rglob("*.md")),
+        *sorted(ROOT.glob("clients/*/README.md")),
+    ]
 
 
 def _prose(text: str) -> str:

@@ -267,6 +267,15 @@ _SERVE_OPTIONS = (
         "pending ack requests on this server, 0 = unlimited; more are refused with an error (default: 100000)",
     ),
 
+    # -- observability
+    _Option("--metrics", "metrics", _switch, "serve Prometheus metrics at /metrics on the bus port (default: off)"),
+    _Option(
+        "--metrics-address",
+        "metrics_address",
+        str,
+        "host:port of a separate HTTP listener for /metrics, /healthz and /readyz (default: none)",
+    ),
+
     # -- end of options
 )
 
@@ -298,9 +307,9 @@ def _serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--log-level",
-        default=os.environ.get("KSPS_LOG_LEVEL", "warning"),
+        default=os.environ.get("KSPS_LOG_LEVEL", "info"),
         choices=("debug", "info", "warning", "error"),
-        help="log level (default: warning)",
+        help="log level; info logs each connection opened and closed, sampled under churn (default: info)",
     )
     parser.add_argument(
         "--log-format",

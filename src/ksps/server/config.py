@@ -134,6 +134,13 @@ class ServerConfig:
     #: Pending ack requests on this node in total; client requests beyond it are refused. Default 100,000.
     max_pending_acks: int = 100_000
 
+    # -- observability (docs/observability.md) -------------------------------------------------------------
+    #: Serve Prometheus metrics at `/metrics` on the server's port (behind the Host check). Default False.
+    metrics: bool = False
+    #: `host:port` of a separate plain-HTTP listener for `/metrics`, `/healthz` and `/readyz` (metrics then
+    #: are served there, not on the server's port); empty = none. Default none.
+    metrics_address: str = ""
+
     # -- end of settings ----------------------------------------------------------------------------------
 
     def split_address(self) -> tuple[str, int]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
@@ -29,8 +29,8 @@ __all__ = ["CONTENT_TYPE", "LoopMonitor", "ServerCollector", "metrics_registry"]
 
 log = logging.getLogger("ksps.server")
 
-#: The Content-Type of the text exposition format.
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+#: The Content-Type of the classic text format, what `generate_latest` writes and every Prometheus reads.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 #: Seconds between two event-loop lag samples (and Redis round trips).
 SAMPLE_INTERVAL = 1.0

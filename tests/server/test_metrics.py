@@ -115,6 +115,17 @@ async def test_health_and_readiness(start_server: StartServer) -> None:
     assert (status, body) == (200, b"ready\n")
 
 
+@pytest.mark.server_options(metrics=True, max_connections=1)
+async def test_a_full_server_still_answers_its_probes(connect: Connect, server: Server) -> None:
+    await connect("the-only-one")
+    with pytest.raises(InvalidStatus) as refused:
+        await WireClient.open(server.url)
+    assert refused.value.response.status_code == 503
+    assert (await http_get(server.port, "/healthz"))[0] == 200
+    assert (await http_get(server.port, "/readyz"))[0] == 200
+    assert value(await scrape(server.port), "ksps_refused_upgrades_total", reason="max_connections") == 1
+
+
 async def test_the_websocket_path_wins_over_a_probe(start_server: StartServer) -> None:
     server = await start_server(path="/healthz")
     client = await WireClient.open(server.url)

@@ -214,7 +214,8 @@ class ServerCore:
         # The same client address the connection will log: a trusted proxy's client, else the socket's.
         address = self.proxies.describe(peername, self.proxies.claimed_chain(request.headers))[0]
         refusal = self.gate.refusal(address)
-        if refusal is None:
+        if refusal is None or not self.router.wants_connection(request):
+            # The limits count WebSocket connections: a full server still answers its probes and pages.
             return self.router(request, address)
         reason = (
             "max_connections_per_address" if refusal.endswith("(max_connections_per_address)") else "max_connections"

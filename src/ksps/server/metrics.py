@@ -100,8 +100,8 @@ class ServerCollector(Collector):
         subscriptions.add_metric(["ws"], ws)
         subscriptions.add_metric(["server"], internal)
         yield subscriptions
-        yield _by_kind("ksps_publications", "Publications accepted on this node, by action.", stats.publications)
-        yield _by_kind("ksps_deliveries", "Frames delivered to this node's subscribers, by action.", stats.deliveries)
+        yield _by_kind("ksps_publications", "Publications accepted on this node, by action.", stats.publications())
+        yield _by_kind("ksps_deliveries", "Frames delivered to this node's subscribers, by action.", stats.deliveries())
         yield _counter(
             "ksps_received_bytes", "Bytes read from client sockets (WebSocket framing included).", core.traffic.received
         )

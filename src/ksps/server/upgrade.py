@@ -142,6 +142,10 @@ class UpgradeRouter:
             )
         return self._make_listener(upgrade)
 
+    def wants_connection(self, request: WSUpgradeRequest) -> bool:
+        """Whether `request` is for the WebSocket path (others are plain HTTP pages or 404s)."""
+        return urlsplit(request.path.decode("latin-1")).path == self.path
+
     def _count(self, reason: str) -> None:
         self.refusals[reason] = self.refusals.get(reason, 0) + 1
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..server.http import http_get, scrape, value
+from ..server.http_pages import http_get, scrape, value
 from .conftest import StartNode
 from .processes import RedisProcess
 from .wire import unique, units

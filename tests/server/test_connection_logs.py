@@ -16,7 +16,7 @@ from ksps import Server
 from ksps.logs import SampledLog
 
 from .conftest import Connect, OpenRaw, StartServer
-from .http import http_get
+from .http_pages import http_get
 from .wire import RawSocket, WireClient, units
 
 _OP_PING = 0x9

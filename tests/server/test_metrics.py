@@ -8,7 +8,7 @@ from websockets.exceptions import InvalidStatus
 from ksps import Server
 
 from .conftest import Connect, OpenRaw, StartServer
-from .http import http_get, scrape, value
+from .http_pages import http_get, scrape, value
 from .wire import WireClient, ms, units
 
 _OP_PING = 0x9

@@ -13,7 +13,7 @@ from picows import WSListener, WSUpgradeRequest, WSUpgradeResponse, WSUpgradeRes
 from ..broker import Broker, BrokerLimits, FederationConfig, FrameHandler, Limits
 from ..broker.interfaces import Cancellable
 from ..errors import ServerError
-from ..logs import PeerLogFilter, SampledLog, ThrottledLog
+from ..logs import PeerLogFilter, ThrottledLog
 from ..protocol import CloseCodes, CloseReasons
 from .auth import RegistrationDeadlines, TokenVerifier, auth_policy, token_middleware
 from .config import ServerConfig
@@ -21,8 +21,8 @@ from .connection import Connection
 from .hosts import AllowedHosts
 from .limits import ConnectionGate, OutputBudget, fd_connection_ceiling
 from .listener import Traffic, listen
+from .observer import Observer
 from .outbox import Outbox
-from .pages import Page, PageServer, text
 from .proxies import TrustedProxies
 from .relay import Relayer
 from .runner import CallbackRunner
@@ -30,7 +30,6 @@ from .upgrade import UpgradeRequest, UpgradeRouter
 
 if TYPE_CHECKING:
     from ..cluster import RedisBackplane
-    from .metrics import LoopMonitor
 
 __all__ = ["ServerCore"]
 
@@ -99,25 +98,18 @@ class ServerCore:
         self.gate = ConnectionGate(max_total=config.max_connections, max_per_address=config.max_connections_per_address)
         #: Warnings a flood of abusers could trigger, at most one line per second per kind.
         self.throttled = ThrottledLog()
-        # -- observability (docs/observability.md)
-        #: One info line per connection opened and closed, sampled under churn.
-        self.connection_log = SampledLog()
+        # -- observability (docs/observability.md): bytes read and written, connections closed for breaking a
+        # transport limit (by kind), requests refused (by reason); connection lines, probes, metrics.
         self.traffic = Traffic()
-        #: Connections closed for breaking a transport limit, by kind; upgrades refused, by reason.
         self.limit_closes: dict[str, int] = {}
         self.refusals = self.router.refusals
-        self.router.probes.update({"/healthz": self._health, "/readyz": self._readiness})
-        self.monitor: LoopMonitor | None = None
-        self._pages: PageServer | None = None
-        if config.metrics or config.metrics_address:
-            self._enable_metrics()
+        self.observer = Observer(self)
         self._server: asyncio.Server | None = None
         self.cluster: RedisBackplane | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: Outbox | None = None
         self._stopping = False
         self._listening = False
-        self._metrics_port: int | None = None
         self._stopped = asyncio.Event()
 
     @property
@@ -160,46 +152,27 @@ class ServerCore:
             clock_window=config.peer_clock_window,
         )
 
-    # -- observability (docs/observability.md) -----------------------------------------------------------
-
-    def _enable_metrics(self) -> None:
-        from .metrics import CONTENT_TYPE, LoopMonitor, metrics_registry, render  # prometheus_client, if asked
-
-        self.monitor = LoopMonitor(self)
-        registry = metrics_registry(self, self.monitor)
-
-        def metrics() -> Page:
-            return Page(200, render(registry), CONTENT_TYPE)
-
-        if self.config.metrics_address:
-            pages = {"/metrics": metrics, "/healthz": self._health, "/readyz": self._readiness}
-            self._pages = PageServer(pages, timeout=self.config.handshake_timeout)
-        else:
-            self.router.pages["/metrics"] = metrics
-
     @property
     def ready(self) -> bool:
         """True once listening and, with `redis_url`, joined to Redis; False again while stopping."""
-        if self._server is None or self._stopping or not self._listening:
+        if not self.listening or self._stopping:
             return False
         return not self.config.redis_url or (self.cluster is not None and self.cluster.connected)
 
-    def _health(self) -> Page:
-        return text(503, "stopping\n") if self._stopping else text(200, "ok\n")
+    @property
+    def listening(self) -> bool:
+        """True while the listening socket is open."""
+        return self._server is not None and self._listening
 
-    def _readiness(self) -> Page:
-        if self.ready:
-            return text(200, "ready\n")
-        if self.config.redis_url and self._listening and not self._stopping:
-            return text(503, "not ready: not joined to redis\n")
-        return text(503, "not ready\n")
+    @property
+    def stopping(self) -> bool:
+        """True once `stop()` began."""
+        return self._stopping
 
     @property
     def metrics_port(self) -> int:
         """The port of the `metrics_address` listener (useful with port 0)."""
-        if self._metrics_port is None:
-            raise ServerError("no metrics_address listener")
-        return self._metrics_port
+        return self.observer.metrics_port
 
     # -- connections -----------------------------------------------------------------------------------
 
@@ -229,7 +202,7 @@ class ServerCore:
         self.connections.add(connection)
         self.deadlines.add(connection)
         self.gate.opened(connection.client_address)
-        self.connection_log.info("connection opened", "connection from %s", connection.remote)
+        self.observer.opened(connection)
 
     def connection_closed(self, connection: Connection) -> None:
         """Called by a connection when its socket is gone."""
@@ -238,28 +211,7 @@ class ServerCore:
         self.gate.closed(connection.client_address)
         client_id = connection.client_id
         self.broker.disconnect(connection)
-        seconds = self.loop.time() - connection.opened_at
-        info = connection.close_info
-        if info is None:
-            self.connection_log.info(
-                "connection closed",
-                "closed %s (client %s): dropped without a close frame, after %.1f s",
-                connection.remote,
-                client_id,
-                seconds,
-            )
-        else:
-            code, reason, client_id, by = info
-            self.connection_log.info(
-                "connection closed",
-                "closed %s (client %s): %d %s, by the %s, after %.1f s",
-                connection.remote,
-                client_id,
-                code,
-                reason or "(no reason)",
-                by,
-                seconds,
-            )
+        self.observer.closed(connection, client_id)
 
     async def start(self) -> None:
         """Listen and serve in the running event loop; returns once the socket is bound."""
@@ -286,15 +238,11 @@ class ServerCore:
         self._stopping = False
         self._stopped.clear()
         self._listening = True
-        if self._pages is not None:
-            host, port = _split(config.metrics_address)
-            try:
-                self._metrics_port = await self._pages.start(host, port, reuse_port=config.reuse_port)
-            except OSError as exc:
-                await self._close_listener()
-                raise ServerError(f"cannot listen on {config.metrics_address}: {exc.strerror or exc}") from exc
-        if self.monitor is not None:
-            self.monitor.start()
+        try:
+            await self.observer.start()
+        except ServerError:
+            await self._close_listener()
+            raise
         if config.redis_url:
             await self._join_cluster()
         self.federation = self.handler.federation = self._federation(self.port)  # the real port, if it was 0
@@ -329,10 +277,7 @@ class ServerCore:
         self._stopping = True
         server = self._server
         server.close()
-        if self.monitor is not None:
-            await self.monitor.stop()
-        if self._pages is not None:
-            await self._pages.stop()
+        await self.observer.stop()
         self.deadlines.stop()
         # End pending acks first, so their owners still get an `ack_response` before the close frame.
         self.broker.acks.cancel_all()
@@ -372,10 +317,3 @@ class ServerCore:
         for connection in tuple(self.connections):
             if connection._raw is not None:
                 connection._raw.abort()
-
-
-def _split(address: str) -> tuple[str, int]:
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ServerError(f"metrics_address must be host:port, got {address!r}")
-    return host.strip("[]") or "localhost", int(port)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from websockets.exceptions import InvalidStatus
 
 from ksps import Server
+from ksps.errors import ServerError
 
 from .conftest import Connect, OpenRaw, StartServer
 from .http_pages import http_get, scrape, value
@@ -146,3 +149,18 @@ async def test_metrics_address_serves_metrics_and_probes_apart(start_server: Sta
     assert (await http_get(port, "/nothing"))[0] == 404
     # Not on the bus port: the metrics have their own address.
     assert (await http_get(server.port, "/metrics"))[0] == 404
+
+
+async def test_a_bad_or_busy_metrics_address_is_a_clear_error() -> None:
+    server = Server(address="127.0.0.1:0", metrics_address="nowhere")
+    with pytest.raises(ServerError, match="metrics_address must be host:port, got 'nowhere'"):
+        await server.start()
+    assert not server.listening  # the bus port is not left open
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = f"127.0.0.1:{busy.getsockname()[1]}"
+        server = Server(address="127.0.0.1:0", metrics_address=taken)
+        with pytest.raises(ServerError, match=f"cannot listen on {taken}"):
+            await server.start()
+    assert not server.listening

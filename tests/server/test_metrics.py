@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import pytest
@@ -164,3 +165,28 @@ async def test_a_bad_or_busy_metrics_address_is_a_clear_error() -> None:
         with pytest.raises(ServerError, match=f"cannot listen on {taken}"):
             await server.start()
     assert not server.listening
+
+
+async def test_probes_say_stopping_during_a_graceful_stop(start_server: StartServer) -> None:
+    server = await start_server(metrics_address="127.0.0.1:0", shutdown_grace=units(5))
+    port = server.metrics_port
+    # A server callback still running holds the graceful stop (for up to its grace period).
+    release = asyncio.Event()
+    running = asyncio.Event()
+
+    async def busy(message: object, unsub: object) -> None:
+        running.set()
+        await release.wait()
+
+    server.Subscribe("work", busy)
+    server.Publish("work", 1)
+    await asyncio.wait_for(running.wait(), units(2))
+    stopping = asyncio.create_task(server.stop())
+    try:
+        status, _, body = await http_get(port, "/healthz")
+        assert (status, body) == (503, b"stopping\n")
+        assert (await http_get(port, "/readyz"))[0] == 503
+        assert not stopping.done()
+    finally:
+        release.set()
+        await stopping

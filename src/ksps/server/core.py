@@ -277,7 +277,6 @@ class ServerCore:
         self._stopping = True
         server = self._server
         server.close()
-        await self.observer.stop()
         self.deadlines.stop()
         # End pending acks first, so their owners still get an `ack_response` before the close frame.
         self.broker.acks.cancel_all()
@@ -294,6 +293,8 @@ class ServerCore:
             await self._runner.runner.drain(grace)
         await self._wait_connections_gone(grace)
         await server.wait_closed()
+        # Last: the `metrics_address` probes answer 503 `stopping` while connections drain.
+        await self.observer.stop()
         self._server = None
         self._listening = False
         self._stopped.set()

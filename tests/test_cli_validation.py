@@ -17,6 +17,7 @@ UNIT = float(os.environ.get("KSPS_TEST_TIMEOUT_UNIT", "1.0"))
 #: (arguments, the flag the message names, a fragment of what it says is allowed)
 BAD_VALUES = [
     (["--address", "127.0.0.1:99999"], "--address", "port from 1 to 65535"),
+    (["--metrics-address", "127.0.0.1:70000"], "--metrics-address", "port from 1 to 65535"),
     (["--address", "127.0.0.1"], "--address", "host:port"),
     (["--address", "127.0.0.1:http"], "--address", "host:port"),
     (["--path", "ws"], "--path", "must start with /"),

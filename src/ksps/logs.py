@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 
-__all__ = ["PeerLogFilter", "ThrottledLog", "configure_logging"]
+__all__ = ["PeerLogFilter", "SampledLog", "ThrottledLog", "configure_logging"]
 
 
 #: Runs a callback after a delay (`loop.call_later`, or the broker's `Scheduler.call_later`).
@@ -88,6 +88,52 @@ class ThrottledLog:
 _MORE = " (and %d more like it)"
 
 
+class SampledLog:
+    """Info lines about routine events (a connection opened or closed), sampled under churn.
+
+    The first `burst` lines of a kind in each `interval` go out; the rest are counted, and the count is
+    logged as one line when the next interval starts. A flood of connections then costs at most about
+    `burst + 1` lines per kind per interval (docs/observability.md).
+    """
+
+    def __init__(
+        self,
+        *,
+        burst: int = 10,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.burst = burst
+        self.interval = interval
+        self._clock = clock
+        self._log = logger or logging.getLogger("ksps.server")
+        #: kind -> [start of its interval, lines logged in it, lines skipped in it]
+        self._windows: dict[str, list[float]] = {}
+
+    def info(self, kind: str, message: str, *args: object) -> None:
+        """Log `message % args` at info, unless `burst` lines of this `kind` went out in this interval."""
+        if not self._log.isEnabledFor(logging.INFO):
+            return
+        now = self._clock()
+        window = self._windows.get(kind)
+        if window is None or now - window[0] >= self.interval:
+            if window is not None and window[2]:
+                self._log.info(
+                    "%d more %s lines not logged in %.0f s (at most %d a second are)",
+                    window[2],
+                    kind,
+                    now - window[0],
+                    self.burst,
+                )
+            window = self._windows[kind] = [now, 0, 0]
+        if window[1] < self.burst:
+            window[1] += 1
+            self._log.info(message, *args)
+        else:
+            window[2] += 1
+
+
 class PeerLogFilter(logging.Filter):
     """Throttles what picows logs about misbehaving peers, and gives it its true level.
 
@@ -98,14 +144,20 @@ class PeerLogFilter(logging.Filter):
 
     #: Message templates of records about the peer, logged at warning instead of error.
     _PEER_CAUSED = ("WS parser error",)
+    #: picows' info lines about every connection: internals (ksps logs its own line per connection, with the
+    #: client ID and close code), so logged at debug, shown only when debug is on.
+    _INTERNALS = ("New connection accepted", "Disconnected", "WS connection established")
 
     def __init__(self, interval: float = 1.0) -> None:
         super().__init__()
         self._throttle = ThrottledLog(interval)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.WARNING:
+        if record.levelno < logging.INFO:
             return True
+        if record.levelno == logging.INFO and str(record.msg).startswith(self._INTERNALS):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
         template = str(record.msg)
         if record.levelno > logging.WARNING and template.startswith(self._PEER_CAUSED):
             record.levelno, record.levelname = logging.WARNING, "WARNING"
@@ -144,12 +196,16 @@ def _quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def configure_logging(level: str = "warning", fmt: str = "logfmt") -> None:
+def configure_logging(level: str = "info", fmt: str = "logfmt") -> None:
     """Send ksps logs to stderr at `level` (debug, info, warning, error) as `logfmt` or `json`."""
     handler = logging.StreamHandler()
     handler.setFormatter(_JsonFormatter() if fmt == "json" else _LogfmtFormatter())
+    # Records of child loggers skip the root's level: the handler applies it to all of them, so a line that
+    # `PeerLogFilter` lowered to debug is not shown at info.
+    handler.setLevel(level.upper())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # picows logs every accepted connection at info; keep that for debug runs only.
-    logging.getLogger("picows").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
+    # picows at its own level: its per-connection lines arrive at debug (`PeerLogFilter`), the keepalive
+    # timeouts and oversized requests at info, its errors about peers at warning.
+    logging.getLogger("picows").setLevel(level.upper())

@@ -30,8 +30,8 @@ class ProcessConfig:
 
     #: Server processes sharing the port (SO_REUSEPORT), 1 or more; more than 1 needs `redis_url`. Default 1.
     workers: int = setting(1, "server processes sharing the port (SO_REUSEPORT); more than 1 needs --redis")
-    #: Lowest level logged. Default "warning".
-    log_level: Literal["debug", "info", "warning", "error"] = setting("warning", "lowest level logged")
+    #: Lowest level logged. Default "info": one line per connection opened and closed (docs/observability.md).
+    log_level: Literal["debug", "info", "warning", "error"] = setting("info", "lowest level logged")
     #: Log line format. Default "logfmt".
     log_format: Literal["logfmt", "json"] = setting("logfmt", "log line format")
 

@@ -88,6 +88,10 @@ class AckTracker:
         #: Work left by clients that left (see `_leave`), and the scheduled next slice of it.
         self._left: deque[tuple[str | None, Iterator[AckRequest]]] = deque()
         self._left_drain: Cancellable | None = None
+        #: Requests opened, ended with every answer in, and ended by their timeout, since the start.
+        self.opened = 0
+        self.completed = 0
+        self.timed_out = 0
 
     def __len__(self) -> int:
         return len(self._by_server_id)
@@ -117,6 +121,7 @@ class AckTracker:
         """
         request = AckRequest(server_ack_id, expected, owner, client_ack_id, progress)
         request.nodes_known = not clustered
+        self.opened += 1
         if listener is not None:
             request.listen(listener)
         if request.complete:
@@ -131,7 +136,7 @@ class AckTracker:
             self._by_owner.setdefault(owner, owned)[client_ack_id] = request
         for responder in request.expected:
             self._by_responder.setdefault(responder, set()).add(request)
-        request._timer = self._scheduler.call_later(timeout, lambda: self._end(request))
+        request._timer = self._scheduler.call_later(timeout, lambda: self._time_out(request))
         return request
 
     def respond(self, server_ack_id: str, response: AckResponse) -> None:
@@ -250,10 +255,17 @@ class AckTracker:
             self._left_drain.cancel()
             self._left_drain = None
 
+    def _time_out(self, request: AckRequest) -> None:
+        if not request.finished:
+            self.timed_out += 1
+        self._end(request)
+
     def _end(self, request: AckRequest) -> None:
         if request.finished:
             return
         request.finished = True
+        if request.complete:
+            self.completed += 1
         if request._timer is not None:
             request._timer.cancel()
             request._timer = None

@@ -30,6 +30,7 @@ from .cluster import Backplane
 from .interfaces import Message, Peer, Runner, Scheduler
 from .limits import BrokerLimits, LimitGuard
 from .permissions import claimant
+from .stats import BrokerStats
 from .topics import ServerCallback, ServerSubscription, TopicRegistry
 
 __all__ = ["Broker"]
@@ -68,6 +69,9 @@ class Broker:
         self.slow_consumers_closed = 0
         #: Whether an unauthenticated connection may take an unauthenticated one's ID (spec §10.6).
         self.takeover_replace = True
+        #: What went through, counted in bulk (one addition per publication, not per delivery); read by
+        #: `/metrics` at scrape time (docs/observability.md).
+        self.stats = BrokerStats()
 
     # -- connections (spec §3) -------------------------------------------------------------------------
 
@@ -88,6 +92,7 @@ class Broker:
             self.acks.owner_gone(previous)
         self.clients[client_id] = peer
         peer.client_id = client_id
+        self.stats.registrations += 1
         if self.backplane is not None:
             self.backplane.claim(client_id, claimant(peer.identity, client_id))
             self.backplane.clients_changed(len(self.clients))
@@ -121,6 +126,7 @@ class Broker:
 
     def publish(self, topic: str, data: msgspec.Raw, sender: str) -> None:
         """Deliver to every subscriber of `topic`, on this node and the others."""
+        self.stats.published += 1
         self.deliver(topic, data, sender)
         if self.backplane is not None:
             self.backplane.publish(topic, data, sender)
@@ -130,6 +136,7 @@ class Broker:
         peers = self.topics.peers(topic)
         if peers:
             frame = encode_delivery(act.PUBLISH, topic, data, sender)
+            self.stats.delivered += len(peers)
             for peer in peers:
                 peer.send(frame)
         subs = self.topics.server_subscriptions(topic)
@@ -140,11 +147,13 @@ class Broker:
 
     def publish_to_id(self, target: str, data: msgspec.Raw, sender: str) -> None:
         """A direct message: to a connection, or to the `OnID` handler for the server's ID (spec §5.1)."""
+        self.stats.published_direct += 1
         if target == self.server_id:
             self._run_on_id({"data": _decode_any(data), "from": sender}, None)
             return
         peer = self.clients.get(target)
         if peer is not None:
+            self.stats.delivered_direct += 1
             peer.send(encode_direct(sender, data))
         elif self.backplane is not None:
             self.backplane.direct(target, data, sender)
@@ -161,6 +170,7 @@ class Broker:
         listener: AckListener | None = None,
     ) -> AckRequest:
         """Publish and collect one acknowledgement per subscriber, on every node (spec §6.1, §6.2)."""
+        self.stats.published_with_ack += 1
         peers = tuple(self.topics.peers(topic) or ())
         subs = tuple((self.topics.server_subscriptions(topic) or {}).values())
         expected = [p.client_id for p in peers if p.client_id is not None] + [s.responder_id for s in subs]
@@ -199,6 +209,7 @@ class Broker:
         """
         if peers:
             frame = encode_delivery(act.PUBLISH_ACK, topic, data, sender, server_ack_id)
+            self.stats.delivered_with_ack += len(peers)
             for peer in peers:
                 peer.send(frame)
         if subs:
@@ -210,6 +221,7 @@ class Broker:
     def deliver_direct_ack(self, target: Peer, data: msgspec.Raw, sender: str, server_ack_id: str) -> None:
         """Send a direct message with acknowledgement on a temporary `__direct_` topic (spec §6.4)."""
         topic = f"{act.DIRECT_TOPIC_PREFIX}{target.client_id}_{next(self._numbers)}"
+        self.stats.delivered_direct_ack += 1
         target.send(encode_delivery(act.PUBLISH_ACK, topic, data, sender, server_ack_id))
 
     def _receivers(self, server_ack_id: str) -> Callable[[int], None]:
@@ -227,6 +239,7 @@ class Broker:
         listener: AckListener | None = None,
     ) -> AckRequest:
         """A direct message that the target acknowledges (spec §6.4)."""
+        self.stats.published_direct_ack += 1
         server_ack_id = self._new_ack_id()
         reply = listener or self._reply_listener(owner)
         if target == self.server_id:

@@ -126,6 +126,12 @@ class TopicRegistry:
         """Every topic with at least one subscriber."""
         return self._peers.keys() | self._server.keys()
 
+    def totals(self) -> tuple[int, int, int]:
+        """(topics, WebSocket subscriptions, server-side subscriptions); walks every topic, for `/metrics`."""
+        ws = sum(map(len, self._peers.values()))
+        internal = sum(map(len, self._server.values()))
+        return len(self._peers.keys() | self._server.keys()), ws, internal
+
     def count(self, topic: str) -> tuple[int, int]:
         """(server-side, WebSocket) subscriber counts of `topic`."""
         return len(self._server.get(topic, ())), len(self._peers.get(topic, ()))

@@ -92,7 +92,24 @@ class RedisBackplane:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._connected.wait(), 5.0)
         if not self._connected.is_set():
-            log.error("redis at %s is unreachable; serving local clients only, retrying in the background", self._url)
+            log.warning("redis at %s is unreachable; serving local clients only, retrying in the background", self._url)
+
+    @property
+    def connected(self) -> bool:
+        """True while joined to Redis (subscribed to the cluster's channels)."""
+        return self._connected.is_set()
+
+    async def round_trip(self, *, timeout: float) -> float | None:
+        """Seconds a Redis PING takes, or None when it fails or takes over `timeout` seconds (for `/metrics`)."""
+        if self._redis is None or not self._connected.is_set():
+            return None
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        try:
+            await asyncio.wait_for(self._redis.ping(), timeout)
+        except (RedisError, OSError, TimeoutError):
+            return None
+        return loop.time() - start
 
     async def stop(self) -> None:
         """Say goodbye, flush what is queued, and close the Redis connections."""
@@ -277,7 +294,7 @@ class RedisBackplane:
                         self._dispatch(message["data"])
             except (RedisError, OSError) as exc:
                 if self._connected.is_set():
-                    log.error("lost the redis connection (%s); serving local clients only until it is back", exc)
+                    log.warning("lost the redis connection (%s); serving local clients only until it is back", exc)
                 self._connected.clear()
                 await asyncio.sleep(random.uniform(0, delay))  # full-jitter backoff before reconnecting
                 delay = min(delay * 2, 5.0)

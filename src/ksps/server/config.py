@@ -242,6 +242,15 @@ class ServerConfig:
         100_000, "pending ack requests on this server, 0 = unlimited; more are refused with an error"
     )
 
+    # -- observability (docs/observability.md) -------------------------------------------------------------
+    #: Serve Prometheus metrics at `/metrics` on the server's port (behind the Host check). Default False.
+    metrics: bool = setting(False, "serve Prometheus metrics at /metrics on the server's port (behind the Host check)")
+    #: `host:port` of a separate plain-HTTP listener for `/metrics`, `/healthz` and `/readyz` (metrics then
+    #: are served there, not on the server's port); empty = none. Default none.
+    metrics_address: str = setting(
+        "", "host:port of a separate plain-HTTP listener for /metrics, /healthz and /readyz", default_text="none"
+    )
+
     # -- end of settings ----------------------------------------------------------------------------------
 
     def validate(self) -> None:

@@ -11,7 +11,6 @@ rules; PINGs are answered through the send queue, and reading pauses while write
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from typing import TYPE_CHECKING
 
@@ -25,8 +24,6 @@ if TYPE_CHECKING:
     from .core import ServerCore
 
 __all__ = ["Connection"]
-
-log = logging.getLogger("ksps.server")
 
 
 class Connection(WSListener):
@@ -50,6 +47,10 @@ class Connection(WSListener):
         self.buffered = 0
         #: Closed for breaking a limit, waiting for the peer to read its close frame (`_close_abuser`).
         self.lingering = False
+        #: For the line logged when the socket is gone: when it connected, and (code, reason, client ID,
+        #: who closed) once a close frame went out; None = the connection was dropped without one.
+        self.opened_at = 0.0
+        self.close_info: tuple[int, str, str | None, str] | None = None
         self._core = core
         self._transport: WSTransport | None = None
         self._raw: asyncio.Transport | None = None
@@ -58,6 +59,7 @@ class Connection(WSListener):
         self._counted = False
         self._outbox = core.outbox
         self._budget = core.output_budget
+        self._traffic = core.traffic
         config = core.config
         self._max_send_queue = config.max_send_queue
         self._max_message = config.max_message_size
@@ -81,7 +83,7 @@ class Connection(WSListener):
         self.client_address, self.remote = self._core.proxies.describe(
             self._raw.get_extra_info("peername"), self.forwarded
         )
-        self._refilled_at = self._control_refilled_at = self._core.loop.time()
+        self.opened_at = self._refilled_at = self._control_refilled_at = self._core.loop.time()
         self._counted = True
         self._core.connection_opened(self)
         self._arm_expiry()
@@ -197,7 +199,7 @@ class Connection(WSListener):
             if code == CloseCodes.PROTOCOL_ERROR:
                 self._refuse("protocol", code, reason)
             else:
-                self.close(code, reason)
+                self.close(code, reason, by="client")
         # A PONG answering picows' keepalive PING never gets here; an unsolicited one is ignored (RFC 6455 §5.5.3).
 
     def _protocol_error(self, detail: str) -> None:
@@ -205,6 +207,8 @@ class Connection(WSListener):
         self._refuse("protocol", CloseCodes.PROTOCOL_ERROR, f"{CloseReasons.PROTOCOL_ERROR}: {detail}")
 
     def _refuse(self, kind: str, code: int, reason: str) -> None:
+        closes = self._core.limit_closes
+        closes[kind] = closes.get(kind, 0) + 1
         self._core.throttled.warning(kind, "closing %s (%s): %d %s", self.remote, self.client_id, code, reason)
         self._close_abuser(code, reason)
 
@@ -265,6 +269,7 @@ class Connection(WSListener):
         pending.clear()
         raw = self._raw
         raw.write(data)
+        self._traffic.sent += len(data)  # once per write: a whole loop iteration's frames
         size = raw.get_write_buffer_size()
         if size > self._max_send_queue:
             self._close_slow_consumer()
@@ -307,9 +312,13 @@ class Connection(WSListener):
         self._pending.clear()
         self._close_abuser(CloseCodes.SLOW_CONSUMER, CloseReasons.SLOW_CONSUMER, flush=False)
 
-    def close(self, code: int, reason: str, flush: bool = True) -> None:
-        """Send what is queued (unless told not to), then a close frame, then drop the connection."""
-        if self._begin_close(code, reason, flush):
+    def close(self, code: int, reason: str, flush: bool = True, *, by: str = "server") -> None:
+        """Send what is queued (unless told not to), then a close frame, then drop the connection.
+
+        `by` says who began the closing handshake, for the log line: "server", or "client" when this answers
+        the client's close frame.
+        """
+        if self._begin_close(code, reason, flush, by):
             assert self._transport is not None
             self._transport.disconnect()
 
@@ -327,7 +336,7 @@ class Connection(WSListener):
             self._raw.pause_reading()
             self.lingering = True
 
-    def _begin_close(self, code: int, reason: str, flush: bool) -> bool:
+    def _begin_close(self, code: int, reason: str, flush: bool, by: str = "server") -> bool:
         if self._closing or self._transport is None:
             return False
         if flush:
@@ -336,7 +345,7 @@ class Connection(WSListener):
                 return False
         self._closing = True
         self._disarm_expiry()
-        log.info("closing %s (%s): %d %s", self.remote, self.client_id, code, reason)
+        self.close_info = (code, reason, self.client_id, by)
         self._transport.send_close(_close_code(code), reason.encode())
         # A peer that stopped reading would keep the buffered bytes forever: give it a grace period.
         self._core.loop.call_later(self._core.config.handshake_timeout, self._abort)

@@ -20,7 +20,8 @@ from .config import ServerConfig
 from .connection import Connection
 from .hosts import AllowedHosts
 from .limits import ConnectionGate, OutputBudget, fd_connection_ceiling
-from .listener import listen
+from .listener import Traffic, listen
+from .observer import Observer
 from .outbox import Outbox
 from .proxies import TrustedProxies
 from .relay import Relayer
@@ -98,11 +99,18 @@ class ServerCore:
         self.gate = ConnectionGate(max_total=config.max_connections, max_per_address=config.max_connections_per_address)
         #: Warnings a flood of abusers could trigger, at most one line per second per kind.
         self.throttled = ThrottledLog()
+        # -- observability (docs/observability.md): bytes read and written, connections closed for breaking a
+        # transport limit (by kind), requests refused (by reason); connection lines, probes, metrics.
+        self.traffic = Traffic()
+        self.limit_closes: dict[str, int] = {}
+        self.refusals = self.router.refusals
+        self.observer = Observer(self)
         self._server: asyncio.Server | None = None
         self.cluster: RedisBackplane | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: Outbox | None = None
         self._stopping = False
+        self._listening = False
         self._stopped = asyncio.Event()
 
     @property
@@ -158,6 +166,30 @@ class ServerCore:
             clock_window=config.peer_clock_window,
         )
 
+    @property
+    def ready(self) -> bool:
+        """True once listening and, with `redis_url`, joined to Redis; False again while stopping."""
+        if not self.listening or self._stopping:
+            return False
+        return not self.config.redis_url or (self.cluster is not None and self.cluster.connected)
+
+    @property
+    def listening(self) -> bool:
+        """True while the listening socket is open."""
+        return self._server is not None and self._listening
+
+    @property
+    def stopping(self) -> bool:
+        """True once `stop()` began."""
+        return self._stopping
+
+    @property
+    def metrics_port(self) -> int:
+        """The port of the `metrics_address` listener (useful with port 0)."""
+        return self.observer.metrics_port
+
+    # -- connections -----------------------------------------------------------------------------------
+
     def _accept(self, request: UpgradeRequest) -> Connection:
         connection = Connection(self, identity=request.identity)
         if self.proxies:
@@ -169,8 +201,13 @@ class ServerCore:
         # The same client address the connection will log: a trusted proxy's client, else the socket's.
         address = self.proxies.describe(peername, self.proxies.claimed_chain(request.headers))[0]
         refusal = self.gate.refusal(address)
-        if refusal is None:
-            return self.router(request)
+        if refusal is None or not self.router.wants_connection(request):
+            # The limits count WebSocket connections: a full server still answers its probes and pages.
+            return self.router(request, address)
+        reason = (
+            "max_connections_per_address" if refusal.endswith("(max_connections_per_address)") else "max_connections"
+        )
+        self.refusals[reason] = self.refusals.get(reason, 0) + 1
         self.throttled.warning("connections", "refused a connection from %s: 503 %s", address, refusal)
         return WSUpgradeResponseWithListener(WSUpgradeResponse.create_error_response(503, refusal.encode()), None)
 
@@ -179,15 +216,16 @@ class ServerCore:
         self.connections.add(connection)
         self.deadlines.add(connection)
         self.gate.opened(connection.client_address)
-        log.debug("connection from %s", connection.remote)
+        self.observer.opened(connection)
 
     def connection_closed(self, connection: Connection) -> None:
         """Called by a connection when its socket is gone."""
         self.connections.discard(connection)
         self.deadlines.discard(connection)
         self.gate.closed(connection.client_address)
+        client_id = connection.client_id
         self.broker.disconnect(connection)
-        log.debug("connection %s (%s) closed", connection.remote, connection.client_id)
+        self.observer.closed(connection, client_id)
 
     async def start(self) -> None:
         """Listen and serve in the running event loop; returns once the socket is bound."""
@@ -198,7 +236,7 @@ class ServerCore:
         self._outbox = Outbox(self._loop)
         self._fit_connections_to_fd_limit()
         try:
-            self._server = await listen(self._route, config, _PICOWS_LOGGER)
+            self._server = await listen(self._route, config, _PICOWS_LOGGER, self.traffic)
         except OSError as exc:
             raise ListenError(f"cannot listen on {config.address}: {exc.strerror or exc}") from exc
         # Set before the loop runs again, so no request is answered unchecked (spec §12.4).
@@ -207,6 +245,12 @@ class ServerCore:
         )
         self._stopping = False
         self._stopped.clear()
+        self._listening = True
+        try:
+            await self.observer.start()
+        except ServerError:
+            await self._close_listener()
+            raise
         if config.redis_url:
             await self._join_cluster()
         self.federation = self.handler.federation = self._federation(self.port)  # the real port, if it was 0
@@ -257,9 +301,19 @@ class ServerCore:
             await self._runner.runner.drain(grace)
         await self._wait_connections_gone(grace)
         await server.wait_closed()
+        # Last: the `metrics_address` probes answer 503 `stopping` while connections drain.
+        await self.observer.stop()
         self._server = None
+        self._listening = False
         self._stopped.set()
         log.info("ksps server %s stopped", self.id)
+
+    async def _close_listener(self) -> None:
+        server, self._server = self._server, None
+        self._listening = False
+        if server is not None:
+            server.close()
+            await server.wait_closed()
 
     async def _wait_connections_gone(self, timeout: float) -> None:
         loop = self.loop

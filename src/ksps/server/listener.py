@@ -22,7 +22,7 @@ from picows import WSAutoPingStrategy, WSListener, WSTransport, WSUpgradeRequest
 
 from .config import ServerConfig
 
-__all__ = ["MAX_READ", "Route", "listen"]
+__all__ = ["MAX_READ", "Route", "Traffic", "listen"]
 
 #: The upgrade router with the peer's address (`socket.getpeername()`): a listener, or an HTTP answer.
 Route = Callable[[WSUpgradeRequest, object], "WSListener | WSUpgradeResponseWithListener"]
@@ -48,16 +48,34 @@ _READ_BUFFER = 2048
 MAX_READ = 64 * 1024
 
 
+class Traffic:
+    """Bytes read from and written to client sockets, WebSocket framing included (for `/metrics`)."""
+
+    __slots__ = ("received", "sent")
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.sent = 0
+
+
 class _BoundedReads(_WSProtocol):
-    """picows' protocol, handing asyncio at most `MAX_READ` bytes of buffer per read."""
+    """picows' protocol, handing asyncio at most `MAX_READ` bytes of buffer per read, counting what it reads."""
+
+    traffic: Traffic
 
     def get_buffer(self, sizehint: int) -> memoryview:
         buffer = super().get_buffer(sizehint)
         return buffer[:MAX_READ] if len(buffer) > MAX_READ else buffer
 
+    def buffer_updated(self, nbytes: int) -> None:
+        self.traffic.received += nbytes  # once per read, not per frame
+        super().buffer_updated(nbytes)
 
-async def listen(route: Route, config: ServerConfig, logger: logging.LoggerAdapter[Any]) -> asyncio.Server:
-    """Listen on `config.address` and serve WebSocket upgrades through `route`."""
+
+async def listen(
+    route: Route, config: ServerConfig, logger: logging.LoggerAdapter[Any], traffic: Traffic
+) -> asyncio.Server:
+    """Listen on `config.address` and serve WebSocket upgrades through `route`; count bytes read in `traffic`."""
     loop = asyncio.get_running_loop()
     keepalive = config.keepalive_interval > 0
 
@@ -83,6 +101,7 @@ async def listen(route: Route, config: ServerConfig, logger: logging.LoggerAdapt
             None,  # extra headers, client side only
             _READ_BUFFER,
         )
+        protocol.traffic = traffic
         return protocol
 
     host, port = config.split_address()

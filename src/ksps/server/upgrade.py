@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 from picows import WSListener, WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
 
 from ..broker.permissions import Identity
-from ..logs import ThrottledLog
+from ..logs import SampledLog, ThrottledLog
 from .hosts import AllowedHosts
+from .pages import Page, PageSource
 
 __all__ = ["Middleware", "Next", "Reject", "UpgradeHook", "UpgradeRequest", "UpgradeRouter"]
 
@@ -82,49 +83,89 @@ class UpgradeRouter:
         self.hook: UpgradeHook | None = None
         #: Accepted `Host` values; set by the server once it knows its port (None = not checked).
         self.hosts: AllowedHosts | None = None
+        #: Plain HTTP answers by path: `probes` before the Host check (health probes come from local agents
+        #: with a bare IP as Host), `pages` after it (`/metrics`). The WebSocket path takes precedence.
+        self.probes: dict[str, PageSource] = {}
+        self.pages: dict[str, PageSource] = {}
+        #: Requests refused since the start, by reason (read by `/metrics`).
+        self.refusals: dict[str, int] = {}
         self._log = ThrottledLog()
+        #: Refusals a client can cause but an operator wants to see: at info, sampled under floods.
+        self._sampled = SampledLog()
         self._make_listener = make_listener
         self._bundle_cache: dict[str, bytes | None] = {}
 
-    def __call__(self, request: WSUpgradeRequest) -> WSListener | WSUpgradeResponseWithListener:
+    def __call__(self, request: WSUpgradeRequest, address: str = "") -> WSListener | WSUpgradeResponseWithListener:
+        """Route one request from client `address` (for logs): a connection, or an HTTP answer."""
         target = urlsplit(request.path.decode("latin-1"))
-        # First of all (spec §12.4): a name the server does not know as its own is DNS rebinding, or a mistake.
+        path = target.path
+        if path != self.path and (probe := self.probes.get(path)) is not None:
+            return _page(probe())  # health probes: no Host check (docs/observability.md)
+        # Then first of all (spec §12.4): a name the server does not know as its own is DNS rebinding, or a mistake.
         if self.hosts is not None and not self.hosts.allows(host := request.headers.get("Host")):
+            self._count("host")
             self._log.warning(
                 "host",
-                "refused a request for Host %r: not an allowed host (allowed: %s); "
+                "refused a request from %s for Host %r: not an allowed host (allowed: %s); "
                 "if it is this server's name, add it to --allowed-hosts",
+                address,
                 host,
                 self.hosts.describe(),
             )
             return _answer(HTTPStatus.FORBIDDEN, "Forbidden: host not allowed")
-        if self.serve_bundle and target.path in _BUNDLES:
-            return self._serve_bundle(_BUNDLES[target.path])
-        if target.path != self.path:
+        if self.serve_bundle and path in _BUNDLES:
+            return self._serve_bundle(_BUNDLES[path])
+        if path != self.path:
+            if (page := self.pages.get(path)) is not None:
+                return _page(page())
+            self._count("not_found")
+            self._sampled.info(
+                "refused request",
+                "refused %s from %s: 404, the WebSocket endpoint is %s (--path)",
+                path,
+                address,
+                self.path,
+            )
             return _answer(HTTPStatus.NOT_FOUND, "Not Found")
-        upgrade = UpgradeRequest(target.path, parse_qs(target.query, keep_blank_values=True), request.headers)
-        refusal = self._run_chain(upgrade)
+        upgrade = UpgradeRequest(path, parse_qs(target.query, keep_blank_values=True), request.headers)
+        refusal = self._run_chain(upgrade, address)
         if refusal is not None:
-            log.info("refused upgrade of %s: %d %s", target.path, refusal.status, refusal.body)
+            if refusal is not _HOOK_REFUSAL and refusal is not _ORIGIN_REFUSAL:
+                # Hook and origin refusals were counted and logged where they were decided.
+                self._count("unauthorized" if refusal.status == HTTPStatus.UNAUTHORIZED else f"http_{refusal.status}")
+                self._sampled.info(
+                    "refused request", "refused upgrade from %s: %d %s", address, refusal.status, refusal.body
+                )
             return WSUpgradeResponseWithListener(
                 WSUpgradeResponse.create_error_response(refusal.status, refusal.body.encode(), dict(refusal.headers)),
                 None,
             )
         return self._make_listener(upgrade)
 
-    def _run_chain(self, request: UpgradeRequest) -> Reject | None:
+    def wants_connection(self, request: WSUpgradeRequest) -> bool:
+        """Whether `request` is for the WebSocket path (others are plain HTTP pages or 404s)."""
+        return urlsplit(request.path.decode("latin-1")).path == self.path
+
+    def _count(self, reason: str) -> None:
+        self.refusals[reason] = self.refusals.get(reason, 0) + 1
+
+    def _run_chain(self, request: UpgradeRequest, address: str) -> Reject | None:
         # The first middleware added runs first; the hook and origin check run after the whole chain.
         def final(req: UpgradeRequest) -> Reject | None:
             if self.hook is not None and not self.hook(req):
-                return Reject(403, "Forbidden")
+                self._count("hook")
+                self._sampled.info("refused request", "refused upgrade from %s: 403 by the OnUpgradeWS hook", address)
+                return _HOOK_REFUSAL
             if not self._origin_allowed(req):
+                self._count("origin")
                 self._log.warning(
                     "origin",
-                    "refused upgrade from Origin %r: not the server's own and not allowed; "
-                    "if this site may connect, add it to --allowed-origins",
+                    "refused upgrade from %s: 403, origin %s not allowed: add it to --allowed-origins "
+                    "if this site may connect",
+                    address,
                     req.headers.get("Origin"),
                 )
-                return Reject(403, "Forbidden: origin not allowed")
+                return _ORIGIN_REFUSAL
             return None
 
         call: Next = final
@@ -152,6 +193,20 @@ class UpgradeRouter:
             ),
             None,
         )
+
+
+#: The refusals of the hook and the origin check (counted and logged where they are decided).
+_HOOK_REFUSAL = Reject(403, "Forbidden")
+_ORIGIN_REFUSAL = Reject(403, "Forbidden: origin not allowed")
+
+
+def _page(page: Page) -> WSUpgradeResponseWithListener:
+    headers = {"Content-Type": page.content_type, "Cache-Control": "no-cache"}
+    if page.status < 400:
+        response = WSUpgradeResponse.create_ok_response(page.body, headers)
+    else:
+        response = WSUpgradeResponse.create_error_response(page.status, page.body, headers)
+    return WSUpgradeResponseWithListener(response, None)
 
 
 def _bind(middleware: Middleware, call_next: Next) -> Next:

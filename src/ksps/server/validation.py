@@ -99,12 +99,9 @@ def _ranges(config: ServerConfig) -> Iterator[ConfigProblem]:
 
 
 def _addresses(config: ServerConfig) -> Iterator[ConfigProblem]:
-    host, sep, port = config.address.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        yield ConfigProblem("address", f"must be host:port with a port from 1 to 65535 (0 = any free port), got "
-                                       f"{config.address!r}")  # fmt: skip
-    elif host.startswith("[") != host.endswith("]"):
-        yield ConfigProblem("address", f"has an unbalanced [ ] around the host: {config.address!r}")
+    yield from _listen_address("address", config.address)
+    if config.metrics_address:
+        yield from _listen_address("metrics_address", config.metrics_address)
     if not config.path.startswith("/") or any(char in config.path for char in " ?#"):
         yield ConfigProblem("path", f"must start with / and hold no space, ? or #, got {config.path!r}")
     if config.server_id and len(config.server_id.encode()) > config.max_id_bytes:
@@ -124,6 +121,14 @@ def _addresses(config: ServerConfig) -> Iterator[ConfigProblem]:
         yield ConfigProblem("redis_url", f"must start with redis://, rediss:// or unix://, got {config.redis_url!r}")
     if not config.redis_prefix:
         yield ConfigProblem("redis_prefix", "must not be empty")
+
+
+def _listen_address(name: str, address: str) -> Iterator[ConfigProblem]:
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        yield ConfigProblem(name, f"must be host:port with a port from 1 to 65535 (0 = any free port), got {address!r}")
+    elif host.startswith("[") != host.endswith("]"):
+        yield ConfigProblem(name, f"has an unbalanced [ ] around the host: {address!r}")
 
 
 def _files(config: ServerConfig) -> Iterator[ConfigProblem]:

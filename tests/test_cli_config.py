@@ -65,7 +65,7 @@ def test_config_prints_every_setting_parses_back_and_masks_secrets(tmp_path: Pat
     assert set(effective) == {option.key for option in OPTIONS}
     assert effective["peer_secret"] == effective["jwt_secret"] == "***"
     assert "hunter2" not in proc.stdout and "s3cret-key" not in proc.stdout
-    assert effective["log_level"] == "warning" and effective["workers"] == 1
+    assert effective["log_level"] == "info" and effective["workers"] == 1
     assert "# largest accepted frame in bytes" in proc.stdout  # each key with its help and default
     # The printed file is a valid config file: read back, it gives the same output.
     plain = ksps("config").stdout

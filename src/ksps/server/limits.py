@@ -98,6 +98,8 @@ class OutputBudget:
         self.cut = 0
         self.dropped = 0
         self._holders: set[Buffered] = set()
+        #: Connections dropped to free memory whose sockets are not gone yet (`release`).
+        self._dropping: set[Buffered] = set()
 
     def update(self, connection: Buffered, size: int) -> None:
         """`connection` now has `size` bytes waiting."""
@@ -127,6 +129,7 @@ class OutputBudget:
         self.total -= connection.buffered
         connection.buffered = 0
         self._holders.discard(connection)
+        self._dropping.discard(connection)
 
     def _enforce(self, extra: int = 0) -> None:
         """Bring the total, plus `extra` bytes about to be queued, under the limit (see the class docstring)."""
@@ -135,13 +138,17 @@ class OutputBudget:
         if self.total <= limit:
             return
         by_size = sorted(self._holders, key=lambda c: c.buffered, reverse=True)
+        # Dropped connections stay counted until their socket is gone (`release`): uvloop frees what they hold
+        # only on the next loop iteration, and lending it out meanwhile held twice the budget (spec §13.1).
+        freed = sum(c.buffered for c in self._dropping)
         for connection in by_size:
-            if self.total <= limit:
+            if self.total - freed <= limit:
                 return
-            if connection.closing:
+            if connection.closing and connection not in self._dropping:
                 self.dropped += 1
+                self._dropping.add(connection)
+                freed += connection.buffered
                 connection.drop_for_budget()
-                self.release(connection)
         for connection in by_size:
             if not connection.closing:
                 self.cut += 1

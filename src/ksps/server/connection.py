@@ -28,7 +28,7 @@ __all__ = ["Connection"]
 
 log = logging.getLogger("ksps.server")
 
-#: Frames joined into one write at most (`_write_in_parts`): 256 KiB of 1 KiB publications.
+#: Frames joined into one write at most (`Connection._write_in_parts`): 256 KiB of 1 KiB publications.
 _FRAMES_PER_WRITE = 256
 
 
@@ -270,14 +270,35 @@ class Connection(WSListener):
             return
         if len(pending) <= _FRAMES_PER_WRITE:
             raw.write(pending[0] if len(pending) == 1 else b"".join(pending))
-        else:
-            _write_in_parts(raw, pending)
+        elif not self._write_in_parts(raw, pending):
+            return
         pending.clear()
         size = raw.get_write_buffer_size()
         if size > self._max_send_queue:
             self._close_slow_consumer()
         elif size or self.buffered:
             self._budget.update(self, size)
+
+    def _write_in_parts(self, raw: asyncio.Transport, pending: list[bytes]) -> bool:
+        """Write a long queue as several joined parts; False if the connection was closed on the way (4002).
+
+        Once a part is left waiting (the kernel took what it could), the rest would all stay in memory: it is
+        checked like a backlog (`_admit`). And a write the kernel takes only in part keeps its whole buffer
+        alive under uvloop (a view of the rest) while get_write_buffer_size() reports only the rest: parts
+        bound that to one part (spec §13.1).
+        """
+        admitted = False
+        for start in range(0, len(pending), _FRAMES_PER_WRITE):
+            if start and not admitted:
+                waiting = raw.get_write_buffer_size()
+                if waiting:
+                    if not self._admit(pending[start:], waiting):
+                        # Closed, but what it holds counts until its socket is gone (the budget may drop it).
+                        self._budget.update(self, raw.get_write_buffer_size())
+                        return False
+                    admitted = True
+            raw.write(b"".join(pending[start : start + _FRAMES_PER_WRITE]))
+        return True
 
     def _admit(self, pending: list[bytes], waiting: int) -> bool:
         """Whether a connection with a backlog may queue `pending` too; if not, it is closed (4002), unsent.
@@ -400,17 +421,6 @@ class Connection(WSListener):
         # Still connected after the grace period: the peer is not reading its close frame; cut it off.
         if self._raw is not None and self._transport is not None and not self._transport.is_disconnected:
             self._raw.abort()
-
-
-def _write_in_parts(raw: asyncio.Transport, pending: list[bytes]) -> None:
-    """Write a long queue as several joined parts rather than one.
-
-    A write the kernel takes only in part keeps its whole buffer alive under uvloop (a view of the rest),
-    while get_write_buffer_size() reports only the rest: one 2 MiB join per subscriber, after a busy read,
-    held megabytes the output budget could not see (spec §13.1). Parts bound that to one part.
-    """
-    for start in range(0, len(pending), _FRAMES_PER_WRITE):
-        raw.write(b"".join(pending[start : start + _FRAMES_PER_WRITE]))
 
 
 def _close_code(code: int) -> WSCloseCode:

@@ -98,6 +98,8 @@ class OutputBudget:
         self.cut = 0
         self.dropped = 0
         self._holders: set[Buffered] = set()
+        #: Connections dropped to free memory whose sockets are not gone yet (`release`).
+        self._dropping: set[Buffered] = set()
 
     def update(self, connection: Buffered, size: int) -> None:
         """`connection` now has `size` bytes waiting."""
@@ -110,24 +112,43 @@ class OutputBudget:
         if self.limit and self.total > self.limit:
             self._enforce()
 
+    def admits(self, connection: Buffered, *, waiting: int, queued: int) -> bool:
+        """Whether `connection`, with `waiting` bytes in its transport, may queue `queued` more.
+
+        Asked before writing to a connection that has a backlog (all it is given stays in memory). If the total
+        would pass the limit, the budget is enforced first, as by `update` (closed connections dropped, then the
+        slowest live one closed); if that leaves no room, the answer is no and the caller closes `connection`.
+        """
+        if not self.limit or self.total - connection.buffered + waiting + queued <= self.limit:
+            return True
+        self._enforce(extra=queued)
+        return not connection.closing and self.total + queued <= self.limit
+
     def release(self, connection: Buffered) -> None:
         """Stop counting `connection`: its socket is gone."""
         self.total -= connection.buffered
         connection.buffered = 0
         self._holders.discard(connection)
+        self._dropping.discard(connection)
 
-    def _enforce(self) -> None:
+    def _enforce(self, extra: int = 0) -> None:
+        """Bring the total, plus `extra` bytes about to be queued, under the limit (see the class docstring)."""
         self._recount(tuple(self._holders))
-        if self.total <= self.limit:
+        limit = self.limit - extra
+        if self.total <= limit:
             return
         by_size = sorted(self._holders, key=lambda c: c.buffered, reverse=True)
+        # Dropped connections stay counted until their socket is gone (`release`): uvloop frees what they hold
+        # only on the next loop iteration, and lending it out meanwhile held twice the budget (spec §13.1).
+        freed = sum(c.buffered for c in self._dropping)
         for connection in by_size:
-            if self.total <= self.limit:
+            if self.total - freed <= limit:
                 return
-            if connection.closing:
+            if connection.closing and connection not in self._dropping:
                 self.dropped += 1
+                self._dropping.add(connection)
+                freed += connection.buffered
                 connection.drop_for_budget()
-                self.release(connection)
         for connection in by_size:
             if not connection.closing:
                 self.cut += 1

@@ -1,4 +1,4 @@
-"""`ksps.protocol` and `ksps.broker` stay sans-I/O: no event loop, sockets or threads (STYLE.md, layering).
+"""`ksps.protocol` and `ksps.broker` stay sans-I/O: no event loop, sockets or threads (docs/architecture.md, "Layers").
 
 Checked on the source with `ast`, so an import hidden in a function or behind TYPE_CHECKING counts too.
 """

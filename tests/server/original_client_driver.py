@@ -45,7 +45,7 @@ async def main(address, server_id, unit):
     direct, news = asyncio.Queue(), asyncio.Queue()
 
     async def on_id(message, subscriber):
-        # The original also calls OnId with every `pong` (ksps-wire.md §6, item 4).
+        # The original client also calls OnId with every `pong` (a quirk of the original, not of the protocol).
         if message.get("action") != "pong":
             await direct.put(message)
 

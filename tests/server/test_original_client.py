@@ -88,9 +88,9 @@ async def test_original_python_client_round_trips(original_python: Path, server:
     assert "done" in events, (events, stderr)
 
     assert events["registered"] == {"event": "registered", "a": "orig-a", "b": "orig-b"}
-    # PyPI 1.0.0 hands callbacks the raw `data` member: our nested {data, from} (ksps-wire.md §6, item 5).
+    # PyPI 1.0.0 hands callbacks the raw `data` member: our nested {data, from} (spec §4.2).
     assert events["publish"]["data"] == {"data": {"n": 1}, "from": "orig-b"}
-    # And OnId gets {"data": payload} without `from` (ksps-wire.md §6, item 4).
+    # And OnId gets {"data": payload} without `from` (a quirk of the original client).
     assert events["direct"]["data"] == {"data": "hello a"}
     responses = events["ack"]["responses"]
     assert list(responses) == ["orig-a"]

@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-
-import pytest
 
 from ..server.http_pages import http_get, scrape, value
 from .conftest import StartNode
-from .processes import RedisProcess
+from .processes import MAX_BACKOFF, RedisProcess
 from .wire import unique, units
-
-#: The longest pause of a node's reconnection backoff (spec/cluster.md §7), plus a connection.
-MAX_BACKOFF = 5.0
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisProcess]:
-    """A Redis for one test, which it kills and restarts."""
-    redis = RedisProcess()
-    try:
-        yield redis.start_on_a_free_port()
-    finally:
-        redis.stop()
 
 
 async def readiness(port: int, expected: int, timeout: float) -> bytes:

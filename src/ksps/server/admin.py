@@ -86,7 +86,7 @@ class AdminPages:
 
     def _authorized(self, header: str) -> bool:
         # Constant time: the comparison must not tell how much of a guess was right.
-        return hmac.compare_digest(header.encode("latin-1", "replace"), self._expected)
+        return hmac.compare_digest(header.encode("utf-8", "surrogatepass"), self._expected)
 
     def _publish(self, query: Mapping[str, list[str]]) -> Page:
         # A GET with the topic and data in the query: picows reads GET requests without a body only.

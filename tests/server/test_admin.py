@@ -130,6 +130,23 @@ async def test_admin_publish_reaches_a_websocket_subscriber(server: Server, conn
     assert status == 400
 
 
+@pytest.mark.server_options(admin_token=TOKEN)
+async def test_admin_publish_refuses_oversized_input_and_the_bus_goes_on(server: Server, connect: Connect) -> None:
+    watcher = await connect("watcher")
+    await watcher.subscribe("news")
+    for query in (
+        {"topic": "n" * 300, "data": "1"},  # longer than max_topic_bytes
+        {"topic": "news", "data": "x" * 5000},  # longer than the test publish allows
+    ):
+        status, _, body = await http_get(server.port, f"/admin/api/publish?{urlencode(query)}", headers=BEARER)
+        assert status == 400, body
+    status, _, _ = await http_get(server.port, "/admin/api/publish?topic=news&data=%FF%FE", headers=BEARER)
+    assert status == 200  # undecodable bytes are replaced, not a crash
+    assert (await watcher.expect("publish", topic="news"))["data"]["data"] == "\ufffd\ufffd"
+    await watcher.send({"action": "publish", "topic": "news", "data": "still here"})
+    assert (await watcher.expect("publish", topic="news"))["data"]["data"] == "still here"
+
+
 def test_rates_are_differences_between_samples() -> None:
     samples = deque([(10.0, 100, 200), (11.0, 130, 290), (11.5, 130, 290)], maxlen=SAMPLES)
     assert _rates(samples) == [{"published": 30.0, "delivered": 90.0}, {"published": 0.0, "delivered": 0.0}]

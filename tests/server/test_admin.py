@@ -54,7 +54,8 @@ async def test_admin_data_needs_the_token(server: Server, connect: Connect) -> N
     status, answer, body = await http_get(server.port, "/admin")
     assert status == 200
     assert answer["content-type"].startswith("text/html")
-    assert "default-src 'none'" in answer["content-security-policy"]
+    policy = answer["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src 'sha256-" in policy and "unsafe" not in policy
     assert b"/admin/api/state" in body and b"http" not in body.replace(b"http://www.w3.org/2000/svg", b"")
     status, _, _ = await http_get(server.port, "/admin/other", headers=BEARER)
     assert status == 404

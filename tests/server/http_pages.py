@@ -10,22 +10,26 @@ from prometheus_client.parser import text_string_to_metric_families
 from .wire import units
 
 
-async def http_get(port: int, path: str, *, host: str | None = None) -> tuple[int, dict[str, str], bytes]:
-    """GET `path` from 127.0.0.1:`port` (Host: `host`, or the address itself); (status, headers, body)."""
+async def http_get(
+    port: int, path: str, *, host: str | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """GET `path` from 127.0.0.1:`port` (Host: `host`, or the address itself, and `headers`); (status, headers,
+    body)."""
     reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), units(2))
     try:
-        request = f"GET {path} HTTP/1.1\r\nHost: {host or f'127.0.0.1:{port}'}\r\nAccept: */*\r\n\r\n"
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+        request = f"GET {path} HTTP/1.1\r\nHost: {host or f'127.0.0.1:{port}'}\r\nAccept: */*\r\n{extra}\r\n"
         writer.write(request.encode())
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), units(2))
         status_line, *lines = head.decode("latin-1").split("\r\n")
-        headers = {}
+        answer = {}
         for line in lines:
             name, sep, value = line.partition(":")
             if sep:
-                headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0"))
+                answer[name.strip().lower()] = value.strip()
+        length = int(answer.get("content-length", "0"))
         body = await asyncio.wait_for(reader.readexactly(length), units(2)) if length else b""
-        return int(status_line.split()[1]), headers, body
+        return int(status_line.split()[1]), answer, body
     finally:
         writer.close()
 

@@ -251,6 +251,16 @@ class ServerConfig:
         "", "host:port of a separate plain-HTTP listener for /metrics, /healthz and /readyz", default_text="none"
     )
 
+    # -- admin page (docs/observability.md) ---------------------------------------------------------------
+    #: Token that enables the admin page at `/admin` and protects its data (at least 16 characters); empty =
+    #: no admin page (404). Default none.
+    admin_token: str = setting(
+        "",
+        "token enabling the admin page at /admin, at least 16 characters; prefer the environment variable",
+        default_text="none, no admin page",
+        secret=True,
+    )
+
     # -- end of settings ----------------------------------------------------------------------------------
 
     def validate(self) -> None:

@@ -207,7 +207,7 @@ class ServerCore:
         reason = (
             "max_connections_per_address" if refusal.endswith("(max_connections_per_address)") else "max_connections"
         )
-        self.refusals[reason] = self.refusals.get(reason, 0) + 1
+        self.router.count_refusal(reason, address)
         self.throttled.warning("connections", "refused a connection from %s: 503 %s", address, refusal)
         return WSUpgradeResponseWithListener(WSUpgradeResponse.create_error_response(503, refusal.encode()), None)
 

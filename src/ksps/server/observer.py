@@ -2,7 +2,7 @@
 
 The counters themselves live where the events happen (the broker, the connections, the limits, the router);
 this module logs connections, answers `/healthz` and `/readyz`, and, when asked, serves `/metrics` with the
-loop monitor, on the bus port or on `metrics_address`.
+loop monitor, on the bus port or on `metrics_address`; and, with `admin_token`, the admin page (server/admin.py).
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ class Observer:
         core.router.probes.update({"/healthz": self.health, "/readyz": self.readiness})
         if core.config.metrics or core.config.metrics_address:
             self._enable_metrics()
+        if core.config.admin_token:
+            from .admin import AdminPages
+
+            core.router.admin = AdminPages(core, core.config.admin_token)
 
     def _enable_metrics(self) -> None:
         from .metrics import CONTENT_TYPE, LoopMonitor, metrics_registry, render  # prometheus_client, if asked

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 
 __all__ = ["Page", "PageServer", "text"]
@@ -28,6 +28,8 @@ class Page:
     status: int
     body: bytes
     content_type: str = "text/plain; charset=utf-8"
+    #: Extra response headers (`WWW-Authenticate`, `Content-Security-Policy`).
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 #: A path's answer, computed per request.

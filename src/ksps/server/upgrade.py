@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -55,6 +57,12 @@ Middleware = Callable[[UpgradeRequest, Next], "Reject | None"]
 #: The upgrade hook: False refuses with 403 (the original's `OnUpgradeWS`).
 UpgradeHook = Callable[[UpgradeRequest], bool]
 
+#: Refusals kept for the admin page.
+RECENT_REFUSALS = 50
+
+#: The admin page: (path, query, headers, client address) -> the answer (server/admin.py).
+AdminRoute = Callable[[str, Mapping[str, list[str]], Mapping[str, str], str], Page]
+
 #: URL path -> file of the browser client bundle in the package (built from clients/js, spec §1.5).
 _BUNDLES = {"/ksps.js": "ksps.browser.js", "/ksps.min.js": "ksps.browser.min.js"}
 
@@ -89,6 +97,10 @@ class UpgradeRouter:
         self.pages: dict[str, PageSource] = {}
         #: Requests refused since the start, by reason (read by `/metrics`).
         self.refusals: dict[str, int] = {}
+        #: The latest refusals, (wall-clock time, reason, client address), for the admin page; bounded.
+        self.recent_refusals: deque[tuple[float, str, str]] = deque(maxlen=RECENT_REFUSALS)
+        #: The admin page's answer for `/admin` and below, when enabled (server/admin.py).
+        self.admin: AdminRoute | None = None
         self._log = ThrottledLog()
         #: Refusals a client can cause but an operator wants to see: at info, sampled under floods.
         self._sampled = SampledLog()
@@ -103,7 +115,7 @@ class UpgradeRouter:
             return _page(probe())  # health probes: no Host check (docs/observability.md)
         # Then first of all (spec §12.4): a name the server does not know as its own is DNS rebinding, or a mistake.
         if self.hosts is not None and not self.hosts.allows(host := request.headers.get("Host")):
-            self._count("host")
+            self.count_refusal("host", address)
             self._log.warning(
                 "host",
                 "refused a request from %s for Host %r: not an allowed host (allowed: %s); "
@@ -118,7 +130,9 @@ class UpgradeRouter:
         if path != self.path:
             if (page := self.pages.get(path)) is not None:
                 return _page(page())
-            self._count("not_found")
+            if self.admin is not None and (path == "/admin" or path.startswith("/admin/")):
+                return _page(self.admin(path, parse_qs(target.query), request.headers, address))
+            self.count_refusal("not_found", address)
             self._sampled.info(
                 "refused request",
                 "refused %s from %s: 404, the WebSocket endpoint is %s (--path)",
@@ -132,7 +146,8 @@ class UpgradeRouter:
         if refusal is not None:
             if refusal is not _HOOK_REFUSAL and refusal is not _ORIGIN_REFUSAL:
                 # Hook and origin refusals were counted and logged where they were decided.
-                self._count("unauthorized" if refusal.status == HTTPStatus.UNAUTHORIZED else f"http_{refusal.status}")
+                reason = "unauthorized" if refusal.status == HTTPStatus.UNAUTHORIZED else f"http_{refusal.status}"
+                self.count_refusal(reason, address)
                 self._sampled.info(
                     "refused request", "refused upgrade from %s: %d %s", address, refusal.status, refusal.body
                 )
@@ -146,18 +161,20 @@ class UpgradeRouter:
         """Whether `request` is for the WebSocket path (others are plain HTTP pages or 404s)."""
         return urlsplit(request.path.decode("latin-1")).path == self.path
 
-    def _count(self, reason: str) -> None:
+    def count_refusal(self, reason: str, address: str) -> None:
+        """Count a refused request by reason, and keep it in `recent_refusals` for the admin page."""
         self.refusals[reason] = self.refusals.get(reason, 0) + 1
+        self.recent_refusals.append((time.time(), reason, address))
 
     def _run_chain(self, request: UpgradeRequest, address: str) -> Reject | None:
         # The first middleware added runs first; the hook and origin check run after the whole chain.
         def final(req: UpgradeRequest) -> Reject | None:
             if self.hook is not None and not self.hook(req):
-                self._count("hook")
+                self.count_refusal("hook", address)
                 self._sampled.info("refused request", "refused upgrade from %s: 403 by the OnUpgradeWS hook", address)
                 return _HOOK_REFUSAL
             if not self._origin_allowed(req):
-                self._count("origin")
+                self.count_refusal("origin", address)
                 self._log.warning(
                     "origin",
                     "refused upgrade from %s: 403, origin %s not allowed: add it to --allowed-origins "
@@ -201,7 +218,7 @@ _ORIGIN_REFUSAL = Reject(403, "Forbidden: origin not allowed")
 
 
 def _page(page: Page) -> WSUpgradeResponseWithListener:
-    headers = {"Content-Type": page.content_type, "Cache-Control": "no-cache"}
+    headers = {"Content-Type": page.content_type, "Cache-Control": "no-cache", **page.headers}
     if page.status < 400:
         response = WSUpgradeResponse.create_ok_response(page.body, headers)
     else:

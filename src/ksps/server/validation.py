@@ -19,7 +19,10 @@ from ..broker import parse_relay_address
 from ..errors import ConfigProblem, KspsError
 from .config import SETTING, ServerConfig
 
-__all__ = ["MIN_MESSAGE_SIZE", "check"]
+__all__ = ["MIN_ADMIN_TOKEN", "MIN_MESSAGE_SIZE", "check"]
+
+#: Shortest `admin_token`.
+MIN_ADMIN_TOKEN = 16
 
 #: Smallest `max_message_size`: room for a registration `ping` with an ID of `max_id_bytes` (256) and its JSON.
 MIN_MESSAGE_SIZE = 512
@@ -164,4 +167,10 @@ def _jwt_keys(config: ServerConfig) -> Iterator[ConfigProblem]:
         yield ConfigProblem("jwt_jwks" if config.jwt_jwks else "jwt_public_key", str(exc), file=True)
 
 
-_RULES: tuple[Callable[[ServerConfig], Iterator[ConfigProblem]], ...] = (_ranges, _addresses, _files)
+def _admin(config: ServerConfig) -> Iterator[ConfigProblem]:
+    # A short token could be guessed over the network; the page can publish to any topic.
+    if config.admin_token and len(config.admin_token) < MIN_ADMIN_TOKEN:
+        yield ConfigProblem("admin_token", f"must be at least {MIN_ADMIN_TOKEN} characters (or empty: no admin page)")
+
+
+_RULES: tuple[Callable[[ServerConfig], Iterator[ConfigProblem]], ...] = (_ranges, _addresses, _files, _admin)

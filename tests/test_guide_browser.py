@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -20,11 +18,11 @@ import pytest
 
 from ksps import Server
 from ksps.testing import free_port
+from tests.browser import headless_chromium, requires_chromium
 
 from .test_guide import ADDRESSES, EXAMPLES, Example
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install chromium)")
+pytestmark = requires_chromium
 UNIT = float(os.environ.get("KSPS_TEST_TIMEOUT_UNIT", "1.0"))
 
 REPORTER = b"""
@@ -88,27 +86,6 @@ class PageServer:
         return last
 
 
-@contextlib.asynccontextmanager
-async def chromium(url: str, profile: Path) -> AsyncIterator[None]:
-    """Headless Chromium showing `url` until the block ends."""
-    assert CHROMIUM is not None
-    process = await asyncio.create_subprocess_exec(
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", url,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        yield
-    finally:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 10 * UNIT)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
 async def _open_guide_page(allowed_origins: bool, tmp_path: Path, expected: str) -> str:
     example = _page_example()
     bus_port = free_port()
@@ -116,7 +93,7 @@ async def _open_guide_page(allowed_origins: bool, tmp_path: Path, expected: str)
     async with PageServer(page) as pages:
         origin = f"http://localhost:{pages.port}"
         server = Server(address=f"localhost:{bus_port}", allowed_origins=(origin,) if allowed_origins else ())
-        async with server, chromium(f"{origin}/", tmp_path / "profile"):
+        async with server, headless_chromium(f"{origin}/", tmp_path / "profile"):
             return await pages.wait_for(expected)
 
 

@@ -13,7 +13,6 @@ import base64
 import contextlib
 import json
 import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from ksps import Server
+from tests.browser import headless_chromium, requires_chromium
 
 from .conftest import Connect
 from .http_pages import http_get
 from .wire import WireClient, units
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install chromium)")
+pytestmark = requires_chromium
 
 TOKEN = "admin-token-for-the-browser-test"
 
@@ -89,24 +88,8 @@ class DevTools:
 @contextlib.asynccontextmanager
 async def chromium(url: str, profile: Path) -> AsyncIterator[DevTools]:
     """Open `url` in headless Chromium and attach to its page."""
-    assert CHROMIUM is not None
-    process = await asyncio.create_subprocess_exec(
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--hide-scrollbars",
-        "--window-size=1280,860",
-        "--remote-debugging-port=0",
-        f"--user-data-dir={profile}",
-        url,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
+    flags = ("--hide-scrollbars", "--window-size=1280,860", "--remote-debugging-port=0")
+    async with headless_chromium(url, profile, *flags, stderr=asyncio.subprocess.PIPE) as process:
         assert process.stderr is not None
         port = await asyncio.wait_for(_devtools_port(process.stderr), units(30))
         targets: list[dict[str, Any]] = []
@@ -116,9 +99,6 @@ async def chromium(url: str, profile: Path) -> AsyncIterator[DevTools]:
         page = next(t for t in targets if t["type"] == "page" and t["url"].startswith("http"))
         async with connect(page["webSocketDebuggerUrl"], max_size=None) as socket:
             yield DevTools(socket)
-    finally:
-        process.kill()
-        await process.wait()
 
 
 async def _devtools_port(stderr: asyncio.StreamReader) -> int:

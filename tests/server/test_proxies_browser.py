@@ -10,8 +10,6 @@ reports what happened by fetching `/result?...` from the front door.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from urllib.parse import unquote
@@ -19,12 +17,12 @@ from urllib.parse import unquote
 import pytest
 
 from ksps import Server
+from tests.browser import headless_chromium, requires_chromium
 
 from .conftest import StartServer
 from .wire import units
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install chromium)")
+pytestmark = requires_chromium
 
 PAGE = b"""<!doctype html>
 <title>ksps rebinding test</title>
@@ -104,40 +102,18 @@ async def door() -> AsyncIterator[FrontDoor]:
 
 
 @pytest.fixture
-async def browse(tmp_path: Path, door: FrontDoor) -> AsyncIterator[Browse]:
+async def browse(tmp_path: Path, door: FrontDoor) -> Browse:
     """Open a page in headless Chromium and return what it reported."""
-    processes: list[asyncio.subprocess.Process] = []
+    opened = 0
 
     async def open_page(url: str) -> str:
-        assert CHROMIUM is not None
-        process = await asyncio.create_subprocess_exec(
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable",
-            f"--user-data-dir={tmp_path / f'profile-{len(processes)}'}",
-            "--host-resolver-rules=MAP attacker.test 127.0.0.1",
-            url,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        processes.append(process)
-        try:
+        nonlocal opened
+        opened += 1
+        resolve = "--host-resolver-rules=MAP attacker.test 127.0.0.1"
+        async with headless_chromium(url, tmp_path / f"profile-{opened}", resolve):
             return await asyncio.wait_for(door.results.get(), units(30))
-        finally:
-            process.terminate()
-            await asyncio.wait_for(process.wait(), units(10))
 
-    yield open_page
-    for process in processes:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
+    return open_page
 
 
 async def started_behind(door: FrontDoor, start_server: StartServer) -> Server:

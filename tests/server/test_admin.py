@@ -144,6 +144,11 @@ async def test_admin_publish_refuses_oversized_input_and_the_bus_goes_on(server:
     status, _, _ = await http_get(server.port, "/admin/api/publish?topic=news&data=%FF%FE", headers=BEARER)
     assert status == 200  # undecodable bytes are replaced, not a crash
     assert (await watcher.expect("publish", topic="news"))["data"]["data"] == "\ufffd\ufffd"
+    deep = "[" * 2000 + "]" * 2000  # deeper than the decoder recurses: text, like anything that is not JSON
+    query = urlencode({"topic": "news", "data": deep})
+    status, _, _ = await http_get(server.port, f"/admin/api/publish?{query}", headers=BEARER)
+    assert status == 200
+    assert (await watcher.expect("publish", topic="news"))["data"]["data"] == deep
     await watcher.send({"action": "publish", "topic": "news", "data": "still here"})
     assert (await watcher.expect("publish", topic="news"))["data"]["data"] == "still here"
 

@@ -15,18 +15,13 @@ from typing import Any
 
 import msgspec
 
+from ..protocol import decode_json_or_text
 from . import _signals
 from ._target import EXIT_FAILED, EXIT_USAGE, CommandFailed, Target, add_target_options, connected, fail
 
-__all__ = ["add_pub", "add_sub", "parse_data"]
+__all__ = ["add_pub", "add_sub"]
 
 
-def parse_data(text: str) -> Any:
-    """DATA as JSON when it parses (`42`, `{"a":1}`, `"quoted"`), else the text itself as a string."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 # -- pub -------------------------------------------------------------------------------------------------
@@ -62,7 +57,7 @@ async def _pub(args: argparse.Namespace) -> int:
     try:
         target = Target.from_args(args)
         async with connected(target) as client:
-            data = parse_data(args.data)
+            data = decode_json_or_text(args.data)
             if not args.ack:
                 await client.Publish(args.topic, data)
                 return 0

@@ -13,6 +13,7 @@ from .envelope import (
     Envelope,
     decode_ack_payload,
     decode_envelope,
+    decode_json_or_text,
 )
 from .frames import (
     Frame,
@@ -39,6 +40,7 @@ __all__ = [
     "actions",
     "decode_ack_payload",
     "decode_envelope",
+    "decode_json_or_text",
     "encode_ack_progress",
     "encode_ack_response",
     "encode_ack_status",

@@ -8,7 +8,16 @@ import msgspec
 
 from .actions import Errors
 
-__all__ = ["NULL", "AckPayload", "AckResponse", "DecodeError", "Envelope", "decode_data", "decode_envelope"]
+__all__ = [
+    "NULL",
+    "AckPayload",
+    "AckResponse",
+    "DecodeError",
+    "Envelope",
+    "decode_data",
+    "decode_envelope",
+    "decode_json_or_text",
+]
 
 #: The JSON `null` literal, used where a frame had no `data` member (spec §4.2).
 NULL = msgspec.Raw(b"null")
@@ -113,6 +122,15 @@ def decode_data(data: msgspec.Raw) -> Any:
         return msgspec.json.decode(data)
     except RecursionError:
         return None
+
+
+def decode_json_or_text(text: str) -> Any:
+    """`text` as JSON when it is JSON (`42`, `{"a": 1}`, `"quoted"`), else the text itself: what a person typed
+    as a payload (`ksps pub`, the admin page). Nesting too deep to decode counts as text, not a crash."""
+    try:
+        return msgspec.json.decode(text)
+    except (msgspec.DecodeError, RecursionError):
+        return text
 
 
 def decode_ack_payload(data: msgspec.Raw) -> AckPayload | None:

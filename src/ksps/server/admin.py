@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ..logs import ThrottledLog
+from ..protocol import decode_json_or_text
 from .pages import Page, text
 
 if TYPE_CHECKING:
@@ -106,10 +107,7 @@ class AdminPages:
         data = query.get("data", [""])[0]
         if not topic or len(topic.encode()) > self._core.config.max_topic_bytes or len(data) > MAX_PUBLISH_DATA:
             return _json(HTTPStatus.BAD_REQUEST, {"error": "a topic (up to max_topic_bytes) and data are needed"})
-        try:
-            value: Any = msgspec.json.decode(data)  # JSON when it parses, else the text as a string
-        except msgspec.DecodeError:
-            value = data
+        value = decode_json_or_text(data)
         self._core.broker.publish(topic, msgspec.Raw(msgspec.json.encode(value)), self._core.id)
         return _json(HTTPStatus.OK, {"published": topic})
 

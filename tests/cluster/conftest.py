@@ -18,8 +18,8 @@ from ksps import Server
 from ksps.broker.cluster import NodeState
 from ksps.testing import serve_for_tests
 
-from .processes import HEARTBEAT, NODE_TIMEOUT, NodeProcess, RedisProcess
-from .wire import WireClient, eventually, unique
+from .processes import BACK, HEARTBEAT, LOST, MAX_BACKOFF, NODE_TIMEOUT, NodeProcess, RedisProcess
+from .wire import WireClient, eventually, unique, units
 
 
 @dataclass
@@ -192,3 +192,20 @@ def own_redis() -> Iterator[RedisProcess]:
         yield redis.start_on_a_free_port()
     finally:
         redis.stop()
+
+
+async def redis_outage(redis: RedisProcess, *nodes: NodeProcess, timeout: float | None = None) -> None:
+    """Kill `redis` and wait until every node noticed (spec/cluster.md §7)."""
+    redis.kill()
+    for node in nodes:
+        await asyncio.to_thread(node.log.wait_for, LOST, units(10) if timeout is None else timeout)
+
+
+async def redis_rejoin(redis: RedisProcess, *nodes: NodeProcess) -> float:
+    """Restart `redis` on its port and wait until every node is back on it; the seconds that took."""
+    loop = asyncio.get_running_loop()
+    redis.start()  # same port
+    restarted_at = loop.time()
+    for node in nodes:
+        await asyncio.to_thread(node.log.wait_for, BACK, MAX_BACKOFF + units(5))
+    return loop.time() - restarted_at

@@ -7,25 +7,11 @@ reach the one holder only.
 
 from __future__ import annotations
 
-import asyncio
-
-from .conftest import Connect, Spawn, StartNode, wait_ready
-from .processes import BACK, LOST, MAX_BACKOFF, NodeProcess, RedisProcess
+from .conftest import Connect, Spawn, StartNode, redis_outage, redis_rejoin, wait_ready
+from .processes import RedisProcess
 from .wire import WireClient, eventually, unique, units
 
 REPLACED = (4001, "replaced by a newer connection")
-
-
-async def outage(redis: RedisProcess, *nodes: NodeProcess) -> None:
-    redis.kill()
-    for node in nodes:
-        await asyncio.to_thread(node.log.wait_for, LOST, units(10))
-
-
-async def rejoin(redis: RedisProcess, *nodes: NodeProcess) -> None:
-    redis.start()  # same port
-    for node in nodes:
-        await asyncio.to_thread(node.log.wait_for, BACK, MAX_BACKOFF + units(5))
 
 
 async def only_holder(sender: WireClient, holder: WireClient, client_id: str) -> None:
@@ -53,12 +39,12 @@ async def test_an_id_claimed_on_two_nodes_during_an_outage_is_settled_when_redis
     prefix = unique("claims")
     a, b = spawn(own_redis, prefix, unique("a")), spawn(own_redis, prefix, unique("b"))
     await wait_ready(a, b)
-    await outage(own_redis, a, b)
+    await redis_outage(own_redis, a, b)
     client_id = unique("dup")
     older = await connect(a.url, client_id)
     newer = await connect(b.url, client_id)  # a later claim: it keeps the ID
 
-    await rejoin(own_redis, a, b)
+    await redis_rejoin(own_redis, a, b)
     assert await older.closed(units(5)) == REPLACED
     sender = await connect(a.url, unique("sender"))
     await only_holder(sender, newer, client_id)
@@ -74,10 +60,10 @@ async def test_a_claim_made_during_an_outage_replaces_the_holder_from_before_it(
     await wait_ready(a, b)
     client_id = unique("dup")
     older = await connect(a.url, client_id)  # announced to b before the outage
-    await outage(own_redis, a, b)
+    await redis_outage(own_redis, a, b)
     newer = await connect(b.url, client_id)
 
-    await rejoin(own_redis, a, b)
+    await redis_rejoin(own_redis, a, b)
     assert await older.closed(units(5)) == REPLACED
     sender = await connect(a.url, unique("sender"))
     await only_holder(sender, newer, client_id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from .conftest import Connect, Spawn, StartNode, routed, subscribers, wait_ready
-from .processes import BACK, HEARTBEAT, LOST, MAX_BACKOFF, NODE_TIMEOUT, RedisProcess
+from .conftest import Connect, Spawn, StartNode, redis_outage, redis_rejoin, routed, subscribers, wait_ready
+from .processes import HEARTBEAT, MAX_BACKOFF, NODE_TIMEOUT, RedisProcess
 from .wire import delivery, eventually, unique, units
 
 #: Log lines of a node (spec/cluster.md §7): the writer or the reader may notice first that Redis is gone.
@@ -32,9 +32,7 @@ async def test_nodes_serve_their_own_clients_without_redis_and_resume_when_it_is
     assert await remote.recv() == delivery(topic, "before", publisher.id)
     assert await local.recv() == delivery(topic, "before", publisher.id)
 
-    own_redis.kill()
-    for node in (a, b):
-        await asyncio.to_thread(node.log.wait_for, LOST, units(5))
+    await redis_outage(own_redis, a, b, timeout=units(5))
 
     # Redis is gone: node A still serves its own clients.
     await publisher.publish(topic, "during")
@@ -51,13 +49,9 @@ async def test_nodes_serve_their_own_clients_without_redis_and_resume_when_it_is
     await asyncio.to_thread(a.log.wait_for, SILENT, units(5))
     await subscribers(observer, topic, internal=0, ws=0)
 
-    loop = asyncio.get_running_loop()
-    own_redis.start()  # same port
-    restarted_at = loop.time()
-    for node in (a, b):
-        await asyncio.to_thread(node.log.wait_for, BACK, MAX_BACKOFF + units(5))
+    took = await redis_rejoin(own_redis, a, b)
     # Each node waited at most one backoff pause, plus a connection: nothing else stacks on it.
-    assert loop.time() - restarted_at < MAX_BACKOFF + units(1)
+    assert took < MAX_BACKOFF + units(1)
     await routed(observer, topic, internal=0, ws=2, publishers=[publisher], timeout=units(10))
     await eventually(observer.CountClients, 3, what="CountClients")
 

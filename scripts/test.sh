@@ -26,6 +26,10 @@ step "python environment"
 .venv/bin/python -m pip install -q -e '.[test]' -r bench/requirements.txt
 export KSPS_PYTHON="$ROOT/.venv/bin/python"
 
+# --- vocab
+step "generated vocabulary (spec/vocabulary.toml) is up to date"
+.venv/bin/python scripts/generate_vocabulary.py --check
+
 step "lint and types"
 .venv/bin/ruff check .
 .venv/bin/mypy

@@ -37,7 +37,7 @@ func (a *Ack) ID() string { return a.id }
 // Err returns why the request ended without the server's answer, or nil: it could not be sent
 // (ErrClosed, ErrNotConnected, ErrReplaced, ErrOfflineQueueFull, a JSON encoding error), or the
 // connection it went out on was lost (ErrNotConnected), or the client was closed (ErrClosed), or
-// the server refused it (a *ServerError, for example with Code "forbidden").
+// the server refused it (a *ServerErrorReply, for example with Code "forbidden").
 // A request with an error is over: Wait returns at once with what had arrived.
 func (a *Ack) Err() error {
 	a.mu.Lock()
@@ -55,7 +55,7 @@ func (a *Ack) Wait() map[string]AckResponse {
 
 // WaitContext is Wait bounded by ctx. When ctx ends first it returns the responses received so
 // far and ctx's error; the request itself goes on. When the server refused the request it
-// returns the *ServerError.
+// returns the *ServerErrorReply.
 func (a *Ack) WaitContext(ctx context.Context) (map[string]AckResponse, error) {
 	select {
 	case <-a.done:

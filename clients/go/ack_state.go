@@ -18,7 +18,7 @@ const (
 	ackCancelled            // Cancel was called
 	ackExpired              // no final answer before the local deadline
 	ackAborted              // the request could not be sent, or the client stopped
-	ackRefused              // the server refused it with an error frame (a *ServerError)
+	ackRefused              // the server refused it with an error frame (a *ServerErrorReply)
 )
 
 // statusWaiter is a GetStatus call waiting for the ack_status reply on one connection.

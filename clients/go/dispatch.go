@@ -115,7 +115,7 @@ func (c *Client) ackFrame(ackID string, success bool, failure string) *envelope 
 // ID (a refused PublishWithAck); any other one, for example a refused Publish named by its
 // Topic, goes to OnError.
 func (c *Client) routeError(conn *connection, e *envelope) {
-	refusal := &ServerError{Text: e.Error, Code: e.Code, Topic: e.Topic, RID: e.RID, AckID: e.AckID}
+	refusal := &ServerErrorReply{Text: e.Error, Code: e.Code, Topic: e.Topic, RID: e.RID, AckID: e.AckID}
 	if e.RID != "" && conn.refuse(e.RID, refusal) {
 		return
 	}

@@ -23,7 +23,7 @@
 // With a server that requires tokens (§10), ClientOptions.Token is sent in the registration ping
 // (never in the URL), or ClientOptions.GetToken supplies one on every (re)connection and shortly
 // before the token expires (refreshed in place). A refused or expired token is an *AuthError
-// (errors.Is ErrAuth); a refused operation is a *ServerError with a Code such as "forbidden".
+// (errors.Is ErrAuth); a refused operation is a *ServerErrorReply with a Code such as "forbidden".
 //
 // The protocol is described in spec/protocol.md at the root of the repository; comments cite
 // its sections as §N.

@@ -94,7 +94,7 @@ type ClientOptions struct {
 	OnConnect func()
 	// OnDisconnect is called when an established connection ends, Close included.
 	OnDisconnect func(info DisconnectInfo)
-	// OnError is called with asynchronous errors: error frames from the server (*ServerError),
+	// OnError is called with asynchronous errors: error frames from the server (*ServerErrorReply),
 	// offline queue overflow (ErrOfflineQueueFull), failed reconnection attempts, ErrReplaced,
 	// bad frames.
 	OnError func(err error)
@@ -128,21 +128,7 @@ type DisconnectInfo struct {
 	Reconnecting bool
 }
 
-// Defaults of ClientOptions.
-const (
-	DefaultPath                  = "/ws/bus"
-	DefaultReconnectInitialDelay = 500 * time.Millisecond
-	DefaultReconnectMaxDelay     = 30 * time.Second
-	DefaultReconnectFactor       = 2.0
-	DefaultOfflineQueueSize      = 1024
-	DefaultConnectTimeout        = 10 * time.Second
-	DefaultRequestTimeout        = 5 * time.Second
-	DefaultWriteTimeout          = 10 * time.Second
-	DefaultKeepaliveInterval     = 20 * time.Second
-	DefaultKeepaliveTimeout      = 20 * time.Second
-	DefaultMaxMessageSize        = 16 << 20
-	DefaultAckTimeout            = 30 * time.Second
-)
+// The Default* constants of ClientOptions are generated from spec/vocabulary.toml (vocabulary.go).
 
 // withDefaults validates the options and fills in every default.
 func (o ClientOptions) withDefaults() (ClientOptions, error) {

@@ -32,7 +32,7 @@ func (c *Client) PublishToID(targetID string, data any) error {
 // PublishToServer asks the server to relay data to the server at addrWithPath
 // ("host:port/ws/bus", spec/protocol.md §8); secure selects wss:// for the relay. If data is
 // {"topic": T, "data": D}, the target server publishes D to T. Errors are those of Publish; the
-// relay's own failure comes back as a *ServerError through OnError.
+// relay's own failure comes back as a *ServerErrorReply through OnError.
 func (c *Client) PublishToServer(addrWithPath string, data any, secure ...bool) error {
 	raw, err := encodeData(data)
 	if err != nil {

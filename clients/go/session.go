@@ -28,7 +28,7 @@ func (c *Client) register(ctx context.Context, conn *connection, token string) e
 		return fmt.Errorf("ksps: the server refused the registration: %w", refused)
 	}
 	sent := c.subs.topicSet()
-	refusals := make(map[string]chan *ServerError, len(sent))
+	refusals := make(map[string]chan *ServerErrorReply, len(sent))
 	for _, topic := range sortedTopics(sent) {
 		rid, refusal := conn.expectRefusal()
 		refusals[topic] = refusal

@@ -14,13 +14,13 @@ import (
 // Subscribing to a topic again replaces its callback. The subscription is kept across
 // reconnections, including one made while offline. When connected, Subscribe returns once the
 // server processed the request (bounded by RequestTimeout). It returns the unsubscribe function.
-// A subscription the server refuses (a *ServerError with Code "forbidden", for example) is
+// A subscription the server refuses (a *ServerErrorReply with Code "forbidden", for example) is
 // dropped: SubscribeContext returns the refusal; Subscribe reports it to OnError.
 func (c *Client) Subscribe(topic string, callback func(msg Message, unsubscribe func())) (unsubscribe func()) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestTimeout)
 	defer cancel()
 	unsubscribe, err := c.SubscribeContext(ctx, topic, callback)
-	var refused *ServerError
+	var refused *ServerErrorReply
 	if errors.As(err, &refused) {
 		c.reportError(refused)
 	}
@@ -30,7 +30,7 @@ func (c *Client) Subscribe(topic string, callback func(msg Message, unsubscribe 
 // SubscribeContext is Subscribe bounded by ctx. It returns ErrClosed after Close, and ctx's error
 // without subscribing when ctx is already done. A ctx that ends before the server confirmed
 // returns ctx's error, but the subscription stays registered. A refusal by the server returns
-// the *ServerError (spec/protocol.md §11) and drops the subscription.
+// the *ServerErrorReply (spec/protocol.md §11) and drops the subscription.
 func (c *Client) SubscribeContext(ctx context.Context, topic string, callback func(msg Message, unsubscribe func())) (func(), error) {
 	if c.closed.Load() {
 		return func() {}, ErrClosed
@@ -111,11 +111,11 @@ type request struct {
 	conn    *connection
 	rid     string
 	pong    <-chan struct{}
-	refusal chan *ServerError
+	refusal chan *ServerErrorReply
 }
 
-// await waits until the server processed the request; a refusal is returned as *ServerError.
-func (r request) await(ctx context.Context) (*ServerError, error) {
+// await waits until the server processed the request; a refusal is returned as *ServerErrorReply.
+func (r request) await(ctx context.Context) (*ServerErrorReply, error) {
 	return r.conn.awaitAnswer(ctx, r.rid, r.pong, r.refusal)
 }
 

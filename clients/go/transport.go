@@ -30,7 +30,7 @@ type connection struct {
 	mu        sync.Mutex
 	pongs     []chan struct{} // one per application ping in flight, oldest first
 	closing   DisconnectInfo  // set when this side closes the connection on purpose
-	refusals  map[string]chan *ServerError
+	refusals  map[string]chan *ServerErrorReply
 	rids      uint64
 
 	lastRead atomic.Int64 // UnixNano of the last frame received, for keepalive
@@ -134,21 +134,21 @@ func (c *connection) awaitPong(ctx context.Context, pong <-chan struct{}) error 
 
 // expectRefusal returns a new request ID and the channel that gets the error frame carrying it,
 // if the server refuses the request (spec/protocol.md §11). Call forget(rid) once answered.
-func (c *connection) expectRefusal() (string, chan *ServerError) {
+func (c *connection) expectRefusal() (string, chan *ServerErrorReply) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.rids++
 	rid := strconv.FormatUint(c.rids, 10)
 	if c.refusals == nil {
-		c.refusals = make(map[string]chan *ServerError)
+		c.refusals = make(map[string]chan *ServerErrorReply)
 	}
-	refusal := make(chan *ServerError, 1)
+	refusal := make(chan *ServerErrorReply, 1)
 	c.refusals[rid] = refusal
 	return rid, refusal
 }
 
 // refuse hands an error frame to the request sent with its rid; false when none waits.
-func (c *connection) refuse(rid string, err *ServerError) bool {
+func (c *connection) refuse(rid string, err *ServerErrorReply) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	refusal, ok := c.refusals[rid]
@@ -168,7 +168,7 @@ func (c *connection) forget(rid string) {
 
 // awaitAnswer waits for a request's pong barrier; an error frame with the request's rid that
 // arrives first (the server answers in order) is returned as the refusal.
-func (c *connection) awaitAnswer(ctx context.Context, rid string, pong <-chan struct{}, refusal chan *ServerError) (*ServerError, error) {
+func (c *connection) awaitAnswer(ctx context.Context, rid string, pong <-chan struct{}, refusal chan *ServerErrorReply) (*ServerErrorReply, error) {
 	defer c.forget(rid)
 	select {
 	case err := <-refusal:

@@ -19,7 +19,6 @@ from .errors import (
     ListenError,
     OfflineQueueFull,
     ProtocolError,
-    ServerError,
 )
 from .server import Ack, Identity, Middleware, Next, Reject, Server, ServerConfig, UpgradeRequest
 
@@ -47,7 +46,6 @@ __all__ = [
     "Reject",
     "Server",
     "ServerConfig",
-    "ServerError",
     "UpgradeRequest",
     "__version__",
 ]
@@ -59,4 +57,8 @@ def __getattr__(name: str) -> Any:
         from . import client
 
         return getattr(client, name)
+    if name == "ServerError":  # deprecated alias of ListenError (ksps.errors warns)
+        from . import errors
+
+        return errors.ServerError
     raise AttributeError(f"module 'ksps' has no attribute {name!r}")

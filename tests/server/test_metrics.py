@@ -9,7 +9,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from ksps import Server
-from ksps.errors import ConfigError, ServerError
+from ksps.errors import ConfigError, ListenError
 
 from .conftest import Connect, OpenRaw, StartServer
 from .http_pages import http_get, scrape, value
@@ -160,7 +160,7 @@ async def test_a_bad_or_busy_metrics_address_is_a_clear_error() -> None:
         busy.listen()
         taken = f"127.0.0.1:{busy.getsockname()[1]}"
         server = Server(address="127.0.0.1:0", metrics_address=taken)
-        with pytest.raises(ServerError, match=f"cannot listen on {taken}"):
+        with pytest.raises(ListenError, match=f"cannot listen on {taken}"):
             await server.start()
     assert not server.listening
 

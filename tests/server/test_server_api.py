@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ksps import Server, ServerError
+from ksps import ListenError, Server
 from ksps.protocol import AckResponse
 
 from .conftest import Connect
@@ -152,7 +152,7 @@ async def test_async_on_id(connect: Connect, server: Server) -> None:
 
 
 async def test_data_that_is_not_json_is_refused(server: Server) -> None:
-    with pytest.raises(ServerError, match="not JSON-serialisable"):
+    with pytest.raises(ListenError, match="not JSON-serialisable"):
         server.Publish("news", object())
 
 

@@ -16,6 +16,7 @@ import { defaultClientId, resolveOptions, type ClientOptions, type IdHandler, ty
 import { Outbox } from "./outbox.js";
 import { defaultWebSocketOpener } from "./platform.js";
 import { FrameEncoder } from "./protocol/codec.js";
+import { ClientDefaults } from "./protocol/vocabulary.js";
 import { PendingRequests } from "./requests.js";
 import { tokenSubject } from "./tokens.js";
 import { StatusQueries } from "./status-queries.js";
@@ -31,7 +32,7 @@ import { webSocketOpener, type TransportOpener } from "./transport.js";
 export type SubscribeResult = Unsubscribe & PromiseLike<Unsubscribe>;
 
 /** The default timeout of `PublishWithAck` and `PublishToIDWithAck`, in ms (as in the original client). */
-export const DEFAULT_ACK_TIMEOUT_MS = 30_000;
+export const DEFAULT_ACK_TIMEOUT_MS: number = ClientDefaults.ackTimeout;
 
 /**
  * A ksps client. Create it with `await Client.NewClient({Address: "localhost:9313"})`.
@@ -54,7 +55,7 @@ export class Client {
 
   /**
    * Connects to a ksps server. Resolves once the client is registered. When the first connection fails,
-   * rejects with {@link ConnectionFailed}, unless `AutoRestart` is set: then it resolves at once with a
+   * rejects with {@link ConnectionFailed}, unless `Autorestart` is set: then it resolves at once with a
    * client that keeps trying in the background.
    */
   static async NewClient(options: ClientOptions = {}): Promise<Client> {

@@ -80,7 +80,7 @@ const commands = {
     const options = {
       Address: args.address,
       Path: args.path ?? "/ws/bus",
-      AutoRestart: args.autorestart === true,
+      Autorestart: args.autorestart === true,
       OnId: (message) => {
         emit({ event: "direct", data: message.data ?? null, from: message.from });
         behave(onIdBehavior);

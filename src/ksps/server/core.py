@@ -12,7 +12,7 @@ from picows import WSListener, WSUpgradeRequest, WSUpgradeResponse, WSUpgradeRes
 
 from ..broker import Broker, BrokerLimits, FederationConfig, FrameHandler, Limits
 from ..broker.interfaces import Cancellable
-from ..errors import ListenError, ServerError
+from ..errors import ListenError
 from ..logs import PeerLogFilter, ThrottledLog
 from ..protocol import CloseCodes, CloseReasons
 from .auth import RegistrationDeadlines, TokenVerifier, auth_policy, token_middleware
@@ -127,7 +127,7 @@ class ServerCore:
     def port(self) -> int:
         """The port the server listens on (useful with port 0)."""
         if self._server is None or not self._server.sockets:
-            raise ServerError("the server is not started")
+            raise ListenError("the server is not started")
         return int(self._server.sockets[0].getsockname()[1])
 
     @property
@@ -141,7 +141,7 @@ class ServerCore:
     def urls(self) -> list[str]:
         """One WebSocket URL per listening socket (`localhost` may bind both 127.0.0.1 and ::1), real ports."""
         if self._server is None:
-            raise ServerError("the server is not started")
+            raise ListenError("the server is not started")
         scheme = "wss" if self.config.secure else "ws"
         urls = []
         for sock in self._server.sockets:
@@ -248,7 +248,7 @@ class ServerCore:
         self._listening = True
         try:
             await self.observer.start()
-        except ServerError:
+        except ListenError:
             await self._close_listener()
             raise
         if config.redis_url:

@@ -16,7 +16,7 @@ import msgspec
 
 from ..broker import Message, RelayTarget, ServerCallback, parse_relay_address
 from ..broker.permissions import AuthorizeHook
-from ..errors import ServerError
+from ..errors import ListenError
 from .ack import Ack
 from .config import ServerConfig
 from .core import ServerCore
@@ -31,7 +31,7 @@ def _raw(data: Any) -> msgspec.Raw:
     try:
         return msgspec.Raw(_encode(data))
     except (TypeError, msgspec.EncodeError) as exc:
-        raise ServerError(f"data is not JSON-serialisable: {exc}") from exc
+        raise ListenError(f"data is not JSON-serialisable: {exc}") from exc
 
 
 class Server(ServerCore):
@@ -169,14 +169,14 @@ class Server(ServerCore):
     async def PublishToServer(self, address: str, data: Any, secure: bool = False) -> None:
         """Relay `data` to another server (spec §8), signed with the peer secret (spec §12.1).
 
-        Server code is trusted: any address, not only `peers`, and no cap. Raises ServerError when the relay
+        Server code is trusted: any address, not only `peers`, and no cap. Raises ListenError when the relay
         fails, with the reason (unlike a client's `publish_to_server`, spec §12.2).
         """
         target = _parse(address)
         try:
             await self.relayer.send(target, _raw(data), self.federation.origin(""), secure)
         except Exception as exc:
-            raise ServerError(f"failed to relay to server: {exc}") from exc
+            raise ListenError(f"failed to relay to server: {exc}") from exc
 
     def CountClients(self) -> int:
         """Registered WebSocket clients."""
@@ -213,4 +213,4 @@ def _parse(address: str) -> RelayTarget:
     try:
         return parse_relay_address(address)
     except ValueError as exc:
-        raise ServerError(str(exc)) from exc
+        raise ListenError(str(exc)) from exc

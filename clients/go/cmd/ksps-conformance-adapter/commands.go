@@ -285,13 +285,13 @@ func (a *adapter) close(json.RawMessage) (any, error) {
 // (spec/conformance/ADAPTER.md).
 func withErrorFields(obj map[string]any, err error) map[string]any {
 	var auth *ksps.AuthError
-	var refused *ksps.ServerError
+	var refused *ksps.ServerErrorReply
 	switch {
 	case errors.As(err, &auth):
 		obj["error_type"] = "AuthError"
 		obj["code"] = auth.Code
 	case errors.As(err, &refused):
-		obj["error_type"] = "ServerError"
+		obj["error_type"] = "ServerErrorReply"
 		obj["code"], obj["topic"], obj["rid"] = refused.Code, refused.Topic, refused.RID
 	default:
 		obj["error_type"] = fmt.Sprintf("%T", err)

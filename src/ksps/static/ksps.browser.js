@@ -33,6 +33,7 @@ var BusClient = (() => {
     DEFAULT_ACK_TIMEOUT_MS: () => DEFAULT_ACK_TIMEOUT_MS,
     KspsError: () => KspsError,
     NewClient: () => NewClient,
+    NotConnected: () => NotConnected,
     OfflineQueueFull: () => OfflineQueueFull,
     ProtocolError: () => ProtocolError,
     ServerErrorReply: () => ServerErrorReply,
@@ -269,6 +270,8 @@ var BusClient = (() => {
       this.topic = topic;
     }
   };
+  var NotConnected = class extends KspsError {
+  };
   function errorText(thrown) {
     if (thrown instanceof Error) {
       return thrown.message || thrown.name;
@@ -276,7 +279,7 @@ var BusClient = (() => {
     return String(thrown);
   }
 
-  // src/protocol/actions.ts
+  // src/protocol/vocabulary.ts
   var ClientAction = {
     Ping: "ping",
     Subscribe: "subscribe",
@@ -288,7 +291,8 @@ var BusClient = (() => {
     Ack: "ack",
     GetAckStatus: "get_ack_status",
     CancelAck: "cancel_ack",
-    PublishToServer: "publish_to_server"
+    PublishToServer: "publish_to_server",
+    ServerToServer: "server-to-server"
   };
   var ServerAction = {
     Pong: "pong",
@@ -298,20 +302,41 @@ var BusClient = (() => {
     Publish: "publish",
     PublishAck: "publish_ack",
     DirectMessage: "direct_message",
-    AckProgress: "ack_progress",
     AckResponse: "ack_response",
+    AckProgress: "ack_progress",
     AckStatus: "ack_status",
     AckCancelled: "ack_cancelled",
     ServerMessageSent: "server_message_sent",
     Error: "error"
   };
+  var DIRECT_TOPIC_PREFIX = "__direct_";
   var NO_SUBSCRIBER = "no subscriber for topic";
   var CLOSE_REPLACED = 4001;
-  function directTopicPrefix(clientId) {
-    return `__direct_${clientId}_`;
-  }
   var CLOSE_UNAUTHORIZED = 4003;
   var CLOSE_TOKEN_EXPIRED = 4004;
+  var ClientDefaults = {
+    address: "",
+    path: "/ws/bus",
+    secure: false,
+    id: "",
+    token: "",
+    autorestart: false,
+    reconnect: true,
+    reconnectInitialDelay: 500,
+    reconnectFactor: 2,
+    reconnectMaxDelay: 3e4,
+    offlineQueueSize: 1024,
+    offlineQueuePolicy: "drop_oldest",
+    keepaliveInterval: 2e4,
+    keepaliveTimeout: 2e4,
+    connectTimeout: 1e4,
+    ackTimeout: 3e4
+  };
+
+  // src/protocol/actions.ts
+  function directTopicPrefix(clientId) {
+    return `${DIRECT_TOPIC_PREFIX}${clientId}_`;
+  }
 
   // src/reconnect-policy.ts
   var ReconnectPolicy = class {
@@ -1283,6 +1308,9 @@ var BusClient = (() => {
     return `client_${Date.now()}_${randomBase36(9)}`;
   }
   function resolveOptions(options) {
+    if ("AutoRestart" in options) {
+      throw new TypeError("the option is spelled Autorestart (as in every ksps client), not AutoRestart");
+    }
     const pageHost = globalThis.location;
     const address = options.Address ?? pageHost?.host ?? "";
     if (address === "") {
@@ -1290,20 +1318,20 @@ var BusClient = (() => {
     }
     const secure = options.Secure ?? (options.Address === void 0 && pageHost?.protocol === "https:");
     const resolved = {
-      url: `${secure ? "wss" : "ws"}://${address}${options.Path ?? "/ws/bus"}`,
+      url: `${secure ? "wss" : "ws"}://${address}${options.Path ?? ClientDefaults.path}`,
       id: options.Id || tokenSubject(options.Token ?? "") || defaultClientId(),
-      token: options.Token ?? "",
+      token: options.Token ?? ClientDefaults.token,
       getToken: options.GetToken,
-      autoRestart: options.AutoRestart ?? options.Autorestart ?? false,
-      reconnect: options.Reconnect ?? true,
-      reconnectInitialDelay: options.ReconnectInitialDelay ?? options.RestartEvery ?? 500,
-      reconnectFactor: options.ReconnectFactor ?? 2,
-      reconnectMaxDelay: options.ReconnectMaxDelay ?? 3e4,
-      offlineQueueSize: options.OfflineQueueSize ?? 1024,
-      offlineQueuePolicy: options.OfflineQueuePolicy ?? "drop_oldest",
-      keepaliveInterval: options.KeepaliveInterval ?? 2e4,
-      keepaliveTimeout: options.KeepaliveTimeout ?? 2e4,
-      connectTimeout: options.ConnectTimeout ?? 1e4
+      autoRestart: options.Autorestart ?? ClientDefaults.autorestart,
+      reconnect: options.Reconnect ?? ClientDefaults.reconnect,
+      reconnectInitialDelay: options.ReconnectInitialDelay ?? options.RestartEvery ?? ClientDefaults.reconnectInitialDelay,
+      reconnectFactor: options.ReconnectFactor ?? ClientDefaults.reconnectFactor,
+      reconnectMaxDelay: options.ReconnectMaxDelay ?? ClientDefaults.reconnectMaxDelay,
+      offlineQueueSize: options.OfflineQueueSize ?? ClientDefaults.offlineQueueSize,
+      offlineQueuePolicy: options.OfflineQueuePolicy ?? ClientDefaults.offlineQueuePolicy,
+      keepaliveInterval: options.KeepaliveInterval ?? ClientDefaults.keepaliveInterval,
+      keepaliveTimeout: options.KeepaliveTimeout ?? ClientDefaults.keepaliveTimeout,
+      connectTimeout: options.ConnectTimeout ?? ClientDefaults.connectTimeout
     };
     check(resolved);
     checkUrl(resolved.url);
@@ -1676,7 +1704,7 @@ var BusClient = (() => {
   };
 
   // src/client.ts
-  var DEFAULT_ACK_TIMEOUT_MS = 3e4;
+  var DEFAULT_ACK_TIMEOUT_MS = ClientDefaults.ackTimeout;
   var Client = class _Client {
     constructor(options, opener, raw) {
       this.subscriptions = new SubscriptionRegistry();
@@ -1708,7 +1736,7 @@ var BusClient = (() => {
     }
     /**
      * Connects to a ksps server. Resolves once the client is registered. When the first connection fails,
-     * rejects with {@link ConnectionFailed}, unless `AutoRestart` is set: then it resolves at once with a
+     * rejects with {@link ConnectionFailed}, unless `Autorestart` is set: then it resolves at once with a
      * client that keeps trying in the background.
      */
     static async NewClient(options = {}) {

@@ -163,6 +163,17 @@ def go_value(option: dict[str, Any]) -> str:
     return _js(value) if not isinstance(value, float) else repr(value)
 
 
+def go_defaults(vocab: Vocabulary) -> list[dict[str, Any]]:
+    """The options with a Go `Default*` constant: not the bools and empty texts, whose zero value is it."""
+    return [o for o in defaults(vocab, "go")
+            if o["unit"] != "bool" and o["default"] != "" and o.get("go_const", True)]
+
+
+def go_default_name(option: dict[str, Any]) -> str:
+    name: str = option["go"]
+    return name if name.startswith("Default") else "Default" + name
+
+
 def go(vocab: Vocabulary) -> str:
     lines = [f"// Code {BANNER}.", "", "package ksps", "", 'import "time"']
     lines += go_block([("action" + pascal(n, id_word="ID"), _js(w)) for n, w in actions(vocab).items()],
@@ -177,10 +188,7 @@ def go(vocab: Vocabulary) -> str:
         go_name = code.get("go") or "Close" + pascal(name, id_word="ID")
         lines += [f"\t// {go_name}: {code['meaning']}.", f"\t{go_name} = {code['code']}"]
     lines += [")"]
-    consts = [o for o in defaults(vocab, "go") if o["go"] and o["unit"] not in ("bool",) and o.get("go_const", True)
-              and o["default"] != ""]
-    lines += go_block([(o["go"] if o["go"].startswith("Default") else "Default" + o["go"], go_value(o))
-                       for o in consts], "Defaults of ClientOptions.")
+    lines += go_block([(go_default_name(o), go_value(o)) for o in go_defaults(vocab)], "Defaults of ClientOptions.")
     return "\n".join([*lines, ""])
 
 

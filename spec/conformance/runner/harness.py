@@ -245,13 +245,3 @@ class HeldSubscriber:
         """Let every pending and future call return."""
         self._release.set()
 
-
-async def until_subscribed(server: RunnerServer, topic: str, count: int = 1) -> None:
-    """Wait until `server` counts `count` WebSocket subscribers of `topic`.
-
-    A client's `subscribe` may return before the server processed it; publications from another connection
-    (or from the server) are only ordered after it once the server counts it.
-    """
-    await eventually(
-        lambda: server.s.CountSubscribers(topic)["ws"] >= count, what=f"{count} subscriber(s) of {topic!r}"
-    )

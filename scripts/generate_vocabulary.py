@@ -209,9 +209,8 @@ def markdown(vocab: Vocabulary) -> str:
              f"One concept, one name, spelled in each language's casing; the source is `{SOURCE}`, which also",
              "generates each client's constants and option defaults. The conformance scenario",
              "`vocabulary.constants` checks that every client library really uses them.", "", "## Verbs"]
-    lines += table(["concept", "Python", "Python alias", "JavaScript", "Go", "sync", "meaning"],
-                   ([v["concept"], _cell(v["python"]), _cell(v["alias"]), _cell(v["js"]), _cell(v["go"]),
-                     "sync" if v["sync"] else "async", v["meaning"]]
+    lines += table(["concept", "Python", "Python alias", "JavaScript", "Go", "meaning"],
+                   ([v["concept"], _cell(v["python"]), _cell(v["alias"]), _cell(v["js"]), _cell(v["go"]), v["meaning"]]
                     for v in vocab["verbs"] if v["kind"] == "client"))
     lines += ["", "## Ack handle", "", "What the handle knows is synchronous; what needs the server is async."]
     lines += table(["concept", "Python", "Python alias", "JavaScript", "Go", "sync", "meaning"],

@@ -86,9 +86,16 @@ func TestGetStatusAndIsCompleteWhilePending(t *testing.T) {
 	if _, ok := ack.WaitAny(); !ok {
 		t.Fatal("no first answer")
 	}
+	// GetStatus is the last known state, without a round trip: only the answer that arrived.
+	if status := ack.GetStatus(); !reflect.DeepEqual(status, map[string]bool{"status-fast": true}) {
+		t.Errorf("GetStatus before FetchStatus = %v", status)
+	}
 	want := map[string]bool{"status-fast": true, "status-slow": false}
+	if status, err := ack.FetchStatus(context.Background()); err != nil || !reflect.DeepEqual(status, want) {
+		t.Errorf("FetchStatus while pending = %v, %v, want %v", status, err, want)
+	}
 	if status := ack.GetStatus(); !reflect.DeepEqual(status, want) {
-		t.Errorf("GetStatus while pending = %v, want %v", status, want)
+		t.Errorf("GetStatus after FetchStatus = %v, want %v", status, want)
 	}
 	if ack.IsComplete() {
 		t.Error("IsComplete while a responder is pending")
@@ -200,12 +207,12 @@ func TestWaitContextVariants(t *testing.T) {
 	if _, ok, err := ack.WaitAnyContext(ctx); ok || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("WaitAnyContext = %v, %v", ok, err)
 	}
-	status, err := ack.GetStatusContext(context.Background())
+	status, err := ack.FetchStatus(context.Background())
 	if err != nil || len(status) != 1 {
-		t.Errorf("GetStatusContext = %v, %v", status, err)
+		t.Errorf("FetchStatus = %v, %v", status, err)
 	}
-	if complete, err := ack.IsCompleteContext(context.Background()); complete || err != nil {
-		t.Errorf("IsCompleteContext = %v, %v", complete, err)
+	if complete := ack.IsComplete(); complete {
+		t.Errorf("IsComplete = %v", complete)
 	}
 	ack.Cancel()
 }

@@ -67,8 +67,8 @@ func TestEncodedFramesOmitEmptyMembersAndKeepHTML(t *testing.T) {
 }
 
 func TestAckFrameShape(t *testing.T) {
-	c := &Client{opts: ClientOptions{ID: "B"}}
-	got := string(encodeFrame(c.ackFrame("ack_1", false, "nope")))
+	s := &session{cfg: sessionConfig{id: "B"}}
+	got := string(encodeFrame(s.ackFrame("ack_1", false, "nope")))
 	want := `{"action":"ack","data":{"ack_id":"ack_1","client_id":"B","success":false,"error":"nope"},"from":"B","ack_id":"ack_1"}`
 	if got != want {
 		t.Errorf("got %s\nwant %s", got, want)

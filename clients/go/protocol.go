@@ -23,6 +23,8 @@ const (
 // deliveries.
 const (
 	actionPong         = "pong"
+	actionSubscribed   = "subscribed"
+	actionUnsubscribed = "unsubscribed"
 	actionPublishAck   = "publish_ack"
 	actionAckResponse  = "ack_response"
 	actionAckProgress  = "ack_progress"

@@ -5,24 +5,20 @@ import (
 	"time"
 )
 
-func TestBackoffCeilingGrowsAndIsCapped(t *testing.T) {
-	b := backoff{initial: 100 * time.Millisecond, max: time.Second, factor: 2}
-	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
-	for attempt, ms := range want {
-		if got := b.ceiling(attempt); got != ms*time.Millisecond {
-			t.Errorf("ceiling(%d) = %v, want %v", attempt, got, ms*time.Millisecond)
-		}
-	}
-	if got := b.ceiling(5000); got != time.Second {
-		t.Errorf("a huge attempt number must stay capped, got %v", got)
-	}
-}
-
-func TestBackoffDelayIsFullJitter(t *testing.T) {
+func TestBackoffIsFullJitterGrowingAndCapped(t *testing.T) {
+	cfg := sessionConfig{reconnectInitial: 100, reconnectMax: 1000, reconnectFactor: 2}
+	ceilings := []int64{100, 200, 400, 800, 1000, 1000}
 	for _, r := range []float64{0, 0.5, 0.999} {
-		b := backoff{initial: 100 * time.Millisecond, max: time.Second, factor: 2, random: func() float64 { return r }}
-		if got, want := b.delay(2), time.Duration(r*float64(400*time.Millisecond)); got != want {
-			t.Errorf("delay with random %v = %v, want %v", r, got, want)
+		s := newSession(cfg, func() float64 { return r }, counterIDs(""), counterIDs(""))
+		for attempt, ceiling := range ceilings {
+			s.attempt = attempt
+			if got, want := s.backoff(), int64(r*float64(ceiling)); got != want {
+				t.Errorf("backoff(attempt %d, random %v) = %d, want %d", attempt, r, got, want)
+			}
+		}
+		s.attempt = 5000
+		if got := s.backoff(); got != int64(r*1000) {
+			t.Errorf("a huge attempt number must stay capped, got %d", got)
 		}
 	}
 }

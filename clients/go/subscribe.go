@@ -13,7 +13,7 @@ import (
 //
 // Subscribing to a topic again replaces its callback. The subscription is kept across
 // reconnections, including one made while offline. When connected, Subscribe returns once the
-// server processed the request (bounded by RequestTimeout). It returns the unsubscribe function.
+// server answered (bounded by RequestTimeout). It returns the unsubscribe function.
 // A subscription the server refuses (a *ServerError with Code "forbidden", for example) is
 // dropped: SubscribeContext returns the refusal; Subscribe reports it to OnError.
 func (c *Client) Subscribe(topic string, callback func(msg Message, unsubscribe func())) (unsubscribe func()) {
@@ -28,7 +28,7 @@ func (c *Client) Subscribe(topic string, callback func(msg Message, unsubscribe 
 }
 
 // SubscribeContext is Subscribe bounded by ctx. It returns ErrClosed after Close, and ctx's error
-// without subscribing when ctx is already done. A ctx that ends before the server confirmed
+// without subscribing when ctx is already done. A ctx that ends before the server answered
 // returns ctx's error, but the subscription stays registered. A refusal by the server returns
 // the *ServerError (spec/protocol.md §11) and drops the subscription.
 func (c *Client) SubscribeContext(ctx context.Context, topic string, callback func(msg Message, unsubscribe func())) (func(), error) {
@@ -42,25 +42,37 @@ func (c *Client) SubscribeContext(ctx context.Context, topic string, callback fu
 		return func() {}, fmt.Errorf("ksps: Subscribe(%q) needs a callback", topic)
 	}
 	c.mu.Lock()
-	sub := c.subs.add(topic, callback)
-	req, err := c.requestLocked(actionSubscribe, topic)
+	handle := c.newHandle()
+	out, sent, err := c.core.subscribe(topic, handle)
+	if err != nil {
+		c.mu.Unlock()
+		return func() {}, err
+	}
+	sub := c.addCallback(topic, callback)
+	call := &pendingCall{sub: sub, reply: make(chan error, 1)}
+	if sent {
+		c.calls[handle] = call
+	}
+	c.run(out)
 	c.mu.Unlock()
 	unsubscribe := c.unsubscriber(sub)
-	if err != nil || req.pong == nil {
-		return unsubscribe, err
+	if !sent {
+		return unsubscribe, nil
 	}
-	refused, err := req.await(ctx)
-	if refused != nil {
-		c.mu.Lock()
-		c.subs.removeIf(sub)
-		c.mu.Unlock()
-		return func() {}, refused
+	select {
+	case err := <-call.reply:
+		var refused *ServerError
+		if errors.As(err, &refused) {
+			return func() {}, err
+		}
+		return unsubscribe, nil
+	case <-ctx.Done():
+		return unsubscribe, ctx.Err()
 	}
-	return unsubscribe, err
 }
 
 // Unsubscribe stops the delivery of topic's messages to this client. When connected it returns
-// once the server processed the request (bounded by RequestTimeout).
+// once the server answered (bounded by RequestTimeout).
 func (c *Client) Unsubscribe(topic string) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestTimeout)
 	defer cancel()
@@ -68,20 +80,50 @@ func (c *Client) Unsubscribe(topic string) {
 }
 
 // UnsubscribeContext is Unsubscribe bounded by ctx; the topic is dropped locally even when ctx
-// ends before the server confirmed.
+// ends before the server answered.
 func (c *Client) UnsubscribeContext(ctx context.Context, topic string) error {
 	c.mu.Lock()
-	c.subs.remove(topic)
-	req, err := c.requestLocked(actionUnsubscribe, topic)
+	call, err := c.unsubscribeLocked(topic)
 	c.mu.Unlock()
-	if err != nil || req.pong == nil {
+	if err != nil || call == nil {
 		return err
 	}
-	refused, err := req.await(ctx)
-	if refused != nil {
-		return refused
+	return call.await(ctx)
+}
+
+// unsubscribeLocked drops topic's callback and asks the core to unsubscribe; the returned call
+// (nil offline) gets the server's answer. Caller holds c.mu.
+func (c *Client) unsubscribeLocked(topic string) (*pendingCall, error) {
+	if sub := c.callbacks[topic]; sub != nil {
+		sub.active.Store(false)
+		delete(c.callbacks, topic)
 	}
-	return err
+	handle := c.newHandle()
+	out, sent, err := c.core.unsubscribe(topic, handle)
+	if err != nil || !sent {
+		if errors.Is(err, ErrClosed) {
+			err = nil // nothing left to unsubscribe from
+		}
+		return nil, err
+	}
+	call := &pendingCall{reply: make(chan error, 1)}
+	c.calls[handle] = call
+	c.run(out)
+	return call, nil
+}
+
+// await waits for the server's answer to an Unsubscribe.
+func (p *pendingCall) await(ctx context.Context) error {
+	select {
+	case err := <-p.reply:
+		var refused *ServerError
+		if errors.As(err, &refused) {
+			return err
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // unsubscriber returns the function that removes sub, and only sub: after a replacement it
@@ -89,56 +131,20 @@ func (c *Client) UnsubscribeContext(ctx context.Context, topic string) error {
 func (c *Client) unsubscriber(sub *subscription) func() {
 	return func() {
 		c.mu.Lock()
-		removed := c.subs.removeIf(sub)
-		var req request
-		if removed {
-			req, _ = c.requestLocked(actionUnsubscribe, sub.topic)
+		var call *pendingCall
+		if c.callbacks[sub.topic] == sub {
+			call, _ = c.unsubscribeLocked(sub.topic)
 		}
 		c.mu.Unlock()
-		if req.pong != nil {
+		if call != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestTimeout)
 			defer cancel()
-			if refused, _ := req.await(ctx); refused != nil {
-				c.reportError(refused)
+			if err := call.await(ctx); err != nil {
+				var refused *ServerError
+				if errors.As(err, &refused) {
+					c.reportError(refused)
+				}
 			}
 		}
 	}
-}
-
-// request is a subscribe or unsubscribe on the wire: its rid, the pong of the barrier ping that
-// follows it, and where a refusal arrives. A zero request (nil pong) was not sent.
-type request struct {
-	conn    *connection
-	rid     string
-	pong    <-chan struct{}
-	refusal chan *ServerError
-}
-
-// await waits until the server processed the request; a refusal is returned as *ServerError.
-func (r request) await(ctx context.Context) (*ServerError, error) {
-	return r.conn.awaitAnswer(ctx, r.rid, r.pong, r.refusal)
-}
-
-// requestLocked sends a subscribe or unsubscribe frame with a rid, followed by a ping whose pong
-// confirms it was processed. Offline it sends nothing: registration restores the registry's
-// state. The caller holds c.mu, which keeps the frame ordered with goOnline's reconciliation.
-func (c *Client) requestLocked(action, topic string) (request, error) {
-	if c.closed.Load() {
-		return request{}, ErrClosed
-	}
-	conn := c.conn.Load()
-	if conn == nil {
-		return request{}, nil
-	}
-	rid, refusal := conn.expectRefusal()
-	if err := conn.write(encodeFrame(&envelope{Action: action, Topic: topic, From: c.opts.ID, RID: rid})); err != nil {
-		conn.forget(rid)
-		return request{}, nil // the connection broke: the next registration restores the state
-	}
-	pong, err := conn.ping(c.opts.ID, "", "")
-	if err != nil {
-		conn.forget(rid)
-		return request{}, nil
-	}
-	return request{conn: conn, rid: rid, pong: pong, refusal: refusal}, nil
 }

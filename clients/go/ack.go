@@ -26,7 +26,7 @@ type Ack struct {
 	done          chan struct{} // closed when the request ends
 	outcome       ackOutcome
 	err           error
-	statusWaiters []chan map[string]bool
+	statusWaiters []chan error // FetchStatus calls, oldest first
 }
 
 func newAck(client *Client) *Ack {
@@ -154,33 +154,26 @@ func (a *Ack) IsComplete() bool {
 }
 
 // FetchStatus asks the server which expected responders have answered (get_ack_status, spec
-// §6.5), remembers the answer (GetStatus, IsComplete) and returns it. It returns an error
-// wrapping ErrNotConnected when the client is not connected, ctx's error when ctx ends first.
-// Once the request is over it returns the last known status without asking.
+// §6.5), remembers the answer (GetStatus, IsComplete) and returns the status. It returns an
+// error wrapping ErrNotConnected when the server cannot be asked (offline, or the request still
+// waits in the offline queue), ctx's error when ctx ends first. Once the request is over it
+// returns the last known status without asking.
 func (a *Ack) FetchStatus(ctx context.Context) (map[string]bool, error) {
 	c := a.client
+	reply := make(chan error, 1)
 	c.mu.Lock()
-	out, err := c.core.fetchStatus(a.id)
-	if err == errAckOver || a.id == "" {
+	if c.acks[a.handle] != a {
 		c.mu.Unlock()
-		return a.GetStatus(), nil
+		return a.GetStatus(), nil // over: the last known state is final
 	}
-	if err != nil {
-		c.mu.Unlock()
-		return a.GetStatus(), err
-	}
-	reply := make(chan map[string]bool, 1)
 	a.mu.Lock()
 	a.statusWaiters = append(a.statusWaiters, reply)
 	a.mu.Unlock()
-	conn := c.conn
-	c.run(out)
+	c.run(c.core.fetchStatus(c.now(), a.handle))
 	c.mu.Unlock()
 	select {
-	case <-reply:
-		return a.GetStatus(), nil
-	case <-conn.done:
-		return a.GetStatus(), ErrNotConnected
+	case err := <-reply:
+		return a.GetStatus(), err
 	case <-ctx.Done():
 		return a.GetStatus(), ctx.Err()
 	}
@@ -190,10 +183,10 @@ func (a *Ack) FetchStatus(ctx context.Context) (map[string]bool, error) {
 // the server is told to stop waiting (cancel_ack, spec/protocol.md §6.5); a request still in the
 // offline queue is withdrawn. Calling it again, or after the request is over, does nothing.
 func (a *Ack) Cancel() {
-	if a.id == "" {
+	if a.handle == "" {
 		return
 	}
-	a.client.input(func(s *session, _ int64) []output { return s.cancelAck(a.id) })
+	a.client.input(func(s *session, now int64) []output { return s.cancelAck(now, a.handle) })
 }
 
 // record stores one responder's answer; the first one releases WaitAny.
@@ -222,8 +215,19 @@ func (a *Ack) gotStatus(status map[string]bool) {
 	if len(status) > 0 {
 		a.status = status
 	}
+	a.answerStatus(nil)
+}
+
+// statusFailed answers the oldest FetchStatus with err (NotConnected).
+func (a *Ack) statusFailed(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.answerStatus(err)
+}
+
+func (a *Ack) answerStatus(err error) {
 	if len(a.statusWaiters) > 0 {
-		a.statusWaiters[0] <- status
+		a.statusWaiters[0] <- err
 		a.statusWaiters = a.statusWaiters[1:]
 	}
 }
@@ -240,7 +244,7 @@ func (a *Ack) finish(outcome ackOutcome, err error) {
 		close(a.firstArrived)
 	}
 	for _, w := range a.statusWaiters {
-		close(w)
+		w <- nil // the last known state is final
 	}
 	a.statusWaiters = nil
 	close(a.done)

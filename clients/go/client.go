@@ -35,7 +35,7 @@ type Client struct {
 	lastEnd   DisconnectInfo     // how the last connection ended, for OnDisconnect
 	timer     *time.Timer        // armed at the core's next deadline
 	callbacks map[string]*subscription
-	calls     map[string]*pendingCall // Subscribe/Unsubscribe waiting for their answer, by handle
+	calls     map[string]*pendingCall // Subscribe/Unsubscribe intents awaiting their answer, by handle
 	acks      map[string]*Ack         // pending ack handles, by handle
 	handles   uint64
 
@@ -90,7 +90,7 @@ func NewClientContext(ctx context.Context, opts ClientOptions) (*Client, error) 
 		over:      make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.core = newSession(opts.sessionConfig(), rand.Float64, counterIDs(""), counterIDs("client_ack_"+opts.ID+"_"))
+	c.core = newSession(opts.sessionConfig(), rand.Float64)
 	c.timer = time.AfterFunc(time.Hour, func() { c.input((*session).timer) })
 	c.timer.Stop()
 	c.input((*session).start)
@@ -99,12 +99,9 @@ func NewClientContext(ctx context.Context, opts ClientOptions) (*Client, error) 
 	case <-ctx.Done():
 		err = fmt.Errorf("%w: %s: %w", ErrConnectionFailed, opts.url(), ctx.Err())
 	}
-	if err != nil && !(opts.Autorestart && errors.Is(err, errStillTrying)) {
+	if err != nil && !errors.Is(err, errStillTrying) {
 		_ = c.Close()
 		return nil, err
-	}
-	if err != nil {
-		c.reportError(c.connectionFailed())
 	}
 	return c, nil
 }
@@ -115,22 +112,17 @@ var errStillTrying = errors.New("ksps: still trying")
 // sessionConfig is what the session core needs, durations in milliseconds.
 func (o ClientOptions) sessionConfig() sessionConfig {
 	return sessionConfig{
-		id: o.ID, url: o.url(),
+		id: o.ID, url: o.url(), token: o.Token,
 		reconnectInitial: o.ReconnectInitialDelay.Milliseconds(),
 		reconnectMax:     o.ReconnectMaxDelay.Milliseconds(),
 		reconnectFactor:  o.ReconnectFactor,
 		connectTimeout:   o.ConnectTimeout.Milliseconds(),
 		offlineQueueSize: o.OfflineQueueSize, overflow: o.OfflineQueuePolicy,
-		autorestart: o.Autorestart, disableReconnect: o.DisableReconnect,
+		autorestart: o.Autorestart, reconnect: !o.DisableReconnect,
 		refreshable:       o.GetToken != nil,
-		ackGrace:          ackGrace.Milliseconds(),
 		defaultAckTimeout: o.DefaultAckTimeout.Milliseconds(),
 	}
 }
-
-// ackGrace is how long after its own timeout the client waits for the server's final answer
-// before giving up on a request (a lost connection, for example).
-const ackGrace = 2 * time.Second
 
 // ID returns the client ID registered with the server.
 func (c *Client) ID() string { return c.opts.ID }
@@ -197,7 +189,7 @@ func (c *Client) run(outs []output) {
 			c.dispatch(out.Event)
 		}
 	}
-	c.online.Store(c.core.state == stateConnected)
+	c.online.Store(c.core.state == stateReady)
 	if deadline, ok := c.core.nextDeadline(); ok {
 		c.timer.Reset(time.Duration(max(deadline-c.now(), 0)) * time.Millisecond)
 	} else {

@@ -5,25 +5,22 @@ import (
 	"strings"
 )
 
-// What the session core does with each frame the server sends (spec §3-§8, §11).
+// What the session core does with each frame the server sends (spec §2-§8, §11).
 
-// frame handles one decoded frame received on the current connection.
+// frame handles one decoded frame from the current connection.
 func (s *session) frame(now int64, e *envelope) []output {
-	if !s.hasLink() || s.state == stateConnecting {
-		return nil
+	if !s.registered() && !s.requests.hasKind(requestPing) {
+		return nil // no connection expects frames (closed, waiting, or not yet opened)
 	}
 	switch e.Action {
-	case actionPong:
-		return s.pong(now, e)
-	case actionSubscribed, actionUnsubscribed:
-		return s.confirmed(now, e)
-	case actionError:
-		return s.serverError(now, e)
 	case actionPublish:
-		return s.delivery(e, "")
+		if s.topics.has(e.Topic) {
+			return []output{s.delivery(e, "")}
+		}
 	case actionPublishAck:
-		return s.deliveryWithAck(e)
+		return s.publishAck(e)
 	case actionDirectMessage:
+		// Flat, not nested (spec §5.1).
 		return []output{emit(&event{Type: evDirect, Data: e.Data, From: e.From})}
 	case actionAckProgress:
 		return s.ackProgress(e)
@@ -31,126 +28,125 @@ func (s *session) frame(now int64, e *envelope) []output {
 		return s.ackResponse(e)
 	case actionAckStatus:
 		return s.ackStatus(e)
+	case actionPong:
+		if req := s.requests.take(e.RID, "", requestPing, requestRefresh); req != nil && req.kind == requestPing {
+			return s.registeredOnLink()
+		}
+	case actionSubscribed:
+		return s.subscribed(e)
+	case actionUnsubscribed:
+		if req := s.requests.take(e.RID, e.Topic, requestUnsubscribe); req != nil {
+			return []output{emit(&event{Type: evUnsubscribed, Handle: req.handle})}
+		}
+	case actionError:
+		return s.serverError(now, e)
 	}
-	// published, ack_cancelled, server_message_sent carry nothing the client waits for;
-	// unknown actions are ignored (spec §2.2).
+	// published, ack_cancelled, server_message_sent and unknown actions need nothing (§2.2).
 	return nil
 }
 
-// pong answers a ping: the registration (spec §3.1) or an in-place token refresh (§10).
-func (s *session) pong(now int64, e *envelope) []output {
-	req, ok := s.requests[e.RID]
-	if !ok {
+// publishAck is a delivery that asks for an answer (spec §6.1): a direct message on a
+// __direct_ topic (§6.4), a subscribed topic's delivery, or else answered at once with
+// "no subscriber for topic".
+func (s *session) publishAck(e *envelope) []output {
+	switch {
+	case strings.HasPrefix(e.Topic, directTopicPrefix):
+		ev := s.delivery(e, e.AckID)
+		ev.Event.Type, ev.Event.Topic = evDirect, ""
+		return []output{ev}
+	case s.topics.has(e.Topic):
+		return []output{s.delivery(e, e.AckID)}
+	case e.AckID != "":
+		return []output{sendFrame(s.ackFrame(e.AckID, false, noSubscriberError))}
+	}
+	return nil
+}
+
+// delivery unwraps a topic delivery: the server nests the payload as {"data": D, "from":
+// SENDER} (spec §4.2); a value without the "data" key (published by server code that bypasses
+// the nesting) is passed on as is, with the frame's from.
+func (s *session) delivery(e *envelope, ackID string) output {
+	data, from := e.Data, e.From
+	var wrapper map[string]json.RawMessage
+	if json.Unmarshal(e.Data, &wrapper) == nil && wrapper != nil {
+		if inner, nested := wrapper["data"]; nested {
+			data = inner
+			if raw, ok := wrapper["from"]; ok {
+				from = ""
+				_ = json.Unmarshal(raw, &from)
+			}
+		}
+	}
+	return emit(&event{Type: evDelivery, Topic: e.Topic, Data: data, From: from, AckID: ackID})
+}
+
+// subscribed confirms a subscribe or a restored subscription (matched by rid, spec §11.1).
+func (s *session) subscribed(e *envelope) []output {
+	req := s.requests.take(e.RID, e.Topic, requestSubscribe, requestRestore)
+	if req == nil {
 		return nil
 	}
-	delete(s.requests, e.RID)
-	if req.kind == requestRegister && s.state == stateRegistering {
-		return s.registered(now)
+	if handle, ok := s.topics.handles[e.Topic]; ok && handle == req.handle {
+		s.topics.handles[e.Topic] = "" // confirmed: nothing waits for it any more
 	}
-	return nil
+	var out []output
+	if req.handle != "" {
+		out = append(out, emit(&event{Type: evSubscribed, Handle: req.handle}))
+	}
+	if req.kind == requestRestore {
+		out = append(out, s.restoredOne()...)
+	}
+	return out
 }
 
-// confirmed is a subscribed or unsubscribed reply, matched to its request by rid (spec §11).
-func (s *session) confirmed(now int64, e *envelope) []output {
-	req, ok := s.requests[e.RID]
-	if !ok {
-		return nil
-	}
-	delete(s.requests, e.RID)
-	switch req.kind {
-	case requestRestore:
-		return s.restored(now)
-	case requestSubscribe:
-		return []output{emit(&event{Type: evSubscribed, Handle: req.handle})}
-	case requestUnsubscribe:
-		return []output{emit(&event{Type: evUnsubscribed, Handle: req.handle})}
-	}
-	return nil
-}
-
-// restored counts down the resubscriptions; the last answer makes the connection usable.
-func (s *session) restored(now int64) []output {
-	s.restoring--
-	if s.restoring == 0 && s.state == stateRestoring {
-		return s.goOnline(now)
-	}
-	return nil
-}
-
-// serverError routes an error frame to the request it answers (spec §11.2): by rid, else by
-// the client's ack ID; any other one, e.g. a refused publish named by its topic, is reported.
+// serverError routes an error frame to the request it answers (spec §11.2): by rid, else (before
+// the registration, from a server that does not echo rid) the ping, else by the client's ack
+// ID; any other one, e.g. a refused publish named by its topic, is an error event.
 func (s *session) serverError(now int64, e *envelope) []output {
 	refusal := &ServerError{Text: e.Error, Code: e.Code, Topic: e.Topic, RID: e.RID, AckID: e.AckID}
-	if req, ok := s.requests[e.RID]; ok && e.RID != "" {
-		delete(s.requests, e.RID)
+	req := s.requests.takeRID(e.RID)
+	if req == nil && !s.registered() {
+		req = s.requests.take("", "", requestPing)
+	}
+	if req != nil {
 		return s.requestRefused(now, req, refusal)
 	}
-	if a := s.acks[e.AckID]; a != nil && e.AckID != "" {
-		return s.ackRefused(a, refusal)
+	if a := s.acks.byID[e.AckID]; e.AckID != "" && a != nil {
+		out := []output{refusedEvent(a.handle, errServerErrorReply, refusal.Code, refusal)}
+		return append(out, s.endAck(a, ackRefused, refusal)...)
 	}
-	return []output{s.errorEvent(refusal)}
+	return []output{serverErrorEvent(refusal, refusal.Topic)}
 }
 
-func (s *session) errorEvent(refusal *ServerError) output {
-	return emit(&event{Type: evError, Error: refusal.Text, ErrCode: refusal.Code, Topic: refusal.Topic, Err: refusal})
-}
-
-func (s *session) requestRefused(now int64, req pendingRequest, refusal *ServerError) []output {
-	switch req.kind {
-	case requestRegister:
+func (s *session) requestRefused(now int64, req *request, refusal *ServerError) []output {
+	if req.kind == requestPing {
 		// E.g. code "id_taken" (spec §10.6): this attempt failed.
-		out := []output{s.errorEvent(refusal), {Type: outClose, Code: CloseNormal, Reason: "registration refused"}}
-		return append(out, s.lost(now, CloseAbnormal, "registration refused: "+refusal.Text)...)
-	case requestRestore:
-		// A subscription the server now refuses (spec §10) is dropped and reported.
-		delete(s.topics, req.topic)
-		return append([]output{s.errorEvent(refusal)}, s.restored(now)...)
-	case requestSubscribe:
-		delete(s.topics, req.topic)
-		fallthrough
-	case requestUnsubscribe:
-		return []output{emit(&event{Type: evRefused, Handle: req.handle, Error: refusal.Text, ErrCode: refusal.Code, Err: refusal})}
+		out := []output{{Type: outClose, Code: CloseNormal, Reason: "registration refused"}}
+		return append(out, s.gone(now, 0, "registration refused", refusal)...)
 	}
-	// A refreshed token the server refuses (spec §10): the connection keeps the old one.
-	return []output{emit(&event{Type: evError, Error: refusal.Text, ErrCode: refusal.Code,
-		Err: &AuthError{Code: CloseUnauthorized, Reason: "refreshed token refused: " + refusal.Text}})}
+	var out []output
+	if req.kind == requestSubscribe || req.kind == requestRestore {
+		if handle, ok := s.topics.handles[req.key]; ok && handle == req.handle {
+			s.topics.remove(req.key) // a refused subscription is not kept (spec §10.4)
+		}
+		if req.kind == requestRestore {
+			out = append(out, s.restoredOne()...)
+		}
+	}
+	if req.handle == "" || req.kind == requestRefresh {
+		topic := refusal.Topic
+		if topic == "" {
+			topic = req.key
+		}
+		return append(out, serverErrorEvent(refusal, topic))
+	}
+	return append(out, refusedEvent(req.handle, errServerErrorReply, refusal.Code, refusal))
 }
 
-// delivery is a publication on a subscribed topic (spec §4.2), with the server's ack ID when
-// it asks for an acknowledgement. The payload arrives wrapped as {"data": D, "from": SENDER}.
-func (s *session) delivery(e *envelope, ackID string) []output {
-	data, from := unwrapDelivery(e)
-	return []output{emit(&event{Type: evDelivery, Topic: e.Topic, Data: data, From: from, AckID: ackID})}
+func serverErrorEvent(refusal *ServerError, topic string) output {
+	return emit(&event{Type: evError, Error: errServerErrorReply, ErrCode: refusal.Code, Topic: topic, Err: refusal})
 }
 
-// deliveryWithAck is a publish_ack (spec §6.1): a subscribed topic's delivery, a direct message
-// with acknowledgement on this client's __direct_ topic (§6.4), or else answered at once with
-// "no subscriber for topic".
-func (s *session) deliveryWithAck(e *envelope) []output {
-	if s.topics[e.Topic] {
-		return s.delivery(e, e.AckID)
-	}
-	if strings.HasPrefix(e.Topic, directTopicPrefix+s.cfg.id+"_") {
-		data, from := unwrapDelivery(e)
-		return []output{emit(&event{Type: evDirect, Data: data, From: from, AckID: e.AckID})}
-	}
-	return []output{sendFrame(s.ackFrame(e.AckID, false, noSubscriberError))}
-}
-
-// unwrapDelivery reads the payload and sender of a topic delivery. A value without the "data"
-// key is a raw server publication and is passed on as is; a top-level from wins (spec §4.2).
-func unwrapDelivery(e *envelope) (json.RawMessage, string) {
-	var wrapper map[string]json.RawMessage
-	if err := json.Unmarshal(e.Data, &wrapper); err != nil || wrapper == nil {
-		return e.Data, e.From
-	}
-	inner, nested := wrapper["data"]
-	if !nested {
-		return e.Data, e.From
-	}
-	from := e.From
-	if from == "" {
-		_ = json.Unmarshal(wrapper["from"], &from)
-	}
-	return inner, from
+func refusedEvent(handle, class, code string, err error) output {
+	return emit(&event{Type: evRefused, Handle: handle, Error: class, ErrCode: code, Err: err})
 }

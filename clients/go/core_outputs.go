@@ -40,34 +40,48 @@ type output struct {
 	Event  *event    // event
 }
 
+// Error class names in error and refused events, shared by the three clients (spec/traces).
+const (
+	errServerErrorReply   = "ServerErrorReply"
+	errConnectionFailed   = "ConnectionFailed"
+	errConnectionReplaced = "ConnectionReplaced"
+	errAuth               = "AuthError"
+	errNotConnected       = "NotConnected"
+	errClientClosed       = "ClientClosed"
+)
+
 // event is what the application is told. Only the members of its type are set.
 type event struct {
 	Type string
-	// disconnected
+	// disconnected: the close code (0: no close frame) and reason
 	Code   int
 	Reason string
 	// delivery, direct: Data is the published payload, unwrapped (spec §4.2)
 	Topic string
 	Data  json.RawMessage
 	From  string
-	AckID string // the server's ack ID of a delivery to acknowledge (spec §6.1)
+	AckID string // the server's ack ID of a delivery to answer (spec §6.1)
 	// subscribed, unsubscribed, refused, ack_response, ack_done, status
 	Handle string
-	// refused, error, ack_response
-	Error   string
-	ErrCode string
+	// error, refused: the error class name and the server's code; CloseCode for AuthError and
+	// ConnectionReplaced
+	Error     string
+	ErrCode   string
+	CloseCode int
 	// ack_response
 	Response AckResponse
 	// status
 	Status map[string]bool
-	// queue_overflow
-	Dropped int
+	// queue_overflow: the frame that will not be sent
+	Dropped *envelope
 	// reconnecting
 	Delay int64
-	// Outcome is how an ack request ended (ack_done); not in traces.
+
+	// Not in traces: how an ack request ended (ack_done), the handles a closed session ended
+	// (closed), and the Go error behind an event.
 	Outcome ackOutcome
-	// Err is the Go error behind an event (closed, error, refused, ack_done); not in traces.
-	Err error
+	Ended   []string
+	Err     error
 }
 
 func sendFrame(e *envelope) output { return output{Type: outSend, Frame: e} }
@@ -98,7 +112,10 @@ func (e *event) traceJSON() map[string]any {
 	}
 	switch e.Type {
 	case evDisconnected:
-		m["code"], m["reason"] = e.Code, e.Reason
+		m["code"], m["reason"] = any(nil), e.Reason
+		if e.Code != 0 {
+			m["code"] = e.Code
+		}
 	case evDelivery, evDirect:
 		var data any
 		if len(e.Data) > 0 {
@@ -120,10 +137,16 @@ func (e *event) traceJSON() map[string]any {
 		m["handle"], m["status"] = e.Handle, e.Status
 	case evError:
 		m["error"] = e.Error
-		optional("code", e.ErrCode)
+		if e.CloseCode != 0 {
+			m["code"] = e.CloseCode
+		} else {
+			optional("code", e.ErrCode)
+		}
 		optional("topic", e.Topic)
 	case evQueueOverflow:
-		m["dropped"] = e.Dropped
+		var frame map[string]any
+		_ = json.Unmarshal(encodeFrame(e.Dropped), &frame)
+		m["dropped"] = frame
 	case evReconnecting:
 		m["delay"] = e.Delay
 	}

@@ -16,61 +16,74 @@ func (c *Client) dispatch(ev *event) {
 	case evReconnecting:
 		c.settle(errStillTrying)
 	case evClosed:
-		c.closedForGood(ev.Err)
+		c.closedForGood(ev)
 	case evDelivery:
 		c.deliverTopic(ev)
 	case evDirect:
 		c.deliverDirect(ev)
-	case evSubscribed, evUnsubscribed, evRefused:
-		c.answered(ev)
+	case evSubscribed, evUnsubscribed:
+		c.answered(ev.Handle, nil)
+	case evRefused:
+		if a := c.acks[ev.Handle]; a != nil {
+			a.statusFailed(ev.Err) // a FetchStatus that cannot be answered; a refused request ends next
+			return
+		}
+		c.answered(ev.Handle, ev.Err)
 	case evAckResponse, evAckDone, evStatus:
 		c.ackEvent(ev)
 	case evError:
-		c.serverError(ev)
+		c.reportError(c.errorOf(ev))
 	case evQueueOverflow:
 		c.reportError(ev.Err)
 	}
 }
 
-func (c *Client) disconnected(ev *event) {
-	info := DisconnectInfo{Code: ev.Code, Reason: ev.Reason, Reconnecting: c.core.stopError() == nil}
-	if c.lastEnd.Code == ev.Code {
-		info.Err = c.lastEnd.Err
+// errorOf is the Go error of an error event: a failed attempt carries its cause.
+func (c *Client) errorOf(ev *event) error {
+	if ev.Error == errConnectionFailed {
+		return c.connectionFailed()
 	}
+	return ev.Err
+}
+
+func (c *Client) disconnected(ev *event) {
+	info := DisconnectInfo{Code: ev.Code, Reason: ev.Reason, Err: c.lastEnd.Err, Reconnecting: c.core.stopError() == nil}
 	if c.opts.OnDisconnect != nil {
 		c.hooks.push(func() { c.opts.OnDisconnect(info) })
 	}
 }
 
-// closedForGood ends the client: NewClient, Run and OnClose learn it, pending calls return.
-func (c *Client) closedForGood(reason error) {
-	if errors.Is(reason, ErrConnectionFailed) {
+// closedForGood ends the client: NewClient, Run and OnClose learn it; pending handles end with
+// the reason, later calls return it.
+func (c *Client) closedForGood(ev *event) {
+	reason := ev.Err
+	var refused *ServerError
+	switch {
+	case errors.Is(reason, ErrConnectionFailed), errors.As(reason, &refused):
 		c.settle(c.connectionFailed())
-	} else if errors.Is(reason, ErrAuth) && !c.core.connected {
+	case errors.Is(reason, ErrAuth) && !c.core.everConnected:
 		if !errors.Is(c.lastErr, ErrAuth) {
 			c.lastErr = reason
 		}
 		c.settle(c.connectionFailed())
-	} else {
+	default:
 		c.settle(reason)
 	}
 	c.timer.Stop()
-	c.releaseCalls(reason)
+	for _, handle := range ev.Ended {
+		if a := c.acks[handle]; a != nil {
+			delete(c.acks, handle)
+			a.finish(ackAborted, reason)
+		}
+	}
+	for handle, call := range c.calls {
+		delete(c.calls, handle)
+		call.reply <- reason
+	}
 	close(c.over)
 	if c.opts.OnClose != nil {
 		c.hooks.push(c.opts.OnClose)
 	}
-}
-
-func (c *Client) serverError(ev *event) {
-	if ev.Topic != "" && !c.core.topics[ev.Topic] {
-		// A subscription refused when it was restored (spec §10) is dropped.
-		if sub := c.callbacks[ev.Topic]; sub != nil {
-			sub.active.Store(false)
-			delete(c.callbacks, ev.Topic)
-		}
-	}
-	c.reportError(ev.Err)
 }
 
 // deliverTopic runs the topic's callback (spec §4.2), then answers a publish_ack with its
@@ -79,7 +92,7 @@ func (c *Client) deliverTopic(ev *event) {
 	sub := c.callbacks[ev.Topic]
 	if sub == nil {
 		if ev.AckID != "" {
-			c.run(c.core.answer(ev.AckID, false, noSubscriberError))
+			c.run(c.core.answer(c.now(), ev.AckID, false, noSubscriberError))
 		}
 		return
 	}
@@ -90,7 +103,7 @@ func (c *Client) deliverTopic(ev *event) {
 			c.answerAck(ackID, noSubscriberError, false)
 			return
 		}
-		failure, ok := c.runCallback(func() { sub.callback(msg, c.unsubscriber(sub)) })
+		failure, ok := runCallback(func() { sub.callback(msg, c.unsubscriber(sub)) })
 		c.answerAck(ackID, failure, ok)
 	})
 }
@@ -104,7 +117,7 @@ func (c *Client) deliverDirect(ev *event) {
 			c.answerAck(ackID, noSubscriberError, false)
 			return
 		}
-		failure, ok := c.runCallback(func() { c.opts.OnID(msg) })
+		failure, ok := runCallback(func() { c.opts.OnID(msg) })
 		c.answerAck(ackID, failure, ok)
 	})
 }
@@ -114,28 +127,27 @@ func (c *Client) answerAck(serverAckID, failure string, ok bool) {
 	if serverAckID == "" {
 		return
 	}
-	c.input(func(s *session, _ int64) []output { return s.answer(serverAckID, ok, failure) })
+	c.input(func(s *session, now int64) []output { return s.answer(now, serverAckID, ok, failure) })
 }
 
-// runCallback calls fn, recovering a panic: its text is the failed ack's error (spec §6.1).
-func (c *Client) runCallback(fn func()) (failure string, ok bool) {
-	return runCallback(fn)
-}
-
-// answered hands a subscribed, unsubscribed or refused event to the call waiting for it.
-func (c *Client) answered(ev *event) {
-	call := c.calls[ev.Handle]
+// answered hands the answer to a subscribe or unsubscribe intent to its caller. A refused
+// subscription is dropped; when its caller no longer waits, the refusal goes to OnError.
+func (c *Client) answered(handle string, err error) {
+	call := c.calls[handle]
 	if call == nil {
-		return // an ack's refusal: the ack_done that follows ends the handle with it
-	}
-	delete(c.calls, ev.Handle)
-	var err error
-	if ev.Type == evRefused {
-		err = ev.Err
-		if call.sub != nil && c.callbacks[call.sub.topic] == call.sub {
-			call.sub.active.Store(false)
-			delete(c.callbacks, call.sub.topic)
+		if err != nil {
+			c.reportError(err)
 		}
+		return
+	}
+	delete(c.calls, handle)
+	if err != nil && call.sub != nil && c.callbacks[call.sub.topic] == call.sub {
+		call.sub.active.Store(false)
+		delete(c.callbacks, call.sub.topic)
+	}
+	if call.detached && err != nil {
+		c.reportError(err)
+		return
 	}
 	call.reply <- err
 }
@@ -154,14 +166,5 @@ func (c *Client) ackEvent(ev *event) {
 	case evAckDone:
 		delete(c.acks, ev.Handle)
 		a.finish(ev.Outcome, ev.Err)
-	}
-}
-
-// releaseCalls answers every call still waiting: the connection their answer would come on is
-// gone (err nil: a subscription stays in the registry and is restored), or the client stopped.
-func (c *Client) releaseCalls(err error) {
-	for handle, call := range c.calls {
-		delete(c.calls, handle)
-		call.reply <- err
 	}
 }

@@ -92,7 +92,8 @@ type ClientOptions struct {
 	// OnConnect is called after every successful (re)connection, once the subscriptions are
 	// restored on the server and the offline queue is flushed.
 	OnConnect func()
-	// OnDisconnect is called when an established connection ends, Close included.
+	// OnDisconnect is called when an established connection is lost; not on the application's
+	// own Close (OnClose tells that).
 	OnDisconnect func(info DisconnectInfo)
 	// OnError is called with asynchronous errors: error frames from the server (*ServerError),
 	// offline queue overflow (ErrOfflineQueueFull), failed reconnection attempts, ErrReplaced,

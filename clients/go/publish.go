@@ -68,15 +68,15 @@ func (c *Client) publishWithAck(frame envelope, data any, timeout time.Duration)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a.handle = c.newHandle()
-	// Registered before the core runs: an immediate end (a dropped request) finds its handle.
+	// Registered before the core's events run: an immediate end (a dropped request) finds it.
 	c.acks[a.handle] = a
 	id, out, err := c.core.publishWithAck(c.now(), &frame, timeout.Milliseconds(), a.handle)
 	a.id = id
+	c.run(out)
 	if err != nil {
 		delete(c.acks, a.handle)
 		a.finish(ackAborted, err)
 	}
-	c.run(out)
 	return a
 }
 
@@ -84,7 +84,7 @@ func (c *Client) publishWithAck(frame envelope, data any, timeout time.Duration)
 func (c *Client) publish(frame envelope) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out, err := c.core.publish(&frame)
+	out, err := c.core.publish(c.now(), &frame)
 	c.run(out)
 	return err
 }

@@ -28,7 +28,7 @@ func (c *Client) open() {
 func (c *Client) attempt(ctx context.Context, gen uint64) {
 	token, err := c.tokens.fetch(ctx)
 	if err != nil {
-		c.attemptFailed(gen, err, CloseAbnormal)
+		c.attemptFailed(gen, err, 0)
 		return
 	}
 	conn, err := dial(ctx, c.ctx, transportConfig{
@@ -38,10 +38,10 @@ func (c *Client) attempt(ctx context.Context, gen uint64) {
 		maxMessageSize: c.opts.MaxMessageSize,
 	})
 	if err != nil {
-		code := CloseAbnormal
+		code := 0 // no close frame
 		var refused *AuthError
 		if errors.As(err, &refused) {
-			code = CloseUnauthorized // HTTP 401 at the upgrade is a refused token (spec §10)
+			code = httpUnauthorized // a refused token at the upgrade (spec §10)
 		}
 		c.attemptFailed(gen, err, code)
 		return
@@ -86,9 +86,6 @@ func (c *Client) attemptFailed(gen uint64, err error, code int) {
 	}
 	c.lastErr = err
 	c.dialing = nil
-	if c.core.connected && code != CloseUnauthorized {
-		c.reportError(errors.Join(errors.New("ksps: reconnection attempt to "+c.opts.url()+" failed"), err))
-	}
 	c.run(c.core.lost(c.now(), code, err.Error()))
 }
 
@@ -117,20 +114,13 @@ func (c *Client) ended(gen uint64, conn *connection) {
 		return
 	}
 	c.conn = nil
-	c.releaseCalls(nil)
 	c.lastEnd = conn.ended
-	refused := authRefusal(conn.ended)
-	if c.core.state != stateConnected {
+	if c.core.state != stateReady {
 		// The attempt failed during the registration.
 		c.lastErr = conn.ended.Err
-		if refused != nil {
+		if refused := authRefusal(conn.ended); refused != nil {
 			c.lastErr = refused
-		} else if c.core.connected {
-			c.reportError(errors.Join(errors.New("ksps: reconnection attempt to "+c.opts.url()+" failed"), conn.ended.Err))
 		}
-	}
-	if refused != nil && c.tokens.refreshable() {
-		c.reportError(refused) // GetToken gives the next attempt a new token
 	}
 	c.run(c.core.lost(c.now(), conn.ended.Code, conn.ended.Reason))
 }
@@ -147,7 +137,6 @@ func (c *Client) dropConnection(code int, reason string) {
 		c.conn.enqueueClose(code, reason)
 		c.conn = nil
 	}
-	c.releaseCalls(nil)
 }
 
 // authRefusal is the *AuthError of a connection closed with 4003 or 4004, else nil.
@@ -188,8 +177,7 @@ func (c *Client) refreshTokens(gen uint64, conn *connection) {
 			c.mu.Unlock()
 			return
 		}
-		out, _ := c.core.refreshToken(token)
-		c.run(out)
+		c.run(c.core.refreshToken(c.now(), token))
 		c.mu.Unlock()
 	}
 }

@@ -9,7 +9,7 @@ func TestBackoffIsFullJitterGrowingAndCapped(t *testing.T) {
 	cfg := sessionConfig{reconnectInitial: 100, reconnectMax: 1000, reconnectFactor: 2}
 	ceilings := []int64{100, 200, 400, 800, 1000, 1000}
 	for _, r := range []float64{0, 0.5, 0.999} {
-		s := newSession(cfg, func() float64 { return r }, counterIDs(""), counterIDs(""))
+		s := newSession(cfg, func() float64 { return r })
 		for attempt, ceiling := range ceilings {
 			s.attempt = attempt
 			if got, want := s.backoff(), int64(r*float64(ceiling)); got != want {

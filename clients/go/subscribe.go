@@ -27,10 +27,11 @@ func (c *Client) Subscribe(topic string, callback func(msg Message, unsubscribe 
 	return unsubscribe
 }
 
-// SubscribeContext is Subscribe bounded by ctx. It returns ErrClosed after Close, and ctx's error
-// without subscribing when ctx is already done. A ctx that ends before the server answered
-// returns ctx's error, but the subscription stays registered. A refusal by the server returns
-// the *ServerError (spec/protocol.md §11) and drops the subscription.
+// SubscribeContext is Subscribe bounded by ctx. It returns ErrClosed after Close (or why the
+// client no longer connects), and ctx's error without subscribing when ctx is already done. A
+// ctx that ends before the server answered returns ctx's error, but the subscription stays
+// registered. A refusal by the server returns the *ServerError (spec/protocol.md §11) and drops
+// the subscription; one made offline is refused after the next registration, through OnError.
 func (c *Client) SubscribeContext(ctx context.Context, topic string, callback func(msg Message, unsubscribe func())) (func(), error) {
 	if c.closed.Load() {
 		return func() {}, ErrClosed
@@ -42,33 +43,45 @@ func (c *Client) SubscribeContext(ctx context.Context, topic string, callback fu
 		return func() {}, fmt.Errorf("ksps: Subscribe(%q) needs a callback", topic)
 	}
 	c.mu.Lock()
-	handle := c.newHandle()
-	out, sent, err := c.core.subscribe(topic, handle)
-	if err != nil {
-		c.mu.Unlock()
-		return func() {}, err
-	}
 	sub := c.addCallback(topic, callback)
 	call := &pendingCall{sub: sub, reply: make(chan error, 1)}
-	if sent {
-		c.calls[handle] = call
+	handle := c.newHandle()
+	c.calls[handle] = call
+	registered := c.core.registered()
+	c.run(c.core.subscribe(c.now(), topic, handle))
+	if !registered && c.calls[handle] == call {
+		call.detached = true // confirmed when the next connection restores it
 	}
-	c.run(out)
 	c.mu.Unlock()
 	unsubscribe := c.unsubscriber(sub)
-	if !sent {
+	if call.detached {
 		return unsubscribe, nil
 	}
+	if err := c.await(ctx, handle, call); err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return unsubscribe, err
+		}
+		return func() {}, err
+	}
+	return unsubscribe, nil
+}
+
+// await waits for the answer to an intent; when ctx ends first the answer goes to OnError.
+func (c *Client) await(ctx context.Context, handle string, call *pendingCall) error {
 	select {
 	case err := <-call.reply:
-		var refused *ServerError
-		if errors.As(err, &refused) {
-			return func() {}, err
-		}
-		return unsubscribe, nil
+		return err
 	case <-ctx.Done():
-		return unsubscribe, ctx.Err()
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case err := <-call.reply:
+		return err
+	default:
+	}
+	call.detached = true
+	return ctx.Err()
 }
 
 // Unsubscribe stops the delivery of topic's messages to this client. When connected it returns
@@ -83,47 +96,23 @@ func (c *Client) Unsubscribe(topic string) {
 // ends before the server answered.
 func (c *Client) UnsubscribeContext(ctx context.Context, topic string) error {
 	c.mu.Lock()
-	call, err := c.unsubscribeLocked(topic)
-	c.mu.Unlock()
-	if err != nil || call == nil {
-		return err
-	}
-	return call.await(ctx)
-}
-
-// unsubscribeLocked drops topic's callback and asks the core to unsubscribe; the returned call
-// (nil offline) gets the server's answer. Caller holds c.mu.
-func (c *Client) unsubscribeLocked(topic string) (*pendingCall, error) {
 	if sub := c.callbacks[topic]; sub != nil {
 		sub.active.Store(false)
 		delete(c.callbacks, topic)
 	}
-	handle := c.newHandle()
-	out, sent, err := c.core.unsubscribe(topic, handle)
-	if err != nil || !sent {
-		if errors.Is(err, ErrClosed) {
-			err = nil // nothing left to unsubscribe from
-		}
-		return nil, err
-	}
-	call := &pendingCall{reply: make(chan error, 1)}
-	c.calls[handle] = call
-	c.run(out)
-	return call, nil
+	handle, call := c.unsubscribeLocked(topic)
+	c.mu.Unlock()
+	return c.await(ctx, handle, call)
 }
 
-// await waits for the server's answer to an Unsubscribe.
-func (p *pendingCall) await(ctx context.Context) error {
-	select {
-	case err := <-p.reply:
-		var refused *ServerError
-		if errors.As(err, &refused) {
-			return err
-		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// unsubscribeLocked asks the core to unsubscribe; the returned call gets the answer. Caller
+// holds c.mu.
+func (c *Client) unsubscribeLocked(topic string) (string, *pendingCall) {
+	call := &pendingCall{reply: make(chan error, 1)}
+	handle := c.newHandle()
+	c.calls[handle] = call
+	c.run(c.core.unsubscribe(c.now(), topic, handle))
+	return handle, call
 }
 
 // unsubscriber returns the function that removes sub, and only sub: after a replacement it
@@ -131,19 +120,20 @@ func (p *pendingCall) await(ctx context.Context) error {
 func (c *Client) unsubscriber(sub *subscription) func() {
 	return func() {
 		c.mu.Lock()
-		var call *pendingCall
-		if c.callbacks[sub.topic] == sub {
-			call, _ = c.unsubscribeLocked(sub.topic)
+		if c.callbacks[sub.topic] != sub {
+			c.mu.Unlock()
+			return
 		}
+		sub.active.Store(false)
+		delete(c.callbacks, sub.topic)
+		handle, call := c.unsubscribeLocked(sub.topic)
 		c.mu.Unlock()
-		if call != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestTimeout)
-			defer cancel()
-			if err := call.await(ctx); err != nil {
-				var refused *ServerError
-				if errors.As(err, &refused) {
-					c.reportError(refused)
-				}
+		ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestTimeout)
+		defer cancel()
+		if err := c.await(ctx, handle, call); err != nil {
+			var refused *ServerError
+			if errors.As(err, &refused) {
+				c.reportError(refused)
 			}
 		}
 	}

@@ -16,11 +16,13 @@ type subscription struct {
 	active   atomic.Bool
 }
 
-// pendingCall is a Subscribe or Unsubscribe waiting for the server's answer: nil, or the
-// *ServerError of a refusal.
+// pendingCall is a subscribe or unsubscribe intent awaiting the server's answer: nil, or the
+// error of a refusal (a *ServerError, or why the client no longer connects).
 type pendingCall struct {
 	sub   *subscription // the subscription a refusal drops; nil for Unsubscribe
 	reply chan error    // buffered: the core's events never wait on it
+	// detached: the caller no longer waits (offline intent, ctx over); a refusal goes to OnError.
+	detached bool
 }
 
 // addCallback makes callback the topic's subscription, replacing any previous one. Caller

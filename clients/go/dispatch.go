@@ -59,7 +59,10 @@ func (c *Client) closedForGood(ev *event) {
 	reason := ev.Err
 	var refused *ServerError
 	switch {
-	case errors.Is(reason, ErrConnectionFailed), errors.As(reason, &refused):
+	case errors.As(reason, &refused):
+		c.lastErr = reason // the registration was refused, e.g. with code "id_taken" (spec §10.6)
+		c.settle(c.connectionFailed())
+	case errors.Is(reason, ErrConnectionFailed):
 		c.settle(c.connectionFailed())
 	case errors.Is(reason, ErrAuth) && !c.core.everConnected:
 		if !errors.Is(c.lastErr, ErrAuth) {

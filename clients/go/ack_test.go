@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -225,5 +226,33 @@ func TestAckOfAnUnencodableValue(t *testing.T) {
 	}
 	if responses := ack.Wait(); len(responses) != 0 {
 		t.Errorf("Wait = %v", responses)
+	}
+}
+
+// What an ack handle knows is synchronous; asking the server is FetchStatus, which fails with
+// ErrNotConnected offline (contract "ack handles": the same rule in the three clients).
+func TestAckHandleStateOffline(t *testing.T) {
+	client, err := ksps.NewClient(fastReconnect(ksps.ClientOptions{Address: "127.0.0.1:" + strconv.Itoa(freePort(t)), Autorestart: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ack := client.PublishWithAck("t", 1, 30*unit) // queued offline
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if status, err := ack.FetchStatus(ctx); !errors.Is(err, ksps.ErrNotConnected) || len(status) != 0 {
+		t.Errorf("FetchStatus offline = %v, %v; want ErrNotConnected", status, err)
+	}
+	if ack.IsComplete() || len(ack.GetStatus()) != 0 {
+		t.Errorf("IsComplete, GetStatus of a queued request = %v, %v", ack.IsComplete(), ack.GetStatus())
+	}
+	ack.Cancel() // synchronous: over when it returns
+	select {
+	case <-ack.Done():
+	default:
+		t.Fatal("Cancel returned before the handle was over")
+	}
+	if status, err := ack.FetchStatus(ctx); err != nil || len(status) != 0 {
+		t.Errorf("FetchStatus of an ended request = %v, %v; want the last known state", status, err)
 	}
 }

@@ -1,6 +1,7 @@
 package ksps
 
 import (
+	"errors"
 	"fmt"
 	"math"
 )
@@ -280,13 +281,15 @@ func (s *session) gone(now int64, code int, reason string, failure error) []outp
 
 var errAckConnectionLost = fmt.Errorf("%w: connection lost before the answer", ErrNotConnected)
 
-// failureEvent reports a failed attempt: ConnectionFailed, or the ServerErrorReply that refused
-// the registration.
+// failureEvent reports a failed attempt: ConnectionFailed, with the server's code when an error
+// frame refused the registration.
 func failureEvent(failure error) output {
-	if refused, ok := failure.(*ServerError); ok {
-		return emit(&event{Type: evError, Error: errServerErrorReply, ErrCode: refused.Code, Err: refused})
+	ev := &event{Type: evError, Error: errConnectionFailed, Err: failure}
+	var refused *ServerError
+	if errors.As(failure, &refused) {
+		ev.ErrCode = refused.Code
 	}
-	return emit(&event{Type: evError, Error: errConnectionFailed, Err: failure})
+	return emit(ev)
 }
 
 // releaseRequests answers the requests whose reply can no longer come on the lost connection.

@@ -2,6 +2,7 @@ package ksps
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -122,7 +123,8 @@ func (s *session) requestRefused(now int64, req *request, refusal *ServerError) 
 	if req.kind == requestPing {
 		// E.g. code "id_taken" (spec §10.6): this attempt failed.
 		out := []output{{Type: outClose, Code: CloseNormal, Reason: "registration refused"}}
-		return append(out, s.gone(now, 0, "registration refused", refusal)...)
+		failure := fmt.Errorf("%w: the server refused the registration: %w", ErrConnectionFailed, refusal)
+		return append(out, s.gone(now, 0, "registration refused", failure)...)
 	}
 	var out []output
 	if req.kind == requestSubscribe || req.kind == requestRestore {

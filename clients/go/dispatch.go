@@ -40,7 +40,8 @@ func (c *Client) dispatch(ev *event) {
 
 // errorOf is the Go error of an error event: a failed attempt carries its cause.
 func (c *Client) errorOf(ev *event) error {
-	if ev.Error == errConnectionFailed {
+	var refused *ServerError
+	if ev.Error == errConnectionFailed && !errors.As(ev.Err, &refused) {
 		return c.connectionFailed()
 	}
 	return ev.Err
@@ -60,8 +61,7 @@ func (c *Client) closedForGood(ev *event) {
 	var refused *ServerError
 	switch {
 	case errors.As(reason, &refused):
-		c.lastErr = reason // the registration was refused, e.g. with code "id_taken" (spec §10.6)
-		c.settle(c.connectionFailed())
+		c.settle(reason) // the registration was refused, e.g. with code "id_taken" (spec §10.6)
 	case errors.Is(reason, ErrConnectionFailed):
 		c.settle(c.connectionFailed())
 	case errors.Is(reason, ErrAuth) && !c.core.everConnected:

@@ -2,6 +2,7 @@ package ksps
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
@@ -155,16 +156,17 @@ func (a *Ack) IsComplete() bool {
 
 // FetchStatus asks the server which expected responders have answered (get_ack_status, spec
 // §6.5), remembers the answer (GetStatus, IsComplete) and returns the status. It returns an
-// error wrapping ErrNotConnected when the server cannot be asked (offline, or the request still
-// waits in the offline queue), ctx's error when ctx ends first. Once the request is over it
-// returns the last known status without asking.
+// error wrapping ErrNotConnected when the server cannot be asked: offline, the request still
+// waits in the offline queue, or it is over (the server forgot it); ctx's error when ctx ends
+// first. With an error, the status returned is the last known one.
 func (a *Ack) FetchStatus(ctx context.Context) (map[string]bool, error) {
 	c := a.client
 	reply := make(chan error, 1)
 	c.mu.Lock()
 	if c.acks[a.handle] != a {
 		c.mu.Unlock()
-		return a.GetStatus(), nil // over: the last known state is final
+		// Over: the server no longer knows it (spec §6.5); the last known state is final.
+		return a.GetStatus(), fmt.Errorf("%w: the request is over", ErrNotConnected)
 	}
 	a.mu.Lock()
 	a.statusWaiters = append(a.statusWaiters, reply)

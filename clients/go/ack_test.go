@@ -252,7 +252,7 @@ func TestAckHandleStateOffline(t *testing.T) {
 	default:
 		t.Fatal("Cancel returned before the handle was over")
 	}
-	if status, err := ack.FetchStatus(ctx); err != nil || len(status) != 0 {
-		t.Errorf("FetchStatus of an ended request = %v, %v; want the last known state", status, err)
+	if status, err := ack.FetchStatus(ctx); !errors.Is(err, ksps.ErrNotConnected) || len(status) != 0 {
+		t.Errorf("FetchStatus of an ended request = %v, %v; want ErrNotConnected and the last known state", status, err)
 	}
 }

@@ -96,33 +96,6 @@ func (d payloadDecoder) value(raw json.RawMessage) any {
 	return v
 }
 
-// topicDelivery unwraps the data of a publish or publish_ack frame. The server nests the payload
-// as {"data": P, "from": SENDER} (spec/protocol.md §4.2); a value without the "data" key is a raw
-// server publication and is passed on as is. A top-level from wins over the nested one.
-func (d payloadDecoder) topicDelivery(e *envelope) Message {
-	var wrapper map[string]json.RawMessage
-	if err := json.Unmarshal(e.Data, &wrapper); err != nil || wrapper == nil {
-		return Message{Data: d.value(e.Data), From: e.From}
-	}
-	inner, nested := wrapper["data"]
-	if !nested {
-		return Message{Data: d.value(e.Data), From: e.From}
-	}
-	msg := Message{Data: d.value(inner), From: e.From}
-	if msg.From == "" {
-		var from string
-		if json.Unmarshal(wrapper["from"], &from) == nil {
-			msg.From = from
-		}
-	}
-	return msg
-}
-
-// directDelivery reads a direct_message frame, which is flat (spec/protocol.md §5.1).
-func (d payloadDecoder) directDelivery(e *envelope) Message {
-	return Message{Data: d.value(e.Data), From: e.From}
-}
-
 // decodeAckResponse reads the AckResponse carried in an ack_progress frame (§6.3).
 func decodeAckResponse(raw json.RawMessage) (AckResponse, bool) {
 	var resp AckResponse

@@ -21,8 +21,7 @@ func (s *session) frame(now int64, e *envelope) []output {
 	case actionPublishAck:
 		return s.publishAck(e)
 	case actionDirectMessage:
-		// Flat, not nested (spec §5.1).
-		return []output{emit(&event{Type: evDirect, Data: e.Data, From: e.From})}
+		return []output{s.frameDirect(e)}
 	case actionAckProgress:
 		return s.ackProgress(e)
 	case actionAckResponse:
@@ -79,6 +78,11 @@ func (s *session) delivery(e *envelope, ackID string) output {
 		}
 	}
 	return emit(&event{Type: evDelivery, Topic: e.Topic, Data: data, From: from, AckID: ackID})
+}
+
+// frameDirect is a direct_message: flat, not nested (spec §5.1).
+func (s *session) frameDirect(e *envelope) output {
+	return emit(&event{Type: evDirect, Data: e.Data, From: e.From})
 }
 
 // subscribed confirms a subscribe or a restored subscription (matched by rid, spec §11.1).

@@ -1,9 +1,6 @@
 package ksps
 
-import (
-	"sort"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // subscription is one Subscribe call: a topic, its callback, and the queue that runs the
 // callback for this topic's messages in arrival order. The topics themselves are the session
@@ -35,17 +32,6 @@ func (c *Client) addCallback(topic string, callback func(Message, func())) *subs
 	}
 	c.callbacks[topic] = sub
 	return sub
-}
-
-// sortedTopics returns the keys of set in a stable order, so resubscription frames are
-// deterministic.
-func sortedTopics(set map[string]bool) []string {
-	topics := make([]string, 0, len(set))
-	for topic := range set {
-		topics = append(topics, topic)
-	}
-	sort.Strings(topics)
-	return topics
 }
 
 // runCallback calls fn and turns a panic into the error text of a failed ack (spec §6.1).

@@ -260,8 +260,9 @@ func (s *session) gone(now int64, code int, reason string, failure error) []outp
 	case code == CloseUnauthorized || code == CloseTokenExpired || code == httpUnauthorized:
 		refused := &AuthError{Code: code, Reason: reason}
 		out = append(out, emit(&event{Type: evError, Error: errAuth, CloseCode: code, Err: refused}))
-		if !s.cfg.refreshable {
-			return append(out, s.finish(refused)...) // the same token would be refused again (§7.2)
+		if !s.cfg.refreshable || (!s.everConnected && !s.cfg.autorestart) {
+			// The same token would be refused again (§7.2); or the first connection failed.
+			return append(out, s.finish(refused)...)
 		}
 		return append(out, s.retry(now, code == CloseTokenExpired)...)
 	case !wasConnected:

@@ -141,7 +141,16 @@ func (c *Client) Close() error {
 		c.run(c.core.close(c.now()))
 		c.mu.Unlock()
 		if conn != nil {
-			<-conn.done // the close handshake, bounded by closeHandshakeTimeout
+			// The close frame follows the frames still waiting for the writer; a connection that
+			// takes nothing any more is dropped after closeHandshakeTimeout.
+			timer := time.NewTimer(closeHandshakeTimeout)
+			select {
+			case <-conn.done:
+			case <-timer.C:
+				conn.dropTCP()
+				<-conn.done
+			}
+			timer.Stop()
 		}
 		c.cancel()
 		c.wg.Wait()

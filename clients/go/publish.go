@@ -66,7 +66,6 @@ func (c *Client) publishWithAck(frame envelope, data any, timeout time.Duration)
 	}
 	frame.Data = raw
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	a.handle = c.newHandle()
 	// Registered before the core's events run: an immediate end (a dropped request) finds it.
 	c.acks[a.handle] = a
@@ -77,14 +76,23 @@ func (c *Client) publishWithAck(frame envelope, data any, timeout time.Duration)
 		delete(c.acks, a.handle)
 		a.finish(ackAborted, err)
 	}
+	conn := c.conn
+	c.mu.Unlock()
+	if conn != nil {
+		conn.waitForRoom()
+	}
 	return a
 }
 
 // publish hands a publication to the core: sent now, or queued while offline.
 func (c *Client) publish(frame envelope) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	out, err := c.core.publish(c.now(), &frame)
 	c.run(out)
+	conn := c.conn
+	c.mu.Unlock()
+	if conn != nil {
+		conn.waitForRoom()
+	}
 	return err
 }

@@ -30,6 +30,7 @@ type connection struct {
 	outbox   [][]byte        // frames waiting for writeLoop
 	closeReq *DisconnectInfo // a close to make once outbox is written
 	wake     chan struct{}
+	taken    chan struct{} // closed (and replaced) each time writeLoop takes the outbox
 
 	lastRead atomic.Int64 // UnixNano of the last frame received, for keepalive
 
@@ -89,6 +90,7 @@ func dial(ctx, parent context.Context, cfg transportConfig) (*connection, error)
 		cancel:       cancel,
 		writeTimeout: cfg.writeTimeout,
 		wake:         make(chan struct{}, 1),
+		taken:        make(chan struct{}),
 		done:         make(chan struct{}),
 	}, nil
 }
@@ -109,6 +111,28 @@ func (c *connection) enqueue(frame []byte) {
 	c.outbox = append(c.outbox, frame)
 	c.outMu.Unlock()
 	c.wakeWriter()
+}
+
+// maxBacklog is how many frames may wait for the writer before publishers wait (waitForRoom).
+const maxBacklog = 1024
+
+// waitForRoom blocks while more than maxBacklog frames wait for the writer, until the connection
+// ends: publishing faster than the network takes frames slows the publisher down instead of
+// growing memory. Called without the client's lock.
+func (c *connection) waitForRoom() {
+	for {
+		c.outMu.Lock()
+		backlog, taken := len(c.outbox), c.taken
+		c.outMu.Unlock()
+		if backlog <= maxBacklog {
+			return
+		}
+		select {
+		case <-taken:
+		case <-c.done:
+			return
+		}
+	}
 }
 
 // enqueueClose closes the connection with a close frame once the frames enqueued before are
@@ -141,6 +165,8 @@ func (c *connection) writeLoop() {
 		c.outMu.Lock()
 		batch, closeReq := c.outbox, c.closeReq
 		c.outbox = nil
+		close(c.taken)
+		c.taken = make(chan struct{})
 		c.outMu.Unlock()
 		for _, frame := range batch {
 			if err := c.write(frame); err != nil {

@@ -60,11 +60,11 @@ type ClientOptions struct {
 	// also reported to OnError, with ErrOfflineQueueFull.
 	OfflineQueuePolicy OverflowPolicy
 
-	// ConnectTimeout bounds one connection attempt: dial, WebSocket handshake, registration and
-	// restoring the subscriptions. Default 10s.
+	// ConnectTimeout bounds one connection attempt: the dial and WebSocket handshake, then again
+	// the registration and the restoring of the subscriptions. Default 10s.
 	ConnectTimeout time.Duration
-	// RequestTimeout bounds the wait for the server's confirmation of Subscribe and Unsubscribe,
-	// and GetStatus/IsComplete round trips. Default 5s.
+	// RequestTimeout bounds the wait of Subscribe and Unsubscribe for the server's answer.
+	// Default 5s.
 	RequestTimeout time.Duration
 	// WriteTimeout bounds the write of one frame; a connection that cannot take a frame in that
 	// time is considered dead. Default 10s.

@@ -25,6 +25,16 @@
 // before the token expires (refreshed in place). A refused or expired token is an *AuthError
 // (errors.Is ErrAuth); a refused operation is a *ServerErrorReply with a Code such as "forbidden".
 //
+// An Ack handle answers what it knows synchronously (IsComplete, GetStatus, Cancel); FetchStatus
+// asks the server and fails with ErrNotConnected when it cannot.
+//
+// The client is a thin driver around a sans-I/O session core (core.go) that owns registration,
+// resubscription, the offline queue, ack state and reconnection; the trace vectors of
+// spec/traces, shared with the Python and JavaScript clients, pin its behaviour.
+//
+// Until the repository is published, use the module through a replace directive (README.md,
+// "Use before publication").
+//
 // The protocol is described in spec/protocol.md at the root of the repository; comments cite
 // its sections as §N.
 package ksps

@@ -2,6 +2,8 @@
 
 - `reference/go.md`: `go doc -all` of the Go module in clients/go, then the source of its `Example*` functions
   (what `go doc` shows as examples on pkg.go.dev), so the page always matches the code.
+- `reference/python.md` (docs/, mkdocstrings): the sections of the modules that are optional in this code base's
+  history (`ksps.sync`, `ksps.asgi`) are appended when the module exists, so the page follows the package.
 - `reference/js/`: TypeDoc's HTML of clients/js (TypeDoc is a pinned devDependency there, installed by
   `npm ci`), and `reference/javascript.md`, the page of the site that leads to it.
 
@@ -21,6 +23,7 @@ from typing import Any
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
 
 ROOT = Path(__file__).resolve().parents[1]
 GO_MODULE = ROOT / "clients" / "go"
@@ -28,6 +31,13 @@ JS_PACKAGE = ROOT / "clients" / "js"
 _EXAMPLE = re.compile(r"^func (Example\w*)\(\) \{\n.*?^\}\n", re.S | re.M)
 
 _tmp: tempfile.TemporaryDirectory[str] | None = None
+
+#: Public modules besides `ksps` itself, each with what its section says first; appended when present.
+PYTHON_MODULES = {
+    "ksps.sync": "The blocking client, for scripts, notebooks and WSGI workers.",
+    "ksps.asgi": "The bus as an ASGI application, mounted at a path of your web application.",
+    "ksps.testing": "A real server on a free port, for tests in any language.",
+}
 
 
 def _run(command: list[str], cwd: Path, what: str) -> str:
@@ -95,6 +105,18 @@ def on_files(files: Files, config: MkDocsConfig, **_: Any) -> Files:
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         files.append(File.generated(config, f"reference/js/{path.relative_to(out).as_posix()}", abs_src_path=str(path)))
     return files
+
+
+def on_page_markdown(markdown: str, page: Page, **_: Any) -> str:
+    """Append the sections of the optional Python modules to reference/python.md."""
+    if page.file.src_uri != "reference/python.md":
+        return markdown
+    sections = []
+    for module, text in PYTHON_MODULES.items():
+        path = ROOT / "src" / Path(*module.split("."))
+        if path.with_suffix(".py").exists() or (path / "__init__.py").exists():
+            sections.append(f"\n## `{module}`\n\n{text}\n\n::: {module}\n    options:\n      heading_level: 3\n")
+    return markdown + "".join(sections)
 
 
 def on_shutdown(**_: Any) -> None:

@@ -196,12 +196,16 @@ def go_module(tmp: Path, python: Path) -> None:
     with step("go: vet, and go test of the examples, with an empty module cache"):
         env = {**os.environ, "GOMODCACHE": str(tmp / "gomodcache"), "GOFLAGS": "-mod=mod",
                "KSPS_PYTHON": str(python)}
+        before = {name: (GO / name).read_bytes() for name in ("go.mod", "go.sum")}
         run(["go", "vet", "./..."], cwd=GO, env=env)
         # Every test file compiles and the Example* functions run (those stating their output are checked); the
         # whole suite runs with the race detector in clients/go/test.sh, against the checkout's server.
         out = run(["go", "test", "-count=1", "-run", "^Example", "-v", "./..."], cwd=GO, env=env)
         check("--- PASS: Example" in out or "testing: warning: no tests to run" in out, f"go test printed {out!r}")
         run(["go", "clean", "-modcache"], cwd=GO, env=env)  # the cache is read-only: go removes it
+        # -mod=mod lets go add what go.mod or go.sum lack; a user's `go get` would then fail to verify.
+        changed = [name for name, data in before.items() if (GO / name).read_bytes() != data]
+        check(not changed, f"go changed clients/go/{' and '.join(changed)}: commit them complete")
 
 
 def skipped(what: str, why: str) -> None:

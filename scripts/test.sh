@@ -58,4 +58,17 @@ bash clients/js/test.sh
 step "benchmark suite: smoke mode"
 .venv/bin/python bench/run.py --smoke
 
+# --- docs
+# The site's runnable examples (<!-- run: ... --> blocks of docs/) and its links already ran with the Python
+# tests (tests/test_guide*.py, tests/test_links.py), the configuration table's drift check too
+# (tests/test_docs_site.py). Here: the strict build (a broken link, anchor or reference fails it), then every
+# release artefact built and used from a clean place.
+step "documentation site: mkdocs build --strict (needs clients/js's npm ci above for TypeDoc, and go)"
+.venv/bin/python -m pip install -q -e '.[docs]'
+# Not --quiet: it hides the warnings from the counter of --strict, and broken links then pass.
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir site
+
+step "release artefacts: wheel and sdist, npm tarball, Go module from an empty module cache, deploy/ recipes"
+.venv/bin/python scripts/check_release.py
+
 printf '\nall test suites passed\n'

@@ -16,9 +16,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Pages of issue 13 written on other branches at the same time as the user guide that links them; a link to
-#: one is checked once it exists. Empty this set once they are merged.
-PENDING: set[Path] = set()  # pages linked before they exist (none now)
+#: Pages written on other branches at the same time as the pages that link them; a link to one is checked once it
+#: exists. Empty this set once they are merged.
+PENDING: set[Path] = {ROOT / "docs" / "api-names.md"}  # issue 14: written by scripts/generate_vocabulary.py
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.S | re.M)
 _CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)", re.S)

@@ -124,7 +124,7 @@ async def _serve(args: argparse.Namespace) -> None:
     # A daemon thread, so a process stopped by a signal does not wait for its stdin to close.
     threading.Thread(target=wait_for_stdin_eof, name="ksps-testing-stdin", daemon=True).start()
     async with serve_for_tests(**options) as server:
-        ready = {"url": server.url, "address": f"127.0.0.1:{server.port}", "port": server.port, "server_id": server.ID}
+        ready = {"url": server.url, "address": f"127.0.0.1:{server.port}", "port": server.port, "server_id": server.id}
         print(json.dumps(ready), flush=True)
         await stop.wait()
 

@@ -52,7 +52,7 @@ def tables(server: Server) -> dict[str, int]:
     an index added later is covered too)."""
     sizes: dict[str, int] = {}
     broker = core_of(server).broker
-    owners = {"server": server, "broker": broker, "topics": broker.topics, "acks": broker.acks}
+    owners = {"server": core_of(server), "broker": broker, "topics": broker.topics, "acks": broker.acks}
     owners["handler"] = core_of(server).handler
     for name, owner in owners.items():
         for attr, value in vars(owner).items():

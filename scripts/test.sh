@@ -45,6 +45,10 @@ step "conformance: python and javascript (go runs with the go client)"
 .venv/bin/python -m pytest -q spec/conformance/runner --adapter python
 .venv/bin/python -m pytest -q spec/conformance/runner --adapter js
 
+# --- server-api
+step "conformance: the blocking python client (ksps.sync)"
+.venv/bin/python -m pytest -q spec/conformance/runner --adapter python-sync
+
 step "go client: vet, tests with the race detector, conformance"
 bash clients/go/test.sh
 

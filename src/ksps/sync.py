@@ -76,13 +76,24 @@ class _LoopThread:
         return future.result()
 
     def stop(self) -> None:
-        """Stop the loop, wait for the thread, close the loop."""
+        """Cancel what still runs (calls blocked on it raise CancelledError), stop the loop, end the thread."""
         if self.loop.is_closed():
             return
+        if threading.current_thread() is self.thread:
+            self.loop.stop()
+            return
+        asyncio.run_coroutine_threadsafe(_cancel_the_rest(), self.loop).result()
         self.loop.call_soon_threadsafe(self.loop.stop)
-        if threading.current_thread() is not self.thread:
-            self.thread.join()
-            self.loop.close()
+        self.thread.join()
+        self.loop.close()
+
+
+async def _cancel_the_rest() -> None:
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class Ack(KspsSpelling):

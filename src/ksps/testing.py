@@ -24,9 +24,13 @@ import socket
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from .server import Server
+from .server.server import core_of
+
+if TYPE_CHECKING:
+    from .asgi import ASGIApp
 
 __all__ = ["RestartableServer", "free_port", "main", "serve_for_tests"]
 
@@ -42,18 +46,65 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class _Uvicorn:
+    """`app` served by uvicorn on 127.0.0.1 in the running loop (the ASGI target of the tests)."""
+
+    def __init__(self, app: ASGIApp, port: int) -> None:
+        import uvicorn
+
+        config = app.server.config
+        self.app = app
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=port,
+                lifespan="off",
+                log_level="warning",
+                ws="websockets-sansio",
+                ws_max_size=config.max_message_size,
+                ws_ping_interval=config.keepalive_interval or None,
+                ws_ping_timeout=config.keepalive_timeout or None,
+            )
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> int:
+        """Serve; the port once it listens."""
+        self._task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self._task.done():
+                self._task.result()
+                raise RuntimeError("uvicorn stopped before it listened")
+            await asyncio.sleep(0.01)  # uvicorn has no event for "started"
+        return int(self.server.servers[0].sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        """Close the app's connections (1000), then stop uvicorn."""
+        await self.app.close()
+        self.server.should_exit = True
+        if self._task is not None:
+            await self._task
+
+
 class RestartableServer:
     """A server on 127.0.0.1 that can be stopped and started again on the same port.
 
     For tests of what a client does across a server restart. `configure` runs on each new `Server` before it
-    starts (to set hooks); `options` are `ServerConfig` fields.
+    starts (to set hooks); `options` are `ServerConfig` fields. `asgi=True` serves the bus through
+    `ksps.asgi.ASGIApp` under uvicorn instead of the server's own listener (the second server target of the
+    conformance suite; needs the `asgi` extra).
     """
 
-    def __init__(self, configure: Callable[[Server], None] | None = None, **options: Any) -> None:
+    def __init__(
+        self, configure: Callable[[Server], None] | None = None, *, asgi: bool = False, **options: Any
+    ) -> None:
         self.configure = configure
         self.options = options
+        self.asgi = asgi
         self.port = 0
         self.server: Server | None = None
+        self._uvicorn: _Uvicorn | None = None
 
     @property
     def address(self) -> str:
@@ -72,12 +123,22 @@ class RestartableServer:
         server = Server(address=f"127.0.0.1:{self.port}", **options)
         if self.configure is not None:
             self.configure(server)
+        if self.asgi:
+            from .asgi import ASGIApp
+
+            self._uvicorn = _Uvicorn(ASGIApp(server), self.port)
+            self.server, self.port = server, await self._uvicorn.start()
+            core_of(server).serve_port(self.port)
+            return self
         await server.start()
         self.server, self.port = server, server.port
         return self
 
     async def stop(self) -> None:
         """Stop gracefully: every client connection is closed with 1000."""
+        if self._uvicorn is not None:
+            listener, self._uvicorn, self.server = self._uvicorn, None, None
+            await listener.stop()
         if self.server is not None:
             server, self.server = self.server, None
             await server.stop()

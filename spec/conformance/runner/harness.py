@@ -24,6 +24,9 @@ UNIT = float(os.environ.get("KSPS_CONFORMANCE_UNIT", "1.0"))
 #: Default wait for a reply or an event.
 WAIT = 5 * UNIT
 REPO = Path(__file__).resolve().parents[3]
+#: How RunnerServer serves clients: "picows" (its own listener) or "asgi" (ksps.asgi under uvicorn); set
+#: from the runner's `--server` option (server-api).
+SERVER_TARGET = os.environ.get("KSPS_CONFORMANCE_SERVER", "picows")
 
 
 class AdapterError(AssertionError):
@@ -198,7 +201,9 @@ class RunnerServer(RestartableServer):
 
     def __init__(self, **options: Any) -> None:
         """`options` are ServerConfig fields (e.g. `jwt_secret` for the `auth.*` scenarios)."""
-        super().__init__(configure=self._hook, server_id="conformance-server", **options)
+        super().__init__(
+            configure=self._hook, asgi=SERVER_TARGET == "asgi", server_id="conformance-server", **options
+        )
         self.server_id = "conformance-server"
         self.direct: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.server_data: asyncio.Queue[dict[str, Any]] = asyncio.Queue()

@@ -256,6 +256,15 @@ class ServerCore:
         self.federation = self.handler.federation = self._federation(self.port)  # the real port, if it was 0
         log.info("ksps server %s listening on %s", self.id, self.url)
 
+    def serve_port(self, port: int) -> None:
+        """Say that another listener (the ASGI mount, ksps.asgi) serves this server's clients on `port`.
+
+        For a server that does not `start` its own listener: the federation then knows its own address with
+        the real port (server-to-server frames addressed to it, spec §8).
+        """
+        if self._server is None:
+            self.federation = self.handler.federation = self._federation(port)
+
     def _fit_connections_to_fd_limit(self) -> None:
         # Refuse with 503 before the open-file limit is reached: at EMFILE the kernel, not the server, answers
         # (spec §13.1). asyncio logs an accept() failure and retries a second later; the server stays up.

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from ..protocol import CloseCodes, CloseReasons
+from ..server.hosts import AllowedHosts
 from ..server.server import Server, core_of
 from ..server.upgrade import Reject, UpgradeRequest
 from ._connection import AsgiConnection, Message, Receive, Scope, Send
@@ -71,6 +72,12 @@ class ASGIApp:
         self.fallback = fallback
         self.listen = listen
         self._core = core_of(server)
+        config = server.config
+        self._hosts = (
+            AllowedHosts(config.allowed_hosts, bound_host="", port=0, secure=config.secure)
+            if config.allowed_hosts
+            else None
+        )
         self._connections: set[AsgiConnection] = set()
         self._done = asyncio.Event()
         self._done.set()
@@ -149,9 +156,9 @@ class ASGIApp:
         """The upgrade's refusal, or the accepted request (with the identity a token or middleware gave it)."""
         core = self._core
         router = core.router
-        # The Host check (spec §12.4) needs the port the web server listens on, which ASGI does not say:
-        # it applies once the server's own listener set it; otherwise the web framework's own check does.
-        if router.hosts is not None and not router.hosts.allows(headers.get("host")):
+        # The Host check (spec §12.4) with the names given in `allowed_hosts`; without any, the web app's own
+        # Host policy applies (its framework's allowed hosts), as for its pages (docs/asgi.md).
+        if self._hosts is not None and not self._hosts.allows(headers.get("host")):
             router.count_refusal("host", address)
             return Reject(403, "Forbidden: host not allowed")
         if (limit := core.gate.refusal(address)) is not None:

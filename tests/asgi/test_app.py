@@ -17,8 +17,9 @@ from websockets.exceptions import InvalidStatus
 
 from ksps import Server
 from ksps.asgi import ASGIApp, websocket_route
+from ksps.server.server import core_of
 
-from ..server.wire import WireClient, units
+from ..server.wire import RawSocket, WireClient, units
 from .conftest import under_hypercorn, under_uvicorn
 
 
@@ -135,3 +136,31 @@ async def test_other_paths_are_not_the_bus() -> None:
         with pytest.raises(InvalidStatus) as refused:
             await WireClient.open(ws_url(port, "/elsewhere"))
         assert refused.value.response.status_code in (403, 404)
+
+
+async def test_a_subscriber_that_stops_reading_is_cut_at_max_send_queue_and_the_others_get_everything() -> None:
+    server = Server(max_send_queue=256 * 1024)
+    async with under_uvicorn(ASGIApp(server)) as port:
+        slow = await RawSocket.open("127.0.0.1", port, "/ws/bus", receive_buffer=4096)
+        await slow.send_json({"action": "ping", "from": "slow"})
+        assert await slow.read_json() == {"action": "pong", "id": "slow"}
+        await slow.send_json({"action": "subscribe", "topic": "firehose"})
+        assert await slow.read_json() == {"action": "subscribed", "topic": "firehose"}
+        # From now on `slow` reads nothing: uvicorn stops writing to it, and its ksps send queue grows.
+        fast = await WireClient.open(ws_url(port))
+        await fast.register("fast")
+        await fast.subscribe("firehose")
+        pad = "p" * 8000
+        sent = 0
+        broker = core_of(server).broker
+        while broker.slow_consumers_closed == 0 and sent < 4096:
+            server.publish("firehose", {"n": sent, "pad": pad})
+            sent += 1
+            frame = await fast.expect("publish", topic="firehose", timeout=units(5))  # paced by a reader
+            assert frame["data"]["data"]["n"] == sent - 1
+        assert broker.slow_consumers_closed == 1, f"still not closed after {sent} messages"
+        assert server.count_subscribers("firehose")["ws"] == 1  # the broker forgot `slow` at once
+        server.publish("firehose", {"n": "end"})
+        assert (await fast.expect("publish", topic="firehose"))["data"]["data"] == {"n": "end"}
+        slow.close()
+        await fast.close()

@@ -135,12 +135,12 @@ class ASGIApp:
         headers = _Headers(scope.get("headers", []))
         client = scope.get("client")
         address = core.proxies.describe(tuple(client) if client else None, core.proxies.claimed_chain(headers))[0]
-        refusal = self._refusal(scope, headers, address)
-        if isinstance(refusal, Reject):
-            await _deny(scope, send, refusal)
+        decision = self._decide(scope, headers, address)
+        if isinstance(decision, Reject):
+            await _deny(scope, send, decision)
             return
         await send({"type": "websocket.accept"})
-        connection = AsgiConnection(core, send, address=address, identity=refusal.identity)
+        connection = AsgiConnection(core, send, address=address, identity=decision.identity)
         core.gate.opened(address)
         self._connections.add(connection)
         self._done.clear()
@@ -152,7 +152,7 @@ class ASGIApp:
             if not self._connections:
                 self._done.set()
 
-    def _refusal(self, scope: Scope, headers: _Headers, address: str) -> Reject | UpgradeRequest:
+    def _decide(self, scope: Scope, headers: _Headers, address: str) -> Reject | UpgradeRequest:
         """The upgrade's refusal, or the accepted request (with the identity a token or middleware gave it)."""
         core = self._core
         router = core.router

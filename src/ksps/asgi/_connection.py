@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
@@ -100,7 +101,9 @@ class AsgiConnection:
             self._disarm_expiry()
             self._core.broker.disconnect(self)
             self.client_id = None
-            await writer
+            writer.cancel()  # it may wait in a send to a socket that is gone
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
 
     def _received(self, message: Message) -> None:
         if self._rate:

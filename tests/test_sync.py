@@ -78,13 +78,19 @@ def test_a_blocking_call_from_a_callback_raises_instead_of_deadlocking(address: 
     with Client.connect(address=address, on_error=errors.put) as client:
 
         def reply(message: Any, unsub: Any) -> None:
-            client.publish("elsewhere", message["data"])  # would wait on this very thread
+            if message["data"] == 1:
+                client.publish("elsewhere", message["data"])  # would wait on this very thread
+            else:
+                client.close()
 
         client.subscribe("ping", reply)
         client.publish("ping", 1)
-        error = errors.get(timeout=units(5))
-        assert "deadlock" in str(error) or "deadlock" in str(error.__cause__)
-        client.publish("still", "usable")  # the client kept working
+        client.publish("ping", 2)
+        for _ in range(2):
+            error = errors.get(timeout=units(5))
+            assert "deadlock" in str(error) or "deadlock" in str(error.__cause__)
+        assert not client.closed  # close() from a callback refused, the client kept working
+        client.publish("still", "usable")
 
 
 def test_unsubscribe_function_works_from_the_calling_thread(address: str) -> None:

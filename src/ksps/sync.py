@@ -64,14 +64,21 @@ class _LoopThread:
         self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
         self.thread.start()
 
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run `coroutine` on the loop and block until it is done; its exception is raised here."""
+    def check_thread(self) -> None:
+        """RuntimeError on the loop's own thread, where a blocking call would wait on itself."""
         if threading.current_thread() is self.thread:
-            coroutine.close()
             raise RuntimeError(
                 "a blocking ksps.sync call from one of this client's callbacks would deadlock: "
                 "callbacks run on the client's own thread (see the ksps.sync docstring)"
             )
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run `coroutine` on the loop and block until it is done; its exception is raised here."""
+        try:
+            self.check_thread()
+        except RuntimeError:
+            coroutine.close()
+            raise
         future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
         return future.result()
 
@@ -250,12 +257,14 @@ class Client(KspsSpelling):
 
     def close(self) -> None:
         """Close the connection for good and end the client's thread; idempotent."""
-        if self._runner.loop.is_closed():
+        runner = self._runner
+        if runner.loop.is_closed():
             return
+        runner.check_thread()
         try:
-            self._runner.run(self._client.close())
+            runner.run(self._client.close())
         finally:
-            self._runner.stop()
+            runner.stop()
 
     def __enter__(self) -> Client:
         return self

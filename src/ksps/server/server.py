@@ -1,6 +1,7 @@
 """The public server: a small facade over the internal `ServerCore` (docs/architecture.md).
 
-`Server` holds its core privately (``_core``) and exposes only the lifecycle (`run`, `start`, `stop`,
+`Server` holds its core privately (``_core``, with the narrow ``LocalApi`` of server/local.py for the verbs
+and hooks) and exposes only the lifecycle (`run`, `start`, `stop`,
 `serve_forever`, ``async with``), the hooks, the in-process verbs (the clients' names: `subscribe`,
 `publish`, `publish_with_ack`, ...) and a few read-only facts (`id`, `port`, `url`, ...). The broker, the
 connections and the routers behind it are internal and may change in any release; the server's own modules
@@ -27,6 +28,7 @@ from ..errors import ServerError
 from .ack import Ack
 from .config import ServerConfig
 from .core import ServerCore
+from .local import LocalApi
 from .upgrade import Middleware, UpgradeHook
 
 __all__ = ["Server", "core_of"]
@@ -77,7 +79,7 @@ class Server(KspsSpelling):
         "CountSubscribers": "count_subscribers",
     }
 
-    __slots__ = ("_core",)
+    __slots__ = ("_api", "_core")
 
     def __init__(self, config: ServerConfig | None = None, **options: Any) -> None:
         if config is None:
@@ -85,6 +87,7 @@ class Server(KspsSpelling):
         elif options:
             raise TypeError("give either a ServerConfig or keyword options, not both")
         self._core = ServerCore(config)
+        self._api = LocalApi(self._core)
 
     # -- facts -----------------------------------------------------------------------------------------
 
@@ -178,11 +181,11 @@ class Server(KspsSpelling):
 
     def on_upgrade_ws(self, hook: UpgradeHook) -> None:
         """Decide on each WebSocket upgrade; a False answer refuses it with 403."""
-        self._core.router.hook = hook
+        self._api.set_upgrade_hook(hook)
 
     def use(self, middleware: Middleware) -> None:
         """Add a middleware around the upgrade; the first added runs first."""
-        self._core.router.middleware.append(middleware)
+        self._api.add_middleware(middleware)
 
     def authorize(self, hook: AuthorizeHook | None) -> None:
         """Decide per operation, after the identity's claims allowed it (spec §10.4); None removes the hook.
@@ -193,15 +196,15 @@ class Server(KspsSpelling):
         the target client ID, or the server address. False (or an exception) refuses with an `error` frame
         of code `forbidden`. The in-process verbs of this class are trusted and never asked about.
         """
-        self._core.handler.gate.authorize = hook
+        self._api.set_authorize(hook)
 
     def on_id(self, handler: Callable[[Message], Any]) -> None:
         """Receive direct messages sent to the server's ID (replaces any previous handler)."""
-        self._core.broker.on_id = handler
+        self._api.set_on_id(handler)
 
     def on_server_data(self, handler: Callable[[Message], Any]) -> None:
         """Receive data other servers relay here (handlers add up)."""
-        self._core.handler.on_server_data.append(handler)
+        self._api.add_on_server_data(handler)
 
     # -- verbs -----------------------------------------------------------------------------------------
 
@@ -211,37 +214,27 @@ class Server(KspsSpelling):
         `message` is `{"data": payload, "from": sender}`. The callback may be a coroutine function; one that
         raises answers acknowledged publications with `success: false` and the exception text.
         """
-        broker = self._core.broker
-        subscription = broker.subscribe_server(topic, callback)
-        return lambda: broker.topics.remove_server(subscription)
+        return self._api.subscribe(topic, callback)
 
     def unsubscribe(self, topic: str) -> None:
         """End every server-side subscription to `topic` (WebSocket subscribers are not touched)."""
-        self._core.broker.topics.remove_server_topic(topic)
+        self._api.unsubscribe(topic)
 
     def publish(self, topic: str, data: Any) -> None:
         """Publish `data` to `topic`, with the server's ID as sender."""
-        self._core.broker.publish(topic, _raw(data), self.id)
+        self._api.publish(topic, _raw(data))
 
     def publish_to_id(self, client_id: str, data: Any) -> None:
         """Send `data` to one client, or to `on_id` when `client_id` is the server's ID."""
-        self._core.broker.publish_to_id(client_id, _raw(data), self.id)
+        self._api.publish_to_id(client_id, _raw(data))
 
     def publish_with_ack(self, topic: str, data: Any, timeout: float = 5.0) -> Ack:
         """Publish and collect acknowledgements for up to `timeout` seconds; returns the ack handle."""
-        broker, raw = self._core.broker, _raw(data)
-        return Ack(
-            lambda listener: broker.publish_with_ack(topic, raw, self.id, timeout, listener=listener),
-            cancel=broker.acks.cancel,
-        )
+        return self._api.publish_with_ack(topic, _raw(data), timeout)
 
     def publish_to_id_with_ack(self, client_id: str, data: Any, timeout: float = 5.0) -> Ack:
         """Send `data` to one client (or `on_id`) and collect its acknowledgement; returns the ack handle."""
-        broker, raw = self._core.broker, _raw(data)
-        return Ack(
-            lambda listener: broker.publish_to_id_with_ack(client_id, raw, self.id, timeout, listener=listener),
-            cancel=broker.acks.cancel,
-        )
+        return self._api.publish_to_id_with_ack(client_id, _raw(data), timeout)
 
     async def publish_to_server(self, address: str, data: Any, secure: bool = False) -> None:
         """Relay `data` to another server (spec §8), signed with the peer secret (spec §12.1).
@@ -250,19 +243,18 @@ class Server(KspsSpelling):
         fails, with the reason (unlike a client's `publish_to_server`, spec §12.2).
         """
         target = _parse(address)
-        core = self._core
         try:
-            await core.relayer.send(target, _raw(data), core.federation.origin(""), secure)
+            await self._api.relay(target, _raw(data), secure)
         except Exception as exc:
             raise ServerError(f"failed to relay to server: {exc}") from exc
 
     def count_clients(self) -> int:
         """Registered WebSocket clients."""
-        return self._core.broker.count_clients()
+        return self._api.count_clients()
 
     def count_subscribers(self, topic: str) -> dict[str, int]:
         """`{"internal": n, "ws": n, "total": n}` for `topic`."""
-        internal, ws = self._core.broker.count_subscribers(topic)
+        internal, ws = self._api.count_subscribers(topic)
         return {"internal": internal, "ws": ws, "total": internal + ws}
 
     def __repr__(self) -> str:

@@ -48,6 +48,9 @@ step "conformance: python and javascript (go runs with the go client)"
 # --- server-api
 step "conformance: the blocking python client (ksps.sync)"
 .venv/bin/python -m pytest -q spec/conformance/runner --adapter python-sync
+step "conformance: the ASGI mount (ksps.asgi under uvicorn) as the server, python and javascript clients"
+.venv/bin/python -m pytest -q spec/conformance/runner --adapter python --server asgi
+.venv/bin/python -m pytest -q spec/conformance/runner --adapter js --server asgi
 
 step "go client: vet, tests with the race detector, conformance"
 bash clients/go/test.sh

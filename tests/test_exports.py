@@ -260,3 +260,31 @@ def test_the_cli_does_not_load_the_server_to_print_its_help() -> None:
 def test_from_ksps_import_server_still_works() -> None:
     modules = loaded_after("from ksps import Client, Server")
     assert {"ksps.server.server", "ksps.client"} <= modules
+
+
+#: The blocking client (`ksps.sync`): the asyncio client's verbs without `await`.
+SYNC_CLIENT_API = {
+    "connect",
+    "id",
+    "closed",
+    "is_connected",
+    "subscribe",
+    "unsubscribe",
+    "publish",
+    "publish_to_id",
+    "publish_to_server",
+    "publish_with_ack",
+    "publish_to_id_with_ack",
+    "close",
+    "KSPS_NAMES",
+}
+
+
+def test_sync_client_surface_is_pinned_and_loads_no_server_code() -> None:
+    import ksps.sync
+
+    assert set(ksps.sync.__all__) == {"Ack", "Client"}
+    assert public(dir(ksps.sync.Client)) == SYNC_CLIENT_API
+    assert public(dir(ksps.sync.Ack)) == ACK_API
+    modules = loaded_after("import ksps.sync")
+    assert not [name for name in modules if name.startswith(SERVER_SIDE)], sorted(modules)

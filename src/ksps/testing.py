@@ -24,7 +24,7 @@ import socket
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from .server import Server
 from .server.server import core_of
@@ -87,24 +87,62 @@ class _Uvicorn:
             await self._task
 
 
+class _Hypercorn:
+    """`app` served by hypercorn on 127.0.0.1 in the running loop, on a socket bound here (so the port is known
+    at once and connections wait in its backlog until hypercorn accepts them)."""
+
+    def __init__(self, app: ASGIApp, port: int) -> None:
+        from hypercorn.config import Config
+
+        self.app = app
+        self.socket = socket.socket()
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", port))
+        self.socket.listen(1024)
+        self.config = Config()
+        self.config.bind = [f"fd://{self.socket.fileno()}"]
+        self.config.loglevel = "WARNING"
+        self.config.websocket_max_message_size = app.server.config.max_message_size
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> int:
+        """Serve; the port (already listening)."""
+        from hypercorn.asyncio import serve
+
+        self._task = asyncio.create_task(serve(self.app, self.config, shutdown_trigger=self._stop.wait))  # type: ignore[arg-type]
+        return int(self.socket.getsockname()[1])
+
+    async def stop(self) -> None:
+        """Close the app's connections (1000), then stop hypercorn (which closes the socket it was given)."""
+        await self.app.close()
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+
+
 class RestartableServer:
     """A server on 127.0.0.1 that can be stopped and started again on the same port.
 
     For tests of what a client does across a server restart. `configure` runs on each new `Server` before it
-    starts (to set hooks); `options` are `ServerConfig` fields. `asgi=True` serves the bus through
-    `ksps.asgi.ASGIApp` under uvicorn instead of the server's own listener (the second server target of the
-    conformance suite; needs the `asgi` extra).
+    starts (to set hooks); `options` are `ServerConfig` fields. `asgi="uvicorn"` or `"hypercorn"` serves the bus
+    through `ksps.asgi.ASGIApp` under that ASGI server instead of the server's own listener (the second server
+    target of the conformance suite; needs the `asgi` extra).
     """
 
     def __init__(
-        self, configure: Callable[[Server], None] | None = None, *, asgi: bool = False, **options: Any
+        self,
+        configure: Callable[[Server], None] | None = None,
+        *,
+        asgi: Literal["uvicorn", "hypercorn"] | None = None,
+        **options: Any,
     ) -> None:
         self.configure = configure
         self.options = options
         self.asgi = asgi
         self.port = 0
         self.server: Server | None = None
-        self._uvicorn: _Uvicorn | None = None
+        self._asgi_server: _Uvicorn | _Hypercorn | None = None
 
     @property
     def address(self) -> str:
@@ -126,8 +164,9 @@ class RestartableServer:
         if self.asgi:
             from .asgi import ASGIApp
 
-            self._uvicorn = _Uvicorn(ASGIApp(server), self.port)
-            self.server, self.port = server, await self._uvicorn.start()
+            runner = _Uvicorn if self.asgi == "uvicorn" else _Hypercorn
+            self._asgi_server = runner(ASGIApp(server), self.port)
+            self.server, self.port = server, await self._asgi_server.start()
             core_of(server).serve_port(self.port)
             return self
         await server.start()
@@ -136,8 +175,8 @@ class RestartableServer:
 
     async def stop(self) -> None:
         """Stop gracefully: every client connection is closed with 1000."""
-        if self._uvicorn is not None:
-            listener, self._uvicorn, self.server = self._uvicorn, None, None
+        if self._asgi_server is not None:
+            listener, self._asgi_server, self.server = self._asgi_server, None, None
             await listener.stop()
         if self.server is not None:
             server, self.server = self.server, None

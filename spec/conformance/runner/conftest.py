@@ -25,10 +25,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--adapter", default=os.environ.get("KSPS_ADAPTER", "python"),
         help="language whose adapter runs the scenarios (a key of spec/conformance/adapters.json)",
     )
-    # --- server-api: the second server target, the ASGI mount (ksps.asgi under uvicorn)
+    # --- server-api: the second server target, the ASGI mount (ksps.asgi under uvicorn or hypercorn)
     parser.addoption(
-        "--server", default=os.environ.get("KSPS_CONFORMANCE_SERVER", "picows"), choices=["picows", "asgi"],
-        help="how the test server serves clients: its own picows listener, or ksps.asgi under uvicorn",
+        "--server", default=os.environ.get("KSPS_CONFORMANCE_SERVER", "picows"),
+        choices=["picows", "asgi", "asgi-hypercorn"],
+        help="how the test server serves clients: its own picows listener, or ksps.asgi under uvicorn/hypercorn",
     )
 
 

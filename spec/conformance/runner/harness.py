@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ksps import Server
 from ksps.testing import RestartableServer
@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[3]
 #: How RunnerServer serves clients: "picows" (its own listener) or "asgi" (ksps.asgi under uvicorn); set
 #: from the runner's `--server` option (server-api).
 SERVER_TARGET = os.environ.get("KSPS_CONFORMANCE_SERVER", "picows")
+_ASGI_SERVERS: dict[str, Literal["uvicorn", "hypercorn"]] = {"asgi": "uvicorn", "asgi-hypercorn": "hypercorn"}
 
 
 class AdapterError(AssertionError):
@@ -202,7 +203,7 @@ class RunnerServer(RestartableServer):
     def __init__(self, **options: Any) -> None:
         """`options` are ServerConfig fields (e.g. `jwt_secret` for the `auth.*` scenarios)."""
         super().__init__(
-            configure=self._hook, asgi=SERVER_TARGET == "asgi", server_id="conformance-server", **options
+            configure=self._hook, asgi=_ASGI_SERVERS.get(SERVER_TARGET), server_id="conformance-server", **options
         )
         self.server_id = "conformance-server"
         self.direct: asyncio.Queue[dict[str, Any]] = asyncio.Queue()

@@ -49,6 +49,14 @@ step "conformance: python and javascript (go runs with the go client)"
 .venv/bin/python -m pytest -q spec/conformance/runner --adapter python
 .venv/bin/python -m pytest -q spec/conformance/runner --adapter js
 
+# --- server-api
+step "conformance: the blocking python client (ksps.sync)"
+.venv/bin/python -m pytest -q spec/conformance/runner --adapter python-sync
+step "conformance: the ASGI mount (ksps.asgi under uvicorn, then hypercorn) as the server"
+.venv/bin/python -m pytest -q spec/conformance/runner --adapter python --server asgi
+.venv/bin/python -m pytest -q spec/conformance/runner --adapter js --server asgi
+.venv/bin/python -m pytest -q spec/conformance/runner --adapter python --server asgi-hypercorn
+
 step "go client: vet, tests with the race detector, conformance"
 bash clients/go/test.sh
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ksps import ListenError, Server
+from ksps import ConnectionFailed, ListenError, Server
 
 from . import tokens
 from .conftest import Connect, StartServer
@@ -189,9 +189,9 @@ async def test_server_api_publish_to_server(connect: Connect, start_server: Star
 
 @pytest.mark.server_options(peer_secret=SECRET)
 async def test_server_api_publish_to_server_failure_raises(server: Server) -> None:
-    with dead_port() as sock, pytest.raises(ListenError, match="failed to relay to server"):
+    with dead_port() as sock, pytest.raises(ConnectionFailed, match="failed to relay to server"):
         await asyncio.wait_for(server.PublishToServer(f"127.0.0.1:{sock.getsockname()[1]}", 1), units(5))
-    with pytest.raises(ListenError):
+    with pytest.raises(ValueError):
         await server.PublishToServer("::127.0.0.1:1", 1)
 
 

@@ -9,6 +9,8 @@ Every exception ksps raises derives from :class:`KspsError`::
     ├── AuthError            the server refused the client's credentials (close 4003/4004, HTTP 401)
     ├── ClientClosed         a call on a client that was closed
     ├── OfflineQueueFull     a publish made while offline did not fit the bounded queue
+    ├── CallbackError        a user callback or hook raised (reported to OnError)
+    ├── NotConnected         an operation that needs the server (fetch_status) while disconnected
     └── ServerError          the server could not start, or a server API misuse
         ├── ConfigError      settings that cannot work (each problem listed), raised before anything starts
         └── ListenError      the listening socket could not be opened (address in use, permission)
@@ -21,6 +23,7 @@ from typing import NamedTuple
 
 __all__ = [
     "AuthError",
+    "CallbackError",
     "ClientClosed",
     "ConfigError",
     "ConfigProblem",
@@ -28,6 +31,7 @@ __all__ = [
     "ConnectionReplaced",
     "KspsError",
     "ListenError",
+    "NotConnected",
     "OfflineQueueFull",
     "ProtocolError",
     "ServerError",
@@ -71,6 +75,14 @@ class ClientClosed(KspsError):
 
 class OfflineQueueFull(KspsError):
     """A publish made while disconnected did not fit the client's bounded offline queue."""
+
+
+class CallbackError(KspsError):
+    """A user callback or hook raised; the original exception is `__cause__`. Reported to OnError."""
+
+
+class NotConnected(KspsError):
+    """An operation that needs the server (e.g. an ack handle's `fetch_status`) was asked while disconnected."""
 
 
 class ServerError(KspsError):

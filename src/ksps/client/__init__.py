@@ -34,11 +34,11 @@ offline queue), `_transport` (WebSocket link), `_router` (incoming frames), `_di
 from ._acks import ClientAck
 from ._backoff import ReconnectPolicy
 from ._client import Client, Connecting
-from ._codec import AckResponse
 from ._options import ClientOptions, Message, OverflowPolicy
 from ._router import ServerErrorReply
 from ._subscriptions import Callback, Confirmation, Unsubscriber
 from ._tokens import TokenCallback
+from .core._codec import AckResponse
 
 __all__ = [
     "AckResponse",

@@ -6,7 +6,7 @@ import asyncio
 import itertools
 from typing import Protocol
 
-from ._codec import AckResponse
+from .core._codec import AckResponse
 
 __all__ = ["ACK_GRACE", "AckOwner", "AckTable", "ClientAck"]
 

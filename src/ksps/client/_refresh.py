@@ -12,10 +12,10 @@ from ksps.errors import AuthError
 from ksps.protocol import actions as act
 
 from ._channel import Channel
-from ._codec import FrameEncoder
 from ._hooks import Hooks, log
 from ._replies import ReplyWaiters, wait_reply
 from ._tokens import CLOSE_UNAUTHORIZED, TokenSource
+from .core._codec import FrameEncoder
 
 __all__ = ["TokenRefresher"]
 

@@ -11,12 +11,12 @@ from ksps.errors import KspsError, ProtocolError
 from ksps.protocol import actions as act
 
 from ._acks import AckTable
-from ._codec import AckResponse, ServerFrame, decode_server_frame, is_published_reply
 from ._dispatch import CallbackDispatcher
 from ._hooks import Hooks, log
 from ._options import Message
 from ._replies import ReplyWaiters
 from ._subscriptions import Subscription, SubscriptionRegistry
+from .core._codec import AckResponse, ServerFrame, decode_server_frame, is_published_reply
 
 __all__ = ["FrameRouter", "ServerErrorReply"]
 

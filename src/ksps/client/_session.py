@@ -26,7 +26,6 @@ from ksps.protocol import actions as act
 from ._acks import AckTable
 from ._backoff import ReconnectPolicy
 from ._channel import Channel
-from ._codec import FrameEncoder
 from ._dispatch import CallbackDispatcher
 from ._hooks import Hooks, log
 from ._offline import OfflineQueue
@@ -37,6 +36,7 @@ from ._router import FrameRouter, ServerErrorReply
 from ._subscriptions import Confirmation, Subscription, SubscriptionRegistry
 from ._tokens import CLOSE_TOKEN_EXPIRED, HTTP_UNAUTHORIZED, TokenSource, auth_refusal
 from ._transport import Link, open_link
+from .core._codec import FrameEncoder
 
 __all__ = ["Session"]
 

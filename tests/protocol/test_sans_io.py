@@ -91,6 +91,6 @@ def test_the_checker_sees_imports() -> None:
     sample = SRC / "server" / "connection.py"
     assert "asyncio" in imported_modules(sample)
     assert "ksps.protocol" in imported_modules(sample)
-    driver = SRC / "client" / "_session.py"
+    driver = SRC / "client" / "_driver.py"
     assert "ksps.client.core" in imported_modules(driver)
     assert "asyncio" in imported_modules(driver)

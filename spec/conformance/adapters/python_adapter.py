@@ -183,13 +183,13 @@ class Adapter:
         return {"response": None if response is None else dict(response), "ok": ok}
 
     async def cmd_ack_status(self, handle: str) -> dict[str, Any]:
-        return {"status": await self.handles[handle].GetStatus()}
+        return {"status": await self.handles[handle].FetchStatus()}
 
     async def cmd_ack_is_complete(self, handle: str) -> dict[str, Any]:
-        return {"complete": await self.handles[handle].IsComplete()}
+        return {"complete": self.handles[handle].IsComplete()}
 
     async def cmd_ack_cancel(self, handle: str) -> dict[str, Any]:
-        await self.handles[handle].Cancel()
+        self.handles[handle].Cancel()
         return {}
 
     async def cmd_close(self) -> dict[str, Any]:

@@ -35,19 +35,25 @@ class AckBook:
     """Pending requests by ack ID and by handle, and a heap of their deadlines (entries of ended ones are
     skipped lazily)."""
 
-    __slots__ = ("_by_handle", "_by_id", "_counter", "_heap", "_prefix", "_seq")
+    __slots__ = ("_by_handle", "_by_id", "_heap", "_issued", "_prefix", "_seq")
 
     def __init__(self, client_id: str) -> None:
         self._prefix = f"client_ack_{client_id}_"
-        self._counter = itertools.count(1)
+        self._issued = 0
         self._seq = itertools.count()
         self._by_id: dict[str, AckRecord] = {}
         self._by_handle: dict[object, AckRecord] = {}
         self._heap: list[tuple[int, int, AckRecord]] = []
 
+    @property
+    def next_id(self) -> str:
+        """The ack ID the next request gets."""
+        return f"{self._prefix}{self._issued + 1}"
+
     def new(self, handle: object, deadline: int) -> AckRecord:
         """Track a new request with a fresh ack ID."""
-        record = AckRecord(handle, f"{self._prefix}{next(self._counter)}", deadline)
+        self._issued += 1
+        record = AckRecord(handle, f"{self._prefix}{self._issued}", deadline)
         self._by_id[record.ack_id] = record
         self._by_handle[handle] = record
         heapq.heappush(self._heap, (deadline, next(self._seq), record))

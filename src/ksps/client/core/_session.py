@@ -116,6 +116,11 @@ class ClientSession(IncomingFrames):
         """Publications waiting in the offline queue."""
         return len(self._queue)
 
+    @property
+    def next_ack_id(self) -> str:
+        """The ack ID (`client_ack_<id>_<n>`) the next publication with acknowledgement gets."""
+        return self._acks.next_id
+
     def subscribed_topics(self) -> list[str]:
         """Every recorded topic, in the order they are restored."""
         return list(self._topics)
@@ -221,9 +226,14 @@ class ClientSession(IncomingFrames):
     def _refused_registration(self, error: ServerErrorReply, now: int) -> None:
         """An `error` answered `ping` (e.g. `id_taken`, spec §10.6): this attempt failed."""
         self._out.append(Close(1000, "registration refused"))
-        self._gone(None, "registration refused", now, failure=error)
+        failure = ConnectionFailed(f"the server refused the registration: {error.text}")
+        failure.__cause__ = error
+        self._gone(None, "registration refused", now, failure=failure, code_of_failure=error.code)
 
-    def _gone(self, code: int | None, reason: str | None, now: int, *, failure: Exception | None = None) -> None:
+    def _gone(
+        self, code: int | None, reason: str | None, now: int, *,
+        failure: Exception | None = None, code_of_failure: str = "",
+    ) -> None:
         """The current connection is over: release what it carried, then retry or close."""
         was_connected = self._connected
         self.state = State.WAITING
@@ -249,7 +259,7 @@ class ClientSession(IncomingFrames):
         elif not was_connected:
             if failure is None:
                 failure = ConnectionFailed(f"cannot connect to {self.config.url()}: {reason or 'connection failed'}")
-            self._out.append(ErrorEvent(failure, code=getattr(failure, "code", "")))
+            self._out.append(ErrorEvent(failure, code=code_of_failure))
             if not self._ever_connected and not self.config.autorestart:
                 self._finish()
             else:

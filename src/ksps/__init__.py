@@ -21,10 +21,14 @@ from .errors import (
     ProtocolError,
     ServerError,
 )
-from .server import Ack, Identity, Middleware, Next, Reject, Server, ServerConfig, UpgradeRequest
 
 if TYPE_CHECKING:
     from .client import Client, ClientAck
+    from .server import Ack, Identity, Middleware, Next, Reject, Server, ServerConfig, UpgradeRequest
+
+# Imported on first use, so that `import ksps.client` loads no server code (issue 14; server-api owns this file
+# and makes the same change, the merge keeps one).
+_SERVER_NAMES = ("Ack", "Identity", "Middleware", "Next", "Reject", "Server", "ServerConfig", "UpgradeRequest")
 
 __version__ = "0.1.0"
 
@@ -59,4 +63,8 @@ def __getattr__(name: str) -> Any:
         from . import client
 
         return getattr(client, name)
+    if name in _SERVER_NAMES:
+        from . import server
+
+        return getattr(server, name)
     raise AttributeError(f"module 'ksps' has no attribute {name!r}")

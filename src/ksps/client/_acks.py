@@ -47,7 +47,7 @@ class ClientAck(KspsSpelling):
     }
 
     __slots__ = (
-        "_cancelled", "_complete", "_done", "_error", "_first", "_first_event", "_owner", "_responses",
+        "_cancelled", "_complete", "_done", "_ended", "_error", "_first", "_first_event", "_owner", "_responses",
         "_status", "_status_known", "_status_waiters", "id", "timeout",
     )
 
@@ -65,8 +65,10 @@ class ClientAck(KspsSpelling):
         self._complete = False
         self._cancelled = False
         self._error: Exception | None = None
-        self._done = asyncio.Event()
-        self._first_event = asyncio.Event()
+        self._ended = False
+        # Created on first use: most handles are awaited once, or never.
+        self._done: asyncio.Event | None = None
+        self._first_event: asyncio.Event | None = None
         self._status_waiters: deque[asyncio.Future[Any]] = deque()
 
     # -- what the driver feeds in ------------------------------------------------------------------------
@@ -76,7 +78,8 @@ class ClientAck(KspsSpelling):
         self._status[response["client_id"]] = True
         if self._first is None:
             self._first = response
-            self._first_event.set()
+            if self._first_event is not None:
+                self._first_event.set()
 
     def _on_status(self, status: dict[str, bool]) -> None:
         # What the server knows, plus answers this handle already has (they may be newer than the status).
@@ -93,8 +96,11 @@ class ClientAck(KspsSpelling):
 
     def _on_done(self, complete: bool) -> None:
         self._complete = complete
-        self._done.set()
-        self._first_event.set()
+        self._ended = True
+        if self._done is not None:
+            self._done.set()
+        if self._first_event is not None:
+            self._first_event.set()
         while self._status_waiters:
             self._settle_status(self.get_status())
 
@@ -117,7 +123,7 @@ class ClientAck(KspsSpelling):
 
     def cancel(self) -> None:
         """Stop waiting: pending and later waits return at once; the server drops the request."""
-        if not self._done.is_set():
+        if not self._ended:
             self._cancelled = True
             self._owner.cancel_ack(self)
 
@@ -127,7 +133,7 @@ class ClientAck(KspsSpelling):
         Once the request ended this is the last known state, without asking. Raises
         :class:`~ksps.errors.NotConnected` when the request is not on the current connection (offline).
         """
-        if self._done.is_set():
+        if self._ended:
             return self.get_status()
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._status_waiters.append(waiter)
@@ -148,7 +154,10 @@ class ClientAck(KspsSpelling):
         Raises :class:`~ksps.client.ServerErrorReply` (with its `code`, e.g. "forbidden") when the server
         refused the request.
         """
-        await self._done.wait()
+        if not self._ended:
+            if self._done is None:
+                self._done = asyncio.Event()
+            await self._done.wait()
         if self._error is not None:
             raise self._error
         return dict(self._responses)
@@ -158,7 +167,10 @@ class ClientAck(KspsSpelling):
 
         Raises like :meth:`wait` when the server refused the request.
         """
-        await self._first_event.wait()
+        if self._first is None and not self._ended:
+            if self._first_event is None:
+                self._first_event = asyncio.Event()
+            await self._first_event.wait()
         if self._error is not None:
             raise self._error
         return self._first, self._first is not None
@@ -166,7 +178,7 @@ class ClientAck(KspsSpelling):
     @property
     def done(self) -> bool:
         """True once the request ended."""
-        return self._done.is_set()
+        return self._ended
 
     @property
     def cancelled(self) -> bool:

@@ -188,7 +188,9 @@ class Driver:
 
     def _on_message(self, link: Link, payload: bytes | memoryview) -> None:
         if link is self.link:
-            self.apply(self.session.receive(payload, self.now()))
+            outputs = self.session.receive(payload, int(self.loop.time() * 1000))
+            if outputs:  # most often empty (the `published` receipt): then nothing changed, not the deadline
+                self.apply(outputs)
 
     def _on_link_closed(self, link: Link, code: int | None, reason: str | None) -> None:
         if link is self.link and self._opening is None:

@@ -57,11 +57,14 @@ class IncomingFrames:
     _ROUTES: ClassVar[dict[str, Callable[[IncomingFrames, ServerFrame, int], None]]] = {}
 
     def receive(self, payload: bytes | memoryview, now: int) -> list[Output]:
-        """One message from the server. A frame that cannot be decoded is an `ErrorEvent(ProtocolError)`."""
-        if not self.registered and not self._requests.pending("ping"):  # rarely: the ready path stops here
-            return []  # no connection expects frames (closed, waiting, or not yet opened)
+        """One message from the server. A frame that cannot be decoded is an `ErrorEvent(ProtocolError)`.
+
+        An empty result also means that :attr:`next_deadline` did not change (drivers may skip re-arming).
+        """
         if is_published_reply(payload):
             return []  # the receipt of every publish: nothing to do, not even decoding (spec §4.2)
+        if not self.registered and not self._requests.pending("ping"):
+            return []  # no connection expects frames (closed, waiting, or not yet opened)
         try:
             frame = decode_server_frame(payload)
         except msgspec.MsgspecError as exc:

@@ -108,8 +108,11 @@ class ClientSession(IncomingFrames):
     @property
     def next_deadline(self) -> int | None:
         """When the driver must call :meth:`timer` next (absolute ms), or None."""
-        deadlines = [d for d in (self._connect_at, self._retry_at, self._acks.next_deadline()) if d is not None]
-        return min(deadlines) if deadlines else None
+        deadline = self._acks.next_deadline()
+        for other in (self._connect_at, self._retry_at):
+            if other is not None and (deadline is None or other < deadline):
+                deadline = other
+        return deadline
 
     @property
     def queued(self) -> int:

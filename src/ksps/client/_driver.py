@@ -95,6 +95,7 @@ class Driver:
         self._opening: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._armed: int | None = None
+        self._version = -1
         #: Futures of subscribe/unsubscribe intents still waiting, released when the client closes.
         self._waiters: set[asyncio.Future[Any]] = set()
         self._starting: asyncio.Future[BaseException | None] | None = None
@@ -117,9 +118,14 @@ class Driver:
         routes = self._routes
         for output in outputs:
             routes[type(output)](output)
-        deadline = self.session.next_deadline
-        if deadline != self._armed:
-            self._arm(deadline)
+        session = self.session
+        if session.deadline_version != self._version:
+            # Re-arm only for an earlier deadline: a timer that fires too early finds nothing due and re-arms
+            # itself (cheaper than moving the timer each time an ack ends, which moves the deadline later).
+            self._version = session.deadline_version
+            deadline = session.next_deadline
+            if deadline is not None and (self._armed is None or deadline < self._armed):
+                self._arm(deadline)
 
     # -- starting ----------------------------------------------------------------------------------------
 
@@ -139,19 +145,21 @@ class Driver:
 
     # -- the timer ---------------------------------------------------------------------------------------
 
-    def _arm(self, deadline: int | None) -> None:
+    def _arm(self, deadline: int) -> None:
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
         self._armed = deadline
-        if deadline is not None:
-            self._timer = self.loop.call_at(deadline / 1000, self._fire)
+        self._timer = self.loop.call_at(deadline / 1000, self._fire)
 
     def _fire(self) -> None:
         self._timer = None
         self._armed = None
-        # The loop may call a little early (clock granularity): never hand the session a time before it.
-        self.apply(self.session.timer(max(self.now(), self.session.next_deadline or 0)))
+        now = self.now()
+        deadline = self.session.next_deadline
+        if deadline is not None and now < deadline <= now + 2:
+            now = deadline  # the loop fires within its clock resolution; ms rounding must not make it early
+        self._version = -1  # re-arm for what remains
+        self.apply(self.session.timer(now))
 
     # -- the link ----------------------------------------------------------------------------------------
 
@@ -262,7 +270,9 @@ class Driver:
         self.refresher.cancel()
         if self._opening is not None:
             self._opening.cancel()
-        self._arm(None)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = self._armed = None
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.set_result(None)

@@ -9,9 +9,9 @@ clients to replay (spec/traces/README.md).
     outputs = session.opened(now)         # [Send(ping)]; then session.next_deadline
     outputs = session.receive(payload, now)
 
-Modules: `_session` (lifecycle and intents), `_incoming` (received frames), `_outputs` (actions and events),
-`_config`, `_codec` (frames), `_requests` (replies by rid), `_acks` (ack requests), `_offline`, `_backoff`,
-`_errors` (ServerErrorReply).
+Modules: `_session` (lifecycle), `_intents` (what the application asks), `_incoming` (received frames),
+`_outputs` (actions and events), `_config`, `_codec` (frames), `_requests` (replies by rid), `_acks` (ack
+requests), `_offline`, `_backoff`, `_errors` (ServerErrorReply), `_replay` (applies trace vector inputs).
 """
 
 from ._codec import AckResponse, FrameEncoder, ServerFrame, decode_server_frame, is_published_reply

@@ -15,17 +15,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 
-from ksps.errors import AuthError, ClientClosed, ConnectionFailed, ConnectionReplaced, NotConnected
+from ksps.errors import AuthError, ConnectionFailed, ConnectionReplaced, NotConnected
 
-from ._acks import ACK_GRACE, AckBook, AckRecord
+from ._acks import AckBook
 from ._backoff import ReconnectPolicy
 from ._codec import FrameEncoder
 from ._config import SessionConfig
 from ._errors import ServerErrorReply
 from ._incoming import IncomingFrames
+from ._intents import Intents
 from ._offline import OfflineQueue
 from ._outputs import (
-    AckDone,
     Close,
     Closed,
     Connected,
@@ -33,7 +33,6 @@ from ._outputs import (
     ErrorEvent,
     Open,
     Output,
-    QueueOverflow,
     Reconnecting,
     Refused,
     Send,
@@ -66,7 +65,7 @@ class State(Enum):
 _LINKED = (State.CONNECTING, State.REGISTERING, State.RESTORING, State.READY)
 
 
-class ClientSession(IncomingFrames):
+class ClientSession(IncomingFrames, Intents):
     """The state machine of one client; the asyncio client and the trace tests are its drivers."""
 
     def __init__(self, config: SessionConfig, *, random: Callable[[], float]) -> None:
@@ -92,6 +91,9 @@ class ClientSession(IncomingFrames):
         self._connect_at: int | None = None
         self._retry_at: int | None = None
         self._out: list[Output] = []
+        #: Incremented whenever a deadline is added or moved EARLIER (deadlines that end or move later need no
+        #: new timer: one that fires early finds nothing due). Drivers compare it to skip re-arming.
+        self.deadline_version = 0
 
     # -- state -------------------------------------------------------------------------------------------
 
@@ -109,9 +111,11 @@ class ClientSession(IncomingFrames):
     def next_deadline(self) -> int | None:
         """When the driver must call :meth:`timer` next (absolute ms), or None."""
         deadline = self._acks.next_deadline()
-        for other in (self._connect_at, self._retry_at):
-            if other is not None and (deadline is None or other < deadline):
-                deadline = other
+        connect_at, retry_at = self._connect_at, self._retry_at
+        if connect_at is not None and (deadline is None or connect_at < deadline):
+            deadline = connect_at
+        if retry_at is not None and (deadline is None or retry_at < deadline):
+            deadline = retry_at
         return deadline
 
     @property
@@ -147,6 +151,7 @@ class ClientSession(IncomingFrames):
             request = self._requests.add("ping")
             self._out.append(Send(self.encoder.ping(self.token, request.rid)))
             self._connect_at = now + self.config.connect_timeout
+            self.deadline_version += 1
         return self._take()
 
     def lost(self, code: int | None, reason: str | None, now: int) -> list[Output]:
@@ -193,6 +198,7 @@ class ClientSession(IncomingFrames):
         self.state = State.CONNECTING
         self._retry_at = None
         self._connect_at = now + self.config.connect_timeout
+        self.deadline_version += 1
         self._out.append(Open(self.config.url()))
 
     def _registered(self) -> None:
@@ -286,6 +292,7 @@ class ClientSession(IncomingFrames):
         delay = 0 if at_once else self._policy.next_delay()
         self.state = State.WAITING
         self._retry_at = now + delay
+        self.deadline_version += 1
         self._out.append(Reconnecting(delay))
 
     def _finish(self) -> None:
@@ -298,117 +305,6 @@ class ClientSession(IncomingFrames):
         self._queue.drain()
         self._topics.clear()
         self._out.append(Closed())
-
-    # -- intents -----------------------------------------------------------------------------------------
-
-    def subscribe(self, topic: str, *, handle: object, now: int) -> list[Output]:
-        """Record a subscription and ask the server when registered; `Subscribed(handle)` or `Refused(handle)`
-        follows once the server answers (after the next registration when offline)."""
-        if self.state is State.CLOSED:
-            self._out.append(Refused(handle, ClientClosed(f"client {self.client_id!r} is closed"), ""))
-            return self._take()
-        self._topics[topic] = handle
-        if self.registered:
-            request = self._requests.add("subscribe", topic, handle)
-            self._out.append(Send(self.encoder.subscribe(topic, request.rid)))
-        return self._take()
-
-    def unsubscribe(self, topic: str, *, handle: object, now: int) -> list[Output]:
-        """Forget a topic; `Unsubscribed(handle)` once the server confirmed (at once when offline)."""
-        if topic in self._topics and self.registered:
-            del self._topics[topic]
-            request = self._requests.add("unsubscribe", topic, handle)
-            self._out.append(Send(self.encoder.unsubscribe(topic, request.rid)))
-        else:
-            self._topics.pop(topic, None)
-            self._out.append(Unsubscribed(handle))
-        return self._take()
-
-    def publish(self, topic: str, data: object, now: int) -> list[Output]:
-        """Publish now when ready, else queue (spec §4.2). Raises TypeError for data JSON cannot carry."""
-        return self._publication(self.encoder.publish(topic, data), None)
-
-    def publish_to_id(self, to: str, data: object, now: int) -> list[Output]:
-        """A direct message (spec §5.1), sent or queued like a publication."""
-        return self._publication(self.encoder.direct(to, data), None)
-
-    def publish_to_server(self, address: str, data: object, secure: bool, now: int) -> list[Output]:
-        """Ask the server to relay `data` to another server (spec §8.1), sent or queued."""
-        return self._publication(self.encoder.publish_to_server(address, data, secure), None)
-
-    def publish_with_ack(
-        self, topic: str, data: object, *, timeout: int, handle: object, now: int
-    ) -> list[Output]:
-        """Publish with acknowledgement (spec §6.1-§6.3); the request ends `timeout` + 500 ms from now at the
-        latest (`AckDone`)."""
-        record = self._acks.new(handle, now + timeout + ACK_GRACE)
-        return self._ack_request(record, self.encoder.publish_with_ack(topic, data, record.ack_id, timeout))
-
-    def publish_to_id_with_ack(
-        self, to: str, data: object, *, timeout: int, handle: object, now: int
-    ) -> list[Output]:
-        """A direct message with acknowledgement (spec §6.4)."""
-        record = self._acks.new(handle, now + timeout + ACK_GRACE)
-        return self._ack_request(record, self.encoder.publish_to_id_with_ack(to, data, record.ack_id, timeout))
-
-    def cancel(self, handle: object, now: int) -> list[Output]:
-        """End an ack request at once; the server drops it too when it had it (spec §6.5)."""
-        record = self._acks.by_handle(handle)
-        if record is not None:
-            if record.sent and self.registered:
-                self._out.append(Send(self.encoder.cancel_ack(record.ack_id)))
-            self._end_ack(record, complete=False)
-        return self._take()
-
-    def fetch_status(self, handle: object, now: int) -> list[Output]:
-        """Ask the server who answered the request so far (spec §6.5): `Status(handle)`, or
-        `Refused(handle, NotConnected)` when it cannot be asked."""
-        record = self._acks.by_handle(handle)
-        if record is not None and record.sent and self.registered:
-            request = self._requests.add("status", record.ack_id, handle)
-            self._out.append(Send(self.encoder.get_ack_status(record.ack_id, request.rid)))
-        elif record is not None:
-            self._out.append(Refused(handle, NotConnected("not connected: cannot ask the server"), ""))
-        else:
-            self._out.append(Refused(handle, NotConnected("the request ended"), ""))
-        return self._take()
-
-    def answer(self, server_ack_id: str, success: bool, error: str, now: int) -> list[Output]:
-        """Answer a delivery that carried `ack_id`, once its callback finished (spec §6.1)."""
-        if self.registered:
-            self._out.append(Send(self.encoder.ack(server_ack_id, success, error)))
-        return self._take()
-
-    # -- publications ------------------------------------------------------------------------------------
-
-    def _publication(self, frame: bytes, handle: object) -> list[Output]:
-        if self.ready:
-            return [Send(frame)]
-        if self.state is not State.CLOSED:
-            self._enqueue(frame, handle)
-        return self._take()
-
-    def _ack_request(self, record: AckRecord, frame: bytes) -> list[Output]:
-        if self.ready:
-            record.sent = True
-            return [Send(frame)]
-        if self.state is State.CLOSED:
-            self._end_ack(record, complete=False)
-        else:
-            self._enqueue(frame, record.handle)
-        return self._take()
-
-    def _enqueue(self, frame: bytes, handle: object) -> None:
-        dropped = self._queue.push(frame, handle)
-        if dropped is None:
-            return
-        self._out.append(QueueOverflow(dropped[0], newest=dropped[0] is frame))
-        if dropped[1] is not None and (record := self._acks.by_handle(dropped[1])) is not None:
-            self._end_ack(record, complete=False)
-
-    def _end_ack(self, record: AckRecord, *, complete: bool) -> None:
-        self._acks.end(record)
-        self._out.append(AckDone(record.handle, complete))
 
 
 def _auth_error(code: int, reason: str | None) -> AuthError:

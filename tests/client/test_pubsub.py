@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ksps.client import Client, Unsubscriber
-from ksps.errors import ClientClosed
+from ksps.errors import CallbackError, ClientClosed
 
 from .conftest import UNIT, Hooks, NewClient, RestartableServer, next_item, within
 
@@ -109,7 +109,8 @@ async def test_raising_callback_is_reported_and_acked_with_its_text(new_client: 
     await a.Subscribe("t", sync_callback if kind == "sync" else async_callback)
     await b.Publish("t", 1)
     error = await next_item(hooks.errors)
-    assert isinstance(error, ValueError) and str(error) == "bad input"
+    assert isinstance(error, CallbackError) and isinstance(error.__cause__, ValueError)
+    assert str(error) == "the callback of topic 't' failed: bad input"
     ack = await b.PublishWithAck("t", 2, 5)
     responses = await within(ack.Wait())
     assert responses == {"A": {"ack_id": responses["A"]["ack_id"], "client_id": "A", "success": False,

@@ -293,6 +293,48 @@ SCENARIOS: list[dict[str, Any]] = [
         ],
     },
     {
+        "name": "registration-refused",
+        "description": "An `error` answering the registration `ping` (matched by its rid; e.g. id_taken, spec "
+        "§10.6) closes the attempt (close 1000 `registration refused`) and is a failed attempt: the error "
+        "ConnectionFailed with the server's code; without autorestart the first connection closes the session.",
+        "options": BASE,
+        "steps": [
+            (0, {"type": "start"}),
+            (3, {"type": "opened"}),
+            (4, frame("error", error="id taken: c1", code="id_taken", rid="1")),
+        ],
+    },
+    {
+        "name": "no-reconnect-closes",
+        "description": "With reconnect false a lost connection is final: disconnected, then closed.",
+        "options": {**BASE, "reconnect": False},
+        "steps": [
+            *connect(),
+            (10, {"type": "lost", "code": 1000, "reason": "server shutdown"}),
+        ],
+    },
+    {
+        "name": "restore-refused-and-offline-unsubscribe",
+        "description": "Unsubscribing while offline needs no server: unsubscribed at once, and the topic is not "
+        "restored. A restored subscription the server now refuses (spec §10.4) is an error event with its topic "
+        "and is dropped; the restore goes on and the session becomes ready.",
+        "options": BASE,
+        "random": [0.0],
+        "steps": [
+            *connect(),
+            *subscribe(10, "a", "h1", "2"),
+            *subscribe(20, "b", "h2", "3"),
+            *subscribe(30, "c", "h3", "4"),
+            (40, {"type": "lost", "code": None, "reason": "connection reset"}),
+            (41, {"type": "unsubscribe", "topic": "b", "handle": "h4"}),
+            (42, {"type": "timer"}),
+            (45, {"type": "opened"}),
+            (46, frame("pong", id="c1", rid="5")),
+            (47, frame("error", error="forbidden: subscribe to a", code="forbidden", topic="a", rid="6")),
+            (48, frame("subscribed", topic="c", rid="7")),
+        ],
+    },
+    {
         "name": "application-close",
         "description": "close by the application: close 1000 and closed, with no disconnected event (the old "
         "OnDisconnect(None, None)); the lost that follows is ignored, and so is every later input.",

@@ -261,8 +261,9 @@ class ClientSession(IncomingFrames, Intents):
             self._finish()
         elif code in (CLOSE_UNAUTHORIZED, CLOSE_TOKEN_EXPIRED, HTTP_UNAUTHORIZED):
             self._out.append(ErrorEvent(_auth_error(code, reason), code=code))
-            if not self.config.refreshable_token:
-                self._finish()  # the same token would be refused again (spec §7.2)
+            first_failed = not self._ever_connected and not self.config.autorestart
+            if not self.config.refreshable_token or first_failed:
+                self._finish()  # the same token would be refused again (spec §7.2); or a first connection failed
             else:
                 self._retry(now, at_once=code == CLOSE_TOKEN_EXPIRED)
         elif not was_connected:

@@ -23,9 +23,9 @@ for good; 4003/4004/HTTP 401 are `ksps.AuthError`. Ack handles: `is_complete()`,
 `await wait_any()` wait.
 
 Layers: `core` is the sans-I/O session (every decision; spec/traces/ records it); `_driver` runs it on
-asyncio and picows (`_transport`), calling callbacks (`_dispatch`, `_subscriptions`), hooks (`_hooks`) and ack
-handles (`_acks`); `_client` is the facade; `_options`, `_tokens` and `_refresh` handle settings and
-credentials. Nothing here imports the server.
+asyncio and picows (`_transport`); `_events` hands its events to callbacks (`_dispatch`, `_subscriptions`),
+hooks (`_hooks`) and ack handles (`_acks`); `_client` is the facade; `_options`, `_tokens` and `_refresh`
+handle settings and credentials. Nothing here imports the server.
 """
 
 from ._acks import ClientAck

@@ -34,6 +34,11 @@ step "lint and types"
 .venv/bin/ruff check .
 .venv/bin/mypy
 
+# --- pyclient
+step "client trace vectors: spec/traces/*.json are what scripts/record_traces.py records (the Python session)"
+.venv/bin/python scripts/record_traces.py --check
+# --- end pyclient
+
 step "javascript client: build, and check the bundles the server serves are that build"
 bash clients/js/build.sh
 if ! git diff --quiet -- src/ksps/static; then

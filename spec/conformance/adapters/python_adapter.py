@@ -47,6 +47,34 @@ def emit(obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def vocabulary_report() -> dict[str, Any]:
+    """What the library really uses: its option defaults (durations in ms), close codes, actions and
+    error classes with their parents (ADAPTER.md, scenario vocabulary.constants)."""
+    with VOCABULARY.open("rb") as file:
+        units = {option["name"]: option["unit"] for option in tomllib.load(file)["options"]}
+    defaults: dict[str, Any] = {}
+    for field in dataclasses.fields(ksps.client.ClientOptions):
+        if field.default is not dataclasses.MISSING and not callable(field.default) and field.name in units:
+            value = field.default
+            defaults[field.name] = round(value * 1000) if units[field.name] == "ms" else value
+    timeout = inspect.signature(Client.PublishWithAck).parameters["timeout"].default
+    defaults["ack_timeout"] = round(timeout * 1000)
+    classes = {
+        name: cls.__mro__[1].__name__
+        for module in (ksps.errors, ksps.client)
+        for name, cls in vars(module).items()
+        if isinstance(cls, type) and issubclass(cls, KspsError) and not name.startswith("_")
+    }
+    return {
+        "language": "python",
+        "client_defaults": defaults,
+        "close_codes": {name.lower(): code for name, code in vars(CloseCodes).items() if name.isupper()},
+        "actions": {name.lower(): wire for name, wire in vars(actions).items()
+                    if name.isupper() and isinstance(wire, str) and name.lower() == wire.replace("-", "_")},
+        "error_classes": classes,
+    }
+
+
 class Adapter:
     """The state of one adapter process: at most one client, and its ack handles by handle name."""
 
@@ -214,31 +242,7 @@ class Adapter:
         return {"status": dict(await self.handles[handle].FetchStatus())}
 
     async def cmd_vocabulary(self) -> dict[str, Any]:
-        """What the library really uses: its option defaults (durations in ms), close codes, actions and
-        error classes with their parents (ADAPTER.md, scenario vocabulary.constants)."""
-        with VOCABULARY.open("rb") as file:
-            units = {option["name"]: option["unit"] for option in tomllib.load(file)["options"]}
-        defaults: dict[str, Any] = {}
-        for field in dataclasses.fields(ksps.client.ClientOptions):
-            if field.default is not dataclasses.MISSING and not callable(field.default) and field.name in units:
-                value = field.default
-                defaults[field.name] = round(value * 1000) if units[field.name] == "ms" else value
-        timeout = inspect.signature(Client.PublishWithAck).parameters["timeout"].default
-        defaults["ack_timeout"] = round(timeout * 1000)
-        classes = {
-            name: cls.__mro__[1].__name__
-            for module in (ksps.errors, ksps.client)
-            for name, cls in vars(module).items()
-            if isinstance(cls, type) and issubclass(cls, KspsError) and not name.startswith("_")
-        }
-        return {
-            "language": "python",
-            "client_defaults": defaults,
-            "close_codes": {name.lower(): code for name, code in vars(CloseCodes).items() if name.isupper()},
-            "actions": {name.lower(): wire for name, wire in vars(actions).items()
-                        if name.isupper() and isinstance(wire, str) and name.lower() == wire.replace("-", "_")},
-            "error_classes": classes,
-        }
+        return vocabulary_report()
 
     async def cmd_close(self) -> dict[str, Any]:
         await self.need_client().Close()

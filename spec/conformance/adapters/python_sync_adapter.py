@@ -14,6 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
+from python_adapter import vocabulary_report  # the same library underneath: the same constants
+
 from ksps.client import ServerErrorReply
 from ksps.errors import AuthError
 from ksps.sync import Ack, Client
@@ -31,8 +33,7 @@ def emit(obj: dict[str, Any]) -> None:
 
 def describe(exc: BaseException) -> dict[str, Any]:
     """`error_type` and, when the error or one it wraps has them, `code`, `topic`, `rid` (ADAPTER.md)."""
-    error_type = {AuthError: "AuthError", ServerErrorReply: "ServerError"}.get(type(exc), type(exc).__name__)
-    fields: dict[str, Any] = {"error_type": error_type}
+    fields: dict[str, Any] = {"error_type": type(exc).__name__}  # spelled as in spec/vocabulary.toml
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, AuthError):
@@ -194,6 +195,9 @@ class Adapter:
     def cmd_ack_cancel(self, handle: str) -> dict[str, Any]:
         self.handles[handle].cancel()
         return {}
+
+    def cmd_vocabulary(self) -> dict[str, Any]:
+        return {**vocabulary_report(), "language": "python-sync"}
 
     def cmd_close(self) -> dict[str, Any]:
         self.need_client().close()

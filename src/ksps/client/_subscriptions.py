@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any
+from typing import Any, ClassVar
+
+from ksps._dialect import KspsSpelling
 
 from ._options import Message
 
@@ -30,12 +32,14 @@ class Confirmation:
                 raise answer
 
 
-class Unsubscriber:
+class Unsubscriber(KspsSpelling):
     """Ends one subscription. Call it (`unsub()`) from sync or async code; `await unsub()` also works.
 
     The callback stops receiving at once, even for deliveries already on their way; the server is told
     right away when connected. Calling it again, or after the topic was subscribed anew, does nothing.
     """
+
+    KSPS_NAMES: ClassVar[dict[str, str]] = {"Unsubscribe": "unsubscribe"}
 
     __slots__ = ("_unsubscribe", "subscription")
 
@@ -48,12 +52,9 @@ class Unsubscriber:
     def __call__(self) -> Confirmation:
         return self._unsubscribe(self.subscription)
 
-    # snake_case and PascalCase names of the same action, for symmetry with the client.
-    def Unsubscribe(self) -> Confirmation:
+    def unsubscribe(self) -> Confirmation:
         """Same as calling the handle."""
         return self._unsubscribe(self.subscription)
-
-    unsubscribe = Unsubscribe
 
 
 class Subscription:

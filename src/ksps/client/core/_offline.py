@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
 
-from ksps.errors import OfflineQueueFull
-
-from ._options import OverflowPolicy
-
-if TYPE_CHECKING:
-    from ._acks import ClientAck
+from ._config import OverflowPolicy
 
 __all__ = ["OfflineQueue", "QueuedFrame"]
 
-#: One encoded frame, with the ack handle it belongs to (publications with acknowledgement).
-QueuedFrame = tuple[bytes, "ClientAck | None"]
+#: One encoded frame, with the handle of its ack request (publications with acknowledgement) or None.
+QueuedFrame = tuple[bytes, object]
 
 
 class OfflineQueue:
     """Holds up to `size` encoded frames until the next connection is ready.
 
-    On overflow the :data:`~ksps.client.OverflowPolicy` decides which frame is lost; :meth:`push` returns
-    that frame (so the caller reports it) or raises :class:`~ksps.errors.OfflineQueueFull` for `"raise"`.
+    On overflow the :data:`~ksps.client.core.OverflowPolicy` decides which frame is lost; :meth:`push`
+    returns it (the new one for "drop_newest" and "raise") so the session reports it.
     """
 
     __slots__ = ("_frames", "policy", "size")
@@ -35,17 +29,15 @@ class OfflineQueue:
     def __len__(self) -> int:
         return len(self._frames)
 
-    def push(self, frame: bytes, ack: ClientAck | None) -> QueuedFrame | None:
+    def push(self, frame: bytes, handle: object) -> QueuedFrame | None:
         """Queue one frame. Returns the frame that was dropped to respect the bound, if any."""
         if len(self._frames) < self.size:
-            self._frames.append((frame, ack))
+            self._frames.append((frame, handle))
             return None
-        if self.policy == "raise":
-            raise OfflineQueueFull(f"offline queue full ({self.size} publications); not sent")
-        if self.policy == "drop_newest" or self.size == 0:
-            return (frame, ack)
+        if self.policy != "drop_oldest" or self.size == 0:
+            return (frame, handle)
         dropped = self._frames.popleft()
-        self._frames.append((frame, ack))
+        self._frames.append((frame, handle))
         return dropped
 
     def drain(self) -> list[QueuedFrame]:

@@ -78,7 +78,6 @@ class FrameEncoder:
         self._from_tail = b',"from":' + _encode(client_id) + b"}"
         self._ack_tail = b',"client_id":' + _encode(client_id) + b',"success":'
 
-
     def ping(self, token: str = "", rid: str = "") -> bytes:
         """Registration, or an in-place token refresh with `token` (spec §3.1, §10)."""
         return b'{"action":"ping"' + _member(b"token", token) + _member(b"rid", rid) + self._from_tail
@@ -130,9 +129,9 @@ class FrameEncoder:
             + self._from_tail
         )
 
-    def get_ack_status(self, ack_id: str) -> bytes:
+    def get_ack_status(self, ack_id: str, rid: str = "") -> bytes:
         """Ask for the status of one of this client's requests (spec §6.5)."""
-        return b'{"action":"get_ack_status","ack_id":' + _encode(ack_id) + self._from_tail
+        return b'{"action":"get_ack_status","ack_id":' + _encode(ack_id) + _member(b"rid", rid) + self._from_tail
 
     def cancel_ack(self, ack_id: str) -> bytes:
         """End one of this client's requests at once (spec §6.5)."""

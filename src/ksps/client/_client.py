@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from ksps._dialect import KspsSpelling
 from ksps.errors import ClientClosed, NotConnected
 from ksps.protocol import actions as act
+from ksps.protocol.vocabulary import ClientDefaults
 
 from ._acks import ClientAck
 from ._driver import Driver
@@ -25,7 +26,7 @@ from .core import ServerErrorReply
 __all__ = ["DEFAULT_ACK_TIMEOUT", "Client", "Connecting"]
 
 #: Default ack timeout in seconds, as in the original Python client.
-DEFAULT_ACK_TIMEOUT = 30.0
+DEFAULT_ACK_TIMEOUT = ClientDefaults.ACK_TIMEOUT
 
 _DIRECT = act.DIRECT_TOPIC_PREFIX
 

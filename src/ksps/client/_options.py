@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from ksps.protocol.vocabulary import ClientDefaults
+
 from ._tokens import TokenCallback, TokenSource, token_claims
 from .core import OverflowPolicy
 
@@ -67,23 +69,23 @@ class ClientOptions:
     #: Re-establish a lost connection (with backoff, forever until Close). Close code 4001 never does.
     reconnect: bool = True
     #: First reconnect delay bound; each attempt waits a random time in [0, bound] (full jitter).
-    reconnect_initial_delay: float = 0.5
+    reconnect_initial_delay: float = ClientDefaults.RECONNECT_INITIAL_DELAY
     #: Growth of the bound after each failed attempt.
-    reconnect_factor: float = 2.0
+    reconnect_factor: float = ClientDefaults.RECONNECT_FACTOR
     #: Largest bound.
-    reconnect_max_delay: float = 30.0
+    reconnect_max_delay: float = ClientDefaults.RECONNECT_MAX_DELAY
     #: Publications kept while disconnected and sent after the next connection.
-    offline_queue_size: int = 1024
+    offline_queue_size: int = ClientDefaults.OFFLINE_QUEUE_SIZE
     #: See :data:`OverflowPolicy`.
     offline_queue_policy: OverflowPolicy = "drop_oldest"
     #: Seconds without incoming data before a WebSocket PING; 0 disables keepalive.
-    keepalive_interval: float = 20.0
+    keepalive_interval: float = ClientDefaults.KEEPALIVE_INTERVAL
     #: Seconds to wait for the PONG before the connection is declared dead (at most keepalive_interval).
-    keepalive_timeout: float = 20.0
+    keepalive_timeout: float = ClientDefaults.KEEPALIVE_TIMEOUT
     #: Seconds allowed for one connection attempt: TCP, WebSocket upgrade, ping/pong, restoring topics.
-    connect_timeout: float = 10.0
+    connect_timeout: float = ClientDefaults.CONNECT_TIMEOUT
     #: Deliveries that may wait behind slow async callbacks before the socket read pauses.
-    max_pending_deliveries: int = 10_000
+    max_pending_deliveries: int = ClientDefaults.MAX_PENDING_DELIVERIES
     #: `OnId(message)`: direct messages to this client (spec §5, §6.4).
     on_id: Hook | None = None
     #: `OnClose()`: the client is closed for good (Close(), close code 4001, or no reconnection).

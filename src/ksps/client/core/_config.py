@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from ksps.protocol.vocabulary import ClientDefaults
+
 __all__ = ["OverflowPolicy", "SessionConfig"]
 
 #: What happens to a publication made while disconnected when the offline queue is full:
@@ -16,6 +18,11 @@ __all__ = ["OverflowPolicy", "SessionConfig"]
 #: one (the asyncio client raises :class:`~ksps.errors.OfflineQueueFull`). Every overflow is reported.
 OverflowPolicy = Literal["drop_oldest", "drop_newest", "raise"]
 
+
+
+def _ms(seconds: float) -> int:
+    """The vocabulary's defaults are in Python units (seconds); the session counts milliseconds."""
+    return round(seconds * 1000)
 
 @dataclass(frozen=True, kw_only=True)
 class SessionConfig:
@@ -38,17 +45,17 @@ class SessionConfig:
     #: Re-establish a lost connection (never after 4001).
     reconnect: bool = True
     #: Milliseconds: first bound of the reconnect delay (full jitter: a random delay in [0, bound]).
-    reconnect_initial_delay: int = 500
+    reconnect_initial_delay: int = _ms(ClientDefaults.RECONNECT_INITIAL_DELAY)
     #: Growth of the bound after each attempt.
-    reconnect_factor: float = 2.0
+    reconnect_factor: float = ClientDefaults.RECONNECT_FACTOR
     #: Milliseconds: largest bound.
-    reconnect_max_delay: int = 30_000
+    reconnect_max_delay: int = _ms(ClientDefaults.RECONNECT_MAX_DELAY)
     #: Publications kept while disconnected.
-    offline_queue_size: int = 1024
+    offline_queue_size: int = ClientDefaults.OFFLINE_QUEUE_SIZE
     #: See :data:`OverflowPolicy`.
     offline_queue_policy: OverflowPolicy = "drop_oldest"
     #: Milliseconds allowed for opening a connection, and again for registering and restoring it.
-    connect_timeout: int = 10_000
+    connect_timeout: int = _ms(ClientDefaults.CONNECT_TIMEOUT)
 
     def url(self) -> str:
         """The WebSocket URL, `scheme://address + path` as in the original clients."""

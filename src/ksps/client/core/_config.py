@@ -19,10 +19,10 @@ __all__ = ["OverflowPolicy", "SessionConfig"]
 OverflowPolicy = Literal["drop_oldest", "drop_newest", "raise"]
 
 
-
 def _ms(seconds: float) -> int:
     """The vocabulary's defaults are in Python units (seconds); the session counts milliseconds."""
     return round(seconds * 1000)
+
 
 @dataclass(frozen=True, kw_only=True)
 class SessionConfig:

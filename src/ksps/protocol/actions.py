@@ -21,6 +21,8 @@ GET_ACK_STATUS: Final = "get_ack_status"
 CANCEL_ACK: Final = "cancel_ack"
 PUBLISH_TO_SERVER: Final = "publish_to_server"
 SERVER_TO_SERVER: Final = "server-to-server"
+#: Read a topic's history (spec §14.4); also the name of its reply.
+HISTORY: Final = "history"
 
 # Server -> client actions (spec §3-§8). `publish` and `direct_message` are also deliveries.
 PONG: Final = "pong"
@@ -76,6 +78,12 @@ class Errors:
     RELAY_LIMIT_SERVER: Final = "too many relays in flight (max {limit} for the server)"
 
     # -- limits: connection
+
+    # -- history
+    #: A `history` request for a topic that keeps none (spec §14.4), with `code` NO_HISTORY.
+    NO_HISTORY: Final = "no history for topic: {topic}"
+    #: The history engine cannot answer now (Redis unreachable, spec §14.5), with `code` NO_HISTORY.
+    HISTORY_UNAVAILABLE: Final = "history unavailable, try again"
 
     # -- limits: broker
     TOO_MANY_TOPICS: Final = "limit: max_topics_per_connection ({limit}) reached"
@@ -138,6 +146,8 @@ class ErrorCodes:
     # -- auth
     FORBIDDEN: Final = "forbidden"
     ID_TAKEN: Final = "id_taken"
+    # -- history
+    NO_HISTORY: Final = "no_history"
     # -- limits
     LIMIT: Final = "limit"
     # -- end

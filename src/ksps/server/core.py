@@ -18,6 +18,7 @@ from ..protocol import CloseCodes, CloseReasons
 from .auth import RegistrationDeadlines, TokenVerifier, auth_policy, token_middleware
 from .config import ServerConfig
 from .connection import Connection
+from .history import HistorySweeper, topic_history
 from .hosts import AllowedHosts
 from .limits import ConnectionGate, OutputBudget, fd_connection_ceiling
 from .listener import Traffic, listen
@@ -81,6 +82,9 @@ class ServerCore:
         self.broker = Broker(
             self.id, _LoopScheduler(), self._runner, config.default_ack_timeout, limits=_broker_limits(config)
         )
+        # -- history (spec §14): memory engine by default, the Redis one once joined to a cluster
+        self.broker.history = topic_history(config)
+        self.history_sweeper = HistorySweeper(self.broker.history)
         self.relayer = Relayer(config.peer_secret, timeout=config.relay_timeout)
         self.federation = self._federation(config.split_address()[1])
         limits = Limits(config.max_topic_bytes, config.max_id_bytes, config.max_ack_timeout)
@@ -253,6 +257,7 @@ class ServerCore:
             raise
         if config.redis_url:
             await self._join_cluster()
+        self.history_sweeper.start()
         self.federation = self.handler.federation = self._federation(self.port)  # the real port, if it was 0
         log.info("ksps server %s listening on %s", self.id, self.url)
 
@@ -283,6 +288,7 @@ class ServerCore:
             await self._stopped.wait() if self._stopping else None
             return
         self._stopping = True
+        self.history_sweeper.stop()
         server = self._server
         server.close()
         self.deadlines.stop()

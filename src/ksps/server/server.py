@@ -20,6 +20,7 @@ from ..errors import ServerError
 from .ack import Ack
 from .config import ServerConfig
 from .core import ServerCore
+from .history import HistoryPage, read_history
 from .upgrade import Middleware, UpgradeHook
 
 __all__ = ["Server"]
@@ -186,6 +187,14 @@ class Server(ServerCore):
         """`{"internal": n, "ws": n, "total": n}` for `topic`."""
         internal, ws = self.broker.count_subscribers(topic)
         return {"internal": internal, "ws": ws, "total": internal + ws}
+
+    async def history(
+        self, topic: str, since: tuple[int, str] | None = None, limit: int | None = None, reverse: bool = False
+    ) -> HistoryPage:
+        """The kept publications of `topic` (spec §14.4): after `since` (`(offset, epoch)`), at most `limit`
+        (and at most `history_recover_max`), newest first with `reverse`. Raises ServerError when the topic
+        keeps no history."""
+        return await read_history(self.broker.history, topic, since=since, limit=limit, reverse=reverse)
 
     @property
     def slow_consumers_closed(self) -> int:

@@ -1,0 +1,110 @@
+"""The broker's side of topic history (spec §14): which topics keep it, recoveries and their seam. No I/O.
+
+A recovery reads the engine and, until the answer comes, holds the live deliveries of that topic for the
+recovering connection (the Redis engine answers later; the memory engine at once, so nothing is held). Then,
+in this order: the recovered publications, the `subscribed` reply, and the held deliveries newer than the
+stream's top at the read, so the client sees no gap and no duplicate at the seam (spec §14.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ...protocol import Frame, encode_delivery
+from ...protocol import actions as act
+from ..interfaces import Peer
+from ..topics import TopicRegistry
+from .engine import HistoryEngine
+from .policy import HistoryPolicy, TopicPolicies
+from .stream import Page, Position, Query, Recovery, plan_recovery
+
+__all__ = ["DEFAULT_RECOVER_MAX", "SubscribeReply", "TopicHistory"]
+
+#: Publications at most per recovery and per `history` reply, like Centrifugo's 300 (spec §14.3).
+DEFAULT_RECOVER_MAX = 300
+
+#: Sends the `subscribed` reply: the stream's position (None when the engine could not answer) and, for a
+#: subscribe with `since`, whether nothing was missed (None when no recovery was asked for).
+SubscribeReply = Callable[[Position | None, bool | None], None]
+
+
+class TopicHistory:
+    """Policies, engine and the recoveries in progress of one broker."""
+
+    def __init__(self, engine: HistoryEngine, policies: TopicPolicies, *, recover_max: int = DEFAULT_RECOVER_MAX):
+        self.engine = engine
+        self.policies = policies
+        self.recover_max = recover_max
+        #: Live deliveries held per topic and recovering connection: (offset, frame).
+        self.pending: dict[str, dict[Peer, list[tuple[int, Frame]]]] = {}
+        self.policy = policies.policy  # bound once: called on every publication
+
+    def policy_of(self, topic: str) -> HistoryPolicy | None:
+        """The history policy of `topic`; None when it keeps none."""
+        return self.policies.policy(topic)
+
+    def hold(self, topic: str, offset: int, frame: Frame) -> None:
+        """A live delivery on `topic`: held for the connections recovering it."""
+        for held in self.pending.get(topic, {}).values():
+            held.append((offset, frame))
+
+    def forget(self, peer: Peer, topic: str | None = None) -> None:
+        """`peer` left (or unsubscribed from `topic`): its recoveries in progress end without a reply."""
+        for name in [topic] if topic is not None else list(self.pending):
+            waiting = self.pending.get(name)
+            if waiting is not None and waiting.pop(peer, None) is not None and not waiting:
+                del self.pending[name]
+
+    def subscribe(
+        self,
+        peer: Peer,
+        topic: str,
+        topics: TopicRegistry,
+        *,
+        since: Position | None,
+        strict: bool,
+        may_read: bool,
+        reply: SubscribeReply,
+    ) -> None:
+        """Subscribe `peer` to a topic with history, recovering from `since` when given and `may_read`."""
+        if since is None:
+            topics.add_peer(topic, peer)
+            self.engine.read(topic, Query(limit=0), lambda page: reply(page.top if page else None, None))
+            return
+        waiting = self.pending.setdefault(topic, {})
+        waiting[peer] = []
+        limit = self.recover_max if may_read else 0
+
+        def done(page: Page | None) -> None:
+            held = waiting.pop(peer, None)
+            if not waiting and self.pending.get(topic) is waiting:
+                del self.pending[topic]
+            if held is None:
+                return  # gone or unsubscribed meanwhile
+            recovery = self._plan(page, since, cap=limit, strict=strict or not may_read)
+            for record in recovery.records:
+                peer.send(encode_delivery(act.PUBLISH, topic, record.data, record.sender, offset=record.offset))
+            topics.add_peer(topic, peer)
+            reply(recovery.top if page is not None else None, recovery.recovered)
+            seam = recovery.top.offset if page is not None else 0
+            for offset, frame in held:
+                if offset > seam:
+                    peer.send(frame)
+
+        self.engine.read(topic, Query(after=since.offset, limit=limit, tail=True), done)
+
+    @staticmethod
+    def _plan(page: Page | None, since: Position, *, cap: int, strict: bool) -> Recovery:
+        # Without the history right the cap is 0: recovered only when nothing was missed (spec §14.6).
+        if page is None:
+            return Recovery([], since, False)
+        return plan_recovery(page, since, cap=cap, strict=strict)
+
+    def read_query(self, *, since: Position | None, limit: int | None, reverse: bool) -> Query:
+        """The engine query of a `history` request (spec §14.4): at most `recover_max` publications."""
+        count = self.recover_max if limit is None else min(limit, self.recover_max)
+        if since is None:
+            return Query(limit=count, tail=reverse)
+        if reverse:
+            return Query(before=since.offset, limit=count, tail=True)
+        return Query(after=since.offset, limit=count)

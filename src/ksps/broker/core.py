@@ -10,7 +10,7 @@ import functools
 import itertools
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import msgspec
@@ -170,9 +170,13 @@ class Broker:
         `offset` is the publication's place in the topic's history (0 = none, spec §14.2); connections still
         recovering the topic get it after their recovered publications.
         """
-        if offset and self.history is not None and topic in self.history.pending:  # rare: only mid-recovery
-            self.history.hold(topic, offset, encode_delivery(act.PUBLISH, topic, data, sender, offset=offset))
-        peers = self.topics.peers(topic)
+        peers: Collection[Peer] | None = self.topics.peers(topic)
+        history = self.history
+        if offset and history is not None:  # rare: only around a recovery (spec §14.3)
+            if topic in history.pending:
+                history.hold(topic, offset, encode_delivery(act.PUBLISH, topic, data, sender, offset=offset))
+            if peers and topic in history.seams:
+                peers = history.past_seam(topic, offset, peers)
         if peers:
             frame = encode_delivery(act.PUBLISH, topic, data, sender, offset=offset)
             self.stats.delivered += len(peers)

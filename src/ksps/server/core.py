@@ -30,7 +30,7 @@ from .runner import CallbackRunner
 from .upgrade import UpgradeRequest, UpgradeRouter
 
 if TYPE_CHECKING:
-    from ..cluster import RedisBackplane
+    from ..cluster import RedisBackplane, RedisHistory
 
 __all__ = ["ServerCore"]
 
@@ -111,6 +111,7 @@ class ServerCore:
         self.observer = Observer(self)
         self._server: asyncio.Server | None = None
         self.cluster: RedisBackplane | None = None
+        self.history_engine: RedisHistory | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: Outbox | None = None
         self._stopping = False
@@ -281,6 +282,12 @@ class ServerCore:
             self.broker, config.redis_url, config.redis_prefix, config.cluster_heartbeat, config.cluster_node_timeout
         )
         await self.cluster.start()
+        if self.broker.history is not None:  # history shared by the nodes, in Redis (spec §14.5)
+            from ..cluster import RedisHistory
+
+            self.history_engine = RedisHistory(config.redis_url, config.redis_prefix)
+            self.history_engine.start()
+            self.broker.history.engine = self.history_engine
 
     async def stop(self) -> None:
         """Close every connection with 1000, end pending acks, wait for callbacks; idempotent."""
@@ -303,6 +310,9 @@ class ServerCore:
         await self.relayer.drain(grace)
         if self.cluster is not None:
             await self.cluster.stop()
+        if self.history_engine is not None:
+            await self.history_engine.stop()
+            self.history_engine = None
         if self._runner.runner is not None:
             await self._runner.runner.drain(grace)
         await self._wait_connections_gone(grace)

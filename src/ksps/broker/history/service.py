@@ -8,7 +8,8 @@ stream's top at the read, so the client sees no gap and no duplicate at the seam
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ...protocol import Frame, encode_delivery
 from ...protocol import actions as act
@@ -37,6 +38,9 @@ class TopicHistory:
         self.recover_max = recover_max
         #: Live deliveries held per topic and recovering connection: (offset, frame).
         self.pending: dict[str, dict[Peer, list[tuple[int, Frame]]]] = {}
+        #: After a recovery that was answered later (Redis), the top it covered, per topic and connection: a
+        #: publication of another node that was already recovered may still arrive live; it is not sent twice.
+        self.seams: dict[str, dict[Peer, int]] = {}
         self.policy = policies.policy  # bound once: called on every publication
 
     def policy_of(self, topic: str) -> HistoryPolicy | None:
@@ -48,12 +52,24 @@ class TopicHistory:
         for held in self.pending.get(topic, {}).values():
             held.append((offset, frame))
 
+    def past_seam(self, topic: str, offset: int, peers: Iterable[Peer]) -> list[Peer]:
+        """The connections of `peers` that have not received `offset` through a recovery yet."""
+        seams = self.seams[topic]
+        receivers = [peer for peer in peers if seams.get(peer, 0) < offset]
+        for peer, seam in list(seams.items()):
+            if offset > seam:  # the stream moved past this seam: nothing older comes after this one
+                del seams[peer]
+        if not seams:
+            del self.seams[topic]
+        return receivers
+
     def forget(self, peer: Peer, topic: str | None = None) -> None:
         """`peer` left (or unsubscribed from `topic`): its recoveries in progress end without a reply."""
-        for name in [topic] if topic is not None else list(self.pending):
-            waiting = self.pending.get(name)
-            if waiting is not None and waiting.pop(peer, None) is not None and not waiting:
-                del self.pending[name]
+        for table in (self.pending, self.seams):
+            for name in [topic] if topic is not None else list(table):
+                entries: dict[Peer, Any] | None = table.get(name)
+                if entries is not None and entries.pop(peer, None) is not None and not entries:
+                    del table[name]
 
     def subscribe(
         self,
@@ -74,6 +90,7 @@ class TopicHistory:
         waiting = self.pending.setdefault(topic, {})
         waiting[peer] = []
         limit = self.recover_max if may_read else 0
+        later = False  # True once engine.read returned: an answer after that came from I/O
 
         def done(page: Page | None) -> None:
             held = waiting.pop(peer, None)
@@ -90,8 +107,11 @@ class TopicHistory:
             for offset, frame in held:
                 if offset > seam:
                     peer.send(frame)
+            if later and seam:  # answered later: other nodes' publications up to `seam` may still arrive
+                self.seams.setdefault(topic, {})[peer] = seam
 
         self.engine.read(topic, Query(after=since.offset, limit=limit, tail=True), done)
+        later = True
 
     @staticmethod
     def _plan(page: Page | None, since: Position, *, cap: int, strict: bool) -> Recovery:

@@ -4,14 +4,16 @@ Per topic two keys: a hash `<prefix>:h:<topic>` holding the offset of the latest
 epoch (`e`), and a list `<prefix>:hl:<topic>` of the kept publications, each `<offset>,<expires ms>,<json
 [sender, data]>`. Two Lua scripts do all the work atomically in Redis:
 
-- append: create the epoch if the hash is gone (Redis lost it, or it expired), HINCRBY the offset (so two
-  nodes never hand out the same one), RPUSH, LTRIM to the size, and refresh the keys' expiry;
+- append (a whole batch at once): create the epoch if the hash is gone (Redis lost it, or it expired),
+  HINCRBY the offset (so two nodes never hand out the same one), RPUSH, LTRIM to the size, and refresh the
+  keys' expiry;
 - read: the same epoch creation, drop expired heads, and LRANGE the asked window, computed from the offsets
   (the list holds consecutive offsets, so index = offset - first).
 
-Appends are queued and sent in one pipeline per batch by one writer task, so their callbacks run in the order
-the publications were made. While Redis is unreachable, appends and reads answer None at once (publications
-are then delivered live without an offset, spec §14.3) and a probe reconnects in the background.
+Appends are queued and sent as one script call per batch (whatever accumulated while the previous call was
+in flight) by one writer task, so their callbacks run in the order the publications were made. While Redis
+is unreachable, appends and reads answer None at once (publications are then delivered live without an
+offset, spec §14.3) and a probe reconnects in the background.
 Why a list and Lua rather than Streams: docs/architecture.md (decisions).
 """
 
@@ -52,13 +54,29 @@ end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 """
 
-#: KEYS: meta, list. ARGV: new epoch, meta ttl s, size, ttl ms, now ms, entry.
-APPEND = _EPOCH + """
-local top = redis.call('HINCRBY', KEYS[1], 't', 1)
-redis.call('RPUSH', KEYS[2], top .. ',' .. (tonumber(ARGV[5]) + tonumber(ARGV[4])) .. ',' .. ARGV[6])
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]))
-return {top, epoch}
+#: One call for a whole batch. KEYS: meta and list of each publication. ARGV: new epoch, meta ttl s, now ms,
+#: then size, ttl ms and entry of each publication. Returns offset and epoch of each.
+APPEND = """
+local out = {}
+local now = tonumber(ARGV[3])
+for i = 1, #KEYS / 2 do
+  local meta, list = KEYS[2 * i - 1], KEYS[2 * i]
+  local size, ttl, entry = tonumber(ARGV[3 * i + 1]), tonumber(ARGV[3 * i + 2]), ARGV[3 * i + 3]
+  local epoch = redis.call('HGET', meta, 'e')
+  if not epoch then
+    epoch = ARGV[1] .. '.' .. i
+    redis.call('HSET', meta, 'e', epoch, 't', 0)
+    redis.call('DEL', list)
+  end
+  redis.call('EXPIRE', meta, tonumber(ARGV[2]))
+  local top = redis.call('HINCRBY', meta, 't', 1)
+  redis.call('RPUSH', list, top .. ',' .. (now + ttl) .. ',' .. entry)
+  redis.call('LTRIM', list, -size, -1)
+  redis.call('PEXPIRE', list, ttl)
+  out[2 * i - 1] = top
+  out[2 * i] = epoch
+end
+return out
 """
 
 #: KEYS: meta, list. ARGV: new epoch, meta ttl s, after, before (-1 = none), limit, tail (0/1), now ms.
@@ -185,21 +203,19 @@ class RedisHistory:
             batch, self._queue = self._queue, []
             if not batch:
                 continue
-            now = int(time.time() * 1000)
+            keys: list[str] = []
+            args: list[str | int | bytes] = [self._new_epoch(), META_TTL, int(time.time() * 1000)]
+            for topic, policy, data, sender, _ in batch:
+                keys += self._keys(topic)
+                args += [policy.size, int(policy.ttl * 1000), msgspec.json.encode((sender, msgspec.Raw(data)))]
             try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for topic, policy, data, sender, _ in batch:
-                        entry = msgspec.json.encode((sender, msgspec.Raw(data)))
-                        ttl = int(policy.ttl * 1000)
-                        args: list[str | int | bytes] = [self._new_epoch(), META_TTL, policy.size, ttl, now, entry]
-                        await self._append(keys=self._keys(topic), args=args, client=pipe)
-                    results: list[Any] = await pipe.execute()
+                results: list[Any] = await self._append(keys=keys, args=args)
             except (RedisError, OSError) as exc:
                 self._unhealthy(exc)
                 self._fail(batch)
                 continue
-            for (*_, done), (top, epoch) in zip(batch, results, strict=True):
-                done(Position(int(top), epoch.decode()))
+            for index, (*_, done) in enumerate(batch):
+                done(Position(int(results[2 * index]), results[2 * index + 1].decode()))
 
     @staticmethod
     def _fail(batch: list[_Append]) -> None:

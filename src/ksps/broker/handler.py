@@ -21,14 +21,14 @@ from ..protocol import (
     decode_envelope,
     encode_ack_status,
     encode_error,
-    encode_history,
     encode_position_reply,
     encode_reply,
 )
 from ..protocol import actions as act
 from .core import Broker
 from .federation import FederationConfig, parse_relay_address
-from .history import Page, Position
+from .history import Position
+from .history.requests import read_history, subscribe_with_history
 from .interfaces import Message, Peer, Relay
 from .permissions import Gate
 from .registration import AuthPolicy, Registrar
@@ -175,7 +175,7 @@ class FrameHandler:
                 return
             history = self.broker.history
             if history is not None and history.policy(topic) is not None:
-                self._subscribe_with_history(peer, envelope, topic)
+                subscribe_with_history(history, self.broker.topics, self.gate, peer, envelope, topic)  # §14.3
                 return
             self.broker.topics.add_peer(topic, peer)
             rid = envelope.rid
@@ -185,34 +185,6 @@ class FrameHandler:
                 peer.send(Frame(_SUBSCRIBED + _encode(topic) + b"}"))
             else:
                 peer.send(encode_reply(act.SUBSCRIBED, topic=topic, rid=rid))
-
-    def _subscribe_with_history(self, peer: Peer, envelope: Envelope, topic: str) -> None:
-        """`subscribed` with the stream position; with `since`, the recovery first (spec §14.3)."""
-        history = self.broker.history
-        assert history is not None
-        since = envelope.since
-        rid = envelope.rid or ""
-
-        def reply(top: Position | None, recovered: bool | None) -> None:
-            # `top` is None when the engine could not answer: subscribed, nothing recovered (spec §14.5).
-            peer.send(encode_position_reply(act.SUBSCRIBED, topic, top, rid=rid, recovered=recovered))
-
-        may_read = since is not None and self._may_read_history(peer, topic)
-        history.subscribe(
-            peer,
-            topic,
-            self.broker.topics,
-            since=Position(since.offset, since.epoch) if since is not None else None,
-            strict=since is not None and since.strict,
-            may_read=may_read,
-            reply=reply,
-        )
-
-    def _may_read_history(self, peer: Peer, topic: str) -> bool:
-        gate = self.gate
-        if not peer.access.history.allows(topic):
-            return False
-        return gate.authorize is None or gate._ask(act.HISTORY, peer.identity, topic)
 
     def _unsubscribe(self, peer: Peer, envelope: Envelope) -> None:
         if topic := self._topic(peer, envelope):
@@ -246,31 +218,9 @@ class FrameHandler:
                 peer.send(encode_reply(act.PUBLISHED, topic=topic, rid=rid))
 
     def _history(self, peer: Peer, envelope: Envelope) -> None:
-        """`history`: kept publications of a topic and its position (spec §14.4)."""
         topic = self._topic(peer, envelope)
-        if not topic or not self._permit(peer, envelope, peer.access.history.allows(topic), act.HISTORY, topic):
-            return
-        history = self.broker.history
-        rid = envelope.rid or ""
-        if history is None or history.policy(topic) is None:
-            text = Errors.NO_HISTORY.format(topic=topic)
-            peer.send(encode_error(text, code=ErrorCodes.NO_HISTORY, topic=topic, rid=rid))
-            return
-        since = envelope.since
-        position = Position(since.offset, since.epoch) if since is not None else None
-        query = history.read_query(since=position, limit=envelope.limit, reverse=bool(envelope.reverse))
-
-        def answer(page: Page | None) -> None:
-            if page is None:
-                peer.send(encode_error(Errors.HISTORY_UNAVAILABLE, code=ErrorCodes.NO_HISTORY, topic=topic, rid=rid))
-                return
-            # Offsets of another epoch mean nothing in this one: no publications, the position tells why.
-            records = page.records if position is None or position.epoch == page.top.epoch else []
-            if envelope.reverse:
-                records = records[::-1]
-            peer.send(encode_history(topic, records, page.top.offset, page.top.epoch, rid))
-
-        history.engine.read(topic, query, answer)
+        if topic and self._permit(peer, envelope, peer.access.history.allows(topic), act.HISTORY, topic):
+            read_history(self.broker.history, peer, envelope, topic)  # spec §14.4
 
     def _published_reply(self, topic: str) -> Frame:
         # Every publication gets this reply (spec §4.2): reuse the frame of busy topics instead of building it.

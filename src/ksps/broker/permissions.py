@@ -178,6 +178,10 @@ class Gate:
         )
         return False
 
+    def allows(self, peer: Peer, granted: bool, action: str, target: str) -> bool:
+        """Like :meth:`permit`, without answering: for operations that degrade instead of failing (spec §14.6)."""
+        return granted and (self.authorize is None or self._ask(action, peer.identity, target))
+
     def _ask(self, action: str, identity: Identity | None, target: str) -> bool:
         hook = self.authorize
         try:

@@ -99,21 +99,25 @@ class MemoryHistory:
     # -- synchronous forms ---------------------------------------------------------------------------------
 
     def add(self, topic: str, policy: HistoryPolicy, data: bytes, sender: str) -> Position:
-        """Keep one publication; returns its position."""
-        stream = self._stream(topic)
-        self._streams.move_to_end(topic)
+        """Keep one publication; returns its position. Runs once per publication on a history topic."""
+        streams = self._streams
+        stream = streams.get(topic) or self._stream(topic)
+        streams.move_to_end(topic)
         now = self.clock()
-        self._expire(stream, now)
-        while len(stream.entries) >= policy.size:
-            self._drop_oldest(stream)
-        stream.top += 1
-        stream.entries.append((stream.top, data, sender, now + policy.ttl))
+        entries = stream.entries
+        if entries and (len(entries) >= policy.size or entries[0][3] <= now):
+            self._expire(stream, now)
+            while len(entries) >= policy.size:
+                self._drop_oldest(stream)
+        top = stream.top = stream.top + 1
+        entries.append((top, data, sender, now + policy.ttl))
         cost = len(data) + len(sender) + OVERHEAD
         stream.bytes += cost
         self._bytes += cost
         self._kept += 1
-        self._bound(stream)
-        return Position(stream.top, stream.epoch)
+        if self._bytes > self.limits.max_bytes:
+            self._bound(stream)
+        return Position(top, stream.epoch)
 
     def page(self, topic: str, query: Query) -> Page:
         """The kept publications of `topic` that `query` asks for."""

@@ -146,3 +146,36 @@ async def _until_offset(server: Server, topic: str, offset: int) -> list[dict[st
         if page.offset >= offset:
             return page.publications
         await asyncio.sleep(0.02)
+
+
+async def test_without_redis_publications_go_on_without_offsets(
+    start_node: StartNode, connect: Connect, own_redis: RedisProcess
+) -> None:
+    node = await start_node(unique("hist"), redis=own_redis, **HISTORY)
+    topic = unique("t")
+    sub, pub = await connect(node.url, unique("sub")), await connect(node.url, unique("pub"))
+    await sub.send({"action": "subscribe", "topic": topic})
+    epoch = (await sub.expect("subscribed", topic=topic))["epoch"]
+    assert (await publish(pub, topic, 1))["offset"] == 1
+    assert (await sub.recv())["offset"] == 1
+    own_redis.kill()
+    # Redis is gone: the publication is delivered and answered all the same, without a position (spec §14.3).
+    assert await publish(pub, topic, 2) == {"action": "published", "topic": topic, "rid": "p2"}
+    assert await sub.recv() == {"action": "publish", "topic": topic, "data": {"data": 2, "from": pub.id}}
+    late = await connect(node.url, unique("late"))
+    assert await subscribe_since(late, topic, 1, epoch) == [
+        {"action": "subscribed", "topic": topic, "recovered": False}
+    ]
+    await late.send({"action": "history", "topic": topic, "rid": "h"})
+    assert await late.recv() == {
+        "action": "error", "error": "history unavailable, try again", "code": "no_history", "topic": topic,
+        "rid": "h",
+    }  # fmt: skip
+    own_redis.start()
+
+    async def kept_again() -> None:
+        while "offset" not in await publish(pub, topic, 3):
+            assert (await sub.recv())["data"]["data"] == 3
+            await asyncio.sleep(0.1)
+
+    await asyncio.wait_for(kept_again(), units(10))

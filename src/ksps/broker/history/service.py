@@ -87,9 +87,22 @@ class TopicHistory:
             topics.add_peer(topic, peer)
             self.engine.read(topic, Query(limit=0), lambda page: reply(page.top if page else None, None))
             return
+        limit = self.recover_max if may_read else 0
+        query = Query(after=since.offset, limit=limit, tail=True)
+        strict = strict or not may_read
+
+        def recover(page: Page | None) -> Recovery:
+            recovery = self._plan(page, since, cap=limit, strict=strict)
+            for record in recovery.records:
+                peer.send(encode_delivery(act.PUBLISH, topic, record.data, record.sender, offset=record.offset))
+            return recovery
+
+        if peer in (topics.peers(topic) or ()):
+            # Already subscribed: it gets the live stream anyway; only the recovered publications come first.
+            self.engine.read(topic, query, lambda page: reply(page.top if page else None, recover(page).recovered))
+            return
         waiting = self.pending.setdefault(topic, {})
         waiting[peer] = []
-        limit = self.recover_max if may_read else 0
         later = False  # True once engine.read returned: an answer after that came from I/O
 
         def done(page: Page | None) -> None:
@@ -98,9 +111,7 @@ class TopicHistory:
                 del self.pending[topic]
             if held is None:
                 return  # gone or unsubscribed meanwhile
-            recovery = self._plan(page, since, cap=limit, strict=strict or not may_read)
-            for record in recovery.records:
-                peer.send(encode_delivery(act.PUBLISH, topic, record.data, record.sender, offset=record.offset))
+            recovery = recover(page)
             topics.add_peer(topic, peer)
             reply(recovery.top if page is not None else None, recovery.recovered)
             seam = recovery.top.offset if page is not None else 0
@@ -110,7 +121,7 @@ class TopicHistory:
             if later and seam:  # answered later: other nodes' publications up to `seam` may still arrive
                 self.seams.setdefault(topic, {})[peer] = seam
 
-        self.engine.read(topic, Query(after=since.offset, limit=limit, tail=True), done)
+        self.engine.read(topic, query, done)
         later = True
 
     @staticmethod

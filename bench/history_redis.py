@@ -28,12 +28,15 @@ STREAM_APPEND = """
 local out = {}
 for i = 1, #KEYS / 2 do
   local meta, stream = KEYS[2 * i - 1], KEYS[2 * i]
+  local item = ARGV[3 + i]
+  local c1 = string.find(item, ',', 1, true)
+  local c2 = string.find(item, ',', c1 + 1, true)
+  local size, ttl = tonumber(string.sub(item, 1, c1 - 1)), tonumber(string.sub(item, c1 + 1, c2 - 1))
   local epoch = redis.call('HGET', meta, 'e')
   if not epoch then epoch = ARGV[1]; redis.call('HSET', meta, 'e', epoch, 't', 0) end
   local top = redis.call('HINCRBY', meta, 't', 1)
-  redis.call('XADD', stream, 'MAXLEN', tonumber(ARGV[3 * i + 1]), top .. '-1',
-             'x', tonumber(ARGV[3]) + tonumber(ARGV[3 * i + 2]), 'p', ARGV[3 * i + 3])
-  redis.call('PEXPIRE', stream, tonumber(ARGV[3 * i + 2]))
+  redis.call('XADD', stream, 'MAXLEN', size, top .. '-1', 'x', tonumber(ARGV[3]) + ttl, 'p', string.sub(item, c2 + 1))
+  redis.call('PEXPIRE', stream, ttl)
   out[2 * i - 1] = top
   out[2 * i] = epoch
 end
@@ -57,7 +60,7 @@ async def measure(url: str, name: str, append: str, read: str, args: argparse.Na
     for _ in range(args.appends // args.batch):  # one script call per batch, as the engine sends them
         batch_args: list[str | int | bytes] = ["e1", 86400, int(time.time() * 1000)]
         for _ in range(args.batch):
-            batch_args += [100_000, 300_000, entry]
+            batch_args.append(b"100000,300000," + entry)
         await add(keys=keys * args.batch, args=batch_args)
     appended = time.perf_counter() - start
     middle = args.appends // 2

@@ -55,13 +55,18 @@ redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 """
 
 #: One call for a whole batch. KEYS: meta and list of each publication. ARGV: new epoch, meta ttl s, now ms,
-#: then size, ttl ms and entry of each publication. Returns offset and epoch of each.
+#: then for each publication `<size>,<ttl ms>,<entry>` (one argument: fewer to encode). Returns offset and epoch
+#: of each.
 APPEND = """
 local out = {}
 local now = tonumber(ARGV[3])
 for i = 1, #KEYS / 2 do
   local meta, list = KEYS[2 * i - 1], KEYS[2 * i]
-  local size, ttl, entry = tonumber(ARGV[3 * i + 1]), tonumber(ARGV[3 * i + 2]), ARGV[3 * i + 3]
+  local item = ARGV[3 + i]
+  local c1 = string.find(item, ',', 1, true)
+  local c2 = string.find(item, ',', c1 + 1, true)
+  local size, ttl = tonumber(string.sub(item, 1, c1 - 1)), tonumber(string.sub(item, c1 + 1, c2 - 1))
+  local entry = string.sub(item, c2 + 1)
   local epoch = redis.call('HGET', meta, 'e')
   if not epoch then
     epoch = ARGV[1] .. '.' .. i
@@ -108,6 +113,7 @@ return {top, epoch, first, items}
 
 _Entry = tuple[str, msgspec.Raw]
 _decode_entry = msgspec.json.Decoder(_Entry).decode
+_encode_entry = msgspec.json.encode
 _Append = tuple[str, HistoryPolicy, bytes, str, Callable[[Position | None], None]]
 
 
@@ -119,6 +125,7 @@ class RedisHistory:
             url, socket_connect_timeout=2.0, socket_timeout=5.0, socket_keepalive=True, retry=Retry(NoBackoff(), 1)
         )
         self._prefix = prefix
+        self._key_cache: dict[str, tuple[str, str]] = {}
         self._append = self._redis.register_script(APPEND)
         self._read = self._redis.register_script(READ)
         self._queue: list[_Append] = []
@@ -128,8 +135,13 @@ class RedisHistory:
         self._writer: asyncio.Task[None] | None = None
         self._probe: asyncio.Task[None] | None = None
 
-    def _keys(self, topic: str) -> list[str]:
-        return [f"{self._prefix}:h:{topic}", f"{self._prefix}:hl:{topic}"]
+    def _keys(self, topic: str) -> tuple[str, str]:
+        keys = self._key_cache.get(topic)
+        if keys is None:
+            if len(self._key_cache) >= 4096:  # bounded: a client cycling topics cannot grow it
+                self._key_cache.clear()
+            keys = self._key_cache[topic] = (f"{self._prefix}:h:{topic}", f"{self._prefix}:hl:{topic}")
+        return keys
 
     @staticmethod
     def _new_epoch() -> str:
@@ -184,7 +196,7 @@ class RedisHistory:
         args: list[str | int] = [self._new_epoch(), META_TTL, query.after, -1 if query.before is None else query.before,
                 query.limit, int(query.tail), int(time.time() * 1000)]  # fmt: skip
         try:
-            top, epoch, first, items = await self._read(keys=self._keys(topic), args=args)
+            top, epoch, first, items = await self._read(keys=list(self._keys(topic)), args=args)
         except (RedisError, OSError) as exc:
             self._unhealthy(exc)
             done(None)
@@ -207,7 +219,8 @@ class RedisHistory:
             args: list[str | int | bytes] = [self._new_epoch(), META_TTL, int(time.time() * 1000)]
             for topic, policy, data, sender, _ in batch:
                 keys += self._keys(topic)
-                args += [policy.size, int(policy.ttl * 1000), msgspec.json.encode((sender, msgspec.Raw(data)))]
+                head = b"%d,%d," % (policy.size, int(policy.ttl * 1000))
+                args.append(head + _encode_entry((sender, msgspec.Raw(data))))
             try:
                 results: list[Any] = await self._append(keys=keys, args=args)
             except (RedisError, OSError) as exc:

@@ -106,16 +106,19 @@ class MemoryHistory:
         streams.move_to_end(topic)
         now = self.clock()
         entries = stream.entries
-        if entries and (len(entries) >= policy.size or entries[0][3] <= now):
-            self._expire(stream, now)
-            while len(entries) >= policy.size:
-                self._drop_oldest(stream)
+        size = policy.size
+        freed = dropped = 0
+        # Inline, not through _expire/_drop_oldest: once a ring is full this runs on every publication.
+        while entries and (len(entries) >= size or entries[0][3] <= now):
+            _, old_data, old_sender, _ = entries.popleft()
+            freed += len(old_data) + len(old_sender) + OVERHEAD
+            dropped += 1
         top = stream.top = stream.top + 1
         entries.append((top, data, sender, now + policy.ttl))
-        cost = len(data) + len(sender) + OVERHEAD
+        cost = len(data) + len(sender) + OVERHEAD - freed
         stream.bytes += cost
         self._bytes += cost
-        self._kept += 1
+        self._kept += 1 - dropped
         if self._bytes > self.limits.max_bytes:
             self._bound(stream)
         return Position(top, stream.epoch)

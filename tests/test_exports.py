@@ -67,6 +67,7 @@ SERVER_API = {
     "publish_to_server",
     "count_clients",
     "count_subscribers",
+    "history",
     # facts
     "id",
     "config",
@@ -101,10 +102,17 @@ SERVER_KSPS_NAMES = {
     "PublishToServer": "publish_to_server",
     "CountClients": "count_clients",
     "CountSubscribers": "count_subscribers",
+    "History": "history",
 }
 
 #: The fields of `ServerConfig` (each a keyword of `Server(...)`, a `ksps serve` flag, a `KSPS_*` variable).
 SERVER_CONFIG_FIELDS = {
+    "history",
+    "history_max_bytes",
+    "history_max_topics",
+    "history_recover_max",
+    "history_size",
+    "history_ttl",
     "address",
     "admin_token",
     "allowed_hosts",

@@ -31,12 +31,13 @@ class _Base(msgspec.Struct, tag_field="k", gc=False):
     n: str
 
 
-class Publication(_Base, tag="pub"):
-    """A publication on topic `t` by `s`; `d` is the raw payload."""
+class Publication(_Base, tag="pub", omit_defaults=True):
+    """A publication on topic `t` by `s`; `d` is the raw payload, `o` its history offset (0 = none)."""
 
     t: str
     s: str
     d: msgspec.Raw
+    o: int = 0
 
 
 class PublicationAck(_Base, tag="pack"):

@@ -11,6 +11,7 @@ from .envelope import (
     AckResponse,
     DecodeError,
     Envelope,
+    Since,
     decode_ack_payload,
     decode_envelope,
     decode_json_or_text,
@@ -23,6 +24,8 @@ from .frames import (
     encode_delivery,
     encode_direct,
     encode_error,
+    encode_history,
+    encode_position_reply,
     encode_reply,
 )
 
@@ -37,6 +40,7 @@ __all__ = [
     "ErrorCodes",
     "Errors",
     "Frame",
+    "Since",
     "actions",
     "decode_ack_payload",
     "decode_envelope",
@@ -47,5 +51,7 @@ __all__ = [
     "encode_delivery",
     "encode_direct",
     "encode_error",
+    "encode_history",
+    "encode_position_reply",
     "encode_reply",
 ]

@@ -21,6 +21,7 @@ GET_ACK_STATUS: Final = "get_ack_status"
 CANCEL_ACK: Final = "cancel_ack"
 PUBLISH_TO_SERVER: Final = "publish_to_server"
 SERVER_TO_SERVER: Final = "server-to-server"
+HISTORY: Final = "history"
 PONG: Final = "pong"
 SUBSCRIBED: Final = "subscribed"
 UNSUBSCRIBED: Final = "unsubscribed"
@@ -61,6 +62,13 @@ class Fields:
     TS: Final = "ts"
     NONCE: Final = "nonce"
     SIG: Final = "sig"
+    OFFSET: Final = "offset"
+    EPOCH: Final = "epoch"
+    SINCE: Final = "since"
+    RECOVERED: Final = "recovered"
+    LIMIT: Final = "limit"
+    REVERSE: Final = "reverse"
+    PUBLICATIONS: Final = "publications"
 
 
 class Errors:
@@ -94,6 +102,8 @@ class Errors:
     TOO_MANY_TOPICS: Final = "limit: max_topics_per_connection ({limit}) reached"
     TOO_MANY_PENDING_ACKS: Final = "limit: max_pending_acks_per_connection ({limit}) reached"
     SERVER_PENDING_ACKS: Final = "limit: max_pending_acks ({limit}) reached on this server"
+    NO_HISTORY: Final = "no history for topic: {topic}"
+    HISTORY_UNAVAILABLE: Final = "history unavailable, try again"
 
 
 class ErrorCodes:
@@ -102,6 +112,7 @@ class ErrorCodes:
     FORBIDDEN: Final = "forbidden"
     ID_TAKEN: Final = "id_taken"
     LIMIT: Final = "limit"
+    NO_HISTORY: Final = "no_history"
 
 
 class CloseCodes:

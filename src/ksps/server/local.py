@@ -16,6 +16,7 @@ import msgspec
 from ..broker import Message, RelayTarget, ServerCallback
 from ..broker.permissions import AuthorizeHook
 from .ack import Ack
+from .history import HistoryPage, read_history
 from .upgrade import Middleware, UpgradeHook
 
 if TYPE_CHECKING:
@@ -82,6 +83,12 @@ class LocalApi:
     def count_subscribers(self, topic: str) -> tuple[int, int]:
         """(server-side, WebSocket) subscribers of `topic`."""
         return self._core.broker.count_subscribers(topic)
+
+    async def history(
+        self, topic: str, *, since: tuple[int, str] | None, limit: int | None, reverse: bool
+    ) -> HistoryPage:
+        """`topic`'s kept publications, as a client's `history` request reads them (spec §14.4)."""
+        return await read_history(self._core.broker.history, topic, since=since, limit=limit, reverse=reverse)
 
     # -- hooks -------------------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from ..errors import ConnectionFailed
 from .ack import Ack
 from .config import ServerConfig
 from .core import ServerCore
+from .history import HistoryPage
 from .local import LocalApi
 from .upgrade import Middleware, UpgradeHook
 
@@ -77,6 +78,7 @@ class Server(KspsSpelling):
         "PublishToServer": "publish_to_server",
         "CountClients": "count_clients",
         "CountSubscribers": "count_subscribers",
+        "History": "history",
     }
 
     __slots__ = ("_api", "_core")
@@ -257,6 +259,14 @@ class Server(KspsSpelling):
         """`{"internal": n, "ws": n, "total": n}` for `topic`."""
         internal, ws = self._api.count_subscribers(topic)
         return {"internal": internal, "ws": ws, "total": internal + ws}
+
+    async def history(
+        self, topic: str, since: tuple[int, str] | None = None, limit: int | None = None, reverse: bool = False
+    ) -> HistoryPage:
+        """The kept publications of `topic` (spec §14.4): after `since` (`(offset, epoch)`), at most `limit`
+        (and at most `history_recover_max`), newest first with `reverse`. Raises ValueError when the topic
+        keeps no history, ConnectionFailed when its engine cannot answer now (Redis unreachable)."""
+        return await self._api.history(topic, since=since, limit=limit, reverse=reverse)
 
     def __repr__(self) -> str:
         return f"<ksps.Server id={self.id!r} address={self.config.address!r}>"

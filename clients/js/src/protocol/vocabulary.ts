@@ -17,6 +17,7 @@ export const ClientAction = {
   CancelAck: "cancel_ack",
   PublishToServer: "publish_to_server",
   ServerToServer: "server-to-server",
+  History: "history",
 } as const;
 
 /** Actions a server sends (spec §3-§8). */
@@ -32,6 +33,7 @@ export const ServerAction = {
   AckProgress: "ack_progress",
   AckStatus: "ack_status",
   AckCancelled: "ack_cancelled",
+  History: "history",
   ServerMessageSent: "server_message_sent",
   Error: "error",
 } as const;
@@ -72,6 +74,8 @@ export const ErrorText = {
   TooManyTopics: "limit: max_topics_per_connection ({limit}) reached",
   TooManyPendingAcks: "limit: max_pending_acks_per_connection ({limit}) reached",
   ServerPendingAcks: "limit: max_pending_acks ({limit}) reached on this server",
+  NoHistory: "no history for topic: {topic}",
+  HistoryUnavailable: "history unavailable, try again",
 } as const;
 
 /** The `code` member of error frames (spec §11.2). */
@@ -79,6 +83,7 @@ export const ErrorCode = {
   Forbidden: "forbidden",
   IdTaken: "id_taken",
   Limit: "limit",
+  NoHistory: "no_history",
 } as const;
 
 /** WebSocket close codes (spec §7.2). */

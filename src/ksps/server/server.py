@@ -242,12 +242,14 @@ class Server(KspsSpelling):
         """Relay `data` to another server (spec §8), signed with the peer secret (spec §12.1).
 
         Server code is trusted: any address, not only `peers`, and no cap. Raises ConnectionFailed when the
-        relay fails, with the reason (unlike a client's `publish_to_server`, spec §12.2), and ValueError for an
-        address that is not `host:port/path`.
+        relay fails, with the reason (unlike a client's `publish_to_server`, spec §12.2), ValueError for an
+        address that is not `host:port/path`, and RuntimeError when no `peer_secret` is set.
         """
         target = _parse(address)
         try:
             await self._api.relay(target, _raw(data), secure)
+        except RuntimeError:
+            raise  # a server that cannot relay at all (no peer secret): a setup problem, not a failed relay
         except Exception as exc:
             raise ConnectionFailed(f"failed to relay to server: {exc}") from exc
 

@@ -12,7 +12,8 @@
  * ├── AuthError              the server refused the credentials (close 4003/4004, HTTP 401; spec §10)
  * ├── OfflineQueueFull       a publication made while offline did not fit the bounded queue
  * ├── ServerErrorReply       the server answered with an `error` frame (spec §7.1)
- * └── CallbackError          a subscription callback or the OnId handler threw (the thrown value is `cause`)
+ * ├── CallbackError          a subscription callback or the OnId handler threw (the thrown value is `cause`)
+ * └── NotConnected           an operation that needs the server (FetchStatus) while disconnected
  * ```
  *
  * The names are the same in every ksps client (Python `ksps.errors`, Go `ksps.Err...`).
@@ -115,3 +116,6 @@ export function errorText(thrown: unknown): string {
   }
   return String(thrown);
 }
+
+/** An operation that needs the server (e.g. `FetchStatus`) was called while disconnected. */
+export class NotConnected extends KspsError {}

@@ -12,6 +12,7 @@ export {
   ConnectionFailed,
   ConnectionReplaced,
   KspsError,
+  NotConnected,
   OfflineQueueFull,
   ProtocolError,
   ServerErrorReply,

@@ -8,9 +8,11 @@ import * as esbuild from "esbuild";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const entry = `
 export * from "./src/exports.ts";
-export { ReconnectPolicy } from "./src/reconnect-policy.ts";
-export { OfflineQueue } from "./src/offline-queue.ts";
-export { FrameEncoder, decodeServerFrames, unwrapDelivery, directMessage, readAckResponse } from "./src/protocol/codec.ts";
+export { ReconnectPolicy } from "./src/core/backoff.ts";
+export { OfflineQueue } from "./src/core/offline-queue.ts";
+export { ClientSession } from "./src/core/session.ts";
+export { FrameBuilder } from "./src/core/frames.ts";
+export { decodeServerFrames, unwrapDelivery, directMessage, readAckResponse } from "./src/protocol/codec.ts";
 `;
 const result = await esbuild.build({
   stdin: { contents: entry, resolveDir: root, loader: "ts" },
@@ -26,6 +28,6 @@ writeFileSync(file, result.outputFiles[0].text);
 const internals = await import(pathToFileURL(file).href);
 rmSync(dir, { recursive: true, force: true });
 
-export const { ReconnectPolicy, OfflineQueue, FrameEncoder, decodeServerFrames, unwrapDelivery, directMessage, readAckResponse } =
+export const { ReconnectPolicy, OfflineQueue, ClientSession, FrameBuilder, decodeServerFrames, unwrapDelivery, directMessage, readAckResponse } =
   internals;
-export const { ProtocolError, OfflineQueueFull } = internals;
+export const { ProtocolError } = internals;

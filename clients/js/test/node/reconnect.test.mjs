@@ -2,7 +2,7 @@
 // takeover of an ID (close code 4001), keepalive. Each test has its own server, which it restarts.
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
-import { Client, ClientClosed, ConnectionFailed, ConnectionReplaced, OfflineQueueFull } from "ksps";
+import { Client, ClientClosed, ConnectionFailed, ConnectionReplaced, OfflineQueueFull, NotConnected } from "ksps";
 import { connect, record, subscribed, synced, uniqueId } from "../helpers/clients.mjs";
 import { TestServer } from "../helpers/server.mjs";
 import { Inbox, UNIT, deferred, withTimeout } from "../helpers/wait.mjs";
@@ -79,9 +79,21 @@ describe("connection life", () => {
     cleanups.push(() => release.resolve());
     await subscribed(b, "held", () => release.promise);
     const ack = a.PublishWithAck("held", 1, 30 * UNIT);
-    assert.deepEqual(await ack.GetStatus(), { [b.Id]: false });
+    assert.deepEqual(await ack.FetchStatus(), { [b.Id]: false });
     await server.stop();
     assert.deepEqual(await withTimeout(ack.Wait(), 2 * UNIT, "Wait after the connection was lost"), {});
+  });
+
+  test("FetchStatus rejects with NotConnected while offline; GetStatus still answers the last known state", async () => {
+    const server = await startServer();
+    const a = await open(server, { ConnectTimeout: 2 * UNIT });
+    await goOffline(server, a);
+    const ack = a.PublishWithAck("queued", 1, 30 * UNIT);
+    await assert.rejects(withTimeout(ack.FetchStatus(), UNIT, "FetchStatus offline"), NotConnected);
+    assert.deepEqual(ack.GetStatus(), {});
+    assert.equal(ack.IsComplete(), false);
+    ack.Cancel();
+    assert.deepEqual(await withTimeout(ack.Wait(), UNIT, "Wait after Cancel"), {});
   });
 
   test("a topic unsubscribed while offline is not restored", async () => {

@@ -1,0 +1,381 @@
+/**
+ * The sans-I/O client core: one client's protocol state, with no WebSocket, no timer and no clock inside.
+ * The driver feeds it {@link Input}s with the current time and carries out the {@link Output}s it returns,
+ * in order; after each step it arms one timer at {@link ClientSession.deadline} and feeds `timer` then.
+ *
+ * It owns registration (spec §3.1), restoring subscriptions on every connection (§4.1), the offline queue,
+ * the state of publications with acknowledgement (§6), matching replies to requests by `rid` (§11) and the
+ * reconnect decisions of §7.2 (never after 4001; after 4003/4004 only with new tokens).
+ *
+ * A connection goes connecting (`open` sent) → registering (`ping` sent) → restoring (subscriptions sent)
+ * → ready (queue flushed, `connected`). After a `close` output the driver drops that connection and feeds
+ * nothing more from it.
+ * @module
+ */
+
+import { AckTable, ACK_GRACE_MS } from "./ack-state.js";
+import { ReconnectPolicy } from "./backoff.js";
+import { FrameBuilder } from "./frames.js";
+import { routeFrame } from "./inbound.js";
+import { OfflineQueue } from "./offline-queue.js";
+import { RequestTable } from "./requests.js";
+import { LocalError, type CoreEvent, type Frame, type Input, type Output, type SessionEnvironment, type SessionOptions } from "./types.js";
+import { closeDecision } from "./close-codes.js";
+
+type Phase = "idle" | "connecting" | "registering" | "restoring" | "ready" | "waiting" | "closed";
+
+/** The state machine of one client; see the module documentation. */
+export class ClientSession {
+  /** @internal */ phase: Phase = "idle";
+  /** @internal */ readonly frames: FrameBuilder;
+  /** @internal */ readonly acks = new AckTable();
+  /** @internal */ readonly requests = new RequestTable();
+  /** @internal */ readonly topics = new Set<string>();
+  /** @internal */ registerRid = "";
+  /** @internal */ refreshRid = "";
+  /** @internal */ out: Output[] = [];
+  /** @internal */ now = 0;
+  private readonly stale = new Set<string>();
+  private readonly queue: OfflineQueue;
+  private readonly policy: ReconnectPolicy;
+  private connectedOnce = false;
+  private restoring = 0;
+  private timerAt: number | null = null;
+
+  constructor(
+    readonly options: SessionOptions,
+    /** @internal */ readonly env: SessionEnvironment,
+  ) {
+    this.frames = new FrameBuilder(options.id);
+    this.queue = new OfflineQueue(options.offlineQueueSize, options.offlineQueuePolicy);
+    this.policy = new ReconnectPolicy(
+      options.reconnectInitialDelay, options.reconnectFactor, options.reconnectMaxDelay, () => env.random(),
+    );
+  }
+
+  /** The absolute time of the next `timer` input the driver must feed, or null for none. */
+  get deadline(): number | null {
+    const expiry = this.acks.nextExpiry();
+    if (this.timerAt === null || (expiry !== null && expiry < this.timerAt)) {
+      return expiry;
+    }
+    return this.timerAt;
+  }
+
+  /** True once closed for good. */
+  get closed(): boolean {
+    return this.phase === "closed";
+  }
+
+  /** True while registered and restored: publications go out at once. */
+  get ready(): boolean {
+    return this.phase === "ready";
+  }
+
+  /** Takes one input at time `now`; returns what the driver must do, in order. */
+  handle(input: Input, now: number): Output[] {
+    this.now = now;
+    this.out = [];
+    if (this.phase !== "closed") {
+      this.step(input);
+    }
+    return this.out;
+  }
+
+  private step(input: Input): void {
+    switch (input.type) {
+      case "start": return this.phase === "idle" ? this.connect() : undefined;
+      case "opened": return this.opened(input.token ?? "");
+      case "frame": return routeFrame(this, input.frame);
+      case "lost": return this.connectionEnded(input.code, input.reason);
+      case "timer": return this.timer();
+      case "close": return this.close();
+      case "subscribe": return this.subscribe(input.topic, input.handle ?? "");
+      case "unsubscribe": return this.unsubscribe(input.topic, input.handle ?? "");
+      case "publish": return this.sendOrQueue(this.frames.publish(input.topic, input.data));
+      case "publish_to_id": return this.sendOrQueue(this.frames.direct(input.to, input.data));
+      case "publish_to_server":
+        return this.sendOrQueue(this.frames.publishToServer(input.address, input.data, input.secure));
+      case "publish_with_ack": {
+        const ackId = this.startAck(input.handle, input.timeout);
+        return this.sendOrQueue(this.frames.publishWithAck(input.topic, input.data, ackId, input.timeout), input.handle);
+      }
+      case "publish_to_id_with_ack": {
+        const ackId = this.startAck(input.handle, input.timeout);
+        return this.sendOrQueue(this.frames.publishToIdWithAck(input.to, input.data, ackId, input.timeout), input.handle);
+      }
+      case "cancel": return this.cancel(input.ack);
+      case "fetch_status": return this.fetchStatus(input.ack);
+      case "ack": return this.registered ? this.send(this.frames.ack(input.ack_id, input.success, input.error)) : undefined;
+      case "refresh_token": return this.refreshToken(input.token);
+    }
+  }
+
+  // -- outputs ---------------------------------------------------------------------------------------
+
+  /** @internal */
+  send(frame: Frame): void {
+    this.out.push({ type: "send", frame });
+  }
+
+  /** @internal */
+  emit(event: CoreEvent): void {
+    this.out.push({ type: "event", event });
+  }
+
+  /** @internal True while frames can go out on the connection (registered). */
+  get registered(): boolean {
+    return this.phase === "restoring" || this.phase === "ready";
+  }
+
+  // -- the connection --------------------------------------------------------------------------------
+
+  private connect(): void {
+    this.phase = "connecting";
+    this.timerAt = this.now + this.options.connectTimeout;
+    this.out.push({ type: "open", url: this.options.url });
+  }
+
+  private opened(token: string): void {
+    if (this.phase !== "connecting") {
+      return;
+    }
+    this.phase = "registering";
+    this.timerAt = this.now + this.options.connectTimeout;
+    this.registerRid = this.env.newRid();
+    this.send(this.frames.ping(this.registerRid, token));
+  }
+
+  /** @internal The server answered the registration `ping`: restore the subscriptions (spec §4.1). */
+  registeredNow(): void {
+    this.phase = "restoring";
+    for (const topic of this.stale) {
+      // Unsubscribed while offline: the server may still hold it for this ID after a takeover (spec §3.3).
+      if (!this.topics.has(topic)) {
+        this.send(this.frames.unsubscribe(topic, this.env.newRid()));
+      }
+    }
+    this.stale.clear();
+    for (const topic of this.topics) {
+      const rid = this.env.newRid();
+      this.requests.add(rid, { kind: "restore", key: topic, handle: "" });
+      this.restoring += 1;
+      this.send(this.frames.subscribe(topic, rid));
+    }
+    if (this.restoring === 0) {
+      this.becomeReady();
+    }
+  }
+
+  /** @internal One restoring subscription was answered (confirmed, or refused and reported). */
+  restored(): void {
+    this.restoring -= 1;
+    if (this.restoring === 0 && this.phase === "restoring") {
+      this.becomeReady();
+    }
+  }
+
+  private becomeReady(): void {
+    this.phase = "ready";
+    this.timerAt = null;
+    this.connectedOnce = true;
+    this.policy.reset();
+    for (const entry of this.queue.drain()) {
+      const pending = entry.handle === undefined ? undefined : this.acks.get(entry.handle);
+      if (entry.handle !== undefined && pending === undefined) {
+        continue; // its handle ended while it waited
+      }
+      this.send(entry.frame);
+      if (pending !== undefined) {
+        pending.sent = true;
+      }
+    }
+    this.emit({ type: "connected" });
+  }
+
+  /** @internal The server refused the registration (e.g. `code: "id_taken"`, spec §10.6). */
+  registrationRefused(error: string): void {
+    this.out.push({ type: "close", code: 1000, reason: "registration refused" });
+    this.connectionEnded(null, `the server refused the registration: ${error}`);
+  }
+
+  private timer(): void {
+    for (const pending of this.acks.all()) {
+      if (pending.expiresAt <= this.now) {
+        this.endAck(pending.handle);
+      }
+    }
+    if (this.timerAt === null || this.timerAt > this.now) {
+      return;
+    }
+    if (this.phase === "waiting") {
+      this.connect();
+    } else if (this.phase === "connecting" || this.phase === "registering" || this.phase === "restoring") {
+      const reason = `connection attempt timed out after ${this.options.connectTimeout} ms`;
+      this.out.push({ type: "close", code: 1000, reason: "connection attempt timed out" });
+      this.connectionEnded(null, reason);
+    }
+  }
+
+  /** The connection ended (lost, refused, timed out): report, then reconnect or close (spec §7.2). */
+  private connectionEnded(code: number | null, reason: string | null): void {
+    const phase = this.phase;
+    if (phase !== "connecting" && phase !== "registering" && phase !== "restoring" && phase !== "ready") {
+      return;
+    }
+    this.phase = "waiting";
+    this.timerAt = null;
+    this.restoring = 0;
+    this.forgetConnection();
+    if (phase === "ready") {
+      this.emit({ type: "disconnected", code, reason });
+    }
+    const decision = closeDecision(code, reason, {
+      wasReady: phase === "ready", firstAttempt: !this.connectedOnce, options: this.options,
+    });
+    if (decision.error !== undefined) {
+      this.emit(decision.error);
+    }
+    if (decision.action === "close") {
+      this.finishClose();
+    } else {
+      const delay = decision.action === "now" ? 0 : this.policy.nextDelay();
+      this.timerAt = this.now + delay;
+      this.emit({ type: "reconnecting", delay });
+    }
+  }
+
+  /** What was sent on the connection and not answered is lost: requests end, sent acks end. */
+  private forgetConnection(): void {
+    this.refreshRid = "";
+    for (const request of this.requests.drain()) {
+      if (request.handle === "") {
+        continue;
+      }
+      if (request.kind === "subscribe") {
+        this.emit({ type: "subscribed", handle: request.handle }); // restored on the next connection
+      } else if (request.kind === "unsubscribe") {
+        this.emit({ type: "unsubscribed", handle: request.handle });
+      } else if (request.kind === "status") {
+        this.emit({ type: "refused", handle: request.handle, error: "not connected", code: LocalError.NotConnected });
+      }
+    }
+    for (const pending of this.acks.all()) {
+      if (pending.sent) {
+        this.endAck(pending.handle);
+      }
+    }
+  }
+
+  private close(): void {
+    if (this.phase === "connecting" || this.registered || this.phase === "registering") {
+      this.out.push({ type: "close", code: 1000, reason: "client closed" });
+      if (this.phase === "ready") {
+        this.emit({ type: "disconnected", code: 1000, reason: "client closed" });
+      }
+    }
+    this.forgetConnection();
+    this.finishClose();
+  }
+
+  private finishClose(): void {
+    this.phase = "closed";
+    this.timerAt = null;
+    this.queue.drain();
+    for (const pending of this.acks.all()) {
+      this.endAck(pending.handle);
+    }
+    this.emit({ type: "closed" });
+  }
+
+  // -- intents ---------------------------------------------------------------------------------------
+
+  private subscribe(topic: string, handle: string): void {
+    this.topics.add(topic);
+    this.stale.delete(topic);
+    if (!this.registered) {
+      // Made on the next connection, with the others (spec §4.1).
+      if (handle !== "") this.emit({ type: "subscribed", handle });
+      return;
+    }
+    const rid = this.env.newRid();
+    this.requests.add(rid, { kind: "subscribe", key: topic, handle });
+    this.send(this.frames.subscribe(topic, rid));
+  }
+
+  private unsubscribe(topic: string, handle: string): void {
+    this.topics.delete(topic);
+    if (!this.registered) {
+      this.stale.add(topic);
+      if (handle !== "") this.emit({ type: "unsubscribed", handle });
+      return;
+    }
+    const rid = this.env.newRid();
+    this.requests.add(rid, { kind: "unsubscribe", key: topic, handle });
+    this.send(this.frames.unsubscribe(topic, rid));
+  }
+
+  /** Sends a publication now, or queues it until the next connection is ready. */
+  private sendOrQueue(frame: Frame, handle?: string): void {
+    if (this.phase === "ready") {
+      this.send(frame);
+      const pending = handle === undefined ? undefined : this.acks.get(handle);
+      if (pending !== undefined) pending.sent = true;
+      return;
+    }
+    const dropped = this.queue.push(handle === undefined ? { frame } : { frame, handle });
+    if (dropped !== undefined) {
+      this.emit({ type: "queue_overflow", dropped: 1 });
+      if (dropped.handle !== undefined) this.endAck(dropped.handle);
+    }
+  }
+
+  private startAck(handle: string, timeout: number): string {
+    const ackId = this.env.newAckId();
+    this.acks.add(handle, ackId, this.now + timeout + ACK_GRACE_MS);
+    return ackId;
+  }
+
+  /** @internal Ends an ack handle: `ack_done`, and its request leaves the offline queue. */
+  endAck(handle: string): void {
+    const pending = this.acks.get(handle);
+    if (pending !== undefined) {
+      this.acks.remove(pending);
+      this.queue.removeHandle(handle);
+      this.emit({ type: "ack_done", handle });
+    }
+  }
+
+  private cancel(handle: string): void {
+    const pending = this.acks.get(handle);
+    if (pending === undefined) {
+      return;
+    }
+    if (pending.sent && this.registered) {
+      this.send(this.frames.cancelAck(pending.ackId));
+    }
+    this.endAck(handle);
+  }
+
+  private fetchStatus(handle: string): void {
+    const pending = this.acks.get(handle);
+    if (pending === undefined) {
+      return; // ended: the driver answers from the last known state
+    }
+    if (!pending.sent || this.phase !== "ready") {
+      // A request not on the server (still queued) has no server-side status to ask for.
+      this.emit({ type: "refused", handle, error: "not connected", code: LocalError.NotConnected });
+      return;
+    }
+    const rid = this.env.newRid();
+    this.requests.add(rid, { kind: "status", key: pending.ackId, handle });
+    this.send(this.frames.getAckStatus(pending.ackId, rid));
+  }
+
+  private refreshToken(token: string): void {
+    if (this.phase === "ready") {
+      this.refreshRid = this.env.newRid();
+      this.send(this.frames.ping(this.refreshRid, token));
+    }
+  }
+}

@@ -5,7 +5,7 @@
  */
 
 import { ClientAck } from "./acks.js";
-import { LocalError, type CoreEvent, type Input, type Output } from "./core/types.js";
+import type { CoreEvent, Input, Output } from "./core/types.js";
 import { SessionDriver } from "./driver.js";
 import { CallbackDispatcher } from "./dispatch.js";
 import {
@@ -86,7 +86,7 @@ export class Client {
     this.options = options;
     this.events = new ClientEvents(raw);
     this.driver = new SessionDriver(
-      options, opener, (event, cause) => this.onCoreEvent(event, cause),
+      options, opener, (event, cause, detail) => this.onCoreEvent(event, cause, detail),
       () => `client_ack_${options.id}_${++this.ackCounter}`,
     );
     this.dispatcher = new CallbackDispatcher(
@@ -254,7 +254,7 @@ export class Client {
     return ack;
   }
 
-  private onCoreEvent(event: CoreEvent, cause: Input | undefined): void {
+  private onCoreEvent(event: CoreEvent, cause: Input | undefined, detail: string): void {
     switch (event.type) {
       case "connected":
         this.settleFirstAttempt();
@@ -266,7 +266,7 @@ export class Client {
       case "direct":
         return this.deliver(this.subscriptions.idHandler, { data: event.data, from: event.from }, event.ack_id);
       case "error":
-        return this.failed(coreError(event));
+        return this.failed(coreError(event, detail));
       case "queue_overflow":
         return this.reportError(new OfflineQueueFull(
           `offline queue full (${this.options.offlineQueueSize} publications); ${this.options.offlineQueuePolicy === "drop_oldest" ? "the oldest queued publication was dropped" : "the new publication was dropped"}`,
@@ -276,7 +276,7 @@ export class Client {
       case "closed":
         return this.closed();
       default:
-        return this.handles.handleEvent(event, cause);
+        return this.handles.handleEvent(event, cause, detail);
     }
   }
 
@@ -322,6 +322,7 @@ export class Client {
 
   private closed(): void {
     this.settleFirstAttempt(this.firstAttempt?.lastError ?? new ClientClosed("the client was closed before it connected"));
+    this.handles.closeAll();
     this.subscriptions.clear();
     this.events.emit("close");
   }
@@ -339,19 +340,19 @@ export class Client {
   }
 }
 
-/** The error class of an `error` event: the core's own (by `code`), else the server's `error` frame. */
-function coreError(event: Extract<CoreEvent, { type: "error" }>): KspsError {
-  switch (event.code) {
-    case LocalError.ConnectionFailed:
-      return new ConnectionFailed(event.error);
-    case LocalError.ConnectionReplaced:
-      return new ConnectionReplaced(event.error);
-    case LocalError.AuthError:
-      return new AuthError(event.error, event.close_code ?? 0);
-    case "protocol_error":
-      return new ProtocolError(event.error);
+/** The error an `error` event names, with the words the core gave for it. */
+function coreError(event: Extract<CoreEvent, { type: "error" }>, detail: string): KspsError {
+  switch (event.error) {
+    case "ConnectionFailed":
+      return new ConnectionFailed(detail);
+    case "ConnectionReplaced":
+      return new ConnectionReplaced(detail);
+    case "AuthError":
+      return new AuthError(detail, typeof event.code === "number" ? event.code : 0);
+    case "ProtocolError":
+      return new ProtocolError(detail);
     default:
-      return new ServerErrorReply(`the server answered: ${event.error}`, { code: event.code ?? "", topic: event.topic ?? "" });
+      return new ServerErrorReply(`the server answered: ${detail}`, { code: String(event.code ?? ""), topic: event.topic ?? "" });
   }
 }
 

@@ -35,7 +35,7 @@ export class SessionDriver {
   constructor(
     private readonly options: ResolvedOptions,
     private readonly openTransport: TransportOpener,
-    private readonly onEvent: (event: CoreEvent, cause: Input | undefined) => void,
+    private readonly onEvent: (event: CoreEvent, cause: Input | undefined, detail: string) => void,
     newAckId: () => string,
   ) {
     let rids = 0;
@@ -46,7 +46,7 @@ export class SessionDriver {
         reconnectInitialDelay: options.reconnectInitialDelay, reconnectFactor: options.reconnectFactor,
         reconnectMaxDelay: options.reconnectMaxDelay, offlineQueueSize: options.offlineQueueSize,
         offlineQueuePolicy: options.offlineQueuePolicy, connectTimeout: options.connectTimeout,
-        refreshableToken: this.tokens.refreshable,
+        token: options.token, refreshableToken: this.tokens.refreshable,
       },
       { random: Math.random, newRid: () => String(++rids), newAckId },
     );
@@ -121,7 +121,7 @@ export class SessionDriver {
     try {
       values = parseServerMessage(text);
     } catch (error) {
-      this.onEvent({ type: "error", error: (error as Error).message, code: "protocol_error" }, undefined);
+      this.onEvent({ type: "error", error: "ProtocolError" }, undefined, (error as Error).message);
       return;
     }
     for (const frame of values) {
@@ -169,7 +169,7 @@ export class SessionDriver {
       this.watchLiveness();
       this.scheduleRefresh();
     }
-    this.onEvent(event, cause);
+    this.onEvent(event, cause, this.core.detail);
   }
 
   private watchLiveness(): void {
@@ -205,7 +205,7 @@ export class SessionDriver {
       token = await this.tokens.fetch();
     } catch (error) {
       // The server closes with 4004 at `exp`, and the reconnection asks GetToken again.
-      this.onEvent({ type: "error", error: `GetToken failed while refreshing the token: ${errorMessage(error)}`, code: "connection_failed" }, undefined);
+      this.onEvent({ type: "error", error: "ConnectionFailed" }, undefined, `GetToken failed while refreshing the token: ${errorMessage(error)}`);
       return;
     }
     const after = this.tokens.expiry();

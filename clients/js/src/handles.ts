@@ -5,7 +5,7 @@
  */
 
 import type { ClientAck } from "./acks.js";
-import { LocalError, type CoreEvent, type Input } from "./core/types.js";
+import type { CoreEvent, Input } from "./core/types.js";
 import { NotConnected, ServerErrorReply } from "./errors.js";
 import { ServerAction } from "./protocol/actions.js";
 
@@ -38,14 +38,14 @@ export class HandleTable {
   }
 
   /** Settles what a handle event concerns; `cause` is the input that produced it. */
-  handleEvent(event: HandleEvent, cause: Input | undefined): void {
+  handleEvent(event: HandleEvent, cause: Input | undefined, detail: string): void {
     switch (event.type) {
       case "subscribed":
       case "unsubscribed":
         this.takeSubscribe(event.handle)?.resolve();
         return;
       case "refused":
-        return this.refused(event);
+        return this.refused(event, detail);
       case "ack_response": {
         const response = { ack_id: this.acks.get(event.handle)?.id ?? "", client_id: event.client_id, success: event.success };
         this.acks.get(event.handle)?._onResponse(event.error === undefined ? response : { ...response, error: event.error });
@@ -66,12 +66,24 @@ export class HandleTable {
     }
   }
 
-  private refused(event: Extract<CoreEvent, { type: "refused" }>): void {
-    if (event.code === LocalError.NotConnected) {
-      this.acks.get(event.handle)?._onStatusRefused(new NotConnected("not connected: the status of a request needs the server"));
+  /** The client closed: `closed` is final, every pending handle ends (a pending Subscribe resolves). */
+  closeAll(): void {
+    for (const pending of this.subscribes.values()) {
+      pending.resolve();
+    }
+    this.subscribes.clear();
+    for (const ack of this.acks.values()) {
+      ack._onDone();
+    }
+    this.acks.clear();
+  }
+
+  private refused(event: Extract<CoreEvent, { type: "refused" }>, detail: string): void {
+    if (event.error === "NotConnected") {
+      this.acks.get(event.handle)?._onStatusRefused(new NotConnected(detail));
       return;
     }
-    const text = `the server answered: ${event.error}`;
+    const text = `the server answered: ${detail}`;
     this.takeSubscribe(event.handle)?.reject(new ServerErrorReply(text, { code: event.code }));
     const ack = this.acks.get(event.handle);
     ack?._onRefused(new ServerErrorReply(text, { code: event.code, ackId: ack.id }));

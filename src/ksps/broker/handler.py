@@ -113,7 +113,9 @@ class FrameHandler:
             return
         error = self._check_limits(envelope)
         if error:
-            peer.send(encode_error(error))
+            # The rid goes back too (spec §11.1), unless it is the member that was too long.
+            rid_ok = envelope.rid is not None and not _too_long(envelope.rid, self.limits.max_id_bytes)
+            peer.send(encode_error(error, rid=envelope.rid if rid_ok and envelope.rid else ""))
             return
         action = envelope.action
         if not action:

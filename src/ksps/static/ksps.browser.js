@@ -239,14 +239,6 @@ var BusClient = (() => {
     }
   };
 
-  // src/core/types.ts
-  var LocalError = {
-    ConnectionFailed: "connection_failed",
-    ConnectionReplaced: "connection_replaced",
-    AuthError: "auth_error",
-    NotConnected: "not_connected"
-  };
-
   // src/core/backoff.ts
   var ReconnectPolicy = class {
     constructor(initialDelay, factor, maxDelay, random = Math.random) {
@@ -516,7 +508,8 @@ var BusClient = (() => {
     try {
       frame = checkFrame(value);
     } catch (error) {
-      session.emit({ type: "error", error: error.message, code: "protocol_error" });
+      session.detail = error.message;
+      session.emit({ type: "error", error: "ProtocolError" });
       return;
     }
     if (session.phase === "registering") {
@@ -597,6 +590,9 @@ var BusClient = (() => {
   }
   function subscribed(session, request) {
     if (request?.kind === "restore") {
+      for (const handle of session.takeWaiting(request.key)) {
+        session.emit({ type: "subscribed", handle });
+      }
       session.restored();
     } else if (request?.handle) {
       session.emit({ type: "subscribed", handle: request.handle });
@@ -605,33 +601,43 @@ var BusClient = (() => {
   function routeError(session, frame) {
     const text = frame.error ?? "error";
     const code = frame.code ?? "";
+    session.detail = text;
     if (frame.rid !== void 0 && frame.rid === session.refreshRid) {
       session.refreshRid = "";
-      return session.emit({ type: "error", error: `the server refused the refreshed token: ${text}`, code: "auth_error", close_code: 4003 });
+      session.detail = `the server refused the refreshed token: ${text}`;
+      return session.emit({ type: "error", error: "AuthError", code: CLOSE_UNAUTHORIZED });
     }
     const request = frame.rid === void 0 ? void 0 : session.requests.take(frame.rid, ALL_KINDS, "");
     if (request !== void 0) {
-      return refused(session, request, text, code);
+      return refused(session, request, code);
     }
     const pending = frame.ack_id === void 0 ? void 0 : session.acks.byAckId(frame.ack_id);
     if (pending !== void 0) {
-      session.emit({ type: "refused", handle: pending.handle, error: text, code });
+      session.emit({ type: "refused", handle: pending.handle, error: "ServerErrorReply", code });
       return session.endAck(pending.handle);
     }
-    const event = { type: "error", error: text };
-    session.emit({ ...event, ...code === "" ? {} : { code }, ...frame.topic === void 0 ? {} : { topic: frame.topic } });
+    session.emit(errorEvent(code, frame.topic));
   }
-  function refused(session, request, text, code) {
+  function refused(session, request, code) {
     if (request.kind === "subscribe" || request.kind === "restore") {
       session.topics.delete(request.key);
     }
     if (request.kind === "restore") {
-      session.emit({ type: "error", error: text, ...code === "" ? {} : { code }, topic: request.key });
+      const handles = session.takeWaiting(request.key);
+      for (const handle of handles) {
+        session.emit({ type: "refused", handle, error: "ServerErrorReply", code });
+      }
+      if (handles.length === 0) {
+        session.emit(errorEvent(code, request.key));
+      }
       return session.restored();
     }
     if (request.handle !== "") {
-      session.emit({ type: "refused", handle: request.handle, error: text, code });
+      session.emit({ type: "refused", handle: request.handle, error: "ServerErrorReply", code });
     }
+  }
+  function errorEvent(code, topic) {
+    return { type: "error", error: "ServerErrorReply", ...code === "" ? {} : { code }, ...topic === void 0 ? {} : { topic } };
   }
 
   // src/core/offline-queue.ts
@@ -713,40 +719,28 @@ var BusClient = (() => {
   function closeDecision(code, reason, context) {
     const { options } = context;
     if (code === CLOSE_REPLACED) {
-      const error = {
-        type: "error",
-        error: `replaced by a newer connection with the same ID (close code ${CLOSE_REPLACED})`,
-        code: LocalError.ConnectionReplaced,
-        close_code: CLOSE_REPLACED
-      };
-      return { action: "close", error };
+      const error = { type: "error", error: "ConnectionReplaced", code: CLOSE_REPLACED };
+      return { action: "close", error, detail: `replaced by a newer connection with the same ID (close code ${CLOSE_REPLACED})` };
     }
     const authCode = authRefusal(code, reason);
     if (authCode !== void 0) {
-      const error = {
-        type: "error",
-        code: LocalError.AuthError,
-        close_code: authCode,
-        error: authCode === CLOSE_TOKEN_EXPIRED ? `the token expired: ${reason || "token expired"}` : `the server refused the credentials: ${reason || "unauthorized"}`
-      };
+      const error = { type: "error", error: "AuthError", code: authCode };
+      const detail = authCode === CLOSE_TOKEN_EXPIRED ? `the token expired: ${reason || "token expired"}` : `the server refused the credentials: ${reason || "unauthorized"}`;
       if (!options.refreshableToken || context.firstAttempt && !options.autorestart) {
-        return { action: "close", error };
+        return { action: "close", error, detail };
       }
-      return { action: authCode === CLOSE_TOKEN_EXPIRED ? "now" : "backoff", error };
+      return { action: authCode === CLOSE_TOKEN_EXPIRED ? "now" : "backoff", error, detail };
     }
     if (!context.wasReady) {
       const why = code === null ? reason || "connection failed" : `closed with code ${code}${reason ? ` (${reason})` : ""}`;
-      const error = {
-        type: "error",
-        code: LocalError.ConnectionFailed,
-        error: `could not connect to ${options.url}: ${why}`
-      };
-      return { action: context.firstAttempt && !options.autorestart ? "close" : "backoff", error };
+      const error = { type: "error", error: "ConnectionFailed" };
+      const detail = `could not connect to ${options.url}: ${why}`;
+      return { action: context.firstAttempt && !options.autorestart ? "close" : "backoff", error, detail };
     }
-    return { action: options.reconnect ? "backoff" : "close" };
+    return { action: options.reconnect ? "backoff" : "close", detail: "" };
   }
   function authRefusal(code, reason) {
-    if (code === CLOSE_UNAUTHORIZED || code === CLOSE_TOKEN_EXPIRED) {
+    if (code === CLOSE_UNAUTHORIZED || code === CLOSE_TOKEN_EXPIRED || code === HTTP_UNAUTHORIZED) {
       return code;
     }
     if (code === null && /\b401\b/.test(reason ?? "")) {
@@ -768,6 +762,11 @@ var BusClient = (() => {
       this.requests = new RequestTable();
       /** @internal */
       this.topics = /* @__PURE__ */ new Set();
+      /**
+       * @internal Subscribe handles waiting for the next connection's confirmation of their topic: made
+       * offline, or sent on a connection lost before the answer. They settle with the restoring subscribe.
+       */
+      this.waiting = /* @__PURE__ */ new Map();
       /** @internal */
       this.registerRid = "";
       /** @internal */
@@ -776,6 +775,11 @@ var BusClient = (() => {
       this.out = [];
       /** @internal */
       this.now = 0;
+      /**
+       * Why the last `error` or `refused` event happened, in words, for the driver's error message (events
+       * carry only the error class: texts are each language's own).
+       */
+      this.detail = "";
       this.stale = /* @__PURE__ */ new Set();
       this.connectedOnce = false;
       this.restoring = 0;
@@ -819,7 +823,7 @@ var BusClient = (() => {
         case "start":
           return this.phase === "idle" ? this.connect() : void 0;
         case "opened":
-          return this.opened(input.token ?? "");
+          return this.opened(input.token ?? this.options.token);
         case "frame":
           return routeFrame(this, input.frame);
         case "lost":
@@ -930,7 +934,7 @@ var BusClient = (() => {
     /** @internal The server refused the registration (e.g. `code: "id_taken"`, spec §10.6). */
     registrationRefused(error) {
       this.out.push({ type: "close", code: 1e3, reason: "registration refused" });
-      this.connectionEnded(null, `the server refused the registration: ${error}`);
+      this.connectionEnded(null, `the server refused the registration: ${error}`, true);
     }
     timer() {
       for (const pending of this.acks.all()) {
@@ -944,13 +948,12 @@ var BusClient = (() => {
       if (this.phase === "waiting") {
         this.connect();
       } else if (this.phase === "connecting" || this.phase === "registering" || this.phase === "restoring") {
-        const reason = `connection attempt timed out after ${this.options.connectTimeout} ms`;
-        this.out.push({ type: "close", code: 1e3, reason: "connection attempt timed out" });
-        this.connectionEnded(null, reason);
+        this.out.push({ type: "close", code: 1e3, reason: "connect timeout" });
+        this.connectionEnded(null, `connection attempt timed out after ${this.options.connectTimeout} ms`, true);
       }
     }
     /** The connection ended (lost, refused, timed out): report, then reconnect or close (spec §7.2). */
-    connectionEnded(code, reason) {
+    connectionEnded(code, reason, attemptFailed = false) {
       const phase = this.phase;
       if (phase !== "connecting" && phase !== "registering" && phase !== "restoring" && phase !== "ready") {
         return;
@@ -958,22 +961,23 @@ var BusClient = (() => {
       this.phase = "waiting";
       this.timerAt = null;
       this.restoring = 0;
-      this.forgetConnection();
       if (phase === "ready") {
         this.emit({ type: "disconnected", code, reason });
       }
-      const decision = closeDecision(code, reason, {
-        wasReady: phase === "ready",
+      this.forgetConnection();
+      const decision = closeDecision(attemptFailed ? null : code, reason, {
+        wasReady: phase === "ready" && !attemptFailed,
         firstAttempt: !this.connectedOnce,
         options: this.options
       });
       if (decision.error !== void 0) {
+        this.detail = decision.detail;
         this.emit(decision.error);
       }
       if (decision.action === "close") {
         this.finishClose();
       } else {
-        const delay = decision.action === "now" ? 0 : this.policy.nextDelay();
+        const delay = decision.action === "now" ? 0 : Math.floor(this.policy.nextDelay());
         this.timerAt = this.now + delay;
         this.emit({ type: "reconnecting", delay });
       }
@@ -986,11 +990,11 @@ var BusClient = (() => {
           continue;
         }
         if (request.kind === "subscribe") {
-          this.emit({ type: "subscribed", handle: request.handle });
+          this.wait(request.key, request.handle);
         } else if (request.kind === "unsubscribe") {
           this.emit({ type: "unsubscribed", handle: request.handle });
         } else if (request.kind === "status") {
-          this.emit({ type: "refused", handle: request.handle, error: "not connected", code: LocalError.NotConnected });
+          this.notConnected(request.handle);
         }
       }
       for (const pending of this.acks.all()) {
@@ -999,22 +1003,22 @@ var BusClient = (() => {
         }
       }
     }
+    /** The application closes: no `disconnected` (it knows), and `closed` ends every handle. */
     close() {
-      if (this.phase === "connecting" || this.registered || this.phase === "registering") {
-        this.out.push({ type: "close", code: 1e3, reason: "client closed" });
-        if (this.phase === "ready") {
-          this.emit({ type: "disconnected", code: 1e3, reason: "client closed" });
-        }
+      if (this.phase === "connecting" || this.phase === "registering" || this.registered) {
+        this.out.push({ type: "close", code: 1e3, reason: "" });
       }
-      this.forgetConnection();
       this.finishClose();
     }
+    /** Closed for good: `closed` is final, every pending handle is over with it (the driver ends them). */
     finishClose() {
       this.phase = "closed";
       this.timerAt = null;
       this.queue.drain();
+      this.requests.drain();
+      this.waiting.clear();
       for (const pending of this.acks.all()) {
-        this.endAck(pending.handle);
+        this.acks.remove(pending);
       }
       this.emit({ type: "closed" });
     }
@@ -1023,15 +1027,29 @@ var BusClient = (() => {
       this.topics.add(topic);
       this.stale.delete(topic);
       if (!this.registered) {
-        if (handle !== "") this.emit({ type: "subscribed", handle });
+        this.wait(topic, handle);
         return;
       }
       const rid = this.env.newRid();
       this.requests.add(rid, { kind: "subscribe", key: topic, handle });
       this.send(this.frames.subscribe(topic, rid));
     }
+    /** @internal Takes the handles waiting for the confirmation of `topic`. */
+    takeWaiting(topic) {
+      const handles = this.waiting.get(topic) ?? [];
+      this.waiting.delete(topic);
+      return handles;
+    }
+    wait(topic, handle) {
+      if (handle !== "") {
+        this.waiting.set(topic, [...this.waiting.get(topic) ?? [], handle]);
+      }
+    }
     unsubscribe(topic, handle) {
       this.topics.delete(topic);
+      for (const waiting of this.takeWaiting(topic)) {
+        this.emit({ type: "subscribed", handle: waiting });
+      }
       if (!this.registered) {
         this.stale.add(topic);
         if (handle !== "") this.emit({ type: "unsubscribed", handle });
@@ -1051,7 +1069,7 @@ var BusClient = (() => {
       }
       const dropped = this.queue.push(handle === void 0 ? { frame } : { frame, handle });
       if (dropped !== void 0) {
-        this.emit({ type: "queue_overflow", dropped: 1 });
+        this.emit({ type: "queue_overflow", dropped: dropped.frame });
         if (dropped.handle !== void 0) this.endAck(dropped.handle);
       }
     }
@@ -1081,16 +1099,17 @@ var BusClient = (() => {
     }
     fetchStatus(handle) {
       const pending = this.acks.get(handle);
-      if (pending === void 0) {
-        return;
-      }
-      if (!pending.sent || this.phase !== "ready") {
-        this.emit({ type: "refused", handle, error: "not connected", code: LocalError.NotConnected });
+      if (pending === void 0 || !pending.sent || this.phase !== "ready") {
+        this.notConnected(handle);
         return;
       }
       const rid = this.env.newRid();
       this.requests.add(rid, { kind: "status", key: pending.ackId, handle });
       this.send(this.frames.getAckStatus(pending.ackId, rid));
+    }
+    notConnected(handle) {
+      this.detail = "not connected: the status of a request needs the server";
+      this.emit({ type: "refused", handle, error: "NotConnected", code: "" });
     }
     refreshToken(token) {
       if (this.phase === "ready") {
@@ -1240,6 +1259,7 @@ var BusClient = (() => {
           offlineQueueSize: options.offlineQueueSize,
           offlineQueuePolicy: options.offlineQueuePolicy,
           connectTimeout: options.connectTimeout,
+          token: options.token,
           refreshableToken: this.tokens.refreshable
         },
         { random: Math.random, newRid: () => String(++rids), newAckId }
@@ -1310,7 +1330,7 @@ var BusClient = (() => {
       try {
         values = parseServerMessage(text);
       } catch (error) {
-        this.onEvent({ type: "error", error: error.message, code: "protocol_error" }, void 0);
+        this.onEvent({ type: "error", error: "ProtocolError" }, void 0, error.message);
         return;
       }
       for (const frame of values) {
@@ -1353,7 +1373,7 @@ var BusClient = (() => {
         this.watchLiveness();
         this.scheduleRefresh();
       }
-      this.onEvent(event, cause);
+      this.onEvent(event, cause, this.core.detail);
     }
     watchLiveness() {
       const transport = this.transport;
@@ -1387,7 +1407,7 @@ var BusClient = (() => {
       try {
         token = await this.tokens.fetch();
       } catch (error) {
-        this.onEvent({ type: "error", error: `GetToken failed while refreshing the token: ${errorMessage(error)}`, code: "connection_failed" }, void 0);
+        this.onEvent({ type: "error", error: "ConnectionFailed" }, void 0, `GetToken failed while refreshing the token: ${errorMessage(error)}`);
         return;
       }
       const after = this.tokens.expiry();
@@ -1559,14 +1579,14 @@ var BusClient = (() => {
       this.acks.set(handle, ack);
     }
     /** Settles what a handle event concerns; `cause` is the input that produced it. */
-    handleEvent(event, cause) {
+    handleEvent(event, cause, detail) {
       switch (event.type) {
         case "subscribed":
         case "unsubscribed":
           this.takeSubscribe(event.handle)?.resolve();
           return;
         case "refused":
-          return this.refused(event);
+          return this.refused(event, detail);
         case "ack_response": {
           const response = { ack_id: this.acks.get(event.handle)?.id ?? "", client_id: event.client_id, success: event.success };
           this.acks.get(event.handle)?._onResponse(event.error === void 0 ? response : { ...response, error: event.error });
@@ -1586,12 +1606,23 @@ var BusClient = (() => {
         }
       }
     }
-    refused(event) {
-      if (event.code === LocalError.NotConnected) {
-        this.acks.get(event.handle)?._onStatusRefused(new NotConnected("not connected: the status of a request needs the server"));
+    /** The client closed: `closed` is final, every pending handle ends (a pending Subscribe resolves). */
+    closeAll() {
+      for (const pending of this.subscribes.values()) {
+        pending.resolve();
+      }
+      this.subscribes.clear();
+      for (const ack of this.acks.values()) {
+        ack._onDone();
+      }
+      this.acks.clear();
+    }
+    refused(event, detail) {
+      if (event.error === "NotConnected") {
+        this.acks.get(event.handle)?._onStatusRefused(new NotConnected(detail));
         return;
       }
-      const text = `the server answered: ${event.error}`;
+      const text = `the server answered: ${detail}`;
       this.takeSubscribe(event.handle)?.reject(new ServerErrorReply(text, { code: event.code }));
       const ack = this.acks.get(event.handle);
       ack?._onRefused(new ServerErrorReply(text, { code: event.code, ackId: ack.id }));
@@ -1844,7 +1875,7 @@ var BusClient = (() => {
       this.driver = new SessionDriver(
         options,
         opener,
-        (event, cause) => this.onCoreEvent(event, cause),
+        (event, cause, detail) => this.onCoreEvent(event, cause, detail),
         () => `client_ack_${options.id}_${++this.ackCounter}`
       );
       this.dispatcher = new CallbackDispatcher(
@@ -2014,7 +2045,7 @@ var BusClient = (() => {
       this.publishing(input(handle));
       return ack;
     }
-    onCoreEvent(event, cause) {
+    onCoreEvent(event, cause, detail) {
       switch (event.type) {
         case "connected":
           this.settleFirstAttempt();
@@ -2026,7 +2057,7 @@ var BusClient = (() => {
         case "direct":
           return this.deliver(this.subscriptions.idHandler, { data: event.data, from: event.from }, event.ack_id);
         case "error":
-          return this.failed(coreError(event));
+          return this.failed(coreError(event, detail));
         case "queue_overflow":
           return this.reportError(new OfflineQueueFull(
             `offline queue full (${this.options.offlineQueueSize} publications); ${this.options.offlineQueuePolicy === "drop_oldest" ? "the oldest queued publication was dropped" : "the new publication was dropped"}`
@@ -2036,7 +2067,7 @@ var BusClient = (() => {
         case "closed":
           return this.closed();
         default:
-          return this.handles.handleEvent(event, cause);
+          return this.handles.handleEvent(event, cause, detail);
       }
     }
     deliver(subscription, message, ackId = "") {
@@ -2077,6 +2108,7 @@ var BusClient = (() => {
     }
     closed() {
       this.settleFirstAttempt(this.firstAttempt?.lastError ?? new ClientClosed("the client was closed before it connected"));
+      this.handles.closeAll();
       this.subscriptions.clear();
       this.events.emit("close");
     }
@@ -2091,18 +2123,18 @@ var BusClient = (() => {
       }
     }
   };
-  function coreError(event) {
-    switch (event.code) {
-      case LocalError.ConnectionFailed:
-        return new ConnectionFailed(event.error);
-      case LocalError.ConnectionReplaced:
-        return new ConnectionReplaced(event.error);
-      case LocalError.AuthError:
-        return new AuthError(event.error, event.close_code ?? 0);
-      case "protocol_error":
-        return new ProtocolError(event.error);
+  function coreError(event, detail) {
+    switch (event.error) {
+      case "ConnectionFailed":
+        return new ConnectionFailed(detail);
+      case "ConnectionReplaced":
+        return new ConnectionReplaced(detail);
+      case "AuthError":
+        return new AuthError(detail, typeof event.code === "number" ? event.code : 0);
+      case "ProtocolError":
+        return new ProtocolError(detail);
       default:
-        return new ServerErrorReply(`the server answered: ${event.error}`, { code: event.code ?? "", topic: event.topic ?? "" });
+        return new ServerErrorReply(`the server answered: ${detail}`, { code: String(event.code ?? ""), topic: event.topic ?? "" });
     }
   }
   function isOverflow(output) {

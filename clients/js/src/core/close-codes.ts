@@ -5,7 +5,7 @@
  */
 
 import { CLOSE_REPLACED, CLOSE_TOKEN_EXPIRED, CLOSE_UNAUTHORIZED } from "../protocol/actions.js";
-import { LocalError, type CoreEvent, type SessionOptions } from "./types.js";
+import type { CoreEvent, SessionOptions } from "./types.js";
 
 /** HTTP status of a refused credential at the upgrade (spec §10.3). */
 export const HTTP_UNAUTHORIZED = 401;
@@ -16,6 +16,8 @@ export interface CloseDecision {
   readonly action: "backoff" | "now" | "close";
   /** The error to report, if any. */
   readonly error?: CoreEvent;
+  /** What went wrong, in words, for the error's message (not part of the event: texts are per language). */
+  readonly detail: string;
 }
 
 interface EndContext {
@@ -30,42 +32,37 @@ export function closeDecision(code: number | null, reason: string | null, contex
   const { options } = context;
   if (code === CLOSE_REPLACED) {
     // Another connection took this ID: coming back would take it back, forever (spec §3.3).
-    const error: CoreEvent = {
-      type: "error", error: `replaced by a newer connection with the same ID (close code ${CLOSE_REPLACED})`,
-      code: LocalError.ConnectionReplaced, close_code: CLOSE_REPLACED,
-    };
-    return { action: "close", error };
+    const error: CoreEvent = { type: "error", error: "ConnectionReplaced", code: CLOSE_REPLACED };
+    return { action: "close", error, detail: `replaced by a newer connection with the same ID (close code ${CLOSE_REPLACED})` };
   }
   const authCode = authRefusal(code, reason);
   if (authCode !== undefined) {
-    const error: CoreEvent = {
-      type: "error", code: LocalError.AuthError, close_code: authCode,
-      error: authCode === CLOSE_TOKEN_EXPIRED
-        ? `the token expired: ${reason || "token expired"}`
-        : `the server refused the credentials: ${reason || "unauthorized"}`,
-    };
+    const error: CoreEvent = { type: "error", error: "AuthError", code: authCode };
+    const detail = authCode === CLOSE_TOKEN_EXPIRED
+      ? `the token expired: ${reason || "token expired"}`
+      : `the server refused the credentials: ${reason || "unauthorized"}`;
     // The same token would be refused again: only new tokens (GetToken) make trying again worth it.
     if (!options.refreshableToken || (context.firstAttempt && !options.autorestart)) {
-      return { action: "close", error };
+      return { action: "close", error, detail };
     }
-    return { action: authCode === CLOSE_TOKEN_EXPIRED ? "now" : "backoff", error };
+    return { action: authCode === CLOSE_TOKEN_EXPIRED ? "now" : "backoff", error, detail };
   }
   if (!context.wasReady) {
     const why = code === null ? reason || "connection failed" : `closed with code ${code}${reason ? ` (${reason})` : ""}`;
-    const error: CoreEvent = {
-      type: "error", code: LocalError.ConnectionFailed, error: `could not connect to ${options.url}: ${why}`,
-    };
-    return { action: context.firstAttempt && !options.autorestart ? "close" : "backoff", error };
+    const error: CoreEvent = { type: "error", error: "ConnectionFailed" };
+    const detail = `could not connect to ${options.url}: ${why}`;
+    return { action: context.firstAttempt && !options.autorestart ? "close" : "backoff", error, detail };
   }
-  return { action: options.reconnect ? "backoff" : "close" };
+  return { action: options.reconnect ? "backoff" : "close", detail: "" };
 }
 
 /** The close code (4003, 4004) or HTTP status (401) of a refused credential; undefined otherwise. */
 function authRefusal(code: number | null, reason: string | null): number | undefined {
-  if (code === CLOSE_UNAUTHORIZED || code === CLOSE_TOKEN_EXPIRED) {
+  if (code === CLOSE_UNAUTHORIZED || code === CLOSE_TOKEN_EXPIRED || code === HTTP_UNAUTHORIZED) {
     return code;
   }
-  // Node's `ws` names the HTTP status of a refused upgrade; a browser tells nothing (then: a failed attempt).
+  // A driver reports an HTTP 401 at the upgrade as code 401; Node's `ws` names it in its error text, a
+  // browser tells nothing (then: a failed attempt).
   if (code === null && /\b401\b/.test(reason ?? "")) {
     return HTTP_UNAUTHORIZED;
   }

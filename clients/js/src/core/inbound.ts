@@ -4,11 +4,12 @@
  * @module
  */
 
-import { NO_SUBSCRIBER, ServerAction, directTopicPrefix } from "../protocol/actions.js";
+import { CLOSE_UNAUTHORIZED, NO_SUBSCRIBER, ServerAction, directTopicPrefix } from "../protocol/actions.js";
 import { checkFrame, readAckResponse, unwrapDelivery } from "../protocol/codec.js";
 import type { ServerFrame } from "../protocol/types.js";
 import type { PendingRequest, RequestKind } from "./requests.js";
 import type { ClientSession } from "./session.js";
+import type { CoreEvent } from "./types.js";
 
 const ALL_KINDS: readonly RequestKind[] = ["subscribe", "restore", "unsubscribe", "status"];
 const SUBSCRIBE_KINDS: readonly RequestKind[] = ["subscribe", "restore"];
@@ -19,7 +20,8 @@ export function routeFrame(session: ClientSession, value: unknown): void {
   try {
     frame = checkFrame(value);
   } catch (error) {
-    session.emit({ type: "error", error: (error as Error).message, code: "protocol_error" });
+    session.detail = (error as Error).message;
+    session.emit({ type: "error", error: "ProtocolError" });
     return;
   }
   if (session.phase === "registering") {
@@ -107,6 +109,9 @@ function ackResponses(session: ClientSession, ackId: string, responses: { client
 
 function subscribed(session: ClientSession, request: PendingRequest | undefined): void {
   if (request?.kind === "restore") {
+    for (const handle of session.takeWaiting(request.key)) {
+      session.emit({ type: "subscribed", handle });
+    }
     session.restored();
   } else if (request?.handle) {
     session.emit({ type: "subscribed", handle: request.handle });
@@ -117,33 +122,46 @@ function subscribed(session: ClientSession, request: PendingRequest | undefined)
 function routeError(session: ClientSession, frame: ServerFrame): void {
   const text = frame.error ?? "error";
   const code = frame.code ?? "";
+  session.detail = text;
   if (frame.rid !== undefined && frame.rid === session.refreshRid) {
     session.refreshRid = "";
-    return session.emit({ type: "error", error: `the server refused the refreshed token: ${text}`, code: "auth_error", close_code: 4003 });
+    session.detail = `the server refused the refreshed token: ${text}`;
+    return session.emit({ type: "error", error: "AuthError", code: CLOSE_UNAUTHORIZED });
   }
   const request = frame.rid === undefined ? undefined : session.requests.take(frame.rid, ALL_KINDS, "");
   if (request !== undefined) {
-    return refused(session, request, text, code);
+    return refused(session, request, code);
   }
   const pending = frame.ack_id === undefined ? undefined : session.acks.byAckId(frame.ack_id);
   if (pending !== undefined) {
-    session.emit({ type: "refused", handle: pending.handle, error: text, code });
+    session.emit({ type: "refused", handle: pending.handle, error: "ServerErrorReply", code });
     return session.endAck(pending.handle);
   }
-  const event = { type: "error" as const, error: text };
-  session.emit({ ...event, ...(code === "" ? {} : { code }), ...(frame.topic === undefined ? {} : { topic: frame.topic }) });
+  session.emit(errorEvent(code, frame.topic));
 }
 
-function refused(session: ClientSession, request: PendingRequest, text: string, code: string): void {
+function refused(session: ClientSession, request: PendingRequest, code: string): void {
   if (request.kind === "subscribe" || request.kind === "restore") {
     session.topics.delete(request.key);
   }
   if (request.kind === "restore") {
-    // A subscription the server now refuses (spec §10) is dropped and reported.
-    session.emit({ type: "error", error: text, ...(code === "" ? {} : { code }), topic: request.key });
+    // A subscription the server now refuses (spec §10) is dropped, and reported: to the Subscribe calls
+    // still waiting for it, else to OnError.
+    const handles = session.takeWaiting(request.key);
+    for (const handle of handles) {
+      session.emit({ type: "refused", handle, error: "ServerErrorReply", code });
+    }
+    if (handles.length === 0) {
+      session.emit(errorEvent(code, request.key));
+    }
     return session.restored();
   }
   if (request.handle !== "") {
-    session.emit({ type: "refused", handle: request.handle, error: text, code });
+    session.emit({ type: "refused", handle: request.handle, error: "ServerErrorReply", code });
   }
+}
+
+/** The `error` event of an `error` frame that answers no pending request (OnError). */
+function errorEvent(code: string, topic: string | undefined): CoreEvent {
+  return { type: "error", error: "ServerErrorReply", ...(code === "" ? {} : { code }), ...(topic === undefined ? {} : { topic }) };
 }

@@ -19,7 +19,7 @@ import { FrameBuilder } from "./frames.js";
 import { routeFrame } from "./inbound.js";
 import { OfflineQueue } from "./offline-queue.js";
 import { RequestTable } from "./requests.js";
-import { LocalError, type CoreEvent, type Frame, type Input, type Output, type SessionEnvironment, type SessionOptions } from "./types.js";
+import type { CoreEvent, Frame, Input, Output, SessionEnvironment, SessionOptions } from "./types.js";
 import { closeDecision } from "./close-codes.js";
 
 type Phase = "idle" | "connecting" | "registering" | "restoring" | "ready" | "waiting" | "closed";
@@ -31,10 +31,20 @@ export class ClientSession {
   /** @internal */ readonly acks = new AckTable();
   /** @internal */ readonly requests = new RequestTable();
   /** @internal */ readonly topics = new Set<string>();
+  /**
+   * @internal Subscribe handles waiting for the next connection's confirmation of their topic: made
+   * offline, or sent on a connection lost before the answer. They settle with the restoring subscribe.
+   */
+  readonly waiting = new Map<string, string[]>();
   /** @internal */ registerRid = "";
   /** @internal */ refreshRid = "";
   /** @internal */ out: Output[] = [];
   /** @internal */ now = 0;
+  /**
+   * Why the last `error` or `refused` event happened, in words, for the driver's error message (events
+   * carry only the error class: texts are each language's own).
+   */
+  detail = "";
   private readonly stale = new Set<string>();
   private readonly queue: OfflineQueue;
   private readonly policy: ReconnectPolicy;
@@ -85,7 +95,7 @@ export class ClientSession {
   private step(input: Input): void {
     switch (input.type) {
       case "start": return this.phase === "idle" ? this.connect() : undefined;
-      case "opened": return this.opened(input.token ?? "");
+      case "opened": return this.opened(input.token ?? this.options.token);
       case "frame": return routeFrame(this, input.frame);
       case "lost": return this.connectionEnded(input.code, input.reason);
       case "timer": return this.timer();
@@ -196,7 +206,7 @@ export class ClientSession {
   /** @internal The server refused the registration (e.g. `code: "id_taken"`, spec §10.6). */
   registrationRefused(error: string): void {
     this.out.push({ type: "close", code: 1000, reason: "registration refused" });
-    this.connectionEnded(null, `the server refused the registration: ${error}`);
+    this.connectionEnded(null, `the server refused the registration: ${error}`, true);
   }
 
   private timer(): void {
@@ -211,14 +221,13 @@ export class ClientSession {
     if (this.phase === "waiting") {
       this.connect();
     } else if (this.phase === "connecting" || this.phase === "registering" || this.phase === "restoring") {
-      const reason = `connection attempt timed out after ${this.options.connectTimeout} ms`;
-      this.out.push({ type: "close", code: 1000, reason: "connection attempt timed out" });
-      this.connectionEnded(null, reason);
+      this.out.push({ type: "close", code: 1000, reason: "connect timeout" });
+      this.connectionEnded(null, `connection attempt timed out after ${this.options.connectTimeout} ms`, true);
     }
   }
 
   /** The connection ended (lost, refused, timed out): report, then reconnect or close (spec §7.2). */
-  private connectionEnded(code: number | null, reason: string | null): void {
+  private connectionEnded(code: number | null, reason: string | null, attemptFailed = false): void {
     const phase = this.phase;
     if (phase !== "connecting" && phase !== "registering" && phase !== "restoring" && phase !== "ready") {
       return;
@@ -226,20 +235,21 @@ export class ClientSession {
     this.phase = "waiting";
     this.timerAt = null;
     this.restoring = 0;
-    this.forgetConnection();
     if (phase === "ready") {
       this.emit({ type: "disconnected", code, reason });
     }
-    const decision = closeDecision(code, reason, {
-      wasReady: phase === "ready", firstAttempt: !this.connectedOnce, options: this.options,
+    this.forgetConnection();
+    const decision = closeDecision(attemptFailed ? null : code, reason, {
+      wasReady: phase === "ready" && !attemptFailed, firstAttempt: !this.connectedOnce, options: this.options,
     });
     if (decision.error !== undefined) {
+      this.detail = decision.detail;
       this.emit(decision.error);
     }
     if (decision.action === "close") {
       this.finishClose();
     } else {
-      const delay = decision.action === "now" ? 0 : this.policy.nextDelay();
+      const delay = decision.action === "now" ? 0 : Math.floor(this.policy.nextDelay());
       this.timerAt = this.now + delay;
       this.emit({ type: "reconnecting", delay });
     }
@@ -253,11 +263,11 @@ export class ClientSession {
         continue;
       }
       if (request.kind === "subscribe") {
-        this.emit({ type: "subscribed", handle: request.handle }); // restored on the next connection
+        this.wait(request.key, request.handle); // restored, and confirmed, on the next connection
       } else if (request.kind === "unsubscribe") {
         this.emit({ type: "unsubscribed", handle: request.handle });
       } else if (request.kind === "status") {
-        this.emit({ type: "refused", handle: request.handle, error: "not connected", code: LocalError.NotConnected });
+        this.notConnected(request.handle);
       }
     }
     for (const pending of this.acks.all()) {
@@ -267,23 +277,23 @@ export class ClientSession {
     }
   }
 
+  /** The application closes: no `disconnected` (it knows), and `closed` ends every handle. */
   private close(): void {
-    if (this.phase === "connecting" || this.registered || this.phase === "registering") {
-      this.out.push({ type: "close", code: 1000, reason: "client closed" });
-      if (this.phase === "ready") {
-        this.emit({ type: "disconnected", code: 1000, reason: "client closed" });
-      }
+    if (this.phase === "connecting" || this.phase === "registering" || this.registered) {
+      this.out.push({ type: "close", code: 1000, reason: "" });
     }
-    this.forgetConnection();
     this.finishClose();
   }
 
+  /** Closed for good: `closed` is final, every pending handle is over with it (the driver ends them). */
   private finishClose(): void {
     this.phase = "closed";
     this.timerAt = null;
     this.queue.drain();
+    this.requests.drain();
+    this.waiting.clear();
     for (const pending of this.acks.all()) {
-      this.endAck(pending.handle);
+      this.acks.remove(pending);
     }
     this.emit({ type: "closed" });
   }
@@ -294,8 +304,8 @@ export class ClientSession {
     this.topics.add(topic);
     this.stale.delete(topic);
     if (!this.registered) {
-      // Made on the next connection, with the others (spec §4.1).
-      if (handle !== "") this.emit({ type: "subscribed", handle });
+      // Made on the next connection, with the others (spec §4.1); confirmed then.
+      this.wait(topic, handle);
       return;
     }
     const rid = this.env.newRid();
@@ -303,8 +313,24 @@ export class ClientSession {
     this.send(this.frames.subscribe(topic, rid));
   }
 
+  /** @internal Takes the handles waiting for the confirmation of `topic`. */
+  takeWaiting(topic: string): string[] {
+    const handles = this.waiting.get(topic) ?? [];
+    this.waiting.delete(topic);
+    return handles;
+  }
+
+  private wait(topic: string, handle: string): void {
+    if (handle !== "") {
+      this.waiting.set(topic, [...(this.waiting.get(topic) ?? []), handle]);
+    }
+  }
+
   private unsubscribe(topic: string, handle: string): void {
     this.topics.delete(topic);
+    for (const waiting of this.takeWaiting(topic)) {
+      this.emit({ type: "subscribed", handle: waiting }); // made, then ended, while offline
+    }
     if (!this.registered) {
       this.stale.add(topic);
       if (handle !== "") this.emit({ type: "unsubscribed", handle });
@@ -325,7 +351,7 @@ export class ClientSession {
     }
     const dropped = this.queue.push(handle === undefined ? { frame } : { frame, handle });
     if (dropped !== undefined) {
-      this.emit({ type: "queue_overflow", dropped: 1 });
+      this.emit({ type: "queue_overflow", dropped: dropped.frame });
       if (dropped.handle !== undefined) this.endAck(dropped.handle);
     }
   }
@@ -359,17 +385,19 @@ export class ClientSession {
 
   private fetchStatus(handle: string): void {
     const pending = this.acks.get(handle);
-    if (pending === undefined) {
-      return; // ended: the driver answers from the last known state
-    }
-    if (!pending.sent || this.phase !== "ready") {
-      // A request not on the server (still queued) has no server-side status to ask for.
-      this.emit({ type: "refused", handle, error: "not connected", code: LocalError.NotConnected });
+    if (pending === undefined || !pending.sent || this.phase !== "ready") {
+      // A request not on the server (still queued, or ended) has no server-side status to ask for.
+      this.notConnected(handle);
       return;
     }
     const rid = this.env.newRid();
     this.requests.add(rid, { kind: "status", key: pending.ackId, handle });
     this.send(this.frames.getAckStatus(pending.ackId, rid));
+  }
+
+  private notConnected(handle: string): void {
+    this.detail = "not connected: the status of a request needs the server";
+    this.emit({ type: "refused", handle, error: "NotConnected", code: "" });
   }
 
   private refreshToken(token: string): void {

@@ -47,12 +47,18 @@ export type CoreEvent =
   | { type: "direct"; data: unknown; from: string; ack_id?: string }
   | { type: "subscribed"; handle: string }
   | { type: "unsubscribed"; handle: string }
+  /** `error` is the error class name (`ServerErrorReply`, `NotConnected`); `code` the error frame's, or "". */
   | { type: "refused"; handle: string; error: string; code: string }
   | { type: "ack_response"; handle: string; client_id: string; success: boolean; error?: string }
   | { type: "ack_done"; handle: string }
   | { type: "status"; handle: string; status: Record<string, boolean> }
-  | { type: "error"; error: string; code?: string; topic?: string; close_code?: number }
-  | { type: "queue_overflow"; dropped: number }
+  /**
+   * A failure no caller sees as an exception. `error` is the error class name shared by the three clients
+   * ({@link ErrorClass}); `code` the error frame's code, or the close code (4001, 4003, 4004, 401).
+   */
+  | { type: "error"; error: ErrorClass; code?: string | number; topic?: string }
+  /** A publication that will not be sent: the offline queue was full. */
+  | { type: "queue_overflow"; dropped: Frame }
   | { type: "reconnecting"; delay: number };
 
 /** What the driver must do, in order. */
@@ -62,13 +68,10 @@ export type Output =
   | { type: "close"; code: number; reason: string }
   | { type: "event"; event: CoreEvent };
 
-/** The `code` of `error` events the core makes itself (not from an `error` frame): the error class. */
-export const LocalError = {
-  ConnectionFailed: "connection_failed",
-  ConnectionReplaced: "connection_replaced",
-  AuthError: "auth_error",
-  NotConnected: "not_connected",
-} as const;
+/** The error classes events name (spec/traces/README.md); human-readable texts are each language's own. */
+export type ErrorClass =
+  | "ServerErrorReply" | "ConnectionFailed" | "ConnectionReplaced" | "AuthError" | "NotConnected" | "ClientClosed"
+  | "ProtocolError";
 
 /** The options the core needs; durations in ms. */
 export interface SessionOptions {
@@ -82,6 +85,8 @@ export interface SessionOptions {
   readonly offlineQueueSize: number;
   readonly offlineQueuePolicy: "drop_oldest" | "drop_newest" | "raise";
   readonly connectTimeout: number;
+  /** The credential sent on `ping` (spec §10.3) unless `opened` brings a fresher one; "" for none. */
+  readonly token: string;
   /** True when new tokens can be had (GetToken): an auth refusal is then retried (spec §7.2). */
   readonly refreshableToken: boolean;
 }

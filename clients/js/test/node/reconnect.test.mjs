@@ -72,6 +72,25 @@ describe("connection life", () => {
     await a.testEvents.next((event) => event.type === "connect");
   });
 
+  test("a Subscribe made offline resolves only once the next connection's subscribed confirmed it", async () => {
+    // Issue 14: the JS Subscribe resolved at once while offline (Python and Go wait for `subscribed`).
+    const server = await startServer();
+    const a = await open(server);
+    await goOffline(server, a);
+    const inbox = new Inbox("later");
+    let settled = false;
+    const subscribing = a.Subscribe("later", (message) => inbox.push(message));
+    subscribing.then(() => (settled = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, "Subscribe resolved while offline");
+    await server.launch(server.port);
+    await withTimeout(subscribing, 5 * UNIT, "Subscribe after the reconnection");
+    // Resolved means the server holds the subscription: no probe needed before publishing.
+    const b = await open(server);
+    b.Publish("later", "after confirmation");
+    assert.equal((await inbox.next()).data, "after confirmation");
+  });
+
   test("a pending ack ends at once when its connection is lost", async () => {
     const server = await startServer();
     const [a, b] = [await open(server), await open(server)];

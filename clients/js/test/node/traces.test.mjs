@@ -25,12 +25,14 @@ function sessionOptions(options) {
     offlineQueueSize: options.offline_queue_size ?? 1024,
     offlineQueuePolicy: options.offline_queue_policy ?? "drop_oldest",
     connectTimeout: options.connect_timeout ?? 10_000,
-    refreshableToken: options.get_token ?? false,
+    token: options.token ?? "",
+    refreshableToken: options.refreshable_token ?? false,
   };
 }
 
-/** Deterministic randomness and IDs: the trace's random values in order, decimal counters from "1". */
-function environment(random) {
+/** Deterministic randomness and IDs: the trace's random values in order; rids "1", "2"...; ack IDs
+ * `client_ack_<id>_<n>` (spec/traces/README.md). */
+function environment(random, id) {
   let rids = 0;
   let acks = 0;
   let draws = 0;
@@ -40,7 +42,7 @@ function environment(random) {
       return random[draws++];
     },
     newRid: () => String(++rids),
-    newAckId: () => String(++acks),
+    newAckId: () => `client_ack_${id}_${++acks}`,
   };
 }
 
@@ -52,7 +54,7 @@ describe("trace vectors", () => {
   for (const file of files) {
     const trace = JSON.parse(readFileSync(join(traces, file), "utf8"));
     test(`${file}: ${trace.name}`, () => {
-      const session = new ClientSession(sessionOptions(trace.options), environment(trace.random ?? []));
+      const session = new ClientSession(sessionOptions(trace.options), environment(trace.random ?? [], trace.options.id));
       trace.steps.forEach((step, index) => {
         const where = `${file} step ${index} (at ${step.at}, input ${step.input.type})`;
         assert.deepEqual(session.handle(step.input, step.at), step.output, where);

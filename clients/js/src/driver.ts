@@ -13,6 +13,7 @@ import { ClientAction } from "./protocol/actions.js";
 import { parseServerMessage } from "./protocol/codec.js";
 import { TokenSource } from "./tokens.js";
 import type { Transport, TransportOpener } from "./transport.js";
+import { upgradeFailureHint } from "./upgrade-hint.js";
 
 /** Ms `Close()` waits for the closing handshake before dropping the socket. */
 export const CLOSE_TIMEOUT_MS = 1000;
@@ -98,14 +99,18 @@ export class SessionDriver {
   private open(url: string): void {
     const generation = ++this.generation;
     const current = (): boolean => generation === this.generation;
+    let opened = false;
     this.tokens.fetch().then(
       (token) => {
         if (!current()) return;
         try {
           this.transport = this.openTransport(url, {
-            onOpen: () => current() && this.input({ type: "opened", token }),
+            onOpen: () => {
+              opened = true;
+              if (current()) this.input({ type: "opened", token });
+            },
             onMessage: (text) => current() && this.received(text),
-            onClose: (code, reason, detail) => current() && this.lost(code, reason, detail),
+            onClose: (code, reason, detail) => current() && this.lost(code, reason, detail || (opened ? "" : upgradeFailureHint(url) ?? "")),
           });
         } catch (error) {
           this.input({ type: "lost", code: null, reason: `invalid URL ${url}: ${(error as Error).message}` });

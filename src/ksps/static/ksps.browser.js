@@ -1234,6 +1234,25 @@ var BusClient = (() => {
     }
   };
 
+  // src/upgrade-hint.ts
+  function upgradeFailureHint(url) {
+    const page = globalThis.location;
+    if (page?.origin === void 0 || page.origin === "null" || typeof globalThis.document !== "object") {
+      return void 0;
+    }
+    let busHost;
+    try {
+      busHost = new URL(url).host;
+    } catch {
+      return void 0;
+    }
+    const unknown = "the browser does not say why: the server is down or unreachable, or it refused the WebSocket upgrade";
+    if (page.host === busHost) {
+      return `${unknown} (see the server's log)`;
+    }
+    return `${unknown}; this page's origin ${page.origin} is not the bus's (${busHost}), and a server refuses other origins with 403 Forbidden unless it allows them: ksps serve --allowed-origins ${page.origin}`;
+  }
+
   // src/driver.ts
   var CLOSE_TIMEOUT_MS = 1e3;
   var clock = () => typeof performance === "object" ? performance.now() : Date.now();
@@ -1308,14 +1327,18 @@ var BusClient = (() => {
     open(url) {
       const generation = ++this.generation;
       const current = () => generation === this.generation;
+      let opened = false;
       this.tokens.fetch().then(
         (token) => {
           if (!current()) return;
           try {
             this.transport = this.openTransport(url, {
-              onOpen: () => current() && this.input({ type: "opened", token }),
+              onOpen: () => {
+                opened = true;
+                if (current()) this.input({ type: "opened", token });
+              },
               onMessage: (text) => current() && this.received(text),
-              onClose: (code, reason, detail) => current() && this.lost(code, reason, detail)
+              onClose: (code, reason, detail) => current() && this.lost(code, reason, detail || (opened ? "" : upgradeFailureHint(url) ?? ""))
             });
           } catch (error) {
             this.input({ type: "lost", code: null, reason: `invalid URL ${url}: ${error.message}` });

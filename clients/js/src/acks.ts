@@ -5,6 +5,7 @@
  * @module
  */
 
+import { NotConnected } from "./errors.js";
 import type { AckResponse } from "./protocol/types.js";
 
 export { ACK_GRACE_MS } from "./core/ack-state.js";
@@ -163,13 +164,14 @@ export class ClientAck {
   }
 
   /**
-   * Asks the server for the status (spec §6.5) and resolves to it (see {@link ClientAck.GetStatus}). Once
-   * the request ended it resolves to the last known state without asking. Rejects with
-   * `NotConnected` while disconnected.
+   * Asks the server for the status (spec §6.5) and resolves to it (see {@link ClientAck.GetStatus}). Rejects
+   * with {@link NotConnected} while disconnected, and once the request ended (the server forgot it; the
+   * last known state is {@link ClientAck.GetStatus}).
    */
   FetchStatus(): Promise<Record<string, boolean>> {
     if (this.finished) {
-      return Promise.resolve(this.GetStatus());
+      // The server forgot the request: there is no status to ask for (GetStatus has the last known one).
+      return Promise.reject(new NotConnected("the request ended: the server no longer has its status"));
     }
     return new Promise((resolve, reject) => {
       this.statusWaiters.push([resolve, reject]);

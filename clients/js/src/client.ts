@@ -133,21 +133,31 @@ export class Client {
     const unsub: Unsubscribe = () => subscription.unsub();
     let awaited = false;
     const handle = this.handles.newHandle("s");
+    let settled = false;
     const confirmed = new Promise<Unsubscribe>((resolve, reject) => {
       this.handles.addSubscribe(handle, {
-        resolve: () => resolve(unsub),
+        resolve: () => {
+          settled = true;
+          resolve(unsub);
+        },
         reject: (refusal) => {
           const error = new ServerErrorReply(refusal.message, { code: refusal.code, topic });
           this.subscriptions.remove(subscription);
-          if (!awaited) {
-            this.reportError(error);
+          if (!awaited || settled) {
+            this.reportError(error); // nobody waits for it (or it was made offline: refused on restore)
           }
+          settled = true;
           reject(error);
         },
       });
     });
     confirmed.catch(() => {}); // a refusal nobody awaits went to OnError
+    const offline = !this.driver.core.registered;
     this.driver.input({ type: "subscribe", topic, handle });
+    if (offline) {
+      // Made on the next connection (as in Python and Go): nothing to wait for now. A refusal then goes to OnError.
+      this.handles.resolveNow(handle);
+    }
     const result = (() => subscription.unsub()) as SubscribeResult;
     result.then = (onFulfilled, onRejected) => {
       awaited = true;
@@ -344,7 +354,10 @@ export class Client {
 function coreError(event: Extract<CoreEvent, { type: "error" }>, detail: string): KspsError {
   switch (event.error) {
     case "ConnectionFailed":
-      return new ConnectionFailed(detail);
+      // With a code, the server refused the registration (e.g. "id_taken"): its error frame is the cause.
+      return typeof event.code === "string" && event.code !== ""
+        ? new ConnectionFailed(detail, { cause: new ServerErrorReply(detail, { code: event.code }) })
+        : new ConnectionFailed(detail);
     case "ConnectionReplaced":
       return new ConnectionReplaced(detail);
     case "AuthError":

@@ -33,6 +33,11 @@ export class HandleTable {
     this.subscribes.set(handle, pending);
   }
 
+  /** Resolves a Subscribe now, keeping its handle: a later refusal (of the restore) still reaches it. */
+  resolveNow(handle: string): void {
+    this.subscribes.get(handle)?.resolve();
+  }
+
   addAck(handle: string, ack: ClientAck): void {
     this.acks.set(handle, ack);
   }

@@ -41,6 +41,54 @@ var BusClient = (() => {
     tokenClaims: () => tokenClaims
   });
 
+  // src/errors.ts
+  var KspsError = class extends Error {
+    constructor(message, options) {
+      super(message, options);
+      this.name = new.target.name;
+    }
+  };
+  var ProtocolError = class extends KspsError {
+  };
+  var ConnectionFailed = class extends KspsError {
+  };
+  var ClientClosed = class extends KspsError {
+  };
+  var ConnectionReplaced = class extends ClientClosed {
+  };
+  var OfflineQueueFull = class extends KspsError {
+  };
+  var AuthError = class extends KspsError {
+    constructor(message, code) {
+      super(message);
+      this.code = code;
+    }
+  };
+  var ServerErrorReply = class extends KspsError {
+    constructor(message, fields = {}) {
+      super(message);
+      this.code = fields.code ?? "";
+      this.topic = fields.topic ?? "";
+      this.rid = fields.rid ?? "";
+      this.ackId = fields.ackId ?? "";
+    }
+  };
+  var CallbackError = class extends KspsError {
+    constructor(topic, cause) {
+      const where = topic === "" ? "the OnId handler" : `the callback of topic ${JSON.stringify(topic)}`;
+      super(`${where} failed: ${errorText(cause)}`, { cause });
+      this.topic = topic;
+    }
+  };
+  function errorText(thrown) {
+    if (thrown instanceof Error) {
+      return thrown.message || thrown.name;
+    }
+    return String(thrown);
+  }
+  var NotConnected = class extends KspsError {
+  };
+
   // src/core/ack-state.ts
   var ACK_GRACE_MS = 500;
   var AckTable = class {
@@ -188,13 +236,13 @@ var BusClient = (() => {
       return !this.finished && Object.keys(this.lastStatus).length > 0 && values.every(Boolean);
     }
     /**
-     * Asks the server for the status (spec §6.5) and resolves to it (see {@link ClientAck.GetStatus}). Once
-     * the request ended it resolves to the last known state without asking. Rejects with
-     * `NotConnected` while disconnected.
+     * Asks the server for the status (spec §6.5) and resolves to it (see {@link ClientAck.GetStatus}). Rejects
+     * with {@link NotConnected} while disconnected, and once the request ended (the server forgot it; the
+     * last known state is {@link ClientAck.GetStatus}).
      */
     FetchStatus() {
       if (this.finished) {
-        return Promise.resolve(this.GetStatus());
+        return Promise.reject(new NotConnected("the request ended: the server no longer has its status"));
       }
       return new Promise((resolve, reject) => {
         this.statusWaiters.push([resolve, reject]);
@@ -354,54 +402,6 @@ var BusClient = (() => {
     }
   };
 
-  // src/errors.ts
-  var KspsError = class extends Error {
-    constructor(message, options) {
-      super(message, options);
-      this.name = new.target.name;
-    }
-  };
-  var ProtocolError = class extends KspsError {
-  };
-  var ConnectionFailed = class extends KspsError {
-  };
-  var ClientClosed = class extends KspsError {
-  };
-  var ConnectionReplaced = class extends ClientClosed {
-  };
-  var OfflineQueueFull = class extends KspsError {
-  };
-  var AuthError = class extends KspsError {
-    constructor(message, code) {
-      super(message);
-      this.code = code;
-    }
-  };
-  var ServerErrorReply = class extends KspsError {
-    constructor(message, fields = {}) {
-      super(message);
-      this.code = fields.code ?? "";
-      this.topic = fields.topic ?? "";
-      this.rid = fields.rid ?? "";
-      this.ackId = fields.ackId ?? "";
-    }
-  };
-  var CallbackError = class extends KspsError {
-    constructor(topic, cause) {
-      const where = topic === "" ? "the OnId handler" : `the callback of topic ${JSON.stringify(topic)}`;
-      super(`${where} failed: ${errorText(cause)}`, { cause });
-      this.topic = topic;
-    }
-  };
-  function errorText(thrown) {
-    if (thrown instanceof Error) {
-      return thrown.message || thrown.name;
-    }
-    return String(thrown);
-  }
-  var NotConnected = class extends KspsError {
-  };
-
   // src/protocol/codec.ts
   function parseServerMessage(text) {
     let value;
@@ -523,7 +523,7 @@ var BusClient = (() => {
     if (frame.action === ServerAction.Pong && answersPing) {
       session.registeredNow();
     } else if (frame.action === ServerAction.Error && answersPing) {
-      session.registrationRefused(frame.error ?? "error");
+      session.registrationRefused(frame.error ?? "error", frame.code ?? "");
     }
   }
   function route(session, frame) {
@@ -932,9 +932,9 @@ var BusClient = (() => {
       this.emit({ type: "connected" });
     }
     /** @internal The server refused the registration (e.g. `code: "id_taken"`, spec §10.6). */
-    registrationRefused(error) {
+    registrationRefused(error, code) {
       this.out.push({ type: "close", code: 1e3, reason: "registration refused" });
-      this.connectionEnded(null, `the server refused the registration: ${error}`, true);
+      this.connectionEnded(null, `the server refused the registration: ${error}`, true, code);
     }
     timer() {
       for (const pending of this.acks.all()) {
@@ -953,7 +953,7 @@ var BusClient = (() => {
       }
     }
     /** The connection ended (lost, refused, timed out): report, then reconnect or close (spec §7.2). */
-    connectionEnded(code, reason, attemptFailed = false) {
+    connectionEnded(code, reason, attemptFailed = false, refusalCode = "") {
       const phase = this.phase;
       if (phase !== "connecting" && phase !== "registering" && phase !== "restoring" && phase !== "ready") {
         return;
@@ -972,7 +972,7 @@ var BusClient = (() => {
       });
       if (decision.error !== void 0) {
         this.detail = decision.detail;
-        this.emit(decision.error);
+        this.emit(refusalCode === "" ? decision.error : { ...decision.error, code: refusalCode });
       }
       if (decision.action === "close") {
         this.finishClose();
@@ -1598,6 +1598,10 @@ var BusClient = (() => {
     addSubscribe(handle, pending) {
       this.subscribes.set(handle, pending);
     }
+    /** Resolves a Subscribe now, keeping its handle: a later refusal (of the restore) still reaches it. */
+    resolveNow(handle) {
+      this.subscribes.get(handle)?.resolve();
+    }
     addAck(handle, ack) {
       this.acks.set(handle, ack);
     }
@@ -1961,22 +1965,31 @@ var BusClient = (() => {
       const unsub = () => subscription.unsub();
       let awaited = false;
       const handle = this.handles.newHandle("s");
+      let settled = false;
       const confirmed = new Promise((resolve, reject) => {
         this.handles.addSubscribe(handle, {
-          resolve: () => resolve(unsub),
+          resolve: () => {
+            settled = true;
+            resolve(unsub);
+          },
           reject: (refusal) => {
             const error = new ServerErrorReply(refusal.message, { code: refusal.code, topic });
             this.subscriptions.remove(subscription);
-            if (!awaited) {
+            if (!awaited || settled) {
               this.reportError(error);
             }
+            settled = true;
             reject(error);
           }
         });
       });
       confirmed.catch(() => {
       });
+      const offline = !this.driver.core.registered;
       this.driver.input({ type: "subscribe", topic, handle });
+      if (offline) {
+        this.handles.resolveNow(handle);
+      }
       const result = (() => subscription.unsub());
       result.then = (onFulfilled, onRejected) => {
         awaited = true;
@@ -2149,7 +2162,7 @@ var BusClient = (() => {
   function coreError(event, detail) {
     switch (event.error) {
       case "ConnectionFailed":
-        return new ConnectionFailed(detail);
+        return typeof event.code === "string" && event.code !== "" ? new ConnectionFailed(detail, { cause: new ServerErrorReply(detail, { code: event.code }) }) : new ConnectionFailed(detail);
       case "ConnectionReplaced":
         return new ConnectionReplaced(detail);
       case "AuthError":

@@ -7,6 +7,8 @@
 import { CLOSE_REPLACED, CLOSE_TOKEN_EXPIRED, CLOSE_UNAUTHORIZED } from "../protocol/actions.js";
 import type { CoreEvent, SessionOptions } from "./types.js";
 
+type ErrorEvent = Extract<CoreEvent, { type: "error" }>;
+
 /** HTTP status of a refused credential at the upgrade (spec §10.3). */
 export const HTTP_UNAUTHORIZED = 401;
 
@@ -15,7 +17,7 @@ export interface CloseDecision {
   /** `backoff`: reconnect after the next backoff delay; `now`: at once; `close`: close for good. */
   readonly action: "backoff" | "now" | "close";
   /** The error to report, if any. */
-  readonly error?: CoreEvent;
+  readonly error?: ErrorEvent;
   /** What went wrong, in words, for the error's message (not part of the event: texts are per language). */
   readonly detail: string;
 }
@@ -32,12 +34,12 @@ export function closeDecision(code: number | null, reason: string | null, contex
   const { options } = context;
   if (code === CLOSE_REPLACED) {
     // Another connection took this ID: coming back would take it back, forever (spec §3.3).
-    const error: CoreEvent = { type: "error", error: "ConnectionReplaced", code: CLOSE_REPLACED };
+    const error: ErrorEvent = { type: "error", error: "ConnectionReplaced", code: CLOSE_REPLACED };
     return { action: "close", error, detail: `replaced by a newer connection with the same ID (close code ${CLOSE_REPLACED})` };
   }
   const authCode = authRefusal(code, reason);
   if (authCode !== undefined) {
-    const error: CoreEvent = { type: "error", error: "AuthError", code: authCode };
+    const error: ErrorEvent = { type: "error", error: "AuthError", code: authCode };
     const detail = authCode === CLOSE_TOKEN_EXPIRED
       ? `the token expired: ${reason || "token expired"}`
       : `the server refused the credentials: ${reason || "unauthorized"}`;
@@ -49,7 +51,7 @@ export function closeDecision(code: number | null, reason: string | null, contex
   }
   if (!context.wasReady) {
     const why = code === null ? reason || "connection failed" : `closed with code ${code}${reason ? ` (${reason})` : ""}`;
-    const error: CoreEvent = { type: "error", error: "ConnectionFailed" };
+    const error: ErrorEvent = { type: "error", error: "ConnectionFailed" };
     const detail = `could not connect to ${options.url}: ${why}`;
     return { action: context.firstAttempt && !options.autorestart ? "close" : "backoff", error, detail };
   }

@@ -37,7 +37,7 @@ function registering(session: ClientSession, frame: ServerFrame): void {
   if (frame.action === ServerAction.Pong && answersPing) {
     session.registeredNow();
   } else if (frame.action === ServerAction.Error && answersPing) {
-    session.registrationRefused(frame.error ?? "error");
+    session.registrationRefused(frame.error ?? "error", frame.code ?? "");
   }
 }
 

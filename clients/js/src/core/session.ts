@@ -204,9 +204,9 @@ export class ClientSession {
   }
 
   /** @internal The server refused the registration (e.g. `code: "id_taken"`, spec §10.6). */
-  registrationRefused(error: string): void {
+  registrationRefused(error: string, code: string): void {
     this.out.push({ type: "close", code: 1000, reason: "registration refused" });
-    this.connectionEnded(null, `the server refused the registration: ${error}`, true);
+    this.connectionEnded(null, `the server refused the registration: ${error}`, true, code);
   }
 
   private timer(): void {
@@ -227,7 +227,7 @@ export class ClientSession {
   }
 
   /** The connection ended (lost, refused, timed out): report, then reconnect or close (spec §7.2). */
-  private connectionEnded(code: number | null, reason: string | null, attemptFailed = false): void {
+  private connectionEnded(code: number | null, reason: string | null, attemptFailed = false, refusalCode = ""): void {
     const phase = this.phase;
     if (phase !== "connecting" && phase !== "registering" && phase !== "restoring" && phase !== "ready") {
       return;
@@ -244,7 +244,8 @@ export class ClientSession {
     });
     if (decision.error !== undefined) {
       this.detail = decision.detail;
-      this.emit(decision.error);
+      // A refused registration's error code (e.g. "id_taken", spec §10.6) goes with its ConnectionFailed.
+      this.emit(refusalCode === "" ? decision.error : { ...decision.error, code: refusalCode });
     }
     if (decision.action === "close") {
       this.finishClose();

@@ -2,9 +2,10 @@
 // takeover of an ID (close code 4001), keepalive. Each test has its own server, which it restarts.
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
-import { Client, ClientClosed, ConnectionFailed, ConnectionReplaced, OfflineQueueFull, NotConnected } from "ksps";
+import { Client, ClientClosed, ConnectionFailed, ConnectionReplaced, OfflineQueueFull, NotConnected, ServerErrorReply } from "ksps";
 import { connect, record, subscribed, synced, uniqueId } from "../helpers/clients.mjs";
 import { TestServer } from "../helpers/server.mjs";
+import { mint, SECRET } from "../helpers/tokens.mjs";
 import { Inbox, UNIT, deferred, withTimeout } from "../helpers/wait.mjs";
 
 const FAST_RECONNECT = { ReconnectInitialDelay: 0.05 * UNIT, ReconnectMaxDelay: 0.2 * UNIT };
@@ -16,8 +17,8 @@ describe("connection life", () => {
       await cleanup();
     }
   });
-  const startServer = async () => {
-    const server = await TestServer.start();
+  const startServer = async (args = []) => {
+    const server = await TestServer.start({ args });
     cleanups.push(() => server.stop());
     return server;
   };
@@ -72,23 +73,19 @@ describe("connection life", () => {
     await a.testEvents.next((event) => event.type === "connect");
   });
 
-  test("a Subscribe made offline resolves only once the next connection's subscribed confirmed it", async () => {
-    // Issue 14: the JS Subscribe resolved at once while offline (Python and Go wait for `subscribed`).
-    const server = await startServer();
-    const a = await open(server);
+  test("a Subscribe made offline resolves at once, and a refusal when it is restored goes to OnError", async () => {
+    const server = await startServer(["--jwt-secret", SECRET, "--jwt-leeway", "0"]);
+    const id = uniqueId();
+    const a = await open(server, { Id: id, Token: mint(id, { subscribe: ["ok.*"] }) });
     await goOffline(server, a);
-    const inbox = new Inbox("later");
-    let settled = false;
-    const subscribing = a.Subscribe("later", (message) => inbox.push(message));
-    subscribing.then(() => (settled = true));
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(settled, false, "Subscribe resolved while offline");
+    const kept = new Inbox("ok.kept");
+    await withTimeout(Promise.resolve(a.Subscribe("ok.kept", (message) => kept.push(message))), UNIT, "offline Subscribe");
+    await withTimeout(Promise.resolve(a.Subscribe("secret", () => {})), UNIT, "offline Subscribe");
     await server.launch(server.port);
-    await withTimeout(subscribing, 5 * UNIT, "Subscribe after the reconnection");
-    // Resolved means the server holds the subscription: no probe needed before publishing.
-    const b = await open(server);
-    b.Publish("later", "after confirmation");
-    assert.equal((await inbox.next()).data, "after confirmation");
+    const { error } = await a.testEvents.next((event) => event.type === "error" && event.error instanceof ServerErrorReply);
+    assert.equal(error.code, "forbidden");
+    assert.equal(error.topic, "secret");
+    await a.testEvents.next((event) => event.type === "connect");
   });
 
   test("a pending ack ends at once when its connection is lost", async () => {

@@ -640,6 +640,107 @@ var BusClient = (() => {
     return { type: "error", error: "ServerErrorReply", ...code === "" ? {} : { code }, ...topic === void 0 ? {} : { topic } };
   }
 
+  // src/core/intents.ts
+  function applyIntent(session, input) {
+    switch (input.type) {
+      case "subscribe":
+        return subscribe(session, input.topic, input.handle ?? "");
+      case "unsubscribe":
+        return unsubscribe(session, input.topic, input.handle ?? "");
+      case "publish":
+        return sendOrQueue(session, session.frames.publish(input.topic, input.data));
+      case "publish_to_id":
+        return sendOrQueue(session, session.frames.direct(input.to, input.data));
+      case "publish_to_server":
+        return sendOrQueue(session, session.frames.publishToServer(input.address, input.data, input.secure));
+      case "publish_with_ack": {
+        const ackId = startAck(session, input.handle, input.timeout);
+        return sendOrQueue(session, session.frames.publishWithAck(input.topic, input.data, ackId, input.timeout), input.handle);
+      }
+      case "publish_to_id_with_ack": {
+        const ackId = startAck(session, input.handle, input.timeout);
+        return sendOrQueue(session, session.frames.publishToIdWithAck(input.to, input.data, ackId, input.timeout), input.handle);
+      }
+      case "cancel":
+        return cancel(session, input.ack);
+      case "fetch_status":
+        return fetchStatus(session, input.ack);
+      case "ack":
+        return session.registered ? session.send(session.frames.ack(input.ack_id, input.success, input.error)) : void 0;
+      case "refresh_token":
+        return refreshToken(session, input.token);
+    }
+  }
+  function subscribe(session, topic, handle) {
+    session.topics.add(topic);
+    session.stale.delete(topic);
+    if (!session.registered) {
+      session.wait(topic, handle);
+      return;
+    }
+    const rid = session.env.newRid();
+    session.requests.add(rid, { kind: "subscribe", key: topic, handle });
+    session.send(session.frames.subscribe(topic, rid));
+  }
+  function unsubscribe(session, topic, handle) {
+    session.topics.delete(topic);
+    for (const waiting of session.takeWaiting(topic)) {
+      session.emit({ type: "subscribed", handle: waiting });
+    }
+    if (!session.registered) {
+      session.stale.add(topic);
+      if (handle !== "") session.emit({ type: "unsubscribed", handle });
+      return;
+    }
+    const rid = session.env.newRid();
+    session.requests.add(rid, { kind: "unsubscribe", key: topic, handle });
+    session.send(session.frames.unsubscribe(topic, rid));
+  }
+  function sendOrQueue(session, frame, handle) {
+    if (session.phase === "ready") {
+      session.send(frame);
+      const pending = handle === void 0 ? void 0 : session.acks.get(handle);
+      if (pending !== void 0) pending.sent = true;
+      return;
+    }
+    const dropped = session.queue.push(handle === void 0 ? { frame } : { frame, handle });
+    if (dropped !== void 0) {
+      session.emit({ type: "queue_overflow", dropped: dropped.frame });
+      if (dropped.handle !== void 0) session.endAck(dropped.handle);
+    }
+  }
+  function startAck(session, handle, timeout) {
+    const ackId = session.env.newAckId();
+    session.acks.add(handle, ackId, session.now + timeout + ACK_GRACE_MS);
+    return ackId;
+  }
+  function cancel(session, handle) {
+    const pending = session.acks.get(handle);
+    if (pending === void 0) {
+      return;
+    }
+    if (pending.sent && session.registered) {
+      session.send(session.frames.cancelAck(pending.ackId));
+    }
+    session.endAck(handle);
+  }
+  function fetchStatus(session, handle) {
+    const pending = session.acks.get(handle);
+    if (pending === void 0 || !pending.sent || session.phase !== "ready") {
+      session.notConnected(handle);
+      return;
+    }
+    const rid = session.env.newRid();
+    session.requests.add(rid, { kind: "status", key: pending.ackId, handle });
+    session.send(session.frames.getAckStatus(pending.ackId, rid));
+  }
+  function refreshToken(session, token) {
+    if (session.phase === "ready") {
+      session.refreshRid = session.env.newRid();
+      session.send(session.frames.ping(session.refreshRid, token));
+    }
+  }
+
   // src/core/offline-queue.ts
   var OfflineQueue = class {
     constructor(capacity, policy) {
@@ -780,6 +881,7 @@ var BusClient = (() => {
        * carry only the error class: texts are each language's own).
        */
       this.detail = "";
+      /** @internal Topics unsubscribed while offline, unsubscribed on the next connection (spec §3.3). */
       this.stale = /* @__PURE__ */ new Set();
       this.connectedOnce = false;
       this.restoring = 0;
@@ -832,32 +934,8 @@ var BusClient = (() => {
           return this.timer();
         case "close":
           return this.close();
-        case "subscribe":
-          return this.subscribe(input.topic, input.handle ?? "");
-        case "unsubscribe":
-          return this.unsubscribe(input.topic, input.handle ?? "");
-        case "publish":
-          return this.sendOrQueue(this.frames.publish(input.topic, input.data));
-        case "publish_to_id":
-          return this.sendOrQueue(this.frames.direct(input.to, input.data));
-        case "publish_to_server":
-          return this.sendOrQueue(this.frames.publishToServer(input.address, input.data, input.secure));
-        case "publish_with_ack": {
-          const ackId = this.startAck(input.handle, input.timeout);
-          return this.sendOrQueue(this.frames.publishWithAck(input.topic, input.data, ackId, input.timeout), input.handle);
-        }
-        case "publish_to_id_with_ack": {
-          const ackId = this.startAck(input.handle, input.timeout);
-          return this.sendOrQueue(this.frames.publishToIdWithAck(input.to, input.data, ackId, input.timeout), input.handle);
-        }
-        case "cancel":
-          return this.cancel(input.ack);
-        case "fetch_status":
-          return this.fetchStatus(input.ack);
-        case "ack":
-          return this.registered ? this.send(this.frames.ack(input.ack_id, input.success, input.error)) : void 0;
-        case "refresh_token":
-          return this.refreshToken(input.token);
+        default:
+          return applyIntent(this, input);
       }
     }
     // -- outputs ---------------------------------------------------------------------------------------
@@ -1023,60 +1101,17 @@ var BusClient = (() => {
       this.emit({ type: "closed" });
     }
     // -- intents ---------------------------------------------------------------------------------------
-    subscribe(topic, handle) {
-      this.topics.add(topic);
-      this.stale.delete(topic);
-      if (!this.registered) {
-        this.wait(topic, handle);
-        return;
-      }
-      const rid = this.env.newRid();
-      this.requests.add(rid, { kind: "subscribe", key: topic, handle });
-      this.send(this.frames.subscribe(topic, rid));
-    }
     /** @internal Takes the handles waiting for the confirmation of `topic`. */
     takeWaiting(topic) {
       const handles = this.waiting.get(topic) ?? [];
       this.waiting.delete(topic);
       return handles;
     }
+    /** @internal A subscribe handle waits for the next connection's restore. */
     wait(topic, handle) {
       if (handle !== "") {
         this.waiting.set(topic, [...this.waiting.get(topic) ?? [], handle]);
       }
-    }
-    unsubscribe(topic, handle) {
-      this.topics.delete(topic);
-      for (const waiting of this.takeWaiting(topic)) {
-        this.emit({ type: "subscribed", handle: waiting });
-      }
-      if (!this.registered) {
-        this.stale.add(topic);
-        if (handle !== "") this.emit({ type: "unsubscribed", handle });
-        return;
-      }
-      const rid = this.env.newRid();
-      this.requests.add(rid, { kind: "unsubscribe", key: topic, handle });
-      this.send(this.frames.unsubscribe(topic, rid));
-    }
-    /** Sends a publication now, or queues it until the next connection is ready. */
-    sendOrQueue(frame, handle) {
-      if (this.phase === "ready") {
-        this.send(frame);
-        const pending = handle === void 0 ? void 0 : this.acks.get(handle);
-        if (pending !== void 0) pending.sent = true;
-        return;
-      }
-      const dropped = this.queue.push(handle === void 0 ? { frame } : { frame, handle });
-      if (dropped !== void 0) {
-        this.emit({ type: "queue_overflow", dropped: dropped.frame });
-        if (dropped.handle !== void 0) this.endAck(dropped.handle);
-      }
-    }
-    startAck(handle, timeout) {
-      const ackId = this.env.newAckId();
-      this.acks.add(handle, ackId, this.now + timeout + ACK_GRACE_MS);
-      return ackId;
     }
     /** @internal Ends an ack handle: `ack_done`, and its request leaves the offline queue. */
     endAck(handle) {
@@ -1087,35 +1122,10 @@ var BusClient = (() => {
         this.emit({ type: "ack_done", handle });
       }
     }
-    cancel(handle) {
-      const pending = this.acks.get(handle);
-      if (pending === void 0) {
-        return;
-      }
-      if (pending.sent && this.registered) {
-        this.send(this.frames.cancelAck(pending.ackId));
-      }
-      this.endAck(handle);
-    }
-    fetchStatus(handle) {
-      const pending = this.acks.get(handle);
-      if (pending === void 0 || !pending.sent || this.phase !== "ready") {
-        this.notConnected(handle);
-        return;
-      }
-      const rid = this.env.newRid();
-      this.requests.add(rid, { kind: "status", key: pending.ackId, handle });
-      this.send(this.frames.getAckStatus(pending.ackId, rid));
-    }
+    /** @internal */
     notConnected(handle) {
       this.detail = "not connected: the status of a request needs the server";
       this.emit({ type: "refused", handle, error: "NotConnected", code: "" });
-    }
-    refreshToken(token) {
-      if (this.phase === "ready") {
-        this.refreshRid = this.env.newRid();
-        this.send(this.frames.ping(this.refreshRid, token));
-      }
     }
   };
 
@@ -1811,11 +1821,11 @@ var BusClient = (() => {
 
   // src/subscriptions.ts
   var Subscription = class {
-    constructor(topic, callback, unsubscribe) {
+    constructor(topic, callback, unsubscribe2) {
       this.topic = topic;
       this.callback = callback;
       this.active = true;
-      this.unsub = () => unsubscribe(this);
+      this.unsub = () => unsubscribe2(this);
     }
   };
   var SubscriptionRegistry = class {

@@ -13,10 +13,11 @@
  * @module
  */
 
-import { AckTable, ACK_GRACE_MS } from "./ack-state.js";
+import { AckTable } from "./ack-state.js";
 import { ReconnectPolicy } from "./backoff.js";
 import { FrameBuilder } from "./frames.js";
 import { routeFrame } from "./inbound.js";
+import { applyIntent } from "./intents.js";
 import { OfflineQueue } from "./offline-queue.js";
 import { RequestTable } from "./requests.js";
 import type { CoreEvent, Frame, Input, Output, SessionEnvironment, SessionOptions } from "./types.js";
@@ -45,8 +46,9 @@ export class ClientSession {
    * carry only the error class: texts are each language's own).
    */
   detail = "";
-  private readonly stale = new Set<string>();
-  private readonly queue: OfflineQueue;
+  /** @internal Topics unsubscribed while offline, unsubscribed on the next connection (spec §3.3). */
+  readonly stale = new Set<string>();
+  /** @internal */ readonly queue: OfflineQueue;
   private readonly policy: ReconnectPolicy;
   private connectedOnce = false;
   private restoring = 0;
@@ -100,24 +102,7 @@ export class ClientSession {
       case "lost": return this.connectionEnded(input.code, input.reason);
       case "timer": return this.timer();
       case "close": return this.close();
-      case "subscribe": return this.subscribe(input.topic, input.handle ?? "");
-      case "unsubscribe": return this.unsubscribe(input.topic, input.handle ?? "");
-      case "publish": return this.sendOrQueue(this.frames.publish(input.topic, input.data));
-      case "publish_to_id": return this.sendOrQueue(this.frames.direct(input.to, input.data));
-      case "publish_to_server":
-        return this.sendOrQueue(this.frames.publishToServer(input.address, input.data, input.secure));
-      case "publish_with_ack": {
-        const ackId = this.startAck(input.handle, input.timeout);
-        return this.sendOrQueue(this.frames.publishWithAck(input.topic, input.data, ackId, input.timeout), input.handle);
-      }
-      case "publish_to_id_with_ack": {
-        const ackId = this.startAck(input.handle, input.timeout);
-        return this.sendOrQueue(this.frames.publishToIdWithAck(input.to, input.data, ackId, input.timeout), input.handle);
-      }
-      case "cancel": return this.cancel(input.ack);
-      case "fetch_status": return this.fetchStatus(input.ack);
-      case "ack": return this.registered ? this.send(this.frames.ack(input.ack_id, input.success, input.error)) : undefined;
-      case "refresh_token": return this.refreshToken(input.token);
+      default: return applyIntent(this, input);
     }
   }
 
@@ -301,19 +286,6 @@ export class ClientSession {
 
   // -- intents ---------------------------------------------------------------------------------------
 
-  private subscribe(topic: string, handle: string): void {
-    this.topics.add(topic);
-    this.stale.delete(topic);
-    if (!this.registered) {
-      // Made on the next connection, with the others (spec §4.1); confirmed then.
-      this.wait(topic, handle);
-      return;
-    }
-    const rid = this.env.newRid();
-    this.requests.add(rid, { kind: "subscribe", key: topic, handle });
-    this.send(this.frames.subscribe(topic, rid));
-  }
-
   /** @internal Takes the handles waiting for the confirmation of `topic`. */
   takeWaiting(topic: string): string[] {
     const handles = this.waiting.get(topic) ?? [];
@@ -321,46 +293,11 @@ export class ClientSession {
     return handles;
   }
 
-  private wait(topic: string, handle: string): void {
+  /** @internal A subscribe handle waits for the next connection's restore. */
+  wait(topic: string, handle: string): void {
     if (handle !== "") {
       this.waiting.set(topic, [...(this.waiting.get(topic) ?? []), handle]);
     }
-  }
-
-  private unsubscribe(topic: string, handle: string): void {
-    this.topics.delete(topic);
-    for (const waiting of this.takeWaiting(topic)) {
-      this.emit({ type: "subscribed", handle: waiting }); // made, then ended, while offline
-    }
-    if (!this.registered) {
-      this.stale.add(topic);
-      if (handle !== "") this.emit({ type: "unsubscribed", handle });
-      return;
-    }
-    const rid = this.env.newRid();
-    this.requests.add(rid, { kind: "unsubscribe", key: topic, handle });
-    this.send(this.frames.unsubscribe(topic, rid));
-  }
-
-  /** Sends a publication now, or queues it until the next connection is ready. */
-  private sendOrQueue(frame: Frame, handle?: string): void {
-    if (this.phase === "ready") {
-      this.send(frame);
-      const pending = handle === undefined ? undefined : this.acks.get(handle);
-      if (pending !== undefined) pending.sent = true;
-      return;
-    }
-    const dropped = this.queue.push(handle === undefined ? { frame } : { frame, handle });
-    if (dropped !== undefined) {
-      this.emit({ type: "queue_overflow", dropped: dropped.frame });
-      if (dropped.handle !== undefined) this.endAck(dropped.handle);
-    }
-  }
-
-  private startAck(handle: string, timeout: number): string {
-    const ackId = this.env.newAckId();
-    this.acks.add(handle, ackId, this.now + timeout + ACK_GRACE_MS);
-    return ackId;
   }
 
   /** @internal Ends an ack handle: `ack_done`, and its request leaves the offline queue. */
@@ -373,38 +310,10 @@ export class ClientSession {
     }
   }
 
-  private cancel(handle: string): void {
-    const pending = this.acks.get(handle);
-    if (pending === undefined) {
-      return;
-    }
-    if (pending.sent && this.registered) {
-      this.send(this.frames.cancelAck(pending.ackId));
-    }
-    this.endAck(handle);
-  }
-
-  private fetchStatus(handle: string): void {
-    const pending = this.acks.get(handle);
-    if (pending === undefined || !pending.sent || this.phase !== "ready") {
-      // A request not on the server (still queued, or ended) has no server-side status to ask for.
-      this.notConnected(handle);
-      return;
-    }
-    const rid = this.env.newRid();
-    this.requests.add(rid, { kind: "status", key: pending.ackId, handle });
-    this.send(this.frames.getAckStatus(pending.ackId, rid));
-  }
-
-  private notConnected(handle: string): void {
+  /** @internal */
+  notConnected(handle: string): void {
     this.detail = "not connected: the status of a request needs the server";
     this.emit({ type: "refused", handle, error: "NotConnected", code: "" });
   }
 
-  private refreshToken(token: string): void {
-    if (this.phase === "ready") {
-      this.refreshRid = this.env.newRid();
-      this.send(this.frames.ping(this.refreshRid, token));
-    }
-  }
 }

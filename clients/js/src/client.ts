@@ -9,12 +9,14 @@ import type { CoreEvent, Input, Output } from "./core/types.js";
 import { SessionDriver } from "./driver.js";
 import { CallbackDispatcher } from "./dispatch.js";
 import {
-  AuthError, ClientClosed, ConnectionFailed, ConnectionReplaced, OfflineQueueFull, ProtocolError, ServerErrorReply,
+  AuthError, CallbackError, ClientClosed, ConnectionFailed, ConnectionReplaced, OfflineQueueFull, ProtocolError, ServerErrorReply,
   type KspsError,
 } from "./errors.js";
 import { ClientEvents, type ClientEvent, type ClientEventListener } from "./events.js";
-import { HandleTable } from "./handles.js";
-import { defaultClientId, resolveOptions, type ClientOptions, type IdHandler, type ResolvedOptions } from "./options.js";
+import { HandleTable, type PresenceInfo } from "./handles.js";
+import {
+  defaultClientId, resolveOptions, type ClientOptions, type IdHandler, type MemberHandler, type ResolvedOptions,
+} from "./options.js";
 import { defaultWebSocketOpener } from "./platform.js";
 import { NO_SUBSCRIBER } from "./protocol/actions.js";
 import type { Message } from "./protocol/types.js";
@@ -30,6 +32,12 @@ import { webSocketOpener, type TransportOpener } from "./transport.js";
  * A refusal nobody awaits goes to `OnError`.
  */
 export type SubscribeResult = Unsubscribe & PromiseLike<Unsubscribe>;
+
+/** Options of `Subscribe`. */
+export interface SubscribeOptions {
+  /** Also hear the topic's members come and go, through `OnJoin`/`OnLeave` (spec §15.3). Default false. */
+  joinLeave?: boolean;
+}
 
 /** The default timeout of `PublishWithAck` and `PublishToIDWithAck`, in ms (as in the original client). */
 export const DEFAULT_ACK_TIMEOUT_MS = 30_000;
@@ -55,6 +63,7 @@ export class Client {
   private readonly subscriptions = new SubscriptionRegistry();
   private readonly handles = new HandleTable();
   private readonly dispatcher: CallbackDispatcher;
+  private readonly hooks: Pick<ClientOptions, "OnJoin" | "OnLeave">;
   private firstAttempt: FirstAttempt | undefined;
   private ackCounter = 0;
 
@@ -85,6 +94,7 @@ export class Client {
   private constructor(options: ResolvedOptions, opener: TransportOpener, raw: ClientOptions) {
     this.options = options;
     this.events = new ClientEvents(raw);
+    this.hooks = { OnJoin: raw.OnJoin, OnLeave: raw.OnLeave };
     this.driver = new SessionDriver(
       options, opener, (event, cause, detail) => this.onCoreEvent(event, cause, detail),
       () => `client_ack_${options.id}_${++this.ackCounter}`,
@@ -122,7 +132,7 @@ export class Client {
    * next connection. Returns the function that ends the subscription; awaiting it waits for the server's
    * `subscribed` and throws {@link ServerErrorReply} when the server refused it (see {@link SubscribeResult}).
    */
-  Subscribe(topic: string, callback: SubscriptionCallback): SubscribeResult {
+  Subscribe(topic: string, callback: SubscriptionCallback, options: SubscribeOptions = {}): SubscribeResult {
     this.checkOpen();
     checkName("topic", topic);
     if (typeof callback !== "function") {
@@ -153,7 +163,7 @@ export class Client {
     });
     confirmed.catch(() => {}); // a refusal nobody awaits went to OnError
     const offline = !this.driver.core.registered;
-    this.driver.input({ type: "subscribe", topic, handle });
+    this.driver.input({ type: "subscribe", topic, handle, join_leave: options.joinLeave === true });
     if (offline) {
       // Made on the next connection (as in Python and Go): nothing to wait for now. A refusal then goes to OnError.
       this.handles.resolveNow(handle);
@@ -164,6 +174,20 @@ export class Client {
       return confirmed.then(onFulfilled, onRejected);
     };
     return result;
+  }
+
+  /**
+   * The members of `topic` on every node: `{count, ids, truncated}` (spec §15.2). Rejects with
+   * {@link NotConnected} while disconnected and with {@link ServerErrorReply} (`code` `"forbidden"`) when
+   * the client may not subscribe to `topic`.
+   */
+  Presence(topic: string): Promise<PresenceInfo> {
+    this.checkOpen();
+    checkName("topic", topic);
+    const handle = this.handles.newHandle("p");
+    const answer = new Promise<PresenceInfo>((resolve, reject) => this.handles.addPresence(handle, { resolve, reject }));
+    this.driver.input({ type: "presence", topic, handle });
+    return answer;
   }
 
   /** Ends the topic's subscription; its callback stops at once (spec §4.1). */
@@ -285,8 +309,20 @@ export class Client {
         return this.settleFirstAttempt(undefined, true);
       case "closed":
         return this.closed();
+      case "join":
+      case "leave":
+        return this.member(event.type === "join" ? this.hooks.OnJoin : this.hooks.OnLeave, event.topic, event.id);
       default:
         return this.handles.handleEvent(event, cause, detail);
+    }
+  }
+
+  /** OnJoin/OnLeave (spec §15.3); what the hook throws goes to OnError. */
+  private member(hook: MemberHandler | undefined, topic: string, id: string): void {
+    try {
+      hook?.(topic, id);
+    } catch (error) {
+      this.reportError(new CallbackError(topic, error));
     }
   }
 
@@ -392,6 +428,8 @@ export interface Client {
   subscribe: Client["Subscribe"];
   /** Same as {@link Client.Unsubscribe}. */
   unsubscribe: Client["Unsubscribe"];
+  /** Same as {@link Client.Presence}. */
+  presence: Client["Presence"];
   /** Same as {@link Client.Publish}. */
   publish: Client["Publish"];
   /** Same as {@link Client.PublishToID}. */
@@ -415,6 +453,7 @@ export interface Client {
 Object.assign(Client.prototype, {
   subscribe: Client.prototype.Subscribe,
   unsubscribe: Client.prototype.Unsubscribe,
+  presence: Client.prototype.Presence,
   publish: Client.prototype.Publish,
   publishToId: Client.prototype.PublishToID,
   publishToID: Client.prototype.PublishToID,

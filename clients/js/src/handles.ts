@@ -17,14 +17,30 @@ export interface PendingSubscribe {
 
 type HandleEvent = Extract<CoreEvent, { handle: string }>;
 
-/** Pending handles by name (`s<n>` for subscriptions, `a<n>` for acks). */
+/** What `Presence(topic)` resolves to (spec §15.2). */
+export interface PresenceInfo {
+  /** Registered clients subscribed to the topic, on every node of a cluster. */
+  count: number;
+  /** The smallest of their IDs, sorted; at most 1,000. */
+  ids: string[];
+  /** True when `ids` does not list every member. */
+  truncated: boolean;
+}
+
+interface PendingPresence {
+  resolve(info: PresenceInfo): void;
+  reject(error: Error): void;
+}
+
+/** Pending handles by name (`s<n>` subscriptions, `a<n>` acks, `p<n>` presence queries). */
 export class HandleTable {
   private readonly subscribes = new Map<string, PendingSubscribe>();
+  private readonly presences = new Map<string, PendingPresence>();
   private readonly acks = new Map<string, ClientAck>();
   private counter = 0;
 
   /** A fresh handle name. */
-  newHandle(prefix: "s" | "a"): string {
+  newHandle(prefix: "s" | "a" | "p"): string {
     this.counter += 1;
     return `${prefix}${this.counter}`;
   }
@@ -36,6 +52,10 @@ export class HandleTable {
   /** Resolves a Subscribe now, keeping its handle: a later refusal (of the restore) still reaches it. */
   resolveNow(handle: string): void {
     this.subscribes.get(handle)?.resolve();
+  }
+
+  addPresence(handle: string, pending: PendingPresence): void {
+    this.presences.set(handle, pending);
   }
 
   addAck(handle: string, ack: ClientAck): void {
@@ -59,6 +79,12 @@ export class HandleTable {
       case "status":
         this.acks.get(event.handle)?._onStatus(event.status);
         return;
+      case "presence": {
+        const { count, ids, truncated } = event;
+        this.presences.get(event.handle)?.resolve({ count, ids, truncated });
+        this.presences.delete(event.handle);
+        return;
+      }
       case "ack_done": {
         const ack = this.acks.get(event.handle);
         this.acks.delete(event.handle);
@@ -81,14 +107,22 @@ export class HandleTable {
       ack._onDone();
     }
     this.acks.clear();
+    for (const pending of this.presences.values()) {
+      pending.reject(new NotConnected("the client was closed before the server answered"));
+    }
+    this.presences.clear();
   }
 
   private refused(event: Extract<CoreEvent, { type: "refused" }>, detail: string): void {
+    const presence = this.presences.get(event.handle);
+    this.presences.delete(event.handle);
     if (event.error === "NotConnected") {
       this.acks.get(event.handle)?._onStatusRefused(new NotConnected(detail));
+      presence?.reject(new NotConnected(detail));
       return;
     }
     const text = `the server answered: ${detail}`;
+    presence?.reject(new ServerErrorReply(text, { code: event.code }));
     this.takeSubscribe(event.handle)?.reject(new ServerErrorReply(text, { code: event.code }));
     const ack = this.acks.get(event.handle);
     ack?._onRefused(new ServerErrorReply(text, { code: event.code, ackId: ack.id }));

@@ -359,8 +359,13 @@ var BusClient = (() => {
     ping(rid, token = "") {
       return this.frame(token === "" ? { action: ClientAction.Ping, rid } : { action: ClientAction.Ping, token, rid });
     }
-    subscribe(topic, rid) {
-      return this.frame({ action: ClientAction.Subscribe, topic, rid });
+    /** `joinLeave`: also the topic's join/leave events (spec §15.3). */
+    subscribe(topic, rid, joinLeave = false) {
+      return this.frame(joinLeave ? { action: ClientAction.Subscribe, topic, join_leave: true, rid } : { action: ClientAction.Subscribe, topic, rid });
+    }
+    /** The members of a topic (spec §15.2). */
+    presence(topic, rid) {
+      return this.frame({ action: "presence", topic, rid });
     }
     unsubscribe(topic, rid) {
       return this.frame({ action: ClientAction.Unsubscribe, topic, rid });
@@ -465,11 +470,25 @@ var BusClient = (() => {
     if (status !== void 0) {
       frame.status = status;
     }
+    readPresence(value, frame);
     const responses = readResponses(value["responses"]);
     if (responses !== void 0) {
       frame.responses = responses;
     }
     return frame;
+  }
+  function readPresence(value, frame) {
+    const count = value["count"];
+    if (typeof count === "number" && Number.isInteger(count)) {
+      frame.count = count;
+    }
+    const ids = value["ids"];
+    if (Array.isArray(ids)) {
+      frame.ids = ids.filter((id) => typeof id === "string");
+    }
+    if (value["truncated"] === true) {
+      frame.truncated = true;
+    }
   }
   function readStatus(value) {
     if (!isObject(value)) {
@@ -501,7 +520,7 @@ var BusClient = (() => {
   }
 
   // src/core/inbound.ts
-  var ALL_KINDS = ["subscribe", "restore", "unsubscribe", "status"];
+  var ALL_KINDS = ["subscribe", "restore", "unsubscribe", "status", "presence"];
   var SUBSCRIBE_KINDS = ["subscribe", "restore"];
   function routeFrame(session, value) {
     let frame;
@@ -549,6 +568,19 @@ var BusClient = (() => {
         const request = session.requests.take(frame.rid, ["status"], frame.ack_id ?? "");
         return request === void 0 ? void 0 : session.emit({ type: "status", handle: request.handle, status: frame.status ?? {} });
       }
+      case "presence": {
+        const request = session.requests.take(frame.rid, ["presence"], frame.topic ?? "");
+        return request === void 0 ? void 0 : session.emit({
+          type: "presence",
+          handle: request.handle,
+          count: frame.count ?? 0,
+          ids: frame.ids ?? [],
+          truncated: frame.truncated === true
+        });
+      }
+      case "join":
+      case "leave":
+        return frame.topic === void 0 || frame.id === void 0 ? void 0 : session.emit({ type: frame.action, topic: frame.topic, id: frame.id });
       case ServerAction.Pong:
         if (frame.rid !== void 0 && frame.rid === session.refreshRid) session.refreshRid = "";
         return void 0;
@@ -644,7 +676,9 @@ var BusClient = (() => {
   function applyIntent(session, input) {
     switch (input.type) {
       case "subscribe":
-        return subscribe(session, input.topic, input.handle ?? "");
+        return subscribe(session, input.topic, input.handle ?? "", input.join_leave === true);
+      case "presence":
+        return presence(session, input.topic, input.handle);
       case "unsubscribe":
         return unsubscribe(session, input.topic, input.handle ?? "");
       case "publish":
@@ -671,8 +705,13 @@ var BusClient = (() => {
         return refreshToken(session, input.token);
     }
   }
-  function subscribe(session, topic, handle) {
+  function subscribe(session, topic, handle, joinLeave) {
     session.topics.add(topic);
+    if (joinLeave) {
+      session.joinLeave.add(topic);
+    } else {
+      session.joinLeave.delete(topic);
+    }
     session.stale.delete(topic);
     if (!session.registered) {
       session.wait(topic, handle);
@@ -680,10 +719,11 @@ var BusClient = (() => {
     }
     const rid = session.env.newRid();
     session.requests.add(rid, { kind: "subscribe", key: topic, handle });
-    session.send(session.frames.subscribe(topic, rid));
+    session.send(session.frames.subscribe(topic, rid, joinLeave));
   }
   function unsubscribe(session, topic, handle) {
     session.topics.delete(topic);
+    session.joinLeave.delete(topic);
     for (const waiting of session.takeWaiting(topic)) {
       session.emit({ type: "subscribed", handle: waiting });
     }
@@ -739,6 +779,15 @@ var BusClient = (() => {
       session.refreshRid = session.env.newRid();
       session.send(session.frames.ping(session.refreshRid, token));
     }
+  }
+  function presence(session, topic, handle) {
+    if (session.phase !== "ready") {
+      session.notConnected(handle);
+      return;
+    }
+    const rid = session.env.newRid();
+    session.requests.add(rid, { kind: "presence", key: topic, handle });
+    session.send(session.frames.presence(topic, rid));
   }
 
   // src/core/offline-queue.ts
@@ -863,6 +912,8 @@ var BusClient = (() => {
       this.requests = new RequestTable();
       /** @internal */
       this.topics = /* @__PURE__ */ new Set();
+      /** @internal The topics subscribed with join/leave events (spec §15.3), kept for the restores. */
+      this.joinLeave = /* @__PURE__ */ new Set();
       /**
        * @internal Subscribe handles waiting for the next connection's confirmation of their topic: made
        * offline, or sent on a connection lost before the answer. They settle with the restoring subscribe.
@@ -979,7 +1030,7 @@ var BusClient = (() => {
         const rid = this.env.newRid();
         this.requests.add(rid, { kind: "restore", key: topic, handle: "" });
         this.restoring += 1;
-        this.send(this.frames.subscribe(topic, rid));
+        this.send(this.frames.subscribe(topic, rid, this.joinLeave.has(topic)));
       }
       if (this.restoring === 0) {
         this.becomeReady();
@@ -1071,7 +1122,7 @@ var BusClient = (() => {
           this.wait(request.key, request.handle);
         } else if (request.kind === "unsubscribe") {
           this.emit({ type: "unsubscribed", handle: request.handle });
-        } else if (request.kind === "status") {
+        } else if (request.kind === "status" || request.kind === "presence") {
           this.notConnected(request.handle);
         }
       }
@@ -1124,7 +1175,7 @@ var BusClient = (() => {
     }
     /** @internal */
     notConnected(handle) {
-      this.detail = "not connected: the status of a request needs the server";
+      this.detail = "not connected: this needs an answer from the server";
       this.emit({ type: "refused", handle, error: "NotConnected", code: "" });
     }
   };
@@ -1597,6 +1648,7 @@ var BusClient = (() => {
   var HandleTable = class {
     constructor() {
       this.subscribes = /* @__PURE__ */ new Map();
+      this.presences = /* @__PURE__ */ new Map();
       this.acks = /* @__PURE__ */ new Map();
       this.counter = 0;
     }
@@ -1611,6 +1663,9 @@ var BusClient = (() => {
     /** Resolves a Subscribe now, keeping its handle: a later refusal (of the restore) still reaches it. */
     resolveNow(handle) {
       this.subscribes.get(handle)?.resolve();
+    }
+    addPresence(handle, pending) {
+      this.presences.set(handle, pending);
     }
     addAck(handle, ack) {
       this.acks.set(handle, ack);
@@ -1632,6 +1687,12 @@ var BusClient = (() => {
         case "status":
           this.acks.get(event.handle)?._onStatus(event.status);
           return;
+        case "presence": {
+          const { count, ids, truncated } = event;
+          this.presences.get(event.handle)?.resolve({ count, ids, truncated });
+          this.presences.delete(event.handle);
+          return;
+        }
         case "ack_done": {
           const ack = this.acks.get(event.handle);
           this.acks.delete(event.handle);
@@ -1653,13 +1714,21 @@ var BusClient = (() => {
         ack._onDone();
       }
       this.acks.clear();
+      for (const pending of this.presences.values()) {
+        pending.reject(new NotConnected("the client was closed before the server answered"));
+      }
+      this.presences.clear();
     }
     refused(event, detail) {
+      const presence2 = this.presences.get(event.handle);
+      this.presences.delete(event.handle);
       if (event.error === "NotConnected") {
         this.acks.get(event.handle)?._onStatusRefused(new NotConnected(detail));
+        presence2?.reject(new NotConnected(detail));
         return;
       }
       const text = `the server answered: ${detail}`;
+      presence2?.reject(new ServerErrorReply(text, { code: event.code }));
       this.takeSubscribe(event.handle)?.reject(new ServerErrorReply(text, { code: event.code }));
       const ack = this.acks.get(event.handle);
       ack?._onRefused(new ServerErrorReply(text, { code: event.code, ackId: ack.id }));
@@ -1909,6 +1978,7 @@ var BusClient = (() => {
       this.ackCounter = 0;
       this.options = options;
       this.events = new ClientEvents(raw);
+      this.hooks = { OnJoin: raw.OnJoin, OnLeave: raw.OnLeave };
       this.driver = new SessionDriver(
         options,
         opener,
@@ -1964,7 +2034,7 @@ var BusClient = (() => {
      * next connection. Returns the function that ends the subscription; awaiting it waits for the server's
      * `subscribed` and throws {@link ServerErrorReply} when the server refused it (see {@link SubscribeResult}).
      */
-    Subscribe(topic, callback) {
+    Subscribe(topic, callback, options = {}) {
       this.checkOpen();
       checkName("topic", topic);
       if (typeof callback !== "function") {
@@ -1996,7 +2066,7 @@ var BusClient = (() => {
       confirmed.catch(() => {
       });
       const offline = !this.driver.core.registered;
-      this.driver.input({ type: "subscribe", topic, handle });
+      this.driver.input({ type: "subscribe", topic, handle, join_leave: options.joinLeave === true });
       if (offline) {
         this.handles.resolveNow(handle);
       }
@@ -2006,6 +2076,19 @@ var BusClient = (() => {
         return confirmed.then(onFulfilled, onRejected);
       };
       return result;
+    }
+    /**
+     * The members of `topic` on every node: `{count, ids, truncated}` (spec §15.2). Rejects with
+     * {@link NotConnected} while disconnected and with {@link ServerErrorReply} (`code` `"forbidden"`) when
+     * the client may not subscribe to `topic`.
+     */
+    Presence(topic) {
+      this.checkOpen();
+      checkName("topic", topic);
+      const handle = this.handles.newHandle("p");
+      const answer = new Promise((resolve, reject) => this.handles.addPresence(handle, { resolve, reject }));
+      this.driver.input({ type: "presence", topic, handle });
+      return answer;
     }
     /** Ends the topic's subscription; its callback stops at once (spec §4.1). */
     Unsubscribe(topic) {
@@ -2112,8 +2195,19 @@ var BusClient = (() => {
           return this.settleFirstAttempt(void 0, true);
         case "closed":
           return this.closed();
+        case "join":
+        case "leave":
+          return this.member(event.type === "join" ? this.hooks.OnJoin : this.hooks.OnLeave, event.topic, event.id);
         default:
           return this.handles.handleEvent(event, cause, detail);
+      }
+    }
+    /** OnJoin/OnLeave (spec §15.3); what the hook throws goes to OnError. */
+    member(hook, topic, id) {
+      try {
+        hook?.(topic, id);
+      } catch (error) {
+        this.reportError(new CallbackError(topic, error));
       }
     }
     deliver(subscription, message, ackId = "") {
@@ -2200,6 +2294,7 @@ var BusClient = (() => {
   Object.assign(Client.prototype, {
     subscribe: Client.prototype.Subscribe,
     unsubscribe: Client.prototype.Unsubscribe,
+    presence: Client.prototype.Presence,
     publish: Client.prototype.Publish,
     publishToId: Client.prototype.PublishToID,
     publishToID: Client.prototype.PublishToID,

@@ -16,8 +16,14 @@ export class FrameBuilder {
     return this.frame(token === "" ? { action: ClientAction.Ping, rid } : { action: ClientAction.Ping, token, rid });
   }
 
-  subscribe(topic: string, rid: string): Frame {
-    return this.frame({ action: ClientAction.Subscribe, topic, rid });
+  /** `joinLeave`: also the topic's join/leave events (spec §15.3). */
+  subscribe(topic: string, rid: string, joinLeave = false): Frame {
+    return this.frame(joinLeave ? { action: ClientAction.Subscribe, topic, join_leave: true, rid } : { action: ClientAction.Subscribe, topic, rid });
+  }
+
+  /** The members of a topic (spec §15.2). */
+  presence(topic: string, rid: string): Frame {
+    return this.frame({ action: "presence", topic, rid });
   }
 
   unsubscribe(topic: string, rid: string): Frame {

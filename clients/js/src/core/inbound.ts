@@ -11,7 +11,7 @@ import type { PendingRequest, RequestKind } from "./requests.js";
 import type { ClientSession } from "./session.js";
 import type { CoreEvent } from "./types.js";
 
-const ALL_KINDS: readonly RequestKind[] = ["subscribe", "restore", "unsubscribe", "status"];
+const ALL_KINDS: readonly RequestKind[] = ["subscribe", "restore", "unsubscribe", "status", "presence"];
 const SUBSCRIBE_KINDS: readonly RequestKind[] = ["subscribe", "restore"];
 
 /** Routes one frame (a parsed JSON value). A malformed one is reported; the connection goes on. */
@@ -64,6 +64,16 @@ function route(session: ClientSession, frame: ServerFrame): void {
       const request = session.requests.take(frame.rid, ["status"], frame.ack_id ?? "");
       return request === undefined ? undefined : session.emit({ type: "status", handle: request.handle, status: frame.status ?? {} });
     }
+    case "presence": {
+      const request = session.requests.take(frame.rid, ["presence"], frame.topic ?? "");
+      return request === undefined ? undefined : session.emit({
+        type: "presence", handle: request.handle, count: frame.count ?? 0, ids: frame.ids ?? [], truncated: frame.truncated === true,
+      });
+    }
+    case "join":
+    case "leave":
+      // A member of a topic subscribed with join_leave came or went (spec §15.3).
+      return frame.topic === undefined || frame.id === undefined ? undefined : session.emit({ type: frame.action, topic: frame.topic, id: frame.id });
     case ServerAction.Pong:
       if (frame.rid !== undefined && frame.rid === session.refreshRid) session.refreshRid = "";
       return undefined;

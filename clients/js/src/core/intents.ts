@@ -13,7 +13,8 @@ type Intent = Exclude<Input, { type: "start" | "opened" | "frame" | "lost" | "ti
 /** Applies one intent to `session`; its outputs go to `session.out`. */
 export function applyIntent(session: ClientSession, input: Intent): void {
   switch (input.type) {
-    case "subscribe": return subscribe(session, input.topic, input.handle ?? "");
+    case "subscribe": return subscribe(session, input.topic, input.handle ?? "", input.join_leave === true);
+    case "presence": return presence(session, input.topic, input.handle);
     case "unsubscribe": return unsubscribe(session, input.topic, input.handle ?? "");
     case "publish": return sendOrQueue(session, session.frames.publish(input.topic, input.data));
     case "publish_to_id": return sendOrQueue(session, session.frames.direct(input.to, input.data));
@@ -34,8 +35,13 @@ export function applyIntent(session: ClientSession, input: Intent): void {
   }
 }
 
-function subscribe(session: ClientSession, topic: string, handle: string): void {
+function subscribe(session: ClientSession, topic: string, handle: string, joinLeave: boolean): void {
   session.topics.add(topic);
+  if (joinLeave) {
+    session.joinLeave.add(topic);
+  } else {
+    session.joinLeave.delete(topic);
+  }
   session.stale.delete(topic);
   if (!session.registered) {
     // Made on the next connection, with the others (spec §4.1); confirmed then.
@@ -44,11 +50,12 @@ function subscribe(session: ClientSession, topic: string, handle: string): void 
   }
   const rid = session.env.newRid();
   session.requests.add(rid, { kind: "subscribe", key: topic, handle });
-  session.send(session.frames.subscribe(topic, rid));
+  session.send(session.frames.subscribe(topic, rid, joinLeave));
 }
 
 function unsubscribe(session: ClientSession, topic: string, handle: string): void {
   session.topics.delete(topic);
+  session.joinLeave.delete(topic);
   for (const waiting of session.takeWaiting(topic)) {
     session.emit({ type: "subscribed", handle: waiting }); // made, then ended, while offline
   }
@@ -111,4 +118,15 @@ function refreshToken(session: ClientSession, token: string): void {
     session.refreshRid = session.env.newRid();
     session.send(session.frames.ping(session.refreshRid, token));
   }
+}
+
+/** Asks for a topic's members (spec §15.2); needs the server, so refused NotConnected while not ready. */
+function presence(session: ClientSession, topic: string, handle: string): void {
+  if (session.phase !== "ready") {
+    session.notConnected(handle);
+    return;
+  }
+  const rid = session.env.newRid();
+  session.requests.add(rid, { kind: "presence", key: topic, handle });
+  session.send(session.frames.presence(topic, rid));
 }

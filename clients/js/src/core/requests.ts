@@ -5,12 +5,12 @@
  */
 
 /** Why a request was sent: the reply's meaning depends on it. */
-export type RequestKind = "subscribe" | "restore" | "unsubscribe" | "status";
+export type RequestKind = "subscribe" | "restore" | "unsubscribe" | "status" | "presence";
 
 /** One request waiting for its reply. */
 export interface PendingRequest {
   readonly kind: RequestKind;
-  /** The topic (subscribe, restore, unsubscribe) or the client ack ID (status). */
+  /** The topic (subscribe, restore, unsubscribe, presence) or the client ack ID (status). */
   readonly key: string;
   /** The handle named by the intent, "" when none (a restoring subscribe). */
   readonly handle: string;

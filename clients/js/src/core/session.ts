@@ -32,6 +32,8 @@ export class ClientSession {
   /** @internal */ readonly acks = new AckTable();
   /** @internal */ readonly requests = new RequestTable();
   /** @internal */ readonly topics = new Set<string>();
+  /** @internal The topics subscribed with join/leave events (spec §15.3), kept for the restores. */
+  readonly joinLeave = new Set<string>();
   /**
    * @internal Subscribe handles waiting for the next connection's confirmation of their topic: made
    * offline, or sent on a connection lost before the answer. They settle with the restoring subscribe.
@@ -155,7 +157,7 @@ export class ClientSession {
       const rid = this.env.newRid();
       this.requests.add(rid, { kind: "restore", key: topic, handle: "" });
       this.restoring += 1;
-      this.send(this.frames.subscribe(topic, rid));
+      this.send(this.frames.subscribe(topic, rid, this.joinLeave.has(topic)));
     }
     if (this.restoring === 0) {
       this.becomeReady();
@@ -252,7 +254,7 @@ export class ClientSession {
         this.wait(request.key, request.handle); // restored, and confirmed, on the next connection
       } else if (request.kind === "unsubscribe") {
         this.emit({ type: "unsubscribed", handle: request.handle });
-      } else if (request.kind === "status") {
+      } else if (request.kind === "status" || request.kind === "presence") {
         this.notConnected(request.handle);
       }
     }
@@ -312,7 +314,7 @@ export class ClientSession {
 
   /** @internal */
   notConnected(handle: string): void {
-    this.detail = "not connected: the status of a request needs the server";
+    this.detail = "not connected: this needs an answer from the server";
     this.emit({ type: "refused", handle, error: "NotConnected", code: "" });
   }
 

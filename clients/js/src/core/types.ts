@@ -22,7 +22,10 @@ export type Input =
   | { type: "timer" }
   /** The application closes the client for good. */
   | { type: "close" }
-  | { type: "subscribe"; topic: string; handle?: string }
+  /** `join_leave`: also the topic's join/leave events (spec §15.3). */
+  | { type: "subscribe"; topic: string; handle?: string; join_leave?: boolean }
+  /** The members of a topic (spec §15.2); answered by a `presence` event or refused. */
+  | { type: "presence"; topic: string; handle: string }
   | { type: "unsubscribe"; topic: string; handle?: string }
   | { type: "publish"; topic: string; data: unknown }
   | { type: "publish_to_id"; to: string; data: unknown }
@@ -52,6 +55,9 @@ export type CoreEvent =
   | { type: "ack_response"; handle: string; client_id: string; success: boolean; error?: string }
   | { type: "ack_done"; handle: string }
   | { type: "status"; handle: string; status: Record<string, boolean> }
+  | { type: "presence"; handle: string; count: number; ids: string[]; truncated: boolean }
+  | { type: "join"; topic: string; id: string }
+  | { type: "leave"; topic: string; id: string }
   /**
    * A failure no caller sees as an exception. `error` is the error class name shared by the three clients
    * ({@link ErrorClass}); `code` the error frame's code, or the close code (4001, 4003, 4004, 401).

@@ -98,11 +98,27 @@ export function checkFrame(value: unknown): ServerFrame {
   if (status !== undefined) {
     frame.status = status;
   }
+  readPresence(value, frame);
   const responses = readResponses(value["responses"]);
   if (responses !== undefined) {
     frame.responses = responses;
   }
   return frame;
+}
+
+/** The members of a `presence` reply (spec §15.2); wrong types read as absent. */
+function readPresence(value: Record<string, unknown>, frame: ServerFrame): void {
+  const count = value["count"];
+  if (typeof count === "number" && Number.isInteger(count)) {
+    frame.count = count;
+  }
+  const ids = value["ids"];
+  if (Array.isArray(ids)) {
+    frame.ids = ids.filter((id): id is string => typeof id === "string");
+  }
+  if (value["truncated"] === true) {
+    frame.truncated = true;
+  }
 }
 
 function readStatus(value: unknown): Record<string, boolean> | undefined {

@@ -185,7 +185,7 @@ export class Client {
     this.checkOpen();
     checkName("topic", topic);
     const handle = this.handles.newHandle("p");
-    const answer = new Promise<PresenceInfo>((resolve, reject) => this.handles.addPresence(handle, { resolve, reject }));
+    const answer = new Promise<PresenceInfo>((resolve, reject) => this.handles.addPresence(handle, { topic, resolve, reject }));
     this.driver.input({ type: "presence", topic, handle });
     return answer;
   }

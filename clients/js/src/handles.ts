@@ -28,6 +28,7 @@ export interface PresenceInfo {
 }
 
 interface PendingPresence {
+  readonly topic: string;
   resolve(info: PresenceInfo): void;
   reject(error: Error): void;
 }
@@ -122,7 +123,7 @@ export class HandleTable {
       return;
     }
     const text = `the server answered: ${detail}`;
-    presence?.reject(new ServerErrorReply(text, { code: event.code }));
+    presence?.reject(new ServerErrorReply(text, { code: event.code, topic: presence.topic }));
     this.takeSubscribe(event.handle)?.reject(new ServerErrorReply(text, { code: event.code }));
     const ack = this.acks.get(event.handle);
     ack?._onRefused(new ServerErrorReply(text, { code: event.code, ackId: ack.id }));

@@ -1728,7 +1728,7 @@ var BusClient = (() => {
         return;
       }
       const text = `the server answered: ${detail}`;
-      presence2?.reject(new ServerErrorReply(text, { code: event.code }));
+      presence2?.reject(new ServerErrorReply(text, { code: event.code, topic: presence2.topic }));
       this.takeSubscribe(event.handle)?.reject(new ServerErrorReply(text, { code: event.code }));
       const ack = this.acks.get(event.handle);
       ack?._onRefused(new ServerErrorReply(text, { code: event.code, ackId: ack.id }));
@@ -2086,7 +2086,7 @@ var BusClient = (() => {
       this.checkOpen();
       checkName("topic", topic);
       const handle = this.handles.newHandle("p");
-      const answer = new Promise((resolve, reject) => this.handles.addPresence(handle, { resolve, reject }));
+      const answer = new Promise((resolve, reject) => this.handles.addPresence(handle, { topic, resolve, reject }));
       this.driver.input({ type: "presence", topic, handle });
       return answer;
     }

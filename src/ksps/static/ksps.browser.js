@@ -641,7 +641,7 @@ var BusClient = (() => {
     }
     const request = frame.rid === void 0 ? void 0 : session.requests.take(frame.rid, ALL_KINDS, "");
     if (request !== void 0) {
-      return refused(session, request, code);
+      return refused(session, request, code, frame.topic);
     }
     const pending = frame.ack_id === void 0 ? void 0 : session.acks.byAckId(frame.ack_id);
     if (pending !== void 0) {
@@ -650,22 +650,19 @@ var BusClient = (() => {
     }
     session.emit(errorEvent(code, frame.topic));
   }
-  function refused(session, request, code) {
+  function refused(session, request, code, topic) {
     if (request.kind === "subscribe" || request.kind === "restore") {
       session.topics.delete(request.key);
     }
+    const handles = request.kind === "restore" ? session.takeWaiting(request.key) : [request.handle].filter(Boolean);
     if (request.kind === "restore") {
-      const handles = session.takeWaiting(request.key);
-      for (const handle of handles) {
-        session.emit({ type: "refused", handle, error: "ServerErrorReply", code });
-      }
-      if (handles.length === 0) {
-        session.emit(errorEvent(code, request.key));
-      }
-      return session.restored();
+      session.restored();
     }
-    if (request.handle !== "") {
-      session.emit({ type: "refused", handle: request.handle, error: "ServerErrorReply", code });
+    for (const handle of handles) {
+      session.emit({ type: "refused", handle, error: "ServerErrorReply", code });
+    }
+    if (handles.length === 0) {
+      session.emit(errorEvent(code, topic ?? request.key));
     }
   }
   function errorEvent(code, topic) {
@@ -712,7 +709,6 @@ var BusClient = (() => {
     } else {
       session.joinLeave.delete(topic);
     }
-    session.stale.delete(topic);
     if (!session.registered) {
       session.wait(topic, handle);
       return;
@@ -722,13 +718,12 @@ var BusClient = (() => {
     session.send(session.frames.subscribe(topic, rid, joinLeave));
   }
   function unsubscribe(session, topic, handle) {
-    session.topics.delete(topic);
+    const held = session.topics.delete(topic) && session.registered;
     session.joinLeave.delete(topic);
     for (const waiting of session.takeWaiting(topic)) {
       session.emit({ type: "subscribed", handle: waiting });
     }
-    if (!session.registered) {
-      session.stale.add(topic);
+    if (!held) {
       if (handle !== "") session.emit({ type: "unsubscribed", handle });
       return;
     }
@@ -932,8 +927,6 @@ var BusClient = (() => {
        * carry only the error class: texts are each language's own).
        */
       this.detail = "";
-      /** @internal Topics unsubscribed while offline, unsubscribed on the next connection (spec §3.3). */
-      this.stale = /* @__PURE__ */ new Set();
       this.connectedOnce = false;
       this.restoring = 0;
       this.timerAt = null;
@@ -968,8 +961,23 @@ var BusClient = (() => {
       this.out = [];
       if (this.phase !== "closed") {
         this.step(input);
+      } else {
+        this.afterClose(input);
       }
       return this.out;
+    }
+    /** Closed for good: what still names a handle is answered at once, the rest is ignored. */
+    afterClose(input) {
+      if (input.type === "subscribe" || input.type === "presence") {
+        if (input.handle) {
+          this.detail = "the client is closed";
+          this.emit({ type: "refused", handle: input.handle, error: "ClientClosed", code: "" });
+        }
+      } else if (input.type === "unsubscribe") {
+        if (input.handle) this.emit({ type: "unsubscribed", handle: input.handle });
+      } else if (input.type === "publish_with_ack" || input.type === "publish_to_id_with_ack") {
+        this.emit({ type: "ack_done", handle: input.handle });
+      }
     }
     step(input) {
       switch (input.type) {
@@ -1020,12 +1028,6 @@ var BusClient = (() => {
     /** @internal The server answered the registration `ping`: restore the subscriptions (spec §4.1). */
     registeredNow() {
       this.phase = "restoring";
-      for (const topic of this.stale) {
-        if (!this.topics.has(topic)) {
-          this.send(this.frames.unsubscribe(topic, this.env.newRid()));
-        }
-      }
-      this.stale.clear();
       for (const topic of this.topics) {
         const rid = this.env.newRid();
         this.requests.add(rid, { kind: "restore", key: topic, handle: "" });
@@ -1900,8 +1902,6 @@ var BusClient = (() => {
   var SubscriptionRegistry = class {
     constructor() {
       this.byTopic = /* @__PURE__ */ new Map();
-      /** Topics unsubscribed while offline: the server may still hold them for this ID (spec §3.3). */
-      this.stale = /* @__PURE__ */ new Set();
     }
     /** Makes `subscription` the topic's current one; the one it replaces stops receiving. */
     add(subscription) {
@@ -1910,7 +1910,6 @@ var BusClient = (() => {
         old.active = false;
       }
       this.byTopic.set(subscription.topic, subscription);
-      this.stale.delete(subscription.topic);
     }
     /** The OnId handler, as a subscription: its deliveries are ordered and acknowledged like a topic's. */
     get idHandler() {
@@ -1923,16 +1922,6 @@ var BusClient = (() => {
       }
       this.direct = handler === void 0 ? void 0 : new Subscription("", (message) => handler(message), () => {
       });
-    }
-    /** Remembers a topic the server could not be told about (unsubscribed while offline). */
-    markStale(topic) {
-      this.stale.add(topic);
-    }
-    /** The stale topics not subscribed again since, to unsubscribe on the next connection; forgets them. */
-    takeStaleTopics() {
-      const topics = [...this.stale].filter((topic) => !this.byTopic.has(topic));
-      this.stale.clear();
-      return topics;
     }
     /** Removes `subscription` if it is still the topic's current one; true when it was. */
     remove(subscription) {
@@ -1964,7 +1953,6 @@ var BusClient = (() => {
         subscription.active = false;
       }
       this.byTopic.clear();
-      this.stale.clear();
       this.setIdHandler(void 0);
     }
   };

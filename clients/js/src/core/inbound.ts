@@ -140,7 +140,7 @@ function routeError(session: ClientSession, frame: ServerFrame): void {
   }
   const request = frame.rid === undefined ? undefined : session.requests.take(frame.rid, ALL_KINDS, "");
   if (request !== undefined) {
-    return refused(session, request, code);
+    return refused(session, request, code, frame.topic);
   }
   const pending = frame.ack_id === undefined ? undefined : session.acks.byAckId(frame.ack_id);
   if (pending !== undefined) {
@@ -150,24 +150,21 @@ function routeError(session: ClientSession, frame: ServerFrame): void {
   session.emit(errorEvent(code, frame.topic));
 }
 
-function refused(session: ClientSession, request: PendingRequest, code: string): void {
+function refused(session: ClientSession, request: PendingRequest, code: string, topic: string | undefined): void {
   if (request.kind === "subscribe" || request.kind === "restore") {
-    session.topics.delete(request.key);
+    session.topics.delete(request.key); // a refused subscription is not kept (spec §10.4)
   }
+  // A subscription the server now refuses on restore (spec §10) is dropped; the restore goes on (and may
+  // end: connected), then the refusal is reported: to the Subscribe calls waiting for it, else to OnError.
+  const handles = request.kind === "restore" ? session.takeWaiting(request.key) : [request.handle].filter(Boolean);
   if (request.kind === "restore") {
-    // A subscription the server now refuses (spec §10) is dropped, and reported: to the Subscribe calls
-    // still waiting for it, else to OnError.
-    const handles = session.takeWaiting(request.key);
-    for (const handle of handles) {
-      session.emit({ type: "refused", handle, error: "ServerErrorReply", code });
-    }
-    if (handles.length === 0) {
-      session.emit(errorEvent(code, request.key));
-    }
-    return session.restored();
+    session.restored();
   }
-  if (request.handle !== "") {
-    session.emit({ type: "refused", handle: request.handle, error: "ServerErrorReply", code });
+  for (const handle of handles) {
+    session.emit({ type: "refused", handle, error: "ServerErrorReply", code });
+  }
+  if (handles.length === 0) {
+    session.emit(errorEvent(code, topic ?? request.key));
   }
 }
 

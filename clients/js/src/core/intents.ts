@@ -42,7 +42,6 @@ function subscribe(session: ClientSession, topic: string, handle: string, joinLe
   } else {
     session.joinLeave.delete(topic);
   }
-  session.stale.delete(topic);
   if (!session.registered) {
     // Made on the next connection, with the others (spec §4.1); confirmed then.
     session.wait(topic, handle);
@@ -53,14 +52,14 @@ function subscribe(session: ClientSession, topic: string, handle: string, joinLe
   session.send(session.frames.subscribe(topic, rid, joinLeave));
 }
 
+/** Forgets a topic; asks the server only when it holds it (registered and subscribed), else at once. */
 function unsubscribe(session: ClientSession, topic: string, handle: string): void {
-  session.topics.delete(topic);
+  const held = session.topics.delete(topic) && session.registered;
   session.joinLeave.delete(topic);
   for (const waiting of session.takeWaiting(topic)) {
     session.emit({ type: "subscribed", handle: waiting }); // made, then ended, while offline
   }
-  if (!session.registered) {
-    session.stale.add(topic);
+  if (!held) {
     if (handle !== "") session.emit({ type: "unsubscribed", handle });
     return;
   }

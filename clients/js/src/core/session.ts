@@ -48,8 +48,6 @@ export class ClientSession {
    * carry only the error class: texts are each language's own).
    */
   detail = "";
-  /** @internal Topics unsubscribed while offline, unsubscribed on the next connection (spec §3.3). */
-  readonly stale = new Set<string>();
   /** @internal */ readonly queue: OfflineQueue;
   private readonly policy: ReconnectPolicy;
   private connectedOnce = false;
@@ -92,8 +90,24 @@ export class ClientSession {
     this.out = [];
     if (this.phase !== "closed") {
       this.step(input);
+    } else {
+      this.afterClose(input);
     }
     return this.out;
+  }
+
+  /** Closed for good: what still names a handle is answered at once, the rest is ignored. */
+  private afterClose(input: Input): void {
+    if (input.type === "subscribe" || input.type === "presence") {
+      if (input.handle) {
+        this.detail = "the client is closed";
+        this.emit({ type: "refused", handle: input.handle, error: "ClientClosed", code: "" });
+      }
+    } else if (input.type === "unsubscribe") {
+      if (input.handle) this.emit({ type: "unsubscribed", handle: input.handle });
+    } else if (input.type === "publish_with_ack" || input.type === "publish_to_id_with_ack") {
+      this.emit({ type: "ack_done", handle: input.handle });
+    }
   }
 
   private step(input: Input): void {
@@ -146,13 +160,6 @@ export class ClientSession {
   /** @internal The server answered the registration `ping`: restore the subscriptions (spec §4.1). */
   registeredNow(): void {
     this.phase = "restoring";
-    for (const topic of this.stale) {
-      // Unsubscribed while offline: the server may still hold it for this ID after a takeover (spec §3.3).
-      if (!this.topics.has(topic)) {
-        this.send(this.frames.unsubscribe(topic, this.env.newRid()));
-      }
-    }
-    this.stale.clear();
     for (const topic of this.topics) {
       const rid = this.env.newRid();
       this.requests.add(rid, { kind: "restore", key: topic, handle: "" });

@@ -88,8 +88,6 @@ var BusClient = (() => {
     }
     return String(thrown);
   }
-  var NotConnected = class extends KspsError {
-  };
 
   // src/core/ack-state.ts
   var ACK_GRACE_MS = 500;
@@ -328,7 +326,8 @@ var BusClient = (() => {
     GetAckStatus: "get_ack_status",
     CancelAck: "cancel_ack",
     PublishToServer: "publish_to_server",
-    ServerToServer: "server-to-server"
+    ServerToServer: "server-to-server",
+    History: "history"
   };
   var ServerAction = {
     Pong: "pong",
@@ -342,6 +341,7 @@ var BusClient = (() => {
     AckProgress: "ack_progress",
     AckStatus: "ack_status",
     AckCancelled: "ack_cancelled",
+    History: "history",
     ServerMessageSent: "server_message_sent",
     Error: "error"
   };
@@ -2008,13 +2008,8 @@ var BusClient = (() => {
     }
     /**
      * Connects to a ksps server. Resolves once the client is registered. When the first connection fails,
-<<<<<<< HEAD
-     * rejects with {@link ConnectionFailed}, unless `Autorestart` is set: then it resolves at once with a
-     * client that keeps trying in the background.
-=======
-     * rejects with {@link ConnectionFailed} (or {@link AuthError}), unless `AutoRestart` is set: then it
+     * rejects with {@link ConnectionFailed} (or {@link AuthError}), unless `Autorestart` is set: then it
      * resolves after the first failed attempt with a client that keeps trying in the background.
->>>>>>> js
      */
     static async NewClient(options = {}) {
       if (!options.Id && options.Token === void 0 && options.GetToken !== void 0) {
@@ -2250,7 +2245,7 @@ var BusClient = (() => {
     reportError(error) {
       this.events.emit("error", error);
     }
-    /** Resolves NewClient; after a failed first attempt with AutoRestart, its error goes to OnError then. */
+    /** Resolves NewClient; after a failed first attempt with Autorestart, its error goes to OnError then. */
     settleFirstAttempt(error, retrying = false) {
       const first = this.firstAttempt;
       this.firstAttempt = void 0;

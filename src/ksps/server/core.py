@@ -40,13 +40,22 @@ _PICOWS_LOGGER.logger.addFilter(PeerLogFilter())
 
 
 class _LoopScheduler:
-    """The broker's clock: the running loop, looked up when needed so the server can be built before it."""
+    """The broker's clock: the server's loop once it started, before that the running loop.
+
+    Bound at start because `asyncio.get_running_loop()` is not free (a `getpid()` on Python 3.11) and the ack
+    path asks for the time once per request.
+    """
+
+    __slots__ = ("loop",)
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def call_later(self, delay: float, callback: Callable[[], object], /) -> Cancellable:
-        return asyncio.get_running_loop().call_later(delay, callback)
+        return (self.loop or asyncio.get_running_loop()).call_later(delay, callback)
 
     def time(self) -> float:
-        return asyncio.get_running_loop().time()
+        return (self.loop or asyncio.get_running_loop()).time()
 
 
 class _LazyRunner:
@@ -78,8 +87,9 @@ class ServerCore:
         self.config = config
         self.id = config.server_id or str(uuid.uuid4())
         self._runner = _LazyRunner()
+        self._scheduler = _LoopScheduler()
         self.broker = Broker(
-            self.id, _LoopScheduler(), self._runner, config.default_ack_timeout, limits=_broker_limits(config)
+            self.id, self._scheduler, self._runner, config.default_ack_timeout, limits=_broker_limits(config)
         )
         self.relayer = Relayer(config.peer_secret, timeout=config.relay_timeout)
         self.federation = self._federation(config.split_address()[1])
@@ -232,7 +242,7 @@ class ServerCore:
         if self._server is not None:
             return
         config = self.config
-        self._loop = asyncio.get_running_loop()
+        self._loop = self._scheduler.loop = asyncio.get_running_loop()
         self._outbox = Outbox(self._loop)
         self._fit_connections_to_fd_limit()
         try:

@@ -19,6 +19,7 @@ from .auth import RegistrationDeadlines, TokenVerifier, auth_policy, token_middl
 from .config import ServerConfig
 from .connection import Connection
 from .hosts import AllowedHosts
+from .keepalive import KeepaliveSweep
 from .limits import ConnectionGate, OutputBudget, fd_connection_ceiling
 from .listener import Traffic, listen
 from .observer import Observer
@@ -119,6 +120,7 @@ class ServerCore:
         self.cluster: RedisBackplane | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: Outbox | None = None
+        self._keepalive: KeepaliveSweep | None = None
         self._stopping = False
         self._listening = False
         self._stopped = asyncio.Event()
@@ -256,6 +258,10 @@ class ServerCore:
         self._stopping = False
         self._stopped.clear()
         self._listening = True
+        self._keepalive = KeepaliveSweep(
+            self._loop, self.connections, interval=config.keepalive_interval, timeout=config.keepalive_timeout
+        )
+        self._keepalive.start()
         try:
             await self.observer.start()
         except ListenError:
@@ -296,6 +302,8 @@ class ServerCore:
         server = self._server
         server.close()
         self.deadlines.stop()
+        if self._keepalive is not None:
+            self._keepalive.stop()
         # End pending acks first, so their owners still get an `ack_response` before the close frame.
         self.broker.acks.cancel_all()
         for connection in tuple(self.connections):

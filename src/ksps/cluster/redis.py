@@ -28,6 +28,7 @@ from ..broker.permissions import claimant
 from ..broker.remote import RemoteInbox
 from ..protocol import AckResponse
 from . import messages as m
+from .pipe import PublishPipe, Receivers
 
 __all__ = ["RedisBackplane"]
 
@@ -61,6 +62,7 @@ class RedisBackplane:
         self._connected = asyncio.Event()
         self._ever_connected = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._pipe: PublishPipe | None = None
         self._stopping = False
         broker.backplane = self
         broker.topics.on_change = self._topic_counts_changed
@@ -125,6 +127,8 @@ class RedisBackplane:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
                 await task
+        if self._pipe is not None:
+            await self._pipe.reset()
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()
@@ -213,7 +217,11 @@ class RedisBackplane:
     # -- writing ----------------------------------------------------------------------------------------
 
     async def _write_loop(self) -> None:
-        """Send what the broker queued: one pipeline per batch, one PUBLISH per destination channel."""
+        """Send what the broker queued: one PUBLISH per destination channel per batch, as soon as woken.
+
+        A batch is handed to the socket without waiting for the replies of the one before (cluster/pipe.py):
+        what the broker queues while a batch is written goes out in the next iteration of the event loop.
+        """
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -236,22 +244,20 @@ class RedisBackplane:
 
     async def _publish_batch(self, batch: list[_Outgoing]) -> None:
         assert self._redis is not None
-        by_channel: dict[str, list[bytes]] = {}
-        for channel, payload, _ in batch:  # dicts keep insertion order: per-destination order is kept
-            by_channel.setdefault(channel, []).append(payload)
-        try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for channel, payloads in by_channel.items():
-                    pipe.publish(channel, m.batch(payloads))
-                counts = dict(zip(by_channel, await pipe.execute(), strict=True))
-        except (RedisError, OSError):
-            for _, _, receivers in batch:
-                if receivers is not None:
-                    receivers(0)  # nobody heard: the request completes with the answers it has
-            raise
-        for channel, _, receivers in batch:
+        if self._pipe is None:
+            self._pipe = PublishPipe(self._redis)
+        by_channel: dict[str, tuple[list[bytes], list[Receivers]]] = {}
+        for channel, payload, receivers in batch:  # dicts keep insertion order: per-destination order is kept
+            group = by_channel.get(channel)
+            if group is None:
+                group = by_channel[channel] = ([], [])
+            group[0].append(payload)
             if receivers is not None:
-                receivers(int(counts[channel]))
+                group[1].append(receivers)
+        # On a failure the pipe tells every receiver 0 (nobody heard: the request completes with what it has).
+        await self._pipe.publish(
+            [(channel, m.batch(payloads), receivers) for channel, (payloads, receivers) in by_channel.items()]
+        )
 
     def _queue_state(self, full: bool) -> None:
         if full:
@@ -304,6 +310,8 @@ class RedisBackplane:
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()
+        if self._pipe is not None:  # its connection may have died with the one being replaced
+            await self._pipe.reset()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(self._all_channel, self._node_channel(self.node_id))
         await self._redis.ping()

@@ -60,7 +60,13 @@ class PublishPipe:
         self._waiting.extend(expecting)  # before the write: replies are paired with requests in order
         try:
             connection = await self._connect()
-            await connection.send_packed_command(connection.pack_commands(commands), check_health=False)
+            # Straight to the stream: redis-py's `send_packed_command` wraps every write in `asyncio.wait_for`,
+            # a Task per batch that writes only on the next loop iteration. The write timeout is kept for
+            # when it matters: only a backed-up socket waits (`_writer` is redis-py 8.1's, pinned).
+            writer = connection._writer
+            writer.writelines(connection.pack_commands(commands))
+            if writer.transport.get_write_buffer_size():
+                await asyncio.wait_for(writer.drain(), connection.socket_timeout)
         except (RedisError, OSError):
             await self.reset()
             raise

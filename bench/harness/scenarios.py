@@ -176,12 +176,13 @@ def _ack_scenario(name: str, inflight: int, duration: str, nodes: int = 1) -> Sc
     )
 
 
-def _idle_scenario(connections: int, settle: float = 0.5) -> Scenario:
+def _idle_scenario(connections: int, settle: float = 0.5, name: str = "") -> Scenario:
     processes = math.ceil(connections / CONNECTIONS_PER_LOADGEN)
     shares = [connections // processes + (1 if i < connections % processes else 0) for i in range(processes)]
+    during = f", CPU over {settle:.0f} s: the first keepalive PING of each (20 s)" if settle > 1 else ""
     return Scenario(
-        name=f"idle-{connections}",
-        title=f"{connections:,} idle connections (registered, keepalive on)",
+        name=name or f"idle-{connections}",
+        title=f"{connections:,} idle connections (registered, keepalive on){during}",
         subcommand="idle",
         args=[],
         processes=[["-conns", str(share), "-prefix", f"idle{i}", "-timeout", "2s"] for i, share in enumerate(shares)],
@@ -232,5 +233,7 @@ def scenarios(smoke: bool) -> list[Scenario]:
         _ack_scenario("ack-100", 100, "2s"),
         _ack_scenario("ack-seq-2n", 1, "2s", nodes=2),
         *(_idle_scenario(n) for n in (1000, 5000, 10_000, 20_000)),
+        # The other idle scenarios measure CPU over 0.5 s, before any keepalive PING is due.
+        _idle_scenario(10_000, settle=30.0, name="idle-keepalive"),
         _connrate_scenario(3000),
     ]

@@ -36,6 +36,11 @@ log = logging.getLogger("ksps.cluster")
 
 _Outgoing = tuple[str, bytes, Callable[[int], None] | None]
 
+#: How long an `exp` with responders may wait to leave with the first `res` of its request, in one PUBLISH
+#: (spec/cluster.md §4.3): a cross-node round trip then costs one Redis message back instead of two. Nothing
+#: waits on it: the request cannot complete before that `res` anyway.
+_EXPECT_HOLD = 0.002
+
 
 class RedisBackplane:
     """One node's link to the others; implements the broker's `Backplane` interface."""
@@ -63,6 +68,9 @@ class RedisBackplane:
         self._ever_connected = False
         self._tasks: list[asyncio.Task[None]] = []
         self._pipe: PublishPipe | None = None
+        #: `exp` messages held back per mailbox channel (`_EXPECT_HOLD`), and the timer that sends them.
+        self._held: dict[str, list[bytes]] = {}
+        self._held_timer: asyncio.TimerHandle | None = None
         self._stopping = False
         broker.backplane = self
         broker.topics.on_change = self._topic_counts_changed
@@ -118,6 +126,9 @@ class RedisBackplane:
         if self._stopping:
             return
         self._stopping = True
+        if self._held_timer is not None:
+            self._held_timer.cancel()
+        self._release_all_held()
         self._send(self._all_channel, m.encode(m.Bye(n=self.node_id)))
         if self._tasks and self._connected.is_set():  # let the writer hand the goodbye to Redis
             with contextlib.suppress(TimeoutError):
@@ -139,6 +150,8 @@ class RedisBackplane:
     # -- the broker's outbound interface -------------------------------------------------------------------
 
     def _send(self, channel: str, payload: bytes, receivers: Callable[[int], None] | None = None) -> None:
+        if self._held:
+            self._release_held(channel)  # first: per-destination order is kept (an `exp` before its `res`)
         if not self._connected.is_set():
             # Redis is away: this node serves its own clients only; nothing piles up meanwhile.
             if receivers is not None:
@@ -188,7 +201,25 @@ class RedisBackplane:
         self._send(self._all_channel, m.encode(message), receivers)
 
     def ack_expect(self, node: str, ack_id: str, responders: list[str]) -> None:
-        self._send(self._node_channel(node), m.encode(m.Expect(n=self.node_id, a=ack_id, r=responders)))
+        channel = self._node_channel(node)
+        payload = m.encode(m.Expect(n=self.node_id, a=ack_id, r=responders))
+        if not responders:  # no `res` will follow: the request may complete on this one
+            self._send(channel, payload)
+            return
+        self._held.setdefault(channel, []).append(payload)
+        if self._held_timer is None:
+            self._held_timer = asyncio.get_running_loop().call_later(_EXPECT_HOLD, self._release_all_held)
+
+    def _release_held(self, channel: str) -> None:
+        held = self._held.pop(channel, None)
+        if held is not None:
+            for payload in held:
+                self._send(channel, payload)
+
+    def _release_all_held(self) -> None:
+        self._held_timer = None
+        for channel in list(self._held):
+            self._release_held(channel)
 
     def ack_result(self, node: str, ack_id: str, response: AckResponse) -> None:
         self._send(self._node_channel(node), m.encode(m.Result(n=self.node_id, a=ack_id, r=response)))

@@ -96,21 +96,20 @@ def _outcome(scenario: Scenario, run: dict[str, Any], seconds: float) -> str:
 
 
 def _run_all(chosen: list[Target], plan: list[Scenario], runs: int) -> list[dict[str, Any]]:
-    measured = [(s, t) for s in plan for t in chosen if s.name not in t.skips]
+    measured = [(s, t) for s in plan for t in chosen if t.skip_reason(s.name, s.nodes) is None]
     total, step = len(measured) * runs, 0
     print(f"{total} measurements: {len(plan)} scenarios x {len(chosen)} targets x {runs} runs", flush=True)
     results = []
     for scenario in plan:
         entries: dict[str, dict[str, Any]] = {}
         for target in chosen:
-            entries[target.name] = (
-                {"skipped": target.skips[scenario.name]} if scenario.name in target.skips else {"runs": []}
-            )
+            reason = target.skip_reason(scenario.name, scenario.nodes)
+            entries[target.name] = {"skipped": reason} if reason is not None else {"runs": []}
         for run in range(runs):
             # Interleaved, and the order rotates, so drift of a noisy machine does not favour one target.
             order = chosen[run % len(chosen) :] + chosen[: run % len(chosen)]
             for target in order:
-                if scenario.name in target.skips:
+                if target.skip_reason(scenario.name, scenario.nodes) is not None:
                     continue
                 step += 1
                 started = time.monotonic()

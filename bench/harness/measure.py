@@ -35,7 +35,8 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
         open_before, limit = system.open_files(pid), system.open_file_limit(pid)
         loadgens = []
         for extra in scenario.processes or [[]]:
-            loadgen = Loadgen(scenario.subcommand, ["-url", server.url, *scenario.args, *extra])
+            second = ["-url2", server.url2] if scenario.nodes > 1 else []
+            loadgen = Loadgen(scenario.subcommand, ["-url", server.url, *second, *scenario.args, *extra])
             stack.callback(loadgen.stop)
             loadgens.append(loadgen)
         ready = [loadgen.ready(scenario.timeout) for loadgen in loadgens]

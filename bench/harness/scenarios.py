@@ -59,6 +59,9 @@ class Scenario:
     #: Seconds to wait between "ready" and the samples (lets the server's memory settle).
     settle: float = 0.0
     timeout: float = 120.0
+    #: 2 = a cross-node scenario: the load generator gets the second node's URL (`-url2`); only two-node
+    #: targets run it.
+    nodes: int = 1
 
 
 DELIVERIES = Figure("deliveries_per_s", "deliveries/s", True)
@@ -155,11 +158,13 @@ def _latency_scenario(subscribers: int, rate: int, duration: str, warmup: str) -
     )
 
 
-def _ack_scenario(name: str, inflight: int, duration: str) -> Scenario:
+def _ack_scenario(name: str, inflight: int, duration: str, nodes: int = 1) -> Scenario:
     mode = "sequential" if inflight == 1 else f"{inflight} in flight"
+    where = ", the subscriber on the other node (2 cross-node hops per round trip)" if nodes > 1 else ""
     return Scenario(
         name=name,
-        title=f"ack round trips, {mode} (publish_with_ack -> 1 subscriber acks -> ack_response)",
+        title=f"ack round trips, {mode} (publish_with_ack -> 1 subscriber acks -> ack_response){where}",
+        nodes=nodes,
         subcommand="ack",
         args=["-inflight", str(inflight), "-duration", duration],
         figures=(
@@ -171,12 +176,13 @@ def _ack_scenario(name: str, inflight: int, duration: str) -> Scenario:
     )
 
 
-def _idle_scenario(connections: int, settle: float = 0.5) -> Scenario:
+def _idle_scenario(connections: int, settle: float = 0.5, name: str = "") -> Scenario:
     processes = math.ceil(connections / CONNECTIONS_PER_LOADGEN)
     shares = [connections // processes + (1 if i < connections % processes else 0) for i in range(processes)]
+    during = f", CPU over {settle:.0f} s: the first keepalive PING of each (20 s)" if settle > 1 else ""
     return Scenario(
-        name=f"idle-{connections}",
-        title=f"{connections:,} idle connections (registered, keepalive on)",
+        name=name or f"idle-{connections}",
+        title=f"{connections:,} idle connections (registered, keepalive on){during}",
         subcommand="idle",
         args=[],
         processes=[["-conns", str(share), "-prefix", f"idle{i}", "-timeout", "2s"] for i, share in enumerate(shares)],
@@ -214,6 +220,7 @@ def scenarios(smoke: bool) -> list[Scenario]:
             _latency_scenario(5, 200, "500ms", "200ms"),
             _ack_scenario("ack-seq", 1, "300ms"),
             _ack_scenario("ack-100", 100, "300ms"),
+            _ack_scenario("ack-seq-2n", 1, "300ms", nodes=2),
             _idle_scenario(200, settle=0.3),
             _connrate_scenario(100),
         ]
@@ -224,6 +231,9 @@ def scenarios(smoke: bool) -> list[Scenario]:
         _latency_scenario(100, 1000, "2s", "500ms"),
         _ack_scenario("ack-seq", 1, "2s"),
         _ack_scenario("ack-100", 100, "2s"),
+        _ack_scenario("ack-seq-2n", 1, "2s", nodes=2),
         *(_idle_scenario(n) for n in (1000, 5000, 10_000, 20_000)),
+        # The other idle scenarios measure CPU over 0.5 s, before any keepalive PING is due.
+        _idle_scenario(10_000, settle=30.0, name="idle-keepalive"),
         _connrate_scenario(3000),
     ]

@@ -115,7 +115,8 @@ def check_goals(scenarios: list[dict[str, Any]]) -> list[Goal]:
                     None if kib is None else kib <= 10.0,
                 )
             )
-        largest = max(medians.names("idle-"), key=lambda name: int(name.split("-")[1]), default=None)
+        sized = [name for name in medians.names("idle-") if name.split("-")[1].isdigit()]  # not idle-keepalive
+        largest = max(sized, key=lambda name: int(name.split("-")[1]), default=None)
         if largest:
             goals.append(_capacity_goal(medians, largest, subject))
     return goals

@@ -6,6 +6,7 @@ Each target runs as a fresh subprocess on a free loopback port for every measure
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -50,6 +51,17 @@ class Target:
     smoke: bool = False
     #: Built by `go build` before the suite starts.
     go_package: str | None = None
+    #: Server processes: 2 = two cluster nodes sharing the helpers (`url2` is the second's), for the
+    #: cross-node scenarios; those run only on such targets, and they run nothing else.
+    nodes: int = 1
+
+    def skip_reason(self, scenario_name: str, scenario_nodes: int) -> str | None:
+        """Why this target does not run that scenario, or None."""
+        if scenario_name in self.skips:
+            return self.skips[scenario_name]
+        if scenario_nodes != self.nodes:
+            return "n/a: cross-node scenario" if scenario_nodes > 1 else "n/a: two-node target"
+        return None
 
 
 #: The load generators open up to 20,000 connections from 127.0.0.1 and publish unpaced: the per-address
@@ -61,6 +73,23 @@ def _ksps(port: int, helpers: Mapping[str, int], *extra: str) -> list[str]:
     address = f"127.0.0.1:{port}"
     limits = _KSPS_BENCH_LIMITS
     return [sys.executable, "-m", "ksps", "serve", "--address", address, "--log-level", "error", *limits, *extra]
+
+
+#: A source tree (its `src` directory) of another ksps version, run as target `ksps-base` with this
+#: repository's venv: same Python, same dependencies, so a change is measured against its base in one run.
+BASELINE_ENV = "KSPS_BENCH_BASELINE"
+
+
+def _ksps_base(port: int, helpers: Mapping[str, int], *extra: str) -> list[str]:
+    # `env` execs Python in place: the pid is the server's, and PYTHONPATH comes before the editable install.
+    return ["env", f"PYTHONPATH={os.environ.get(BASELINE_ENV, '')}", *_ksps(port, helpers, *extra)]
+
+
+def _baseline_missing() -> str | None:
+    path = os.environ.get(BASELINE_ENV)
+    if not path:
+        return f"set {BASELINE_ENV} to the src directory of the ksps version to compare with"
+    return None if (Path(path) / "ksps" / "__main__.py").is_file() else f"{BASELINE_ENV}={path} holds no ksps"
 
 
 def _redis(port: int) -> list[str]:
@@ -97,6 +126,42 @@ TARGETS: dict[str, Target] = {
             command=lambda port, helpers: _ksps(port, helpers, "--redis", f"redis://127.0.0.1:{helpers['redis']}/0"),
             helpers=(Helper("redis", _redis),),
             unavailable=_redis_missing,
+        ),
+        Target(
+            name="ksps-base",
+            summary=f"`python -m ksps serve` from the source tree in ${BASELINE_ENV} (a before/after baseline)",
+            command=_ksps_base,
+            unavailable=_baseline_missing,
+            default=False,
+        ),
+        Target(
+            name="ksps-base-redis",
+            summary="`ksps-base` joined to a local Redis, like `ksps-redis`",
+            command=lambda port, helpers: _ksps_base(
+                port, helpers, "--redis", f"redis://127.0.0.1:{helpers['redis']}/0"
+            ),
+            helpers=(Helper("redis", _redis),),
+            unavailable=lambda: _baseline_missing() or _redis_missing(),
+            default=False,
+        ),
+        Target(
+            name="ksps-2n",
+            summary="two `python -m ksps serve --redis ...` nodes on one local Redis (CPU of all three counted)",
+            command=lambda port, helpers: _ksps(port, helpers, "--redis", f"redis://127.0.0.1:{helpers['redis']}/0"),
+            helpers=(Helper("redis", _redis),),
+            unavailable=_redis_missing,
+            nodes=2,
+        ),
+        Target(
+            name="ksps-base-2n",
+            summary="`ksps-2n` with the source tree in $KSPS_BENCH_BASELINE",
+            command=lambda port, helpers: _ksps_base(
+                port, helpers, "--redis", f"redis://127.0.0.1:{helpers['redis']}/0"
+            ),
+            helpers=(Helper("redis", _redis),),
+            unavailable=lambda: _baseline_missing() or _redis_missing(),
+            default=False,
+            nodes=2,
         ),
         Target(
             name="ksmux",
@@ -144,6 +209,12 @@ class RunningTarget:
                 self._wait(self._helpers[-1], ports[helper.name], startup_timeout, helper.name)
             self.process = self._spawn(target.command(self.port, ports))
             self._wait(self.process, self.port, startup_timeout, target.name)
+            self.url2 = ""
+            if target.nodes == 2:
+                port2 = free_port()
+                self._helpers.append(self._spawn(target.command(port2, ports)))
+                self._wait(self._helpers[-1], port2, startup_timeout, target.name + " (second node)")
+                self.url2 = f"ws://127.0.0.1:{port2}/ws/bus"
         except BaseException:
             self.stop()
             raise

@@ -15,12 +15,18 @@ var successTrue = []byte(`"success":true`)
 
 // ackScenario: a requester publishes with acknowledgement to a topic that one subscriber (the acker) answers,
 // keeping `inflight` requests open (1 = sequential round trips). Counts complete ack_response frames.
+// With -url2 the acker connects to that other node of a cluster: every round trip then crosses nodes twice.
 func ackScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[string]any, error), error) {
 	url := fs.String("url", "", "server WebSocket URL")
+	url2 := fs.String("url2", "", "another node's WebSocket URL for the acker (cross-node round trips)")
 	inflight := fs.Int("inflight", 1, "requests in flight")
 	duration := fs.Duration("duration", 3*time.Second, "time spent issuing requests")
 	return func() (map[string]any, func() (map[string]any, error), error) {
-		acker, err := dial(*url, 16384, 10*time.Second)
+		ackerURL := *url
+		if *url2 != "" {
+			ackerURL = *url2
+		}
+		acker, err := dial(ackerURL, 16384, 10*time.Second)
 		if err == nil {
 			err = acker.register("acker", "acks", 10*time.Second)
 		}
@@ -35,10 +41,38 @@ func ackScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[string]an
 			_ = acker.ws.Close()
 			return nil, nil, fmt.Errorf("requester: %w", err)
 		}
+		go answerAcks(acker)
+		if *url2 != "" {
+			// The acker's subscription reaches the requester's node through the cluster: wait until a request
+			// is answered, rather than count the first ones as failed.
+			if err := awaitResponder(requester, 10*time.Second); err != nil {
+				_ = acker.ws.Close()
+				_ = requester.ws.Close()
+				return nil, nil, err
+			}
+		}
 		return map[string]any{"inflight": *inflight}, func() (map[string]any, error) {
 			return runAcks(requester, acker, *inflight, *duration)
 		}, nil
 	}
+}
+
+// awaitResponder sends probe requests until one is answered with success.
+func awaitResponder(requester *Conn, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for i := 0; time.Now().Before(deadline); i++ {
+		frame := `{"action":"publish_with_ack","topic":"acks","data":0,"ack_id":"probe` + strconv.Itoa(i) +
+			`","timeout":1000,"from":"requester"}`
+		reply, err := requester.request(frame, 2*time.Second)
+		if err != nil {
+			return fmt.Errorf("probe: %w", err)
+		}
+		if bytes.HasPrefix(reply, ackResponsePrefix) && bytes.Contains(reply, successTrue) {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("no node answered a probe request within %s", timeout)
 }
 
 // ackTally is what the requester's reader learns from the ack_response frames.
@@ -52,7 +86,6 @@ type ackTally struct {
 }
 
 func runAcks(requester, acker *Conn, inflight int, duration time.Duration) (map[string]any, error) {
-	go answerAcks(acker)
 	credits := make(chan struct{}, inflight)
 	tally := &ackTally{sentAt: make(map[int]int64)}
 	go tally.read(requester, credits)

@@ -29,7 +29,7 @@ def test_a_request_without_responders_ends_at_once() -> None:
     request = tracker.open("s1", [], timeout=5, listener=listener(events))
     assert request.finished and request.complete
     assert events == [("s1", None)]
-    assert len(tracker) == 0 and clock.pending == 0
+    assert len(tracker) == 0 and clock.pending == 0, "no request pending: no sweep armed"
 
 
 def test_responses_complete_the_request_in_arrival_order() -> None:
@@ -43,7 +43,8 @@ def test_responses_complete_the_request_in_arrival_order() -> None:
     assert request.finished and request.complete
     assert list(request.responses) == ["b", "a"]
     assert events == [("s1", ok("s1", "b")), ("s1", ok("s1", "a")), ("s1", None)]
-    assert clock.pending == 0, "the timeout timer must be cancelled"
+    assert clock.run_out() == 0 and tracker.timed_out == 0, "no timeout may fire for a finished request"
+    assert events[-1] == ("s1", None) and len(events) == 3
     assert len(tracker) == 0
 
 
@@ -111,7 +112,7 @@ def test_cancel_ends_and_marks_cancelled() -> None:
     tracker.cancel(request)
     assert request.finished and request.cancelled
     assert events == [("s1", None)]
-    assert clock.pending == 0 and len(tracker) == 0
+    assert clock.run_out() == 0 and len(tracker) == 0 and tracker.timed_out == 0
     tracker.cancel(request)
     assert events == [("s1", None)], "cancelling twice notifies once"
 
@@ -152,3 +153,49 @@ def test_listening_to_a_finished_request_is_called_at_once() -> None:
     events: Events = []
     request.listen(listener(events))
     assert events == [("s1", None)]
+
+
+def test_pending_requests_share_one_timer_and_time_out_in_deadline_order() -> None:
+    # One sweep for all pending requests, not one timer each (issue 15): opening costs no timer.
+    clock, events = ManualClock(), []
+    tracker = AckTracker(clock)
+    requests = []
+    for n in range(1000):
+        requests.append(tracker.open(f"s{n}", ["x"], timeout=5, listener=listener(events)))
+        clock.advance(0.001)
+    assert clock.pending == 1
+    clock.advance(3.9)  # 4.9 s after the first
+    assert not requests[0].finished, "never before the deadline"
+    clock.advance(0.2)
+    assert requests[0].finished and not requests[-1].finished
+    for _ in range(2000):
+        clock.advance(0.001)
+    assert all(r.finished and not r.complete for r in requests)
+    assert tracker.timed_out == 1000 and len(tracker) == 0
+    assert [server_ack_id for server_ack_id, _ in events] == [f"s{n}" for n in range(1000)], "in deadline order"
+    assert clock.run_out() == 0
+
+
+def test_a_shorter_timeout_than_any_pending_is_swept_at_its_own_deadline() -> None:
+    clock = ManualClock()
+    tracker = AckTracker(clock)
+    long = tracker.open("long", ["x"], timeout=60)
+    short = tracker.open("short", ["x"], timeout=0.5)
+    clock.advance(0.5)
+    assert short.finished and not long.finished
+    tracker.respond("long", ok("long", "x"))
+    assert long.finished and long.complete
+    assert clock.run_out() == 0 and tracker.timed_out == 1
+
+
+def test_answered_requests_do_not_delay_or_repeat_the_timeout_of_others() -> None:
+    clock = ManualClock()
+    tracker = AckTracker(clock)
+    slow = tracker.open("slow", ["x"], timeout=5)
+    for n in range(10_000):  # a stream of answered requests while one waits
+        tracker.open(f"s{n}", ["y"], timeout=5)
+        tracker.respond(f"s{n}", ok(f"s{n}", "y"))
+    assert len(tracker) == 1 and tracker.completed == 10_000
+    clock.advance(5)
+    assert slow.finished and tracker.timed_out == 1
+    assert clock.run_out() == 0

@@ -79,7 +79,8 @@ def test_disconnect_forgets_everything(handler: FrameHandler, clock: ManualClock
     assert response["responses"]["s"]["error"] == "client disconnected"  # type: ignore[index]
     assert handler.broker.count_clients() == 1
     assert handler.broker.topics.count("t") == (0, 0)
-    assert clock.pending == 0
+    assert clock.run_out() == 0 and handler.broker.acks.timed_out == 0
+    assert publisher.take() == [], "the request ended once: no second ack_response at its deadline"
 
 
 def test_client_timeout_is_in_milliseconds_and_capped(handler: FrameHandler, clock: ManualClock) -> None:

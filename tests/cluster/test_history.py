@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from ksps import Server
+from ksps.server.server import core_of
 
 from .conftest import Connect, StartNode, routed, sees
 from .processes import RedisProcess
@@ -77,8 +78,9 @@ async def test_epoch_changes_when_redis_lost_the_data(
     old = await publish(client, topic, 1)
     own_redis.kill()
     own_redis.start()  # persists nothing: the history is gone
-    assert node.cluster is not None
-    await eventually(lambda: node.cluster is not None and node.cluster.connected, True, units(15), what="rejoin")
+    cluster = core_of(node).cluster
+    assert cluster is not None
+    await eventually(lambda: cluster.connected, True, units(15), what="rejoin")
 
     async def fresh_epoch() -> dict[str, Any]:
         while True:

@@ -9,6 +9,7 @@ import pytest
 
 from ksps import Server
 from ksps.broker.permissions import Identity
+from ksps.server.server import core_of
 from ksps.server.upgrade import Next, Reject, UpgradeRequest
 
 from .conftest import Connect, StartServer
@@ -283,7 +284,8 @@ async def test_topic_cap_evicts_the_least_recent_topic(connect: Connect, server:
     first = (await publish(pub, "a", 1))["epoch"]
     await publish(pub, "b", 2)
     await publish(pub, "c", 3)  # a third topic: "a", published to least recently, loses its history
-    assert server.broker.history is not None and server.broker.history.engine.size() == (2, 2)
+    history = core_of(server).broker.history
+    assert history is not None and history.engine.size() == (2, 2)
     offset, epoch = await position(pub, "a")
     assert (offset, epoch != first) == (0, True)
     client = await connect("c1")

@@ -162,6 +162,26 @@ async def test_silent_peer_is_dropped_and_forgotten(connect: Connect, server: Se
     assert (await alive.expect("publish"))["data"]["data"] == "to the living"
 
 
+@pytest.mark.server_options(keepalive_interval=units(0.5), keepalive_timeout=units(0.5))
+async def test_idle_connections_cost_no_task_each_and_keep_being_pinged(server: Server, open_raw: OpenRaw) -> None:
+    # picows' auto-ping ran an asyncio task per connection (issue 15: 10% of a core for 19,000 idle clients);
+    # keepalive is one sweep for all of them (spec §1.6). The server runs in this test's loop.
+    before = len(asyncio.all_tasks())
+    sockets = [await open_raw() for _ in range(20)]
+    for n, raw in enumerate(sockets):
+        await raw.send_json({"action": "ping", "from": f"idle{n}"})
+        assert await raw.read_json() == {"action": "pong", "id": f"idle{n}"}
+    assert server.CountClients() == 20
+    assert len(asyncio.all_tasks()) - before < 5, "a task per idle connection"
+    # And the sweep still pings each of them (none answers, so each is dropped: frames end with the close).
+    for raw in sockets:
+        opcodes = []
+        while (frame := await raw.read_frame(timeout=units(5))) is not None:
+            opcodes.append(frame[0])
+        assert 0x9 in opcodes and opcodes[-1] == 0x8, opcodes
+    assert server.CountClients() == 0
+
+
 async def test_server_answers_control_pings(connect: Connect) -> None:
     client = await connect("c")
     pong = await client.ws.ping(b"are you there")

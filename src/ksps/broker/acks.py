@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -14,6 +15,12 @@ __all__ = ["AckRequest", "AckTracker"]
 
 #: Requests answered or ended per turn of the event loop after clients left: a few milliseconds of work.
 _LEAVE_SLICE = 256
+#: The deadline sweep runs at most this often (seconds): a request may end up to this much after its timeout,
+#: never before it (spec §6.2). It bounds the wake-ups when many deadlines are close together.
+_SWEEP_GRANULARITY = 0.005
+#: The deadline heap is rebuilt from the pending requests when it holds more than twice as many entries plus
+#: this many: finished requests leave their entry behind (removing it would cost a heap search).
+_HEAP_SLACK = 64
 
 #: Called on every response as it arrives (with it) and once when the request ends (with None).
 AckListener = Callable[["AckRequest", "AckResponse | None"], None]
@@ -24,10 +31,10 @@ class AckRequest:
 
     __slots__ = (
         "_listeners",
-        "_timer",
         "awaiting_nodes",
         "cancelled",
         "client_ack_id",
+        "deadline",
         "expected",
         "finished",
         "nodes_known",
@@ -55,7 +62,8 @@ class AckRequest:
         self.awaiting_nodes = 0
         #: False until the backplane said how many nodes heard the request.
         self.nodes_known = True
-        self._timer: Cancellable | None = None
+        #: When the request times out, on the scheduler's clock (set by `AckTracker.open`).
+        self.deadline = 0.0
         self._listeners: list[AckListener] = []
 
     @property
@@ -76,7 +84,13 @@ class AckRequest:
 
 
 class AckTracker:
-    """All pending ack requests of one broker, indexed by server ack ID, by owner and by responder."""
+    """All pending ack requests of one broker, indexed by server ack ID, by owner and by responder.
+
+    Timeouts cost no timer per request: the deadlines are kept in one heap, and one scheduled sweep (at the
+    earliest deadline, at most every `_SWEEP_GRANULARITY` seconds) ends the requests whose time is up. A request
+    that ends earlier leaves its heap entry, skipped by the sweep; the heap is compacted when such entries
+    outnumber the pending requests.
+    """
 
     def __init__(self, scheduler: Scheduler) -> None:
         self._scheduler = scheduler
@@ -88,6 +102,13 @@ class AckTracker:
         #: Work left by clients that left (see `_leave`), and the scheduled next slice of it.
         self._left: deque[tuple[str | None, Iterator[AckRequest]]] = deque()
         self._left_drain: Cancellable | None = None
+        #: (deadline, sequence, request) of every pending request and of some finished ones (see `_sweep`).
+        self._deadlines: list[tuple[float, int, AckRequest]] = []
+        self._sequence = itertools.count()
+        #: The scheduled sweep and when it runs; the sweep stays armed when nothing is pending and then just
+        #: stops, so a steady stream of requests costs no timer each.
+        self._sweep_timer: Cancellable | None = None
+        self._sweep_at = 0.0
         #: Requests opened, ended with every answer in, and ended by their timeout, since the start.
         self.opened = 0
         self.completed = 0
@@ -108,6 +129,7 @@ class AckTracker:
         self,
         server_ack_id: str,
         expected: Iterable[str],
+        *,
         timeout: float,
         owner: Peer | None = None,
         client_ack_id: str = "",
@@ -123,20 +145,29 @@ class AckTracker:
         request.nodes_known = not clustered
         self.opened += 1
         if listener is not None:
-            request.listen(listener)
+            request._listeners.append(listener)
         if request.complete:
             self._end(request)
             return request
         self._by_server_id[server_ack_id] = request
         if owner is not None:
-            owned = self._by_owner.setdefault(owner, {})
-            previous = owned.pop(client_ack_id, None)
-            if previous is not None:  # a client reusing a pending ack ID replaces the older request
-                self.cancel(previous)
-            self._by_owner.setdefault(owner, owned)[client_ack_id] = request
+            owned = self._by_owner.get(owner)
+            if owned is None:
+                owned = self._by_owner[owner] = {}
+            else:
+                previous = owned.get(client_ack_id)
+                if previous is not None:  # a client reusing a pending ack ID replaces the older request
+                    self.cancel(previous)
+                    owned = self._by_owner.setdefault(owner, owned)  # cancel() drops an emptied index
+            owned[client_ack_id] = request
+        by_responder = self._by_responder
         for responder in request.expected:
-            self._by_responder.setdefault(responder, set()).add(request)
-        request._timer = self._scheduler.call_later(timeout, lambda: self._time_out(request))
+            waiting = by_responder.get(responder)
+            if waiting is None:
+                by_responder[responder] = {request}
+            else:
+                waiting.add(request)
+        self._add_deadline(request, self._scheduler.time() + timeout)
         return request
 
     def respond(self, server_ack_id: str, response: AckResponse) -> None:
@@ -250,15 +281,55 @@ class AckTracker:
         """End every pending request (server shutdown)."""
         for request in tuple(self._by_server_id.values()):
             self._end(request)
+        self._deadlines.clear()
+        if self._sweep_timer is not None:
+            self._sweep_timer.cancel()
+            self._sweep_timer = None
         self._left.clear()
         if self._left_drain is not None:
             self._left_drain.cancel()
             self._left_drain = None
 
-    def _time_out(self, request: AckRequest) -> None:
-        if not request.finished:
-            self.timed_out += 1
-        self._end(request)
+    # -- deadlines: one heap, one sweep ------------------------------------------------------------------
+
+    def _add_deadline(self, request: AckRequest, deadline: float) -> None:
+        request.deadline = deadline
+        heap = self._deadlines
+        if len(heap) > 2 * len(self._by_server_id) + _HEAP_SLACK:
+            self._compact()
+        heapq.heappush(heap, (deadline, next(self._sequence), request))
+        if self._sweep_timer is None:
+            self._arm(deadline)
+        elif deadline < self._sweep_at:  # a shorter timeout than any pending: sweep earlier
+            self._sweep_timer.cancel()
+            self._arm(deadline)
+
+    def _arm(self, when: float) -> None:
+        now = self._scheduler.time()
+        when = max(when, now)
+        self._sweep_at = when
+        self._sweep_timer = self._scheduler.call_later(when - now, self._sweep)
+
+    def _compact(self) -> None:
+        """Drop the entries of finished requests: keeps the heap within twice the pending requests."""
+        heap = [entry for entry in self._deadlines if not entry[2].finished]
+        heapq.heapify(heap)
+        self._deadlines = heap
+
+    def _sweep(self) -> None:
+        """End every request whose deadline passed (spec §6.2), then sleep until the next deadline."""
+        self._sweep_timer = None
+        heap = self._deadlines
+        now = self._scheduler.time()
+        while heap and heap[0][0] <= now:
+            request = heapq.heappop(heap)[2]
+            if not request.finished:
+                self.timed_out += 1
+                self._end(request)
+        while heap and heap[0][2].finished:  # no wake-up for what already ended
+            heapq.heappop(heap)
+        if heap:
+            self._arm(max(heap[0][0], now + _SWEEP_GRANULARITY))
 
     def _end(self, request: AckRequest) -> None:
         if request.finished:
@@ -266,10 +337,10 @@ class AckTracker:
         request.finished = True
         if request.complete:
             self.completed += 1
-        if request._timer is not None:
-            request._timer.cancel()
-            request._timer = None
-        self._by_server_id.pop(request.server_ack_id, None)
+        by_server_id = self._by_server_id
+        by_server_id.pop(request.server_ack_id, None)
+        if not by_server_id:
+            self._deadlines.clear()  # every entry left is a finished request's
         if request.owner is not None:
             owned = self._by_owner.get(request.owner)
             if owned is not None and owned.get(request.client_ack_id) is request:

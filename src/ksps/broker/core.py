@@ -223,11 +223,11 @@ class Broker:
         request = self.acks.open(
             server_ack_id,
             expected,
-            seconds,
-            owner,
-            client_ack_id,
-            progress,
-            listener or self._reply_listener(owner),
+            timeout=seconds,
+            owner=owner,
+            client_ack_id=client_ack_id,
+            progress=progress,
+            listener=listener or self._reply_listener(owner),
             clustered=backplane is not None,
         )
         self.deliver_with_ack(topic, data, sender, server_ack_id, peers, subs)
@@ -288,7 +288,13 @@ class Broker:
         if target == self.server_id:
             responder = self.new_responder_id()
             request = self.acks.open(
-                server_ack_id, [responder], self._timeout(timeout), owner, client_ack_id, progress, reply
+                server_ack_id,
+                [responder],
+                timeout=self._timeout(timeout),
+                owner=owner,
+                client_ack_id=client_ack_id,
+                progress=progress,
+                listener=reply,
             )
             self.run_on_id_with_ack(data, sender, server_ack_id, responder)
             return request
@@ -297,7 +303,14 @@ class Broker:
         remote = peer is None and self.backplane is not None
         expected = [target] if peer is not None else []
         request = self.acks.open(
-            server_ack_id, expected, seconds, owner, client_ack_id, progress, reply, clustered=remote
+            server_ack_id,
+            expected,
+            timeout=seconds,
+            owner=owner,
+            client_ack_id=client_ack_id,
+            progress=progress,
+            listener=reply,
+            clustered=remote,
         )
         if peer is not None:
             self.deliver_direct_ack(peer, data, sender, server_ack_id)

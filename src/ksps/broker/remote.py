@@ -79,7 +79,7 @@ class RemoteInbox:
             if response is not None:
                 backplane.ack_result(origin, ack_id, response)
 
-        self.broker.acks.open(ack_id, expected, timeout, listener=forward)
+        self.broker.acks.open(ack_id, expected, timeout=timeout, listener=forward)
 
     def ack_expect(self, ack_id: str, responders: list[str]) -> None:
         """Another node told us whom it expects to answer one of our requests."""

@@ -28,12 +28,18 @@ from ..broker.permissions import claimant
 from ..broker.remote import RemoteInbox
 from ..protocol import AckResponse
 from . import messages as m
+from .pipe import PublishPipe, Receivers
 
 __all__ = ["RedisBackplane"]
 
 log = logging.getLogger("ksps.cluster")
 
 _Outgoing = tuple[str, bytes, Callable[[int], None] | None]
+
+#: How long an `exp` with responders may wait to leave with the first `res` of its request, in one PUBLISH
+#: (spec/cluster.md §4.3): a cross-node round trip then costs one Redis message back instead of two. Nothing
+#: waits on it: the request cannot complete before that `res` anyway.
+_EXPECT_HOLD = 0.002
 
 
 class RedisBackplane:
@@ -61,6 +67,10 @@ class RedisBackplane:
         self._connected = asyncio.Event()
         self._ever_connected = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._pipe: PublishPipe | None = None
+        #: `exp` messages held back per mailbox channel (`_EXPECT_HOLD`), and the timer that sends them.
+        self._held: dict[str, list[bytes]] = {}
+        self._held_timer: asyncio.TimerHandle | None = None
         self._stopping = False
         broker.backplane = self
         broker.topics.on_change = self._topic_counts_changed
@@ -116,6 +126,9 @@ class RedisBackplane:
         if self._stopping:
             return
         self._stopping = True
+        if self._held_timer is not None:
+            self._held_timer.cancel()
+        self._release_all_held()
         self._send(self._all_channel, m.encode(m.Bye(n=self.node_id)))
         if self._tasks and self._connected.is_set():  # let the writer hand the goodbye to Redis
             with contextlib.suppress(TimeoutError):
@@ -125,6 +138,8 @@ class RedisBackplane:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
                 await task
+        if self._pipe is not None:
+            await self._pipe.reset()
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()
@@ -135,6 +150,8 @@ class RedisBackplane:
     # -- the broker's outbound interface -------------------------------------------------------------------
 
     def _send(self, channel: str, payload: bytes, receivers: Callable[[int], None] | None = None) -> None:
+        if self._held:
+            self._release_held(channel)  # first: per-destination order is kept (an `exp` before its `res`)
         if not self._connected.is_set():
             # Redis is away: this node serves its own clients only; nothing piles up meanwhile.
             if receivers is not None:
@@ -184,7 +201,25 @@ class RedisBackplane:
         self._send(self._all_channel, m.encode(message), receivers)
 
     def ack_expect(self, node: str, ack_id: str, responders: list[str]) -> None:
-        self._send(self._node_channel(node), m.encode(m.Expect(n=self.node_id, a=ack_id, r=responders)))
+        channel = self._node_channel(node)
+        payload = m.encode(m.Expect(n=self.node_id, a=ack_id, r=responders))
+        if not responders:  # no `res` will follow: the request may complete on this one
+            self._send(channel, payload)
+            return
+        self._held.setdefault(channel, []).append(payload)
+        if self._held_timer is None:
+            self._held_timer = asyncio.get_running_loop().call_later(_EXPECT_HOLD, self._release_all_held)
+
+    def _release_held(self, channel: str) -> None:
+        held = self._held.pop(channel, None)
+        if held is not None:
+            for payload in held:
+                self._send(channel, payload)
+
+    def _release_all_held(self) -> None:
+        self._held_timer = None
+        for channel in list(self._held):
+            self._release_held(channel)
 
     def ack_result(self, node: str, ack_id: str, response: AckResponse) -> None:
         self._send(self._node_channel(node), m.encode(m.Result(n=self.node_id, a=ack_id, r=response)))
@@ -213,7 +248,11 @@ class RedisBackplane:
     # -- writing ----------------------------------------------------------------------------------------
 
     async def _write_loop(self) -> None:
-        """Send what the broker queued: one pipeline per batch, one PUBLISH per destination channel."""
+        """Send what the broker queued: one PUBLISH per destination channel per batch, as soon as woken.
+
+        A batch is handed to the socket without waiting for the replies of the one before (cluster/pipe.py):
+        what the broker queues while a batch is written goes out in the next iteration of the event loop.
+        """
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -236,22 +275,20 @@ class RedisBackplane:
 
     async def _publish_batch(self, batch: list[_Outgoing]) -> None:
         assert self._redis is not None
-        by_channel: dict[str, list[bytes]] = {}
-        for channel, payload, _ in batch:  # dicts keep insertion order: per-destination order is kept
-            by_channel.setdefault(channel, []).append(payload)
-        try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for channel, payloads in by_channel.items():
-                    pipe.publish(channel, m.batch(payloads))
-                counts = dict(zip(by_channel, await pipe.execute(), strict=True))
-        except (RedisError, OSError):
-            for _, _, receivers in batch:
-                if receivers is not None:
-                    receivers(0)  # nobody heard: the request completes with the answers it has
-            raise
-        for channel, _, receivers in batch:
+        if self._pipe is None:
+            self._pipe = PublishPipe(self._redis)
+        by_channel: dict[str, tuple[list[bytes], list[Receivers]]] = {}
+        for channel, payload, receivers in batch:  # dicts keep insertion order: per-destination order is kept
+            group = by_channel.get(channel)
+            if group is None:
+                group = by_channel[channel] = ([], [])
+            group[0].append(payload)
             if receivers is not None:
-                receivers(int(counts[channel]))
+                group[1].append(receivers)
+        # On a failure the pipe tells every receiver 0 (nobody heard: the request completes with what it has).
+        await self._pipe.publish(
+            [(channel, m.batch(payloads), receivers) for channel, (payloads, receivers) in by_channel.items()]
+        )
 
     def _queue_state(self, full: bool) -> None:
         if full:
@@ -304,6 +341,8 @@ class RedisBackplane:
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()
+        if self._pipe is not None:  # its connection may have died with the one being replaced
+            await self._pipe.reset()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(self._all_channel, self._node_channel(self.node_id))
         await self._redis.ping()

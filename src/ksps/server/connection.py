@@ -19,6 +19,7 @@ from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 from ..broker.permissions import Access, Identity
 from ..protocol import CloseCodes, CloseReasons, Frame
 from .framing import close_answer, pong_frame
+from .listener import BoundedReads
 
 if TYPE_CHECKING:
     from .core import ServerCore
@@ -31,6 +32,46 @@ _FRAMES_PER_WRITE = 256
 
 class Connection(WSListener):
     """The server side of one client connection; the broker sees it as a `Peer`."""
+
+    # Slots: one per connection, up to 20,000 of them held idle (docs/performance.md). `__dict__` stays
+    # for what is set rarely (`forwarded`): it is only allocated for a connection that gets one.
+    __slots__ = (
+        "__dict__",
+        "_budget",
+        "_burst",
+        "_closing",
+        "_control_rate",
+        "_control_refilled_at",
+        "_control_tokens",
+        "_core",
+        "_counted",
+        "_expiry",
+        "_fragment_count",
+        "_fragments",
+        "_max_fragments",
+        "_max_message",
+        "_max_send_queue",
+        "_outbox",
+        "_pending",
+        "_pinged_at",
+        "_rate",
+        "_raw",
+        "_reads",
+        "_refilled_at",
+        "_silent_since",
+        "_tokens",
+        "_traffic",
+        "_transport",
+        "access",
+        "buffered",
+        "client_address",
+        "client_id",
+        "close_info",
+        "identity",
+        "lingering",
+        "opened_at",
+        "remote",
+    )
 
     #: What the upgrade's forwarding headers claimed; set by the server only when trusted proxies are
     #: configured (a class default, so other connections carry no extra attribute).
@@ -57,6 +98,11 @@ class Connection(WSListener):
         self._core = core
         self._transport: WSTransport | None = None
         self._raw: asyncio.Transport | None = None
+        #: The picows protocol, whose `heard` flag each read sets, and the keepalive state (server/keepalive.py):
+        #: when the last sweep saw data, and when the unanswered PING went out (0 = none out).
+        self._reads: BoundedReads | None = None
+        self._silent_since = 0.0
+        self._pinged_at = 0.0
         self._pending: list[bytes] = []
         self._closing = False
         self._counted = False
@@ -83,10 +129,12 @@ class Connection(WSListener):
     def on_ws_connected(self, transport: WSTransport) -> None:
         self._transport = transport
         self._raw = transport.underlying_transport
+        protocol = self._raw.get_protocol()
+        self._reads = protocol if isinstance(protocol, BoundedReads) else None
         self.client_address, self.remote = self._core.proxies.describe(
             self._raw.get_extra_info("peername"), self.forwarded
         )
-        self.opened_at = self._refilled_at = self._control_refilled_at = self._core.loop.time()
+        self.opened_at = self._refilled_at = self._control_refilled_at = self._silent_since = self._core.loop.time()
         self._counted = True
         self._core.connection_opened(self)
         self._arm_expiry()
@@ -203,7 +251,8 @@ class Connection(WSListener):
                 self._refuse("protocol", code, reason)
             else:
                 self.close(code, reason, by="client")
-        # A PONG answering picows' keepalive PING never gets here; an unsolicited one is ignored (RFC 6455 §5.5.3).
+        # A PONG needs nothing here: the read that brought it already told the keepalive sweep the peer is alive
+        # (server/keepalive.py); an unsolicited one is ignored likewise (RFC 6455 §5.5.3).
 
     def _protocol_error(self, detail: str) -> None:
         self._fragments = None
@@ -214,6 +263,34 @@ class Connection(WSListener):
         closes[kind] = closes.get(kind, 0) + 1
         self._core.throttled.warning(kind, "closing %s (%s): %d %s", self.remote, self.client_id, code, reason)
         self._close_abuser(code, reason)
+
+    # -- keepalive (spec §1.6; driven by server/keepalive.py) ------------------------------------------------
+
+    def keepalive_check(self, now: float, interval: float, timeout: float) -> bool:
+        """One keepalive sweep's look at this connection: PING it if silent; True if it should be dropped."""
+        reads = self._reads
+        if reads is None or self._closing:
+            return False
+        if reads.heard:  # any data answers: a PONG, or frames the peer sent on its own
+            reads.heard = False
+            self._silent_since = now
+            self._pinged_at = 0.0
+            return False
+        if self._pinged_at:
+            return now - self._pinged_at >= timeout
+        if now - self._silent_since >= interval:
+            assert self._transport is not None
+            self._transport.send_ping()
+            self._pinged_at = now
+        return False
+
+    def keepalive_expired(self, timeout: float) -> None:
+        """No answer to the PING: a close frame, then drop the socket at once (the peer may be gone: spec §9.15)."""
+        if self._closing or self._transport is None or self._raw is None:
+            return
+        reason = f"peer has not replied to ping/heartbeat request within {timeout:g} second(s)"
+        self._transport.send_close(WSCloseCode.GOING_AWAY, reason.encode())
+        self._raw.abort()
 
     # -- identity (spec §10.5) ----------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from .config import ServerConfig
 from .connection import Connection
 from .history import HistorySweeper, topic_history
 from .hosts import AllowedHosts
+from .keepalive import KeepaliveSweep
 from .limits import ConnectionGate, OutputBudget, fd_connection_ceiling
 from .listener import Traffic, listen
 from .observer import Observer
@@ -41,13 +42,22 @@ _PICOWS_LOGGER.logger.addFilter(PeerLogFilter())
 
 
 class _LoopScheduler:
-    """The broker's clock: the running loop, looked up when needed so the server can be built before it."""
+    """The broker's clock: the server's loop once it started, before that the running loop.
+
+    Bound at start because `asyncio.get_running_loop()` is not free (a `getpid()` on Python 3.11) and the ack
+    path asks for the time once per request.
+    """
+
+    __slots__ = ("loop",)
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def call_later(self, delay: float, callback: Callable[[], object], /) -> Cancellable:
-        return asyncio.get_running_loop().call_later(delay, callback)
+        return (self.loop or asyncio.get_running_loop()).call_later(delay, callback)
 
     def time(self) -> float:
-        return asyncio.get_running_loop().time()
+        return (self.loop or asyncio.get_running_loop()).time()
 
 
 class _LazyRunner:
@@ -79,8 +89,9 @@ class ServerCore:
         self.config = config
         self.id = config.server_id or str(uuid.uuid4())
         self._runner = _LazyRunner()
+        self._scheduler = _LoopScheduler()
         self.broker = Broker(
-            self.id, _LoopScheduler(), self._runner, config.default_ack_timeout, limits=_broker_limits(config)
+            self.id, self._scheduler, self._runner, config.default_ack_timeout, limits=_broker_limits(config)
         )
         # -- history (spec §14): memory engine by default, the Redis one once joined to a cluster
         self.broker.history = topic_history(config)
@@ -114,6 +125,7 @@ class ServerCore:
         self.history_engine: RedisHistory | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: Outbox | None = None
+        self._keepalive: KeepaliveSweep | None = None
         self._stopping = False
         self._listening = False
         self._stopped = asyncio.Event()
@@ -237,7 +249,7 @@ class ServerCore:
         if self._server is not None:
             return
         config = self.config
-        self._loop = asyncio.get_running_loop()
+        self._loop = self._scheduler.loop = asyncio.get_running_loop()
         self._outbox = Outbox(self._loop)
         self._fit_connections_to_fd_limit()
         try:
@@ -251,6 +263,10 @@ class ServerCore:
         self._stopping = False
         self._stopped.clear()
         self._listening = True
+        self._keepalive = KeepaliveSweep(
+            self._loop, self.connections, interval=config.keepalive_interval, timeout=config.keepalive_timeout
+        )
+        self._keepalive.start()
         try:
             await self.observer.start()
         except ListenError:
@@ -308,6 +324,8 @@ class ServerCore:
         server = self._server
         server.close()
         self.deadlines.stop()
+        if self._keepalive is not None:
+            self._keepalive.stop()
         # End pending acks first, so their owners still get an `ack_response` before the close frame.
         self.broker.acks.cancel_all()
         for connection in tuple(self.connections):

@@ -3,6 +3,7 @@
 The protocols are built here rather than by `picows.ws_create_server`, which forwards to the same
 constructor, for three things it does not offer:
 
+- keepalive is one server-wide sweep (server/keepalive.py), not picows' auto-ping task per connection;
 - the upgrade router sees the peer's address, so connection limits can answer HTTP 503 before the upgrade;
 - the TLS handshake gets the same deadline as the WebSocket handshake (asyncio's default is 60 s);
 - PINGs are not answered by picows straight to the socket but by the connection, through its send queue;
@@ -22,7 +23,7 @@ from picows import WSAutoPingStrategy, WSListener, WSTransport, WSUpgradeRequest
 
 from .config import ServerConfig
 
-__all__ = ["MAX_READ", "Route", "Traffic", "listen"]
+__all__ = ["MAX_READ", "BoundedReads", "Route", "Traffic", "listen"]
 
 #: The upgrade router with the peer's address (`socket.getpeername()`): a listener, or an HTTP answer.
 Route = Callable[[WSUpgradeRequest, object], "WSListener | WSUpgradeResponseWithListener"]
@@ -58,10 +59,19 @@ class Traffic:
         self.sent = 0
 
 
-class _BoundedReads(_WSProtocol):
-    """picows' protocol, handing asyncio at most `MAX_READ` bytes of buffer per read, counting what it reads."""
+class BoundedReads(_WSProtocol):
+    """picows' protocol, handing asyncio at most `MAX_READ` bytes of buffer per read, counting what it reads.
 
-    traffic: Traffic
+    It also notes that the peer was heard from, for the keepalive sweep (server/keepalive.py): one store per
+    read instead of picows' auto-ping task per connection.
+    """
+
+    __slots__ = ("heard", "traffic")
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.heard = True
+        self.traffic: Traffic
 
     def get_buffer(self, sizehint: int) -> memoryview:
         buffer = super().get_buffer(sizehint)
@@ -69,6 +79,7 @@ class _BoundedReads(_WSProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         self.traffic.received += nbytes  # once per read, not per frame
+        self.heard = True
         super().buffer_updated(nbytes)
 
 
@@ -77,14 +88,13 @@ async def listen(
 ) -> asyncio.Server:
     """Listen on `config.address` and serve WebSocket upgrades through `route`; count bytes read in `traffic`."""
     loop = asyncio.get_running_loop()
-    keepalive = config.keepalive_interval > 0
 
     def make_protocol() -> asyncio.BufferedProtocol:
         def route_with_peer(request: WSUpgradeRequest) -> WSListener | WSUpgradeResponseWithListener:
             # Called by picows once the request has arrived, so `transport` is set.
             return route(request, protocol.transport.underlying_transport.get_extra_info("peername"))
 
-        protocol = _BoundedReads(
+        protocol = BoundedReads(
             None,  # host:port, client side only
             None,  # path, client side only
             False,  # is_client_side
@@ -92,9 +102,9 @@ async def listen(
             logger,
             True,  # disconnect_on_exception
             config.handshake_timeout,
-            keepalive,
-            config.keepalive_interval or 20.0,
-            config.keepalive_timeout,
+            False,  # enable_auto_ping: one sweep for all connections instead (server/keepalive.py)
+            20.0,  # auto_ping_idle_timeout, unused
+            20.0,  # auto_ping_reply_timeout, unused
             WSAutoPingStrategy.PING_WHEN_IDLE,
             False,  # enable_auto_pong: the connection answers PINGs through its send queue
             config.max_message_size,

@@ -30,6 +30,7 @@ from .cluster import Backplane
 from .interfaces import Message, Peer, Runner, Scheduler
 from .limits import BrokerLimits, LimitGuard
 from .permissions import claimant
+from .presence import MemberList, PresenceTracker
 from .stats import BrokerStats
 from .topics import ServerCallback, ServerSubscription, TopicRegistry
 
@@ -56,6 +57,8 @@ class Broker:
         self.default_ack_timeout = default_ack_timeout
         self.topics = TopicRegistry()
         self.acks = AckTracker(scheduler)
+        #: Members, `join_leave` watchers and their events (spec §15).
+        self.presence = PresenceTracker(self.topics, scheduler)
         #: Per-connection and node-wide limits on topics and ack requests (spec §13.2).
         self.guard = LimitGuard(limits or BrokerLimits(), self.topics, self.acks)
         self.clients: dict[str, Peer] = {}
@@ -81,12 +84,14 @@ class Broker:
         current = peer.client_id
         if current == client_id:
             return client_id
-        if current is not None:  # rename: the old ID's state goes (spec §3.1, §9.13)
-            self.topics.drop_peer(peer)
+        if current is not None:  # rename: the old ID's state goes (spec §3.1, §9.13), its members leave (§15.3)
+            self._drop_subscriptions(peer, current)
             self._forget_id(current, peer)
         previous = self.clients.get(client_id)
         if previous is not None and previous is not peer:
+            # The ID keeps its subscriptions, so it neither leaves nor joins (spec §15.3).
             self.topics.move_peer(previous, peer)
+            self.presence.move(previous, peer)
             previous.client_id = None
             previous.close(CloseCodes.REPLACED, CloseReasons.REPLACED)
             self.acks.owner_gone(previous)
@@ -100,12 +105,21 @@ class Broker:
 
     def disconnect(self, peer: Peer) -> None:
         """Forget a closed connection: its subscriptions, its ID and its pending requests."""
-        self.topics.drop_peer(peer)
+        client_id = peer.client_id
+        self._drop_subscriptions(peer, client_id)
         self.acks.owner_gone(peer)
         self.guard.forget(peer)
-        client_id = peer.client_id
         if client_id is not None:
             self._forget_id(client_id, peer)
+
+    def _drop_subscriptions(self, peer: Peer, client_id: str | None) -> None:
+        """Unsubscribe `peer` from everything; `client_id` leaves each topic (queued, spec §15.4)."""
+        presence = self.presence
+        presence.drop(peer)
+        topics = self.topics.drop_peer(peer)
+        if client_id is not None:
+            for topic in topics:
+                presence.left(topic, client_id)
 
     def _forget_id(self, client_id: str, peer: Peer) -> None:
         if self.clients.get(client_id) is peer:
@@ -115,6 +129,28 @@ class Broker:
         self.acks.responder_gone(client_id)
 
     # -- subscriptions (spec §4.1) ---------------------------------------------------------------------
+
+    def add_subscription(self, topic: str, peer: Peer, *, join_leave: bool | None = None) -> None:
+        """Subscribe a registered connection (idempotent); a new member joins (spec §4.1, §15.3).
+
+        `join_leave` says whether `peer` also receives the topic's `join`/`leave` events from now on; None
+        leaves that as it was.
+        """
+        new = not self.topics.is_subscribed(topic, peer)
+        self.topics.add_peer(topic, peer)
+        presence = self.presence
+        if join_leave is not None:
+            presence.watch(topic, peer, join_leave)
+        if new and peer.client_id is not None:
+            presence.joined(topic, peer.client_id, peer)
+
+    def remove_subscription(self, topic: str, peer: Peer) -> None:
+        """Unsubscribe a connection (harmless when it was not subscribed); a member leaves (spec §15.3)."""
+        was = self.topics.is_subscribed(topic, peer)
+        self.presence.watch(topic, peer, False)
+        self.topics.remove_peer(topic, peer)
+        if was and peer.client_id is not None:
+            self.presence.left(topic, peer.client_id)
 
     def subscribe_server(self, topic: str, callback: ServerCallback) -> ServerSubscription:
         """Add a server-side subscriber; keep the returned subscription to end it."""
@@ -290,6 +326,15 @@ class Broker:
             internal += remote_internal
             ws += remote_ws
         return internal, ws
+
+    def presence_of(self, topic: str, reply: Callable[[MemberList], None]) -> None:
+        """Call `reply` with the members of `topic` on every node: at once alone, later in a cluster (spec §15.5)."""
+        local = self.presence.members(topic)
+        backplane = self.backplane
+        if backplane is None:
+            reply(local)
+        else:
+            backplane.presence_of(topic, local, reply)
 
     # -- helpers ---------------------------------------------------------------------------------------
 

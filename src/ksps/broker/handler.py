@@ -21,6 +21,7 @@ from ..protocol import (
     decode_envelope,
     encode_ack_status,
     encode_error,
+    encode_presence,
     encode_reply,
 )
 from ..protocol import actions as act
@@ -28,6 +29,7 @@ from .core import Broker
 from .federation import FederationConfig, parse_relay_address
 from .interfaces import Message, Peer, Relay
 from .permissions import Gate
+from .presence import MemberList
 from .registration import AuthPolicy, Registrar
 from .signing import PeerVerifier, SignedFields
 
@@ -102,6 +104,7 @@ class FrameHandler:
             act.GET_ACK_STATUS: self._get_ack_status,
             act.CANCEL_ACK: self._cancel_ack,
             act.PUBLISH_TO_SERVER: self._publish_to_server,
+            act.PRESENCE: self._presence,
         }
 
     def handle(self, peer: Peer, payload: bytes) -> None:
@@ -169,7 +172,7 @@ class FrameHandler:
             if (refusal := self.broker.guard.subscribe(peer, topic, rid=envelope.rid or "")) is not None:  # §13.2
                 peer.send(refusal)
                 return
-            self.broker.topics.add_peer(topic, peer)
+            self.broker.add_subscription(topic, peer, join_leave=envelope.join_leave is True)
             rid = envelope.rid
             if rid is None:
                 peer.send(Frame(_SUBSCRIBED + _encode(topic) + b"}"))
@@ -178,8 +181,21 @@ class FrameHandler:
 
     def _unsubscribe(self, peer: Peer, envelope: Envelope) -> None:
         if topic := self._topic(peer, envelope):
-            self.broker.topics.remove_peer(topic, peer)
+            self.broker.remove_subscription(topic, peer)
             peer.send(encode_reply(act.UNSUBSCRIBED, topic=topic, rid=envelope.rid or ""))
+
+    def _presence(self, peer: Peer, envelope: Envelope) -> None:
+        # Who may subscribe to a topic may see who does (spec §15.2): the hook is asked about `subscribe`.
+        if topic := self._topic(peer, envelope):
+            if not self._permit(peer, envelope, peer.access.subscribe.allows(topic), act.SUBSCRIBE, topic):
+                return
+            rid = envelope.rid or ""
+
+            def reply(members: MemberList) -> None:
+                count, ids, truncated = members
+                peer.send(encode_presence(topic, count, ids, truncated=truncated, rid=rid))
+
+            self.broker.presence_of(topic, reply)
 
     def _publish(self, peer: Peer, envelope: Envelope) -> None:
         if topic := self._topic(peer, envelope):

@@ -23,6 +23,8 @@ from .frames import (
     encode_delivery,
     encode_direct,
     encode_error,
+    encode_member_event,
+    encode_presence,
     encode_reply,
 )
 
@@ -47,5 +49,7 @@ __all__ = [
     "encode_delivery",
     "encode_direct",
     "encode_error",
+    "encode_member_event",
+    "encode_presence",
     "encode_reply",
 ]

@@ -21,6 +21,8 @@ GET_ACK_STATUS: Final = "get_ack_status"
 CANCEL_ACK: Final = "cancel_ack"
 PUBLISH_TO_SERVER: Final = "publish_to_server"
 SERVER_TO_SERVER: Final = "server-to-server"
+# -- presence (spec §15): `presence` is also the reply's action.
+PRESENCE: Final = "presence"
 
 # Server -> client actions (spec §3-§8). `publish` and `direct_message` are also deliveries.
 PONG: Final = "pong"
@@ -34,6 +36,11 @@ ACK_STATUS: Final = "ack_status"
 ACK_CANCELLED: Final = "ack_cancelled"
 SERVER_MESSAGE_SENT: Final = "server_message_sent"
 ERROR: Final = "error"
+# -- presence (spec §15.3)
+JOIN: Final = "join"
+LEAVE: Final = "leave"
+#: Most client IDs a `presence` reply lists (spec §15.2); `truncated` says when there were more.
+PRESENCE_MAX_IDS: Final = 1000
 
 #: Prefix of the temporary topics that carry direct messages with acknowledgement (spec §6.4).
 DIRECT_TOPIC_PREFIX: Final = "__direct_"

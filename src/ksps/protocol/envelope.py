@@ -47,6 +47,8 @@ class Envelope(msgspec.Struct, frozen=True, gc=False):
     ts: int | None = None
     nonce: str | None = None
     sig: str | None = None
+    #: On `subscribe`: also send `join`/`leave` events of the topic (spec §15.3).
+    join_leave: bool | None = None
 
     @property
     def raw_data(self) -> msgspec.Raw:

@@ -16,7 +16,9 @@ import msgspec
 
 from ..broker import Message, RelayTarget, ServerCallback, parse_relay_address
 from ..broker.permissions import AuthorizeHook
+from ..broker.presence import MemberList
 from ..errors import ServerError
+from ..protocol.presence import PresenceInfo
 from .ack import Ack
 from .config import ServerConfig
 from .core import ServerCore
@@ -186,6 +188,22 @@ class Server(ServerCore):
         """`{"internal": n, "ws": n, "total": n}` for `topic`."""
         internal, ws = self.broker.count_subscribers(topic)
         return {"internal": internal, "ws": ws, "total": internal + ws}
+
+    async def presence(self, topic: str) -> PresenceInfo:
+        """Who subscribes to `topic` on every node: the registered clients' count and smallest IDs (spec §15).
+
+        Server-side subscribers are not members. In a cluster the other nodes are asked, so this awaits one
+        Redis round trip (at most 2 seconds for a node that does not answer).
+        """
+        done: asyncio.Future[PresenceInfo] = asyncio.get_running_loop().create_future()
+
+        def reply(members: MemberList) -> None:
+            if not done.done():
+                count, ids, truncated = members
+                done.set_result(PresenceInfo(count, ids, truncated))
+
+        self.broker.presence_of(topic, reply)
+        return await done
 
     @property
     def slow_consumers_closed(self) -> int:

@@ -9,6 +9,7 @@ Every exception ksps raises derives from :class:`KspsError`::
     ├── AuthError            the server refused the client's credentials (close 4003/4004, HTTP 401)
     ├── ClientClosed         a call on a client that was closed
     ├── OfflineQueueFull     a publish made while offline did not fit the bounded queue
+    ├── NotConnected         an operation that needs the server (e.g. presence) while disconnected
     └── ServerError          the server could not start, or a server API misuse
         ├── ConfigError      settings that cannot work (each problem listed), raised before anything starts
         └── ListenError      the listening socket could not be opened (address in use, permission)
@@ -28,6 +29,7 @@ __all__ = [
     "ConnectionReplaced",
     "KspsError",
     "ListenError",
+    "NotConnected",
     "OfflineQueueFull",
     "ProtocolError",
     "ServerError",
@@ -71,6 +73,10 @@ class ClientClosed(KspsError):
 
 class OfflineQueueFull(KspsError):
     """A publish made while disconnected did not fit the client's bounded offline queue."""
+
+
+class NotConnected(KspsError):
+    """An operation that needs an answer from the server (e.g. `presence`) was asked while disconnected."""
 
 
 class ServerError(KspsError):

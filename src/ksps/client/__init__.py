@@ -36,6 +36,7 @@ from ._backoff import ReconnectPolicy
 from ._client import Client, Connecting
 from ._codec import AckResponse
 from ._options import ClientOptions, Message, OverflowPolicy
+from ._presence import PresenceInfo
 from ._router import ServerErrorReply
 from ._subscriptions import Callback, Confirmation, Unsubscriber
 from ._tokens import TokenCallback
@@ -50,6 +51,7 @@ __all__ = [
     "Connecting",
     "Message",
     "OverflowPolicy",
+    "PresenceInfo",
     "ReconnectPolicy",
     "ServerErrorReply",
     "TokenCallback",

@@ -15,6 +15,7 @@ from ksps.protocol import actions as act
 
 from ._acks import ClientAck
 from ._options import ClientOptions
+from ._presence import PresenceInfo, ask_presence
 from ._session import Session
 from ._subscriptions import Callback, Subscription, Unsubscriber
 
@@ -87,20 +88,30 @@ class Client:
 
     # -- topics ------------------------------------------------------------------------------------------
 
-    async def Subscribe(self, topic: str, callback: Callback) -> Unsubscriber:
+    async def Subscribe(self, topic: str, callback: Callback, *, join_leave: bool = False) -> Unsubscriber:
         """Call `callback(message, unsub)` for each publication on `topic`; returns the `unsub` handle.
 
         `message` is ``{"data": payload, "from": sender_id}``. The callback may be sync or async; `unsub()`
         works from both. Subscribing again to a topic replaces its callback. When connected this waits for
         the server's confirmation; when not, the subscription is sent on the next connection. Raises
         :class:`~ksps.client.ServerErrorReply` (`code` "forbidden", `topic`) when the server refuses it
-        (spec §10); the refused subscription is not kept.
+        (spec §10); the refused subscription is not kept. With `join_leave=True` the OnJoin/OnLeave hooks also
+        hear the topic's members come and go (spec §15.3).
         """
         self._channel.check_open()
         _check_topic(topic)
-        subscription = Subscription(topic, callback, self._session.unsubscribe)
+        subscription = Subscription(topic, callback, self._session.unsubscribe, join_leave=join_leave)
         await self._session.subscribe(subscription)
         return subscription.unsub
+
+    async def Presence(self, topic: str) -> PresenceInfo:
+        """The members of `topic` on every node: `count`, the smallest `ids` (at most 1,000), `truncated`.
+
+        Needs the subscribe permission for `topic` (else ServerErrorReply, `code` "forbidden") and a
+        connection (else :class:`~ksps.errors.NotConnected`); see spec §15.
+        """
+        _check_topic(topic)
+        return await ask_presence(self._session, topic)
 
     async def Unsubscribe(self, topic: str) -> None:
         """Stop receiving `topic`; waits for the server's confirmation when connected."""
@@ -201,6 +212,7 @@ class Client:
 
     subscribe = Subscribe
     unsubscribe = Unsubscribe
+    presence = Presence
     publish = Publish
     publish_to_id = PublishToID
     publish_to_server = PublishToServer

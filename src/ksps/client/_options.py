@@ -96,6 +96,10 @@ class ClientOptions:
     on_disconnect: Hook | None = None
     #: `OnError(exc)`: a failure the caller did not see as an exception (see docs of each source).
     on_error: Hook | None = None
+    #: `OnJoin(topic, id)`: `id` subscribed to a topic subscribed with `join_leave=True` (spec §15.3).
+    on_join: Hook | None = None
+    #: `OnLeave(topic, id)`: `id` left such a topic (unsubscribed, disconnected, renamed).
+    on_leave: Hook | None = None
 
     async def with_id(self) -> ClientOptions:
         """These options with an ID: as given, else the `sub` of the token (the first one GetToken returns),
@@ -184,6 +188,8 @@ class ClientKwargs(TypedDict, total=False):
     OnConnect: Hook | None
     OnDisconnect: Hook | None
     OnError: Hook | None
+    OnJoin: Hook | None
+    OnLeave: Hook | None
 
 
 class ClientOptionKwargs(TypedDict, total=False):
@@ -212,3 +218,5 @@ class ClientOptionKwargs(TypedDict, total=False):
     on_connect: Hook | None
     on_disconnect: Hook | None
     on_error: Hook | None
+    on_join: Hook | None
+    on_leave: Hook | None

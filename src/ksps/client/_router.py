@@ -9,6 +9,7 @@ import msgspec
 
 from ksps.errors import KspsError, ProtocolError
 from ksps.protocol import actions as act
+from ksps.protocol.presence import PresenceInfo
 
 from ._acks import AckTable
 from ._codec import AckResponse, ServerFrame, decode_server_frame, is_published_reply
@@ -97,6 +98,10 @@ class FrameRouter:
             act.SUBSCRIBED: self._topic_reply,
             act.UNSUBSCRIBED: self._topic_reply,
             act.ERROR: self._error,
+            # -- presence (spec §15)
+            act.PRESENCE: self._presence,
+            act.JOIN: self._member,
+            act.LEAVE: self._member,
         }
 
     def route(self, payload: bytes | memoryview) -> None:
@@ -162,6 +167,14 @@ class FrameRouter:
 
     def _topic_reply(self, frame: ServerFrame) -> None:
         self._replies.resolve(frame.action, frame.topic, True)
+
+    def _presence(self, frame: ServerFrame) -> None:
+        info = PresenceInfo.from_frame({"count": frame.count, "ids": frame.ids, "truncated": frame.truncated})
+        self._replies.resolve(act.PRESENCE, frame.topic, info)
+
+    def _member(self, frame: ServerFrame) -> None:
+        if frame.topic and frame.id:
+            self._hooks.member(frame.action == act.JOIN, frame.topic, frame.id)
 
     def _error(self, frame: ServerFrame) -> None:
         error = ServerErrorReply.from_frame(frame)

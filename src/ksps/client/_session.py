@@ -166,7 +166,9 @@ class Session:
         for topic in self.registry.topics():
             rid = self.replies.new_rid()
             waiters.append((topic, self.replies.expect(act.SUBSCRIBED, topic, rid)))
-            link.send(self.encoder.subscribe(topic, rid))
+            subscription = self.registry.get(topic)
+            join_leave = subscription is not None and subscription.join_leave
+            link.send(self.encoder.subscribe(topic, rid, join_leave=join_leave))
         for topic, waiter in waiters:
             answer = await waiter
             if answer is None:
@@ -251,7 +253,8 @@ class Session:
         """
         self.registry.add(subscription)
         topic, rid = subscription.topic, self.replies.new_rid()
-        future = self.channel.request(act.SUBSCRIBED, topic, self.encoder.subscribe(topic, rid), rid)
+        frame = self.encoder.subscribe(topic, rid, join_leave=subscription.join_leave)
+        future = self.channel.request(act.SUBSCRIBED, topic, frame, rid)
         if future is None:
             return
         answer = await wait_reply(future, self.options.connect_timeout)

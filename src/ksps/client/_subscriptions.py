@@ -59,12 +59,19 @@ class Unsubscriber:
 class Subscription:
     """One topic's callback. `backlog` is not None while deliveries wait behind a running async callback."""
 
-    __slots__ = ("active", "backlog", "callback", "topic", "unsub")
+    __slots__ = ("active", "backlog", "callback", "join_leave", "topic", "unsub")
 
     def __init__(
-        self, topic: str, callback: Callback, unsubscribe: Callable[[Subscription], Confirmation]
+        self,
+        topic: str,
+        callback: Callback,
+        unsubscribe: Callable[[Subscription], Confirmation],
+        *,
+        join_leave: bool = False,
     ) -> None:
         self.topic = topic
+        #: Whether the server also sends this topic's `join`/`leave` events (spec §15.3).
+        self.join_leave = join_leave
         self.callback = callback
         self.active = True
         self.backlog: deque[tuple[Message, str]] | None = None

@@ -45,6 +45,9 @@ export class ConnectionReplaced extends ClientClosed {}
 /** A publication made while disconnected did not fit the offline queue (see `OfflineQueuePolicy`). */
 export class OfflineQueueFull extends KspsError {}
 
+/** An operation that needs an answer from the server (e.g. `Presence`) was asked while disconnected. */
+export class NotConnected extends KspsError {}
+
 /**
  * The server refused the client's credentials (spec §10): close code 4003 (bad or missing token, ID not
  * allowed), 4004 (token expired) or HTTP 401 at the upgrade. With a `GetToken` option the client gets a

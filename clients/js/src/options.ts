@@ -86,6 +86,10 @@ export interface ClientOptions {
   OnError?: (error: KspsError) => void;
   /** The client is closed for good: `Close()`, close code 4001, or a lost connection with `Reconnect: false`. */
   OnClose?: () => void;
+  /** `id` subscribed to a topic this client subscribed to with `{ joinLeave: true }` (spec §15.3). */
+  OnJoin?: (topic: string, id: string) => void;
+  /** `id` left such a topic (unsubscribed, disconnected, renamed). */
+  OnLeave?: (topic: string, id: string) => void;
   /** The WebSocket implementation. Default: the global `WebSocket` in browsers, the `ws` package in Node. */
   WebSocket?: WebSocketConstructor;
 }

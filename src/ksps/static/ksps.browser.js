@@ -33,6 +33,7 @@ var BusClient = (() => {
     DEFAULT_ACK_TIMEOUT_MS: () => DEFAULT_ACK_TIMEOUT_MS,
     KspsError: () => KspsError,
     NewClient: () => NewClient,
+    NotConnected: () => NotConnected,
     OfflineQueueFull: () => OfflineQueueFull,
     ProtocolError: () => ProtocolError,
     ServerErrorReply: () => ServerErrorReply,
@@ -247,6 +248,8 @@ var BusClient = (() => {
   };
   var OfflineQueueFull = class extends KspsError {
   };
+  var NotConnected = class extends KspsError {
+  };
   var AuthError = class extends KspsError {
     constructor(message, code) {
       super(message);
@@ -288,7 +291,8 @@ var BusClient = (() => {
     Ack: "ack",
     GetAckStatus: "get_ack_status",
     CancelAck: "cancel_ack",
-    PublishToServer: "publish_to_server"
+    PublishToServer: "publish_to_server",
+    Presence: "presence"
   };
   var ServerAction = {
     Pong: "pong",
@@ -303,7 +307,10 @@ var BusClient = (() => {
     AckStatus: "ack_status",
     AckCancelled: "ack_cancelled",
     ServerMessageSent: "server_message_sent",
-    Error: "error"
+    Error: "error",
+    Presence: "presence",
+    Join: "join",
+    Leave: "leave"
   };
   var NO_SUBSCRIBER = "no subscriber for topic";
   var CLOSE_REPLACED = 4001;
@@ -352,8 +359,16 @@ var BusClient = (() => {
       return this.encode(withOptional({ action: ClientAction.Ping }, token, rid));
     }
     /** `rid` matches the server's refusal to this request (spec §11). */
-    subscribe(topic, rid = "") {
-      return this.encode(withOptional({ action: ClientAction.Subscribe, topic }, "", rid));
+    subscribe(topic, rid = "", joinLeave = false) {
+      const frame = { action: ClientAction.Subscribe, topic };
+      if (joinLeave) {
+        frame["join_leave"] = true;
+      }
+      return this.encode(withOptional(frame, "", rid));
+    }
+    /** Asks for a topic's members (spec §15.2). */
+    presence(topic, rid) {
+      return this.encode(withOptional({ action: ClientAction.Presence, topic }, "", rid));
     }
     unsubscribe(topic, rid = "") {
       return this.encode(withOptional({ action: ClientAction.Unsubscribe, topic }, "", rid));
@@ -488,7 +503,21 @@ var BusClient = (() => {
     if (responses !== void 0) {
       frame.responses = responses;
     }
+    readPresence(value, frame);
     return frame;
+  }
+  function readPresence(value, frame) {
+    const count = value["count"];
+    if (typeof count === "number" && Number.isInteger(count)) {
+      frame.count = count;
+    }
+    const ids = value["ids"];
+    if (Array.isArray(ids)) {
+      frame.ids = ids.filter((id) => typeof id === "string");
+    }
+    if (value["truncated"] === true) {
+      frame.truncated = true;
+    }
   }
   function readStatus(value) {
     if (!isObject(value)) {
@@ -1202,13 +1231,20 @@ var BusClient = (() => {
       case ServerAction.Error:
         routeError(frame, to);
         break;
+      case ServerAction.Presence:
+        to.presence.answered(frame);
+        break;
+      case ServerAction.Join:
+      case ServerAction.Leave:
+        to.presence.member(frame.action === ServerAction.Join, frame);
+        break;
       default:
         break;
     }
   }
   function routeError(frame, to) {
     const error = errorReply(frame);
-    if (frame.rid !== void 0 && to.requests.answered(frame.rid, error)) {
+    if (frame.rid !== void 0 && (to.requests.answered(frame.rid, error) || to.presence.refused(frame.rid, error))) {
       return;
     }
     const handle = frame.ack_id === void 0 ? void 0 : to.acks.get(frame.ack_id);
@@ -1485,6 +1521,75 @@ var BusClient = (() => {
     return webSocketOpener(WebSocketClass);
   }
 
+  // src/presence.ts
+  var PRESENCE_TIMEOUT_MS = 1e4;
+  var PresenceQueries = class {
+    constructor(connection, encoder, newRid, hooks, reportError) {
+      this.connection = connection;
+      this.encoder = encoder;
+      this.newRid = newRid;
+      this.hooks = hooks;
+      this.reportError = reportError;
+      this.waiting = /* @__PURE__ */ new Map();
+    }
+    /** Asks the server; rejects with NotConnected while offline, ServerErrorReply when refused. */
+    ask(topic) {
+      if (!this.connection.isConnected) {
+        return Promise.reject(new NotConnected("Presence needs a connection to the server"));
+      }
+      const rid = this.newRid();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.waiting.delete(rid);
+          reject(new Error(`the server did not answer Presence within ${PRESENCE_TIMEOUT_MS} ms`));
+        }, PRESENCE_TIMEOUT_MS);
+        const done = () => {
+          clearTimeout(timer);
+          this.waiting.delete(rid);
+        };
+        this.waiting.set(rid, {
+          resolve: (info) => (done(), resolve(info)),
+          reject: (error) => (done(), reject(error))
+        });
+        if (!this.connection.send(this.encoder.presence(topic, rid))) {
+          this.waiting.get(rid)?.reject(new NotConnected("Presence needs a connection to the server"));
+        }
+      });
+    }
+    /** A `presence` reply arrived. */
+    answered(frame) {
+      this.waiting.get(frame.rid ?? "")?.resolve({
+        count: frame.count ?? 0,
+        ids: frame.ids ?? [],
+        truncated: frame.truncated === true
+      });
+    }
+    /** An `error` frame with `rid`: true when it refused one of our queries. */
+    refused(rid, error) {
+      const waiting = this.waiting.get(rid);
+      waiting?.reject(error);
+      return waiting !== void 0;
+    }
+    /** A `join` or `leave` frame: the hook is called; what it throws goes to OnError. */
+    member(joined, frame) {
+      const hook = joined ? this.hooks.OnJoin : this.hooks.OnLeave;
+      if (hook === void 0 || frame.topic === void 0 || frame.id === void 0) {
+        return;
+      }
+      try {
+        hook(frame.topic, frame.id);
+      } catch (error) {
+        this.reportError(new CallbackError(frame.topic, error));
+      }
+    }
+    /** The connection is gone: no answer will come. */
+    connectionLost() {
+      for (const waiting of [...this.waiting.values()]) {
+        waiting.reject(new NotConnected("the connection was lost before the server answered Presence"));
+      }
+    }
+  };
+
   // src/requests.ts
   var PendingRequests = class {
     constructor() {
@@ -1600,6 +1705,8 @@ var BusClient = (() => {
       this.topic = topic;
       this.callback = callback;
       this.active = true;
+      /** Whether the server also sends this topic's `join`/`leave` events (spec §15.3). */
+      this.joinLeave = false;
       this.unsub = () => unsubscribe(this);
     }
   };
@@ -1691,6 +1798,7 @@ var BusClient = (() => {
       const queue = new OfflineQueue(options.offlineQueueSize, options.offlineQueuePolicy);
       this.outbox = new Outbox(this.connection, queue, this.acks, reportError);
       this.statusQueries = new StatusQueries(this.connection, this.encoder);
+      this.presenceQueries = new PresenceQueries(this.connection, this.encoder, () => this.requests.newRid(), raw, reportError);
       const dispatcher = new CallbackDispatcher(
         (ackId, success, error) => this.connection.send(this.encoder.ack(ackId, success, error)),
         reportError
@@ -1702,6 +1810,7 @@ var BusClient = (() => {
         acks: this.acks,
         statusQueries: this.statusQueries,
         requests: this.requests,
+        presence: this.presenceQueries,
         reportError
       };
       this.subscriptions.setIdHandler(raw.OnId);
@@ -1746,13 +1855,14 @@ var BusClient = (() => {
      * next connection. Returns the function that ends the subscription; awaiting it waits for the server's
      * confirmation and throws {@link ServerErrorReply} when the server refused it (see {@link SubscribeResult}).
      */
-    Subscribe(topic, callback) {
+    Subscribe(topic, callback, options = {}) {
       this.checkOpen();
       checkName("topic", topic);
       if (typeof callback !== "function") {
         throw new TypeError("the callback must be a function");
       }
       const subscription = new Subscription(topic, callback, (ended) => this.endSubscription(ended));
+      subscription.joinLeave = options.joinLeave === true;
       this.subscriptions.add(subscription);
       const unsub = () => subscription.unsub();
       let awaited = false;
@@ -1769,7 +1879,7 @@ var BusClient = (() => {
           }
           reject(refusal);
         });
-        if (!this.connection.send(this.encoder.subscribe(topic, rid))) {
+        if (!this.connection.send(this.encoder.subscribe(topic, rid, subscription.joinLeave))) {
           this.requests.answered(rid, void 0);
         }
       });
@@ -1781,6 +1891,16 @@ var BusClient = (() => {
         return confirmed.then(onFulfilled, onRejected);
       };
       return result;
+    }
+    /**
+     * The members of `topic` on every node: `{count, ids, truncated}` (spec §15.2). Rejects with
+     * {@link NotConnected} while disconnected and with {@link ServerErrorReply} (`code` `"forbidden"`) when
+     * the client may not subscribe to `topic`.
+     */
+    Presence(topic) {
+      this.checkOpen();
+      checkName("topic", topic);
+      return this.presenceQueries.ask(topic);
     }
     /** Ends the topic's subscription; its callback stops at once (spec §4.1). */
     Unsubscribe(topic) {
@@ -1858,6 +1978,7 @@ var BusClient = (() => {
           this.requests.connectionLost();
           this.acks.connectionLost();
           this.statusQueries.connectionLost();
+          this.presenceQueries.connectionLost();
         },
         disconnected: (code, reason) => this.events.emit("disconnect", code, reason),
         frame: (frame) => routeFrame(frame, this.inbound),
@@ -1866,6 +1987,7 @@ var BusClient = (() => {
           this.requests.connectionLost();
           this.acks.finishAll();
           this.statusQueries.connectionLost();
+          this.presenceQueries.connectionLost();
           this.subscriptions.clear();
           this.outbox.clear();
           this.events.emit("close");
@@ -1883,7 +2005,7 @@ var BusClient = (() => {
       for (const topic of this.subscriptions.topics()) {
         const rid = this.requests.newRid();
         this.requests.add(rid, topic, (refusal) => this.restoreRefused(topic, refusal));
-        this.connection.send(this.encoder.subscribe(topic, rid));
+        this.connection.send(this.encoder.subscribe(topic, rid, this.subscriptions.get(topic)?.joinLeave === true));
       }
       this.outbox.flush();
     }
@@ -1944,6 +2066,7 @@ var BusClient = (() => {
   Object.assign(Client.prototype, {
     subscribe: Client.prototype.Subscribe,
     unsubscribe: Client.prototype.Unsubscribe,
+    presence: Client.prototype.Presence,
     publish: Client.prototype.Publish,
     publishToId: Client.prototype.PublishToID,
     publishToID: Client.prototype.PublishToID,

@@ -16,6 +16,7 @@ export const ClientAction = {
   GetAckStatus: "get_ack_status",
   CancelAck: "cancel_ack",
   PublishToServer: "publish_to_server",
+  Presence: "presence",
 } as const;
 
 /** Actions a server sends. */
@@ -33,6 +34,9 @@ export const ServerAction = {
   AckCancelled: "ack_cancelled",
   ServerMessageSent: "server_message_sent",
   Error: "error",
+  Presence: "presence",
+  Join: "join",
+  Leave: "leave",
 } as const;
 
 /** The error text of an ack from a client that has no subscription for the topic (spec §6.1). */

@@ -21,7 +21,9 @@ type Client struct {
 	acks   *ackTracker
 	tokens *tokenSource
 	direct serialQueue // OnID calls, in arrival order
-	hooks  serialQueue // OnConnect, OnDisconnect, OnError, OnClose, in order
+	hooks  serialQueue // OnConnect, OnDisconnect, OnError, OnClose, OnJoin, OnLeave, in order
+	// presence holds the Presence requests waiting for their reply (presence.go).
+	presence presenceWaiters
 
 	// mu orders every write made by the API against the switch between offline and online, so
 	// that publications queued offline leave before newer ones (see goOnline).

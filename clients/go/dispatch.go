@@ -41,6 +41,8 @@ func (c *Client) handleEnvelope(conn *connection, e *envelope) {
 		}
 	case actionError:
 		c.routeError(conn, e)
+	case actionPresence, actionJoin, actionLeave:
+		c.handlePresence(conn, e)
 	default:
 		// subscribed, unsubscribed, published, ack_cancelled, server_message_sent carry nothing
 		// the API waits for (the ping barrier confirms requests); unknown actions are ignored.

@@ -33,7 +33,8 @@ func (c *Client) register(ctx context.Context, conn *connection, token string) e
 		rid, refusal := conn.expectRefusal()
 		refusals[topic] = refusal
 		defer conn.forget(rid)
-		if err := conn.write(encodeFrame(&envelope{Action: actionSubscribe, Topic: topic, From: c.opts.ID, RID: rid})); err != nil {
+		joinLeave := c.subs.wantsJoinLeave(topic)
+		if err := conn.write(encodeFrame(&envelope{Action: actionSubscribe, Topic: topic, From: c.opts.ID, RID: rid, JoinLeave: joinLeave})); err != nil {
 			return err
 		}
 	}
@@ -77,7 +78,7 @@ func (c *Client) goOnline(conn *connection, sent map[string]bool) error {
 	current := c.subs.topicSet()
 	for _, topic := range sortedTopics(current) {
 		if !sent[topic] {
-			if err := conn.write(encodeFrame(&envelope{Action: actionSubscribe, Topic: topic, From: c.opts.ID})); err != nil {
+			if err := conn.write(encodeFrame(&envelope{Action: actionSubscribe, Topic: topic, From: c.opts.ID, JoinLeave: c.subs.wantsJoinLeave(topic)})); err != nil {
 				return err
 			}
 		}

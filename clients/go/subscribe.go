@@ -32,6 +32,11 @@ func (c *Client) Subscribe(topic string, callback func(msg Message, unsubscribe 
 // returns ctx's error, but the subscription stays registered. A refusal by the server returns
 // the *ServerError (spec/protocol.md §11) and drops the subscription.
 func (c *Client) SubscribeContext(ctx context.Context, topic string, callback func(msg Message, unsubscribe func())) (func(), error) {
+	return c.subscribe(ctx, topic, callback, SubscribeOptions{})
+}
+
+// subscribe is SubscribeContext with options (SubscribeWithOptions, presence.go).
+func (c *Client) subscribe(ctx context.Context, topic string, callback func(msg Message, unsubscribe func()), opts SubscribeOptions) (func(), error) {
 	if c.closed.Load() {
 		return func() {}, ErrClosed
 	}
@@ -43,6 +48,7 @@ func (c *Client) SubscribeContext(ctx context.Context, topic string, callback fu
 	}
 	c.mu.Lock()
 	sub := c.subs.add(topic, callback)
+	c.subs.setJoinLeave(topic, opts.JoinLeave)
 	req, err := c.requestLocked(actionSubscribe, topic)
 	c.mu.Unlock()
 	unsubscribe := c.unsubscriber(sub)
@@ -131,7 +137,8 @@ func (c *Client) requestLocked(action, topic string) (request, error) {
 		return request{}, nil
 	}
 	rid, refusal := conn.expectRefusal()
-	if err := conn.write(encodeFrame(&envelope{Action: action, Topic: topic, From: c.opts.ID, RID: rid})); err != nil {
+	joinLeave := action == actionSubscribe && c.subs.wantsJoinLeave(topic)
+	if err := conn.write(encodeFrame(&envelope{Action: action, Topic: topic, From: c.opts.ID, RID: rid, JoinLeave: joinLeave})); err != nil {
 		conn.forget(rid)
 		return request{}, nil // the connection broke: the next registration restores the state
 	}

@@ -21,6 +21,29 @@ type subscription struct {
 type subscriptionRegistry struct {
 	mu     sync.Mutex
 	topics map[string]*subscription
+	// joinLeave holds the topics subscribed with SubscribeOptions.JoinLeave (spec/protocol.md §15.3).
+	joinLeave map[string]bool
+}
+
+// setJoinLeave records whether topic's subscribe frames ask for join/leave events.
+func (r *subscriptionRegistry) setJoinLeave(topic string, on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.joinLeave == nil {
+		r.joinLeave = make(map[string]bool)
+	}
+	if on {
+		r.joinLeave[topic] = true
+	} else {
+		delete(r.joinLeave, topic)
+	}
+}
+
+// wantsJoinLeave tells whether topic's subscribe frames ask for join/leave events.
+func (r *subscriptionRegistry) wantsJoinLeave(topic string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.joinLeave[topic]
 }
 
 func newSubscriptionRegistry() *subscriptionRegistry {

@@ -106,6 +106,18 @@ async def test_ids_are_capped_at_1000_and_marked_truncated(connect: Connect, ser
     assert reply["count"] == 1002
     assert reply["truncated"] is True
     assert reply["ids"] == [f"c{n:04d}" for n in range(1000)]
+    # A big topic's list is kept between requests, and renewed when a member leaves or joins (§15.2).
+    assert await presence(asker, "big", rid="again") == {**reply, "rid": "again"}
+    await clients[0].close()
+    await clients[1].send({"action": "unsubscribe", "topic": "big"})
+    await clients[1].expect("unsubscribed", topic="big")
+    await asker.sync()
+    assert (await server.presence("big")).count == 1000
+    reply = await presence(asker, "big")
+    assert (reply["count"], reply["ids"][0], reply["ids"][-1], "truncated" in reply) == (1000, "c0002", "c1001", False)
+    await asker.subscribe("big")
+    reply = await presence(asker, "big")
+    assert (reply["count"], reply["ids"][0], reply["truncated"]) == (1001, "asker", True)
 
 
 BAD_FRAMES: list[tuple[dict[str, Any], str]] = [

@@ -25,6 +25,11 @@ _SEND_SLICE = 4096
 #: A topic's members as a reply lists them: (count, the smallest IDs in order, truncated).
 MemberList = tuple[int, list[str], bool]
 
+#: Topics with more members than this keep their reply list until a member joins or leaves (spec §15.2);
+#: at most `_CACHE_SIZE` of them, so that a client asking again and again costs a lookup, not a walk.
+_CACHE_MIN_MEMBERS = 256
+_CACHE_SIZE = 1024
+
 
 def smallest(ids: Iterable[str], count: int, limit: int = act.PRESENCE_MAX_IDS) -> MemberList:
     """The `limit` smallest of `count` IDs, sorted: O(count log limit), never a sort of every member."""
@@ -56,6 +61,7 @@ class PresenceTracker:
         self._watching: dict[Peer, dict[str, None]] = {}
         self._events: deque[tuple[str, str, str, Peer | None]] = deque()
         self._drain: Cancellable | None = None
+        self._cache: dict[str, MemberList] = {}
         #: Called with (topic, client_id, joined) for every change of a local member (the backplane forwards it).
         self.on_member: Callable[[str, str, bool], None] | None = None
         #: Called with (topic, watched) when a topic gains its first or loses its last local watcher.
@@ -64,19 +70,32 @@ class PresenceTracker:
     # -- members ----------------------------------------------------------------------------------------
 
     def members(self, topic: str, limit: int = act.PRESENCE_MAX_IDS) -> MemberList:
-        """The registered client IDs subscribed to `topic` on this node, at most `limit` (spec §15.2)."""
+        """The registered client IDs subscribed to `topic` on this node, at most `limit` (spec §15.2).
+
+        O(members) the first time; big topics' lists are kept until one of their members changes.
+        """
+        cacheable = limit == act.PRESENCE_MAX_IDS
+        if cacheable and (cached := self._cache.get(topic)) is not None:
+            return cached
         peers = self._topics.peers(topic) or {}
         ids = [peer.client_id for peer in peers if peer.client_id is not None]
-        return smallest(ids, len(ids), limit)
+        members = smallest(ids, len(ids), limit)
+        if cacheable and len(ids) > _CACHE_MIN_MEMBERS:
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            self._cache[topic] = members
+        return members
 
     def joined(self, topic: str, client_id: str, peer: Peer | None = None) -> None:
         """`client_id` became a member of `topic` here; every watcher but `peer` hears it (spec §15.3)."""
+        self._cache.pop(topic, None)
         self._queue(topic, act.JOIN, client_id, peer)
         if self.on_member is not None:
             self.on_member(topic, client_id, True)
 
     def left(self, topic: str, client_id: str) -> None:
         """`client_id` is no longer a member of `topic` here."""
+        self._cache.pop(topic, None)
         self._queue(topic, act.LEAVE, client_id, None)
         if self.on_member is not None:
             self.on_member(topic, client_id, False)

@@ -30,8 +30,9 @@ Send = Callable[[str, bytes, Callable[[int], None] | None], None]
 
 @dataclass
 class _Query:
+    topic: str
     waiting: set[str]
-    reply: Callable[[MemberList], None]
+    replies: list[Callable[[MemberList], None]]
     parts: list[MemberList] = field(default_factory=list)
     timer: asyncio.TimerHandle | None = None
 
@@ -48,6 +49,8 @@ class ClusterPresence:
         self._send = send
         self._query_timeout = query_timeout
         self._queries: dict[str, _Query] = {}
+        #: The query in flight for each topic: later requests share it (one cluster round per topic at once).
+        self._by_topic: dict[str, str] = {}
         self._numbers = itertools.count(1)
         #: node -> topic -> members, for the topics this node watches: who leaves when that node goes silent.
         self._remote: dict[str, dict[str, set[str]]] = {}
@@ -58,13 +61,21 @@ class ClusterPresence:
     # -- queries (spec §15.5) ---------------------------------------------------------------------------
 
     def query(self, topic: str, local: MemberList, reply: Callable[[MemberList], None], connected: bool) -> None:
-        """Ask the other nodes with members of `topic`; `reply` once all answered or the timeout passed."""
+        """Ask the other nodes with members of `topic`; `reply` once all answered or the timeout passed.
+
+        A request for a topic whose query is in flight shares its answer: pending queries are bounded by the
+        topics asked about, however often clients ask.
+        """
         nodes = self._view.nodes_with_members(topic) if connected else []
         if not nodes:
             reply(local)
             return
+        if (pending := self._by_topic.get(topic)) is not None:
+            self._queries[pending].replies.append(reply)
+            return
         number = f"{next(self._numbers)}"
-        query = self._queries[number] = _Query(set(nodes), reply, [local])
+        self._by_topic[topic] = number
+        query = self._queries[number] = _Query(topic, set(nodes), [reply], [local])
         query.timer = asyncio.get_running_loop().call_later(self._query_timeout, self._finish, number)
         payload = m.encode(m.PresenceAsk(n=self._node_id, q=number, t=topic))
         for node in nodes:
@@ -100,9 +111,12 @@ class ClusterPresence:
     def _finish(self, number: str) -> None:
         query = self._queries.pop(number, None)
         if query is not None:
+            del self._by_topic[query.topic]
             if query.timer is not None:
                 query.timer.cancel()
-            query.reply(merge_members(query.parts))
+            members = merge_members(query.parts)
+            for reply in query.replies:
+                reply(members)
 
     # -- member events ----------------------------------------------------------------------------------
 
@@ -115,12 +129,15 @@ class ClusterPresence:
 
     def member(self, msg: m.Member) -> None:
         """A member of another node joined or left a topic we watch."""
+        presence = self._broker.presence
+        if not presence.is_watched(msg.t):
+            return  # we stopped watching it while this was on its way
         members = self._remote.setdefault(msg.n, {}).setdefault(msg.t, set())
         if msg.j:
             members.add(msg.id)
         else:
             members.discard(msg.id)
-        self._broker.presence.remote(msg.t, msg.id, msg.j)
+        presence.remote(msg.t, msg.id, msg.j)
 
     def members(self, msg: m.Members) -> None:
         """Another node's members of a topic we started watching: who will leave if it goes silent."""

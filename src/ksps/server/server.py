@@ -200,7 +200,7 @@ class Server(ServerCore):
         def reply(members: MemberList) -> None:
             if not done.done():
                 count, ids, truncated = members
-                done.set_result(PresenceInfo(count, ids, truncated))
+                done.set_result(PresenceInfo(count, list(ids), truncated))  # the list may be shared (cached)
 
         self.broker.presence_of(topic, reply)
         return await done

@@ -9,6 +9,7 @@ import pytest
 from ksps import Server
 
 from .conftest import Connect, StartServer
+from .http_pages import scrape, value
 from .tokens import SECRET, hs256
 from .wire import Frame, WireClient
 
@@ -44,7 +45,8 @@ async def test_presence_follows_subscribe_unsubscribe_and_disconnect(connect: Co
     assert (info.count, info.ids, info.truncated) == (1, ["bob"], False)
 
 
-async def test_join_and_leave_events_in_order(connect: Connect) -> None:
+@pytest.mark.server_options(metrics=True)
+async def test_join_and_leave_events_in_order(connect: Connect, server: Server) -> None:
     """PRES-2: a `join_leave` subscriber hears others come and go, in order, and not itself."""
     watcher = await connect("watcher")
     await watch(watcher, "room")
@@ -65,6 +67,8 @@ async def test_join_and_leave_events_in_order(connect: Connect) -> None:
         {"action": "leave", "topic": "room", "id": "amy"},
     ]
     assert [await watcher.recv() for _ in expected] == expected
+    metrics = await scrape(server.port)
+    assert (value(metrics, "ksps_presence_watched_topics"), value(metrics, "ksps_presence_events_pending")) == (1, 0)
     assert await plain.sync() == []  # the subscriber without join_leave got none of them
     # A later subscribe without join_leave turns the events off (each subscribe says, §15.3).
     await watcher.subscribe("room")

@@ -145,6 +145,10 @@ class PresenceTracker:
         for topic in self.drop(old):
             self.watch(topic, new, True)
 
+    def watched_count(self) -> int:
+        """How many topics have a local watcher (for `/metrics`)."""
+        return len(self._watchers)
+
     def watched(self) -> list[str]:
         """The topics with at least one local watcher."""
         return list(self._watchers)

@@ -28,8 +28,8 @@ OnDisconnect(code, reason), OnError(exc), OnClose(), OnId(message); each may be 
 Modules: `_client` (facade), `_session` (connection lifecycle), `_channel` (where frames go: connection or
 offline queue), `_transport` (WebSocket link), `_router` (incoming frames), `_dispatch` (callbacks),
 `_subscriptions`, `_acks` (ack handles), `_offline`, `_backoff`, `_codec`, `_options`, `_hooks`, `_replies`
-(replies and refusals by `rid`), `_tokens` (Token/GetToken, unverified `exp`), `_refresh` (in-place refresh), `_presence` (`presence(topic)`;
-`Subscribe(..., join_leave=True)` with the OnJoin/OnLeave hooks, spec §15).
+(replies and refusals by `rid`), `_tokens` (Token/GetToken, unverified `exp`), `_refresh` (in-place refresh),
+`_presence` (`presence(topic)`; `Subscribe(..., join_leave=True)` with the OnJoin/OnLeave hooks, spec §15).
 """
 
 from ._acks import ClientAck

@@ -55,7 +55,7 @@ class ClusterPresence:
         #: node -> topic -> members, for the topics this node watches: who leaves when that node goes silent.
         self._remote: dict[str, dict[str, set[str]]] = {}
         #: Watched-topic changes not yet sent in a `state` message.
-        self.watch_changes: dict[str, bool] = {}
+        self._watch_changes: dict[str, bool] = {}
         broker.presence.on_member = self._local_member
 
     # -- queries (spec §15.5) ---------------------------------------------------------------------------
@@ -154,10 +154,20 @@ class ClusterPresence:
 
     def watch_changed(self, topic: str, watched: bool) -> None:
         """A topic gained its first or lost its last local watcher (goes out with the next `state`)."""
-        self.watch_changes[topic] = watched
-        if not watched:
-            for topics in self._remote.values():
-                topics.pop(topic, None)
+        self._watch_changes[topic] = watched
+
+    def take_watch_changes(self) -> dict[str, bool]:
+        """The watched-topic changes for the `state` being sent; the members kept for unwatched ones go.
+
+        Dropped only now: a topic unwatched and watched again before a `state` went out changes nothing for
+        the other nodes, which keep sending its member events and will not send a new snapshot.
+        """
+        changes, self._watch_changes = self._watch_changes, {}
+        for topic, watched in changes.items():
+            if not watched:
+                for topics in self._remote.values():
+                    topics.pop(topic, None)
+        return changes
 
     def node_gone(self, node: str) -> None:
         """`node` said goodbye or went silent: its members leave the topics watched here (spec §15.5)."""

@@ -273,12 +273,12 @@ class RedisBackplane:
         if full:
             registry = self._broker.topics
             topics = {topic: registry.count(topic) for topic in registry.topics()}
+            self._presence.take_watch_changes()
             watched = dict.fromkeys(self._broker.presence.watched(), True)
         else:
             topics = dict(self._state_changes)
-            watched = dict(self._presence.watch_changes)
+            watched = self._presence.take_watch_changes()
         self._state_changes.clear()
-        self._presence.watch_changes.clear()
         self._state_dirty = False
         state = m.State(n=self.node_id, c=len(self._broker.clients), t=topics, full=full, w=watched)
         self._out.append((self._all_channel, m.encode(state), None))

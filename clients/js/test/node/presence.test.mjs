@@ -69,6 +69,30 @@ describe("presence", () => {
     assert.equal((await alice.Presence("news.x")).count, 0);
   });
 
+  test("a joinLeave subscription keeps its events after a server restart", async () => {
+    const own = await TestServer.start();
+    const events = new Inbox("joins");
+    const watcher = await connect(own, {
+      ReconnectInitialDelay: 20,
+      ReconnectMaxDelay: 200,
+      OnJoin: (topic, id) => events.push([topic, id]),
+    });
+    const other = await connect(own, { ReconnectInitialDelay: 20, ReconnectMaxDelay: 200 });
+    try {
+      await watcher.Subscribe("room", () => {}, { joinLeave: true });
+      await own.restart();
+      await watcher.testEvents.next((event) => event.type === "connect");
+      await watcher.testEvents.next((event) => event.type === "connect");
+      await other.testEvents.next((event) => event.type === "connect");
+      await other.testEvents.next((event) => event.type === "connect");
+      await other.Subscribe("room", () => {});
+      assert.deepEqual(await events.next(), ["room", other.Id]);
+    } finally {
+      await Promise.all([watcher.Close(), other.Close()]);
+      await own.stop();
+    }
+  });
+
   test("Presence rejects with NotConnected while disconnected", async () => {
     const client = await open({ AutoRestart: true, Address: "127.0.0.1:1" });
     await assert.rejects(client.Presence("room"), NotConnected);

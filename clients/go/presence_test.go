@@ -93,3 +93,27 @@ func TestPresenceWhileDisconnectedIsErrNotConnected(t *testing.T) {
 		t.Fatalf("got %v, want ErrNotConnected", err)
 	}
 }
+
+func TestJoinLeaveSubscriptionIsRestoredAfterAServerRestart(t *testing.T) {
+	first := startTestServer(t, 0)
+	ev := newEvents()
+	joins := make(chan string, 16)
+	opts := ev.hook(fastReconnect(ksps.ClientOptions{Address: first.Address, ID: "presence-restart-watcher"}))
+	opts.OnJoin = func(_, id string) { joins <- id }
+	watcher := connect(t, opts)
+	receive(t, ev.connected, "first OnConnect")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := watcher.SubscribeWithOptions(ctx, "room", ksps.SubscribeOptions{JoinLeave: true}, func(ksps.Message, func()) {}); err != nil {
+		t.Fatal(err)
+	}
+	first.stop()
+	receive(t, ev.disconnected, "OnDisconnect")
+	second := startTestServer(t, first.Port)
+	receive(t, ev.connected, "OnConnect after the restart")
+	member := connect(t, ksps.ClientOptions{Address: second.Address, ID: "presence-restart-member"})
+	member.Subscribe("room", func(ksps.Message, func()) {})
+	if got := receive(t, joins, "OnJoin after the restart"); got != member.ID() {
+		t.Fatalf("got a join of %q, want %q", got, member.ID())
+	}
+}

@@ -26,9 +26,18 @@ step "python environment"
 .venv/bin/python -m pip install -q -e '.[test]' -r bench/requirements.txt
 export KSPS_PYTHON="$ROOT/.venv/bin/python"
 
+# --- vocab
+step "generated vocabulary (spec/vocabulary.toml) is up to date"
+.venv/bin/python scripts/generate_vocabulary.py --check
+
 step "lint and types"
 .venv/bin/ruff check .
 .venv/bin/mypy
+
+# --- pyclient
+step "client trace vectors: spec/traces/*.json are what scripts/record_traces.py records (the Python session)"
+.venv/bin/python scripts/record_traces.py --check
+# --- end pyclient
 
 step "javascript client: build, and check the bundles the server serves are that build"
 bash clients/js/build.sh
@@ -45,6 +54,14 @@ step "conformance: python and javascript (go runs with the go client)"
 .venv/bin/python -m pytest -q spec/conformance/runner --adapter python
 .venv/bin/python -m pytest -q spec/conformance/runner --adapter js
 
+# --- server-api
+step "conformance: the blocking python client (ksps.sync)"
+.venv/bin/python -m pytest -q spec/conformance/runner --adapter python-sync
+step "conformance: the ASGI mount (ksps.asgi under uvicorn, then hypercorn) as the server"
+.venv/bin/python -m pytest -q spec/conformance/runner --adapter python --server asgi
+.venv/bin/python -m pytest -q spec/conformance/runner --adapter js --server asgi
+.venv/bin/python -m pytest -q spec/conformance/runner --adapter python --server asgi-hypercorn
+
 step "go client: vet, tests with the race detector, conformance"
 bash clients/go/test.sh
 
@@ -53,5 +70,18 @@ bash clients/js/test.sh
 
 step "benchmark suite: smoke mode"
 .venv/bin/python bench/run.py --smoke
+
+# --- docs
+# The site's runnable examples (<!-- run: ... --> blocks of docs/) and its links already ran with the Python
+# tests (tests/test_guide*.py, tests/test_links.py), the configuration table's drift check too
+# (tests/test_docs_site.py). Here: the strict build (a broken link, anchor or reference fails it), then every
+# release artefact built and used from a clean place.
+step "documentation site: mkdocs build --strict (needs clients/js's npm ci above for TypeDoc, and go)"
+.venv/bin/python -m pip install -q -e '.[docs]'
+# Not --quiet: it hides the warnings from the counter of --strict, and broken links then pass.
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir site
+
+step "release artefacts: wheel and sdist, npm tarball, Go module from an empty module cache, deploy/ recipes"
+.venv/bin/python scripts/check_release.py
 
 printf '\nall test suites passed\n'

@@ -1,4 +1,4 @@
-"""The runnable examples of the user guide (docs/guide/*.md) run as shown.
+"""The runnable examples of the user guide (docs/guide/*.md) and every other page of docs/ run as shown.
 
 A page marks a Python block runnable with an HTML comment on the line before it (invisible on GitHub and in
 mkdocs):
@@ -57,23 +57,25 @@ class Example:
 
 def _examples() -> list[Example]:
     examples: list[Example] = []
-    for path in sorted(GUIDE.glob("*.md")):
+    # Every page of docs/ (the documentation site's pages); guide pages are named as before, others by path.
+    for path in sorted(GUIDE.glob("*.md")) + sorted(set(GUIDE.parent.rglob("*.md")) - set(GUIDE.glob("*.md"))):
         text = path.read_text()
+        name = path.name if path.parent == GUIDE else str(path.relative_to(ROOT))
         for match in _MARKED.finditer(text):
             marker, language, body = match.groups()
             line = text.count("\n", 0, match.start()) + 1
             if marker == "output":
-                assert language == "text", f"{path.name}:{line}: an output block is a ```text block"
-                assert examples and examples[-1].page == path.name and examples[-1].output is None, (
-                    f"{path.name}:{line}: an output block must follow a runnable block"
+                assert language == "text", f"{name}:{line}: an output block is a ```text block"
+                assert examples and examples[-1].page == name and examples[-1].output is None, (
+                    f"{name}:{line}: an output block must follow a runnable block"
                 )
                 last = examples.pop()
                 examples.append(Example(last.page, last.line, last.kind, last.code, body))
                 continue
             kind = marker.split(":", 1)[1].strip()
-            assert kind in KINDS, f"{path.name}:{line}: unknown run kind {kind!r}"
-            assert language == KINDS[kind], f"{path.name}:{line}: a {kind} example is a ```{KINDS[kind]} block"
-            examples.append(Example(path.name, line, kind, body, None))
+            assert kind in KINDS, f"{name}:{line}: unknown run kind {kind!r}"
+            assert language == KINDS[kind], f"{name}:{line}: a {kind} example is a ```{KINDS[kind]} block"
+            examples.append(Example(name, line, kind, body, None))
     return examples
 
 

@@ -16,10 +16,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Pages of issue 13 written on other branches at the same time as the user guide that links them; a link to
-#: one is checked once it exists. Empty this set once they are merged.
-PENDING: set[Path] = set()  # pages linked before they exist (none now)
-
 _FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.S | re.M)
 _CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)", re.S)
 _LINK = re.compile(r"\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -98,8 +94,7 @@ def _broken_links(page: Path) -> list[str]:
             problems.append(f"{where}: points outside the repository")
             continue
         if not resolved.exists():
-            if resolved not in PENDING:
-                problems.append(f"{where}: no such file")
+            problems.append(f"{where}: no such file")
             continue
         if anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
             problems.append(f"{where}: no heading with this anchor on GitHub and in mkdocs")

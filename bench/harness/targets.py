@@ -105,6 +105,13 @@ TARGETS: dict[str, Target] = {
             unavailable=_go_missing,
             go_package="./targets/ksmux",
         ),
+        # --- server-api: the ASGI mount (docs/asgi.md); not in the default run: `--targets ksps,ksps-asgi`.
+        Target(
+            name="ksps-asgi",
+            summary="bench/targets/ksps_asgi.py: `ksps.asgi.ASGIApp` under uvicorn (uvloop, websockets-sansio)",
+            command=lambda port, helpers: [sys.executable, str(BENCH / "targets" / "ksps_asgi.py"), str(port)],
+            default=False,
+        ),
         Target(
             name="picows-ceiling",
             summary="bench/baselines/picows_broadcast.py: bare picows broadcast, coalesced writes, no pub/sub logic",

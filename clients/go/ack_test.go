@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -86,9 +87,16 @@ func TestGetStatusAndIsCompleteWhilePending(t *testing.T) {
 	if _, ok := ack.WaitAny(); !ok {
 		t.Fatal("no first answer")
 	}
+	// GetStatus is the last known state, without a round trip: only the answer that arrived.
+	if status := ack.GetStatus(); !reflect.DeepEqual(status, map[string]bool{"status-fast": true}) {
+		t.Errorf("GetStatus before FetchStatus = %v", status)
+	}
 	want := map[string]bool{"status-fast": true, "status-slow": false}
+	if status, err := ack.FetchStatus(context.Background()); err != nil || !reflect.DeepEqual(status, want) {
+		t.Errorf("FetchStatus while pending = %v, %v, want %v", status, err, want)
+	}
 	if status := ack.GetStatus(); !reflect.DeepEqual(status, want) {
-		t.Errorf("GetStatus while pending = %v, want %v", status, want)
+		t.Errorf("GetStatus after FetchStatus = %v, want %v", status, want)
 	}
 	if ack.IsComplete() {
 		t.Error("IsComplete while a responder is pending")
@@ -129,12 +137,23 @@ func TestCancelReleasesWaitAtOnce(t *testing.T) {
 func TestCallbackPanicGivesAnErrorAck(t *testing.T) {
 	topic := uniqueTopic(t, "t")
 	pub := connect(t, ksps.ClientOptions{})
-	sub := connect(t, ksps.ClientOptions{ID: "panicker"})
+	seen := newEvents()
+	sub := connect(t, seen.hook(ksps.ClientOptions{ID: "panicker"}))
 	sub.Subscribe(topic, func(ksps.Message, func()) { panic("boom") })
 	responses := pub.PublishWithAck(topic, "x", 3*unit).Wait()
 	want := ksps.AckResponse{AckID: responses["panicker"].AckID, ClientID: "panicker", Success: false, Error: "boom"}
 	if responses["panicker"] != want {
 		t.Errorf("response = %#v, want %#v", responses["panicker"], want)
+	}
+	// The panic also reaches OnError, as a *CallbackError naming the topic (docs/api-names.md).
+	var failed *ksps.CallbackError
+	for failed == nil || failed.Topic != topic {
+		if err := receive(t, seen.errors, "OnError(*CallbackError)"); !errors.As(err, &failed) {
+			failed = nil
+		}
+	}
+	if failed.Value != "boom" {
+		t.Errorf("CallbackError.Value = %#v, want the panic value", failed.Value)
 	}
 	sub.Subscribe(topic, func(ksps.Message, func()) { panic(errors.New("as error")) })
 	if got := pub.PublishWithAck(topic, "x", 3*unit).Wait()["panicker"].Error; got != "as error" {
@@ -200,12 +219,12 @@ func TestWaitContextVariants(t *testing.T) {
 	if _, ok, err := ack.WaitAnyContext(ctx); ok || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("WaitAnyContext = %v, %v", ok, err)
 	}
-	status, err := ack.GetStatusContext(context.Background())
+	status, err := ack.FetchStatus(context.Background())
 	if err != nil || len(status) != 1 {
-		t.Errorf("GetStatusContext = %v, %v", status, err)
+		t.Errorf("FetchStatus = %v, %v", status, err)
 	}
-	if complete, err := ack.IsCompleteContext(context.Background()); complete || err != nil {
-		t.Errorf("IsCompleteContext = %v, %v", complete, err)
+	if complete := ack.IsComplete(); complete {
+		t.Errorf("IsComplete = %v", complete)
 	}
 	ack.Cancel()
 }
@@ -218,5 +237,33 @@ func TestAckOfAnUnencodableValue(t *testing.T) {
 	}
 	if responses := ack.Wait(); len(responses) != 0 {
 		t.Errorf("Wait = %v", responses)
+	}
+}
+
+// What an ack handle knows is synchronous; asking the server is FetchStatus, which fails with
+// ErrNotConnected offline (contract "ack handles": the same rule in the three clients).
+func TestAckHandleStateOffline(t *testing.T) {
+	client, err := ksps.NewClient(fastReconnect(ksps.ClientOptions{Address: "127.0.0.1:" + strconv.Itoa(freePort(t)), Autorestart: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ack := client.PublishWithAck("t", 1, 30*unit) // queued offline
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if status, err := ack.FetchStatus(ctx); !errors.Is(err, ksps.ErrNotConnected) || len(status) != 0 {
+		t.Errorf("FetchStatus offline = %v, %v; want ErrNotConnected", status, err)
+	}
+	if ack.IsComplete() || len(ack.GetStatus()) != 0 {
+		t.Errorf("IsComplete, GetStatus of a queued request = %v, %v", ack.IsComplete(), ack.GetStatus())
+	}
+	ack.Cancel() // synchronous: over when it returns
+	select {
+	case <-ack.Done():
+	default:
+		t.Fatal("Cancel returned before the handle was over")
+	}
+	if status, err := ack.FetchStatus(ctx); !errors.Is(err, ksps.ErrNotConnected) || len(status) != 0 {
+		t.Errorf("FetchStatus of an ended request = %v, %v; want ErrNotConnected and the last known state", status, err)
 	}
 }

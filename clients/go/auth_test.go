@@ -196,9 +196,9 @@ func TestRefusedSubscribeReturnsItsCodeAndIsNotKept(t *testing.T) {
 		Token: mint("alice", time.Hour, testSecret, map[string]any{"subscribe": []string{"public.*"}})})
 	callback, messages := collector()
 	_, err := client.SubscribeContext(context.Background(), "private", callback)
-	var refused *ksps.ServerError
+	var refused *ksps.ServerErrorReply
 	if !errors.As(err, &refused) || refused.Code != "forbidden" || refused.Topic != "private" || refused.RID == "" {
-		t.Fatalf("SubscribeContext error = %#v, want a forbidden *ServerError with topic and rid", err)
+		t.Fatalf("SubscribeContext error = %#v, want a forbidden *ServerErrorReply with topic and rid", err)
 	}
 	if _, err := client.SubscribeContext(context.Background(), "public.1", callback); err != nil {
 		t.Fatal(err)
@@ -219,15 +219,15 @@ func TestRefusedPublishReachesOnErrorAndRefusedAckEndsItsWait(t *testing.T) {
 	if err := client.Publish("news", "not allowed"); err != nil {
 		t.Fatal(err)
 	}
-	var refused *ksps.ServerError
+	var refused *ksps.ServerErrorReply
 	if err := receive(t, ev.errors, "OnError"); !errors.As(err, &refused) || refused.Code != "forbidden" || refused.Topic != "news" {
-		t.Fatalf("OnError = %#v, want a forbidden *ServerError for topic news", err)
+		t.Fatalf("OnError = %#v, want a forbidden *ServerErrorReply for topic news", err)
 	}
 	ack := client.PublishWithAck("news", "nor this", 2*unit)
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	if _, err := ack.WaitContext(ctx); !errors.As(err, &refused) || refused.Code != "forbidden" || refused.AckID != ack.ID() {
-		t.Fatalf("WaitContext error = %#v, want the forbidden *ServerError of this ack", err)
+		t.Fatalf("WaitContext error = %#v, want the forbidden *ServerErrorReply of this ack", err)
 	}
 	if !errors.As(ack.Err(), &refused) {
 		t.Fatalf("Err() = %v, want the refusal", ack.Err())

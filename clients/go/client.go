@@ -4,47 +4,53 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/signal"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // Client is a connection to a ksps (or original KSPS) server. Create it with NewClient; every
 // method is safe for concurrent use, and none panics because the client is disconnected.
+//
+// Client is a thin driver around the sans-I/O session core (core.go): it feeds the core with
+// the clock, the connection's frames and the application's calls, and carries out what the
+// core returns (dial, write, close, call the callbacks), never blocking while it holds its lock.
 type Client struct {
 	opts    ClientOptions
 	decoder payloadDecoder
+	tokens  *tokenSource
+	origin  time.Time // the core's clock: milliseconds since origin
 
-	subs   *subscriptionRegistry
-	acks   *ackTracker
-	tokens *tokenSource
-	direct serialQueue // OnID calls, in arrival order
-	hooks  serialQueue // OnConnect, OnDisconnect, OnError, OnClose, OnJoin, OnLeave, in order
-	// presence holds the Presence requests waiting for their reply (presence.go).
-	presence presenceWaiters
+	// mu serialises every input of the core and the carrying out of its outputs.
+	mu        sync.Mutex
+	core      *session
+	conn      *connection        // the current connection, nil while none
+	dialing   context.CancelFunc // cancels the attempt in progress
+	gen       uint64             // connection generation: inputs of older ones are dropped
+	lastErr   error              // why the last attempt failed, for ErrConnectionFailed
+	lastEnd   DisconnectInfo     // how the last connection ended, for OnDisconnect
+	timer     *time.Timer        // armed at the core's next deadline
+	callbacks map[string]*subscription
+	calls     map[string]*pendingCall // Subscribe/Unsubscribe intents awaiting their answer, by handle
+	acks      map[string]*Ack         // pending ack handles, by handle
+	handles   uint64
 
-	// mu orders every write made by the API against the switch between offline and online, so
-	// that publications queued offline leave before newer ones (see goOnline).
-	mu      sync.Mutex
-	offline offlineQueue
-	// stopped is why the client no longer connects (ErrNotConnected, ErrReplaced); nil while it
-	// is connected or reconnecting.
-	stopped error
-	// wasOnline tells that a connection was established once (DisableReconnect then means that
-	// nothing will be sent any more).
-	wasOnline bool
-
-	conn   atomic.Pointer[connection] // the registered connection, nil while offline
-	closed atomic.Bool
+	online  atomic.Bool
+	closed  atomic.Bool
+	direct  serialQueue // OnID calls, in arrival order
+	hooks   serialQueue // OnConnect, OnDisconnect, OnError, OnClose, in order
+	first   chan error  // the first attempt's outcome, for NewClient
+	settled bool        // first was written
+	over    chan struct{}
 
 	ctx       context.Context // cancelled by Close
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
-	overOnce  sync.Once
-	over      chan struct{} // closed when the client is closed for good
 }
 
 // NewClient connects to the server at opts.Address and registers opts.ID.
@@ -66,42 +72,63 @@ func NewClientContext(ctx context.Context, opts ClientOptions) (*Client, error) 
 			return nil, fmt.Errorf("%w: GetToken: %w", ErrConnectionFailed, err)
 		}
 		opts.ID = tokenSubject(token)
+		opts.Token = token
 	}
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{
-		opts:    opts,
-		decoder: payloadDecoder{useNumber: opts.UseNumber},
-		subs:    newSubscriptionRegistry(),
-		acks:    newAckTracker(opts.ID),
-		tokens:  &tokenSource{getToken: opts.GetToken, current: opts.Token},
-		offline: offlineQueue{limit: opts.OfflineQueueSize},
-		over:    make(chan struct{}),
+		opts:      opts,
+		decoder:   payloadDecoder{useNumber: opts.UseNumber},
+		tokens:    &tokenSource{getToken: opts.GetToken, current: opts.Token},
+		origin:    time.Now(),
+		callbacks: make(map[string]*subscription),
+		calls:     make(map[string]*pendingCall),
+		acks:      make(map[string]*Ack),
+		first:     make(chan error, 1),
+		over:      make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-
-	conn, err := c.connect(ctx)
-	if err != nil {
-		// An *AuthError stays reachable with errors.As (and errors.Is ErrAuth).
-		failed := fmt.Errorf("%w: %s: %w", ErrConnectionFailed, opts.url(), err)
-		if !opts.Autorestart || (errors.Is(err, ErrAuth) && !c.tokens.refreshable()) {
-			c.cancel()
-			return nil, failed
-		}
-		c.reportError(failed)
+	c.core = newSession(opts.sessionConfig(), rand.Float64)
+	c.timer = time.AfterFunc(time.Hour, func() { c.input((*session).timer) })
+	c.timer.Stop()
+	c.input((*session).start)
+	select {
+	case err = <-c.first:
+	case <-ctx.Done():
+		err = fmt.Errorf("%w: %s: %w", ErrConnectionFailed, opts.url(), ctx.Err())
 	}
-	c.wg.Add(1)
-	go c.supervise(conn)
+	if err != nil && !errors.Is(err, errStillTrying) {
+		_ = c.Close()
+		return nil, err
+	}
 	return c, nil
+}
+
+// errStillTrying is the first attempt's outcome when it failed and Autorestart keeps trying.
+var errStillTrying = errors.New("ksps: still trying")
+
+// sessionConfig is what the session core needs, durations in milliseconds.
+func (o ClientOptions) sessionConfig() sessionConfig {
+	return sessionConfig{
+		id: o.ID, url: o.url(), token: o.Token,
+		reconnectInitial: o.ReconnectInitialDelay.Milliseconds(),
+		reconnectMax:     o.ReconnectMaxDelay.Milliseconds(),
+		reconnectFactor:  o.ReconnectFactor,
+		connectTimeout:   o.ConnectTimeout.Milliseconds(),
+		offlineQueueSize: o.OfflineQueueSize, overflow: o.OfflineQueuePolicy,
+		autorestart: o.Autorestart, reconnect: !o.DisableReconnect,
+		refreshable:       o.GetToken != nil,
+		defaultAckTimeout: o.DefaultAckTimeout.Milliseconds(),
+	}
 }
 
 // ID returns the client ID registered with the server.
 func (c *Client) ID() string { return c.opts.ID }
 
-// IsConnected reports whether the client is connected and registered right now.
-func (c *Client) IsConnected() bool { return c.conn.Load() != nil }
+// IsConnected reports whether the client is connected, registered and restored right now.
+func (c *Client) IsConnected() bool { return c.online.Load() }
 
 // Close closes the connection with a close frame (1000), stops reconnecting, releases every
 // pending Wait and drops publications still queued offline. Later publish calls return
@@ -109,28 +136,26 @@ func (c *Client) IsConnected() bool { return c.conn.Load() != nil }
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
-		if conn := c.conn.Load(); conn != nil {
-			conn.close(CloseNormal, "client closed")
+		c.mu.Lock()
+		conn := c.conn
+		c.run(c.core.close(c.now()))
+		c.mu.Unlock()
+		if conn != nil {
+			// The close frame follows the frames still waiting for the writer; a connection that
+			// takes nothing any more is dropped after closeHandshakeTimeout.
+			timer := time.NewTimer(closeHandshakeTimeout)
+			select {
+			case <-conn.done:
+			case <-timer.C:
+				conn.dropTCP()
+				<-conn.done
+			}
+			timer.Stop()
 		}
 		c.cancel()
 		c.wg.Wait()
-		c.mu.Lock()
-		c.offline.clear()
-		c.mu.Unlock()
-		c.acks.abortAll(ErrClosed)
-		c.closedForGood()
 	})
 	return nil
-}
-
-// closedForGood tells OnClose and Run, once, that the client will do nothing more.
-func (c *Client) closedForGood() {
-	c.overOnce.Do(func() {
-		close(c.over)
-		if c.opts.OnClose != nil {
-			c.hooks.push(c.opts.OnClose)
-		}
-	})
 }
 
 // Run blocks until the client is closed for good (see OnClose) or the process receives SIGINT
@@ -146,66 +171,56 @@ func (c *Client) Run() {
 	_ = c.Close()
 }
 
-// send writes a frame now when connected, or queues it for the next connection otherwise.
-// It returns ErrClosed, ErrNotConnected / ErrReplaced when the client no longer connects, or
-// ErrOfflineQueueFull (also reported to OnError).
-func (c *Client) send(item outgoing) error {
-	if c.closed.Load() {
-		return ErrClosed
-	}
+// now is the core's clock.
+func (c *Client) now() int64 { return time.Since(c.origin).Milliseconds() }
+
+// input feeds the core one input and carries out its outputs.
+func (c *Client) input(fn func(*session, int64) []output) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed.Load() {
-		return ErrClosed
-	}
-	if c.stopped != nil {
-		return c.stopped
-	}
-	if conn := c.conn.Load(); conn != nil {
-		item.markSent(conn)
-		err := conn.write(item.encode())
-		if err == nil {
-			return nil
-		}
-		item.markSent(nil)
-		// The connection just broke; the supervisor will notice. A frame whose write failed was
-		// not processed, so it may wait in the offline queue for the next connection.
-		if c.opts.DisableReconnect {
-			return fmt.Errorf("%w: %v", ErrNotConnected, err)
-		}
-	}
-	if c.opts.DisableReconnect && c.wasOnline {
-		return ErrNotConnected
-	}
-	return c.queueOffline(item)
+	c.run(fn(c.core, c.now()))
 }
 
-// queueOffline keeps item for the next connection, applying the overflow policy. Caller holds
-// c.mu.
-func (c *Client) queueOffline(item outgoing) error {
-	if c.opts.OfflineQueueSize < 0 {
-		return ErrNotConnected
-	}
-	dropped, err := c.offline.push(item, c.opts.OfflineQueuePolicy)
-	if err != nil {
-		c.reportError(err)
-		return err
-	}
-	if dropped != nil {
-		c.reportError(fmt.Errorf("%w: dropped a publication to %s", ErrOfflineQueueFull, dropped.target()))
-		if dropped.ack != nil {
-			dropped.ack.finish(ackAborted, ErrOfflineQueueFull)
+// run carries out the core's outputs in order, then arms the timer at its next deadline.
+// Caller holds c.mu; nothing here waits on the network or on a callback.
+func (c *Client) run(outs []output) {
+	for _, out := range outs {
+		switch out.Type {
+		case outOpen:
+			c.open()
+		case outSend:
+			if c.conn != nil {
+				c.conn.enqueue(encodeFrame(out.Frame))
+			}
+		case outClose:
+			c.dropConnection(out.Code, out.Reason)
+		case outEvent:
+			c.dispatch(out.Event)
 		}
 	}
-	return nil
+	c.online.Store(c.core.state == stateReady)
+	if deadline, ok := c.core.nextDeadline(); ok {
+		c.timer.Reset(time.Duration(max(deadline-c.now(), 0)) * time.Millisecond)
+	} else {
+		c.timer.Stop()
+	}
 }
 
-// sendIfConnected writes a frame that is worth nothing offline (ack answers, status requests).
-func (c *Client) sendIfConnected(conn *connection, e *envelope) {
-	if conn == nil {
-		return
+// settle gives NewClient the first attempt's outcome, once.
+func (c *Client) settle(err error) {
+	if !c.settled {
+		c.settled = true
+		c.first <- err
 	}
-	_ = conn.write(encodeFrame(e))
+}
+
+// connectionFailed is the error of a failed first connection.
+func (c *Client) connectionFailed() error {
+	if c.lastErr == nil {
+		return fmt.Errorf("%w: %s", ErrConnectionFailed, c.opts.url())
+	}
+	// An *AuthError stays reachable with errors.As (and errors.Is ErrAuth).
+	return fmt.Errorf("%w: %s: %w", ErrConnectionFailed, c.opts.url(), c.lastErr)
 }
 
 // reportError calls OnError without blocking the caller.
@@ -213,4 +228,10 @@ func (c *Client) reportError(err error) {
 	if c.opts.OnError != nil {
 		c.hooks.push(func() { c.opts.OnError(err) })
 	}
+}
+
+// newHandle names a request in the core's events.
+func (c *Client) newHandle() string {
+	c.handles++
+	return fmt.Sprintf("h%d", c.handles)
 }

@@ -9,16 +9,16 @@ import (
 // envelope is one frame of spec/protocol.md §2: a JSON object with a string action and optional
 // members. Empty members are omitted, as the server does.
 type envelope struct {
-	Action    string                 `json:"action"`
-	Topic     string                 `json:"topic,omitempty"`
-	Data      json.RawMessage        `json:"data,omitempty"`
-	From      string                 `json:"from,omitempty"`
-	To        string                 `json:"to,omitempty"`
-	ID        string                 `json:"id,omitempty"`
-	Error     string                 `json:"error,omitempty"`
-	AckID     string                 `json:"ack_id,omitempty"`
-	Status    map[string]bool        `json:"status,omitempty"`
-	Responses map[string]AckResponse `json:"responses,omitempty"`
+	Action    string          `json:"action"`
+	Topic     string          `json:"topic,omitempty"`
+	Data      json.RawMessage `json:"data,omitempty"`
+	From      string          `json:"from,omitempty"`
+	To        string          `json:"to,omitempty"`
+	ID        string          `json:"id,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	AckID     string          `json:"ack_id,omitempty"`
+	Status    map[string]bool `json:"status,omitempty"`
+	Responses *ackResponses   `json:"responses,omitempty"`
 	// Timeout is the ksps extension of §6.2, in milliseconds.
 	Timeout int64 `json:"timeout,omitempty"`
 	// Progress asks for ack_progress frames (§6.3).
@@ -102,33 +102,6 @@ func (d payloadDecoder) value(raw json.RawMessage) any {
 	return v
 }
 
-// topicDelivery unwraps the data of a publish or publish_ack frame. The server nests the payload
-// as {"data": P, "from": SENDER} (spec/protocol.md §4.2); a value without the "data" key is a raw
-// server publication and is passed on as is. A top-level from wins over the nested one.
-func (d payloadDecoder) topicDelivery(e *envelope) Message {
-	var wrapper map[string]json.RawMessage
-	if err := json.Unmarshal(e.Data, &wrapper); err != nil || wrapper == nil {
-		return Message{Data: d.value(e.Data), From: e.From}
-	}
-	inner, nested := wrapper["data"]
-	if !nested {
-		return Message{Data: d.value(e.Data), From: e.From}
-	}
-	msg := Message{Data: d.value(inner), From: e.From}
-	if msg.From == "" {
-		var from string
-		if json.Unmarshal(wrapper["from"], &from) == nil {
-			msg.From = from
-		}
-	}
-	return msg
-}
-
-// directDelivery reads a direct_message frame, which is flat (spec/protocol.md §5.1).
-func (d payloadDecoder) directDelivery(e *envelope) Message {
-	return Message{Data: d.value(e.Data), From: e.From}
-}
-
 // decodeAckResponse reads the AckResponse carried in an ack_progress frame (§6.3).
 func decodeAckResponse(raw json.RawMessage) (AckResponse, bool) {
 	var resp AckResponse
@@ -136,4 +109,62 @@ func decodeAckResponse(raw json.RawMessage) (AckResponse, bool) {
 		return AckResponse{}, false
 	}
 	return resp, true
+}
+
+// ackResponses is the responses member of an ack_response (spec §6.2), keyed by responder ID,
+// keeping the order of the frame: the session reports them in that order.
+type ackResponses struct {
+	keys   []string
+	values map[string]AckResponse
+}
+
+// UnmarshalJSON reads the object in order; null is empty.
+func (r *ackResponses) UnmarshalJSON(raw []byte) error {
+	*r = ackResponses{}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil || tok == nil {
+		return err
+	}
+	if delim, ok := tok.(json.Delim); !ok || delim != '{' {
+		return fmt.Errorf("ksps: responses must be an object")
+	}
+	r.values = make(map[string]AckResponse)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		var resp AckResponse
+		if err := dec.Decode(&resp); err != nil {
+			return err
+		}
+		if _, seen := r.values[key]; !seen {
+			r.keys = append(r.keys, key)
+		}
+		r.values[key] = resp
+	}
+	return nil
+}
+
+// MarshalJSON writes the responses in order.
+func (r ackResponses) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, key := range r.keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		k, _ := json.Marshal(key)
+		v, err := json.Marshal(r.values[key])
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(k)
+		buf.WriteByte(':')
+		buf.Write(v)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }

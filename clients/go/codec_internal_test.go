@@ -6,8 +6,25 @@ import (
 	"testing"
 )
 
+// delivered is the Message a callback gets for frame: unwrapped by the session core, decoded by
+// the driver.
+func delivered(t *testing.T, frame string) Message {
+	t.Helper()
+	frames, err := decodeFrames([]byte(frame))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{topics: newOrderedTopics()}
+	var ev *event
+	if frames[0].Action == actionDirectMessage {
+		ev = s.frameDirect(&frames[0]).Event
+	} else {
+		ev = s.delivery(&frames[0], "").Event
+	}
+	return Message{Data: payloadDecoder{}.value(ev.Data), From: ev.From}
+}
+
 func TestTopicDeliveryUnwrapping(t *testing.T) {
-	d := payloadDecoder{}
 	cases := []struct {
 		frame string
 		want  Message
@@ -18,24 +35,20 @@ func TestTopicDeliveryUnwrapping(t *testing.T) {
 		{`{"action":"publish","topic":"t","data":"raw"}`, Message{Data: "raw"}},
 		{`{"action":"publish","topic":"t","data":{"Data":1}}`, Message{Data: map[string]any{"Data": 1.0}}},
 		{`{"action":"publish","topic":"t"}`, Message{}},
-		// A top-level from wins.
-		{`{"action":"publish","topic":"t","from":"top","data":{"data":1,"from":"inner"}}`, Message{Data: 1.0, From: "top"}},
+		// The nested from wins, as in the Python and JavaScript clients; the top-level one fills in.
+		{`{"action":"publish","topic":"t","from":"top","data":{"data":1,"from":"inner"}}`, Message{Data: 1.0, From: "inner"}},
+		{`{"action":"publish","topic":"t","from":"top","data":{"data":1}}`, Message{Data: 1.0, From: "top"}},
 	}
 	for _, c := range cases {
-		frames, err := decodeFrames([]byte(c.frame))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := d.topicDelivery(&frames[0]); !reflect.DeepEqual(got, c.want) {
+		if got := delivered(t, c.frame); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: got %#v, want %#v", c.frame, got, c.want)
 		}
 	}
 }
 
 func TestDirectDeliveryIsFlat(t *testing.T) {
-	frames, _ := decodeFrames([]byte(`{"action":"direct_message","from":"A","data":{"data":1,"from":"X"}}`))
 	want := Message{Data: map[string]any{"data": 1.0, "from": "X"}, From: "A"}
-	if got := (payloadDecoder{}).directDelivery(&frames[0]); !reflect.DeepEqual(got, want) {
+	if got := delivered(t, `{"action":"direct_message","from":"A","data":{"data":1,"from":"X"}}`); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %#v", got)
 	}
 }
@@ -67,8 +80,8 @@ func TestEncodedFramesOmitEmptyMembersAndKeepHTML(t *testing.T) {
 }
 
 func TestAckFrameShape(t *testing.T) {
-	c := &Client{opts: ClientOptions{ID: "B"}}
-	got := string(encodeFrame(c.ackFrame("ack_1", false, "nope")))
+	s := &session{cfg: sessionConfig{id: "B"}}
+	got := string(encodeFrame(s.ackFrame("ack_1", false, "nope")))
 	want := `{"action":"ack","data":{"ack_id":"ack_1","client_id":"B","success":false,"error":"nope"},"from":"B","ack_id":"ack_1"}`
 	if got != want {
 		t.Errorf("got %s\nwant %s", got, want)

@@ -1,129 +1,191 @@
 package ksps
 
-import "strings"
+import "errors"
 
-// handleFrame is called by the read loop with every frame the server sends. It never blocks:
-// callbacks go to their serial queues, answers to the requests waiting for them.
-func (c *Client) handleFrame(conn *connection, frame []byte) {
-	frames, err := decodeFrames(frame)
-	if err != nil {
+// dispatch tells the application an event of the core. Caller holds c.mu; nothing here blocks:
+// callbacks go to their serial queues, answers to the calls waiting for them.
+func (c *Client) dispatch(ev *event) {
+	switch ev.Type {
+	case evConnected:
+		c.settle(nil)
+		if c.opts.OnConnect != nil {
+			c.hooks.push(c.opts.OnConnect)
+		}
+	case evDisconnected:
+		c.disconnected(ev)
+	case evReconnecting:
+		c.settle(errStillTrying)
+	case evClosed:
+		c.closedForGood(ev)
+	case evDelivery:
+		c.deliverTopic(ev)
+	case evDirect:
+		c.deliverDirect(ev)
+	case evSubscribed, evUnsubscribed:
+		c.answered(ev.Handle, nil)
+	case evRefused:
+		if a := c.acks[ev.Handle]; a != nil {
+			a.statusFailed(ev.Err) // a FetchStatus that cannot be answered; a refused request ends next
+			return
+		}
+		c.answered(ev.Handle, ev.Err)
+	case evAckResponse, evAckDone, evStatus:
+		c.ackEvent(ev)
+	case evError:
+		c.reportError(c.errorOf(ev))
+	case evQueueOverflow:
+		c.reportError(ev.Err)
+	case evPresence:
+		if call := c.calls[ev.Handle]; call != nil {
+			call.info = PresenceInfo{Count: ev.Count, IDs: ev.IDs, Truncated: ev.Truncated}
+		}
+		c.answered(ev.Handle, nil)
+	case evJoin, evLeave:
+		c.member(ev)
+	}
+}
+
+// errorOf is the Go error of an error event: a failed attempt carries its cause.
+func (c *Client) errorOf(ev *event) error {
+	var refused *ServerErrorReply
+	if ev.Error == errConnectionFailed && !errors.As(ev.Err, &refused) {
+		return c.connectionFailed()
+	}
+	return ev.Err
+}
+
+func (c *Client) disconnected(ev *event) {
+	info := DisconnectInfo{Code: ev.Code, Reason: ev.Reason, Err: c.lastEnd.Err, Reconnecting: c.core.stopError() == nil}
+	if c.opts.OnDisconnect != nil {
+		c.hooks.push(func() { c.opts.OnDisconnect(info) })
+	}
+}
+
+// closedForGood ends the client: NewClient, Run and OnClose learn it; pending handles end with
+// the reason, later calls return it.
+func (c *Client) closedForGood(ev *event) {
+	reason := ev.Err
+	var refused *ServerErrorReply
+	switch {
+	case errors.As(reason, &refused):
+		c.settle(reason) // the registration was refused, e.g. with code "id_taken" (spec §10.6)
+	case errors.Is(reason, ErrConnectionFailed):
+		c.settle(c.connectionFailed())
+	case errors.Is(reason, ErrAuth) && !c.core.everConnected:
+		if !errors.Is(c.lastErr, ErrAuth) {
+			c.lastErr = reason
+		}
+		c.settle(c.connectionFailed())
+	default:
+		c.settle(reason)
+	}
+	c.timer.Stop()
+	for _, handle := range ev.Ended {
+		if a := c.acks[handle]; a != nil {
+			delete(c.acks, handle)
+			a.finish(ackAborted, reason)
+		}
+	}
+	for handle, call := range c.calls {
+		delete(c.calls, handle)
+		call.reply <- reason
+	}
+	close(c.over)
+	if c.opts.OnClose != nil {
+		c.hooks.push(c.opts.OnClose)
+	}
+}
+
+// deliverTopic runs the topic's callback (spec §4.2), then answers a publish_ack with its
+// outcome (§6.1): success, the panic's text, or "no subscriber for topic".
+func (c *Client) deliverTopic(ev *event) {
+	sub := c.callbacks[ev.Topic]
+	if sub == nil {
+		if ev.AckID != "" {
+			c.run(c.core.answer(c.now(), ev.AckID, false, noSubscriberError))
+		}
+		return
+	}
+	msg := Message{Data: c.decoder.value(ev.Data), From: ev.From}
+	ackID := ev.AckID
+	sub.queue.push(func() {
+		if !sub.active.Load() {
+			c.answerAck(ackID, noSubscriberError, false)
+			return
+		}
+		panicked, ok := runCallback(func() { sub.callback(msg, c.unsubscriber(sub)) })
+		c.callbackDone(ackID, &CallbackError{Topic: sub.topic, Value: panicked}, ok)
+	})
+}
+
+// deliverDirect runs OnID for a direct message, and answers one with acknowledgement (§6.4).
+func (c *Client) deliverDirect(ev *event) {
+	msg := Message{Data: c.decoder.value(ev.Data), From: ev.From}
+	ackID := ev.AckID
+	c.direct.push(func() {
+		if c.opts.OnID == nil {
+			c.answerAck(ackID, noSubscriberError, false)
+			return
+		}
+		panicked, ok := runCallback(func() { c.opts.OnID(msg) })
+		c.callbackDone(ackID, &CallbackError{Value: panicked}, ok)
+	})
+}
+
+// callbackDone answers an acknowledged delivery with the callback's outcome, and reports a
+// callback that panicked to OnError as a *CallbackError.
+func (c *Client) callbackDone(serverAckID string, failure *CallbackError, ok bool) {
+	if ok {
+		c.answerAck(serverAckID, "", true)
+		return
+	}
+	c.answerAck(serverAckID, callbackError(failure.Value), false)
+	c.reportError(failure)
+}
+
+// answerAck sends a subscriber's answer; nothing for a delivery without acknowledgement.
+func (c *Client) answerAck(serverAckID, failure string, ok bool) {
+	if serverAckID == "" {
+		return
+	}
+	c.input(func(s *session, now int64) []output { return s.answer(now, serverAckID, ok, failure) })
+}
+
+// answered hands the answer to a subscribe or unsubscribe intent to its caller. A refused
+// subscription is dropped; when its caller no longer waits, the refusal goes to OnError.
+func (c *Client) answered(handle string, err error) {
+	call := c.calls[handle]
+	if call == nil {
+		if err != nil {
+			c.reportError(err)
+		}
+		return
+	}
+	delete(c.calls, handle)
+	if err != nil && call.sub != nil && c.callbacks[call.sub.topic] == call.sub {
+		call.sub.active.Store(false)
+		delete(c.callbacks, call.sub.topic)
+	}
+	if call.detached && err != nil {
 		c.reportError(err)
 		return
 	}
-	for i := range frames {
-		c.handleEnvelope(conn, &frames[i])
-	}
+	call.reply <- err
 }
 
-func (c *Client) handleEnvelope(conn *connection, e *envelope) {
-	switch e.Action {
-	case actionPong:
-		conn.gotPong()
-	case actionPublish:
-		c.deliverTopic(e)
-	case actionPublishAck:
-		c.deliverWithAck(conn, e)
-	case actionDirectMessage:
-		c.deliverDirect(c.decoder.directDelivery(e), nil)
-	case actionAckProgress:
-		if a := c.acks.get(e.AckID); a != nil {
-			if resp, ok := decodeAckResponse(e.Data); ok {
-				a.addResponse(resp)
-			}
-		}
-	case actionAckResponse:
-		if a := c.acks.get(e.AckID); a != nil {
-			a.complete(e.Responses)
-		}
-	case actionAckStatus:
-		if a := c.acks.get(e.AckID); a != nil {
-			a.deliverStatus(conn, e.Status)
-		}
-	case actionError:
-		c.routeError(conn, e)
-	case actionPresence, actionJoin, actionLeave:
-		c.handlePresence(conn, e)
-	default:
-		// subscribed, unsubscribed, published, ack_cancelled, server_message_sent carry nothing
-		// the API waits for (the ping barrier confirms requests); unknown actions are ignored.
-	}
-}
-
-// deliverTopic runs the topic's callback for a publish frame (spec/protocol.md §4.2).
-func (c *Client) deliverTopic(e *envelope) {
-	sub := c.subs.get(e.Topic)
-	if sub == nil {
+// ackEvent updates an ack handle.
+func (c *Client) ackEvent(ev *event) {
+	a := c.acks[ev.Handle]
+	if a == nil {
 		return
 	}
-	msg := c.decoder.topicDelivery(e)
-	sub.queue.push(func() {
-		if sub.active.Load() {
-			runCallback(func() { sub.callback(msg, c.unsubscriber(sub)) })
-		}
-	})
-}
-
-// deliverWithAck runs the callback of a publish_ack frame and answers with an ack once it
-// returned (spec/protocol.md §6.1): success, the panic's text, or "no subscriber for topic".
-// A delivery on this client's __direct_ topic goes to OnID (§6.4).
-func (c *Client) deliverWithAck(conn *connection, e *envelope) {
-	msg := c.decoder.topicDelivery(e)
-	answer := func(failure string, ok bool) {
-		c.sendIfConnected(conn, c.ackFrame(e.AckID, ok, failure))
+	switch ev.Type {
+	case evAckResponse:
+		a.record(ev.Response)
+	case evStatus:
+		a.gotStatus(ev.Status)
+	case evAckDone:
+		delete(c.acks, ev.Handle)
+		a.finish(ev.Outcome, ev.Err)
 	}
-	if sub := c.subs.get(e.Topic); sub != nil {
-		sub.queue.push(func() {
-			if !sub.active.Load() {
-				answer(noSubscriberError, false)
-				return
-			}
-			answer(runCallback(func() { sub.callback(msg, c.unsubscriber(sub)) }))
-		})
-		return
-	}
-	if c.opts.OnID != nil && strings.HasPrefix(e.Topic, directTopicPrefix+c.opts.ID+"_") {
-		c.deliverDirect(msg, answer)
-		return
-	}
-	// Written from its own goroutine: the read loop never waits on the network.
-	go answer(noSubscriberError, false)
-}
-
-// deliverDirect runs OnID for a direct message; answer, when not nil, acknowledges it.
-func (c *Client) deliverDirect(msg Message, answer func(string, bool)) {
-	c.direct.push(func() {
-		if c.opts.OnID == nil {
-			if answer != nil {
-				answer(noSubscriberError, false)
-			}
-			return
-		}
-		failure, ok := runCallback(func() { c.opts.OnID(msg) })
-		if answer != nil {
-			answer(failure, ok)
-		}
-	})
-}
-
-// ackFrame builds a subscriber's answer to a publish_ack (spec/protocol.md §6.1).
-func (c *Client) ackFrame(ackID string, success bool, failure string) *envelope {
-	resp := AckResponse{AckID: ackID, ClientID: c.opts.ID, Success: success, Error: failure}
-	data, _ := encodeData(resp)
-	return &envelope{Action: actionAck, AckID: ackID, From: c.opts.ID, Data: data}
-}
-
-// routeError hands an error frame to the request it answers (spec/protocol.md §11): by rid
-// (Subscribe, Unsubscribe, the registration and token refresh pings), else by the client's ack
-// ID (a refused PublishWithAck); any other one, for example a refused Publish named by its
-// Topic, goes to OnError.
-func (c *Client) routeError(conn *connection, e *envelope) {
-	refusal := &ServerError{Text: e.Error, Code: e.Code, Topic: e.Topic, RID: e.RID, AckID: e.AckID}
-	if e.RID != "" && conn.refuse(e.RID, refusal) {
-		return
-	}
-	if a := c.acks.get(e.AckID); e.AckID != "" && a != nil {
-		a.finish(ackRefused, refusal)
-		return
-	}
-	c.reportError(refusal)
 }

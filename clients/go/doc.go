@@ -23,7 +23,17 @@
 // With a server that requires tokens (§10), ClientOptions.Token is sent in the registration ping
 // (never in the URL), or ClientOptions.GetToken supplies one on every (re)connection and shortly
 // before the token expires (refreshed in place). A refused or expired token is an *AuthError
-// (errors.Is ErrAuth); a refused operation is a *ServerError with a Code such as "forbidden".
+// (errors.Is ErrAuth); a refused operation is a *ServerErrorReply with a Code such as "forbidden".
+//
+// An Ack handle answers what it knows synchronously (IsComplete, GetStatus, Cancel); FetchStatus
+// asks the server and fails with ErrNotConnected when it cannot.
+//
+// The client is a thin driver around a sans-I/O session core (core.go) that owns registration,
+// resubscription, the offline queue, ack state and reconnection; the trace vectors of
+// spec/traces, shared with the Python and JavaScript clients, pin its behaviour.
+//
+// Until the repository is published, use the module through a replace directive (README.md,
+// "Use before publication").
 //
 // The protocol is described in spec/protocol.md at the root of the repository; comments cite
 // its sections as §N.

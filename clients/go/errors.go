@@ -5,23 +5,35 @@ import (
 	"fmt"
 )
 
-// Errors returned by the client. Compare them with errors.Is:
+// Errors returned by the client. Compare them with errors.Is; each has one meaning, the same in
+// every ksps client (docs/api-names.md, generated from spec/vocabulary.toml):
 //
 //	ErrConnectionFailed   NewClient could not reach the server (and Autorestart is off)
-//	ErrClosed             the client was closed with Close
-//	ErrNotConnected       the connection is lost and the client does not reconnect
-//	ErrReplaced           another connection took this client's ID (close code 4001)
+//	ErrClosed             the client was closed (Close, or for good after a lost connection)
+//	ErrReplaced           another connection took this client's ID (close code 4001); a kind of
+//	                      ErrClosed: errors.Is(err, ErrClosed) is true for it too
+//	ErrNotConnected       an operation that needs the server was made while disconnected
 //	ErrOfflineQueueFull   a publication made while offline did not fit the offline queue
 //	ErrAuth               the server refused the credentials (*AuthError: close 4003/4004, HTTP 401)
-//	*ServerError          the server answered a frame with an error frame (see OnError)
+//	*ServerErrorReply     the server answered a frame with an error frame (see OnError)
+//	*CallbackError        a Subscribe callback or the OnID handler panicked
 var (
-	ErrConnectionFailed = errors.New("ksps: connection failed")
-	ErrClosed           = errors.New("ksps: client closed")
-	ErrNotConnected     = errors.New("ksps: not connected")
-	ErrReplaced         = errors.New("ksps: replaced by a newer connection with the same ID")
-	ErrOfflineQueueFull = errors.New("ksps: offline queue full")
-	ErrAuth             = errors.New("ksps: credentials refused")
+	ErrConnectionFailed       = errors.New("ksps: connection failed")
+	ErrClosed                 = errors.New("ksps: client closed")
+	ErrNotConnected           = errors.New("ksps: not connected")
+	ErrReplaced         error = replacedError{}
+	ErrOfflineQueueFull       = errors.New("ksps: offline queue full")
+	ErrAuth                   = errors.New("ksps: credentials refused")
 )
+
+// replacedError is ErrReplaced: a kind of ErrClosed, as ConnectionReplaced is a subclass of
+// ClientClosed in the Python and JavaScript clients.
+type replacedError struct{}
+
+func (replacedError) Error() string { return "ksps: replaced by a newer connection with the same ID" }
+
+// Is makes errors.Is(ErrReplaced, ErrClosed) true.
+func (replacedError) Is(target error) bool { return target == ErrClosed }
 
 // AuthError is the server's refusal of the client's credentials (spec/protocol.md §10): close
 // code 4003 (bad or missing token, ID not allowed), 4004 (token expired) or HTTP 401 at the
@@ -44,11 +56,11 @@ func (e *AuthError) Error() string {
 // Is makes errors.Is(err, ErrAuth) true for every *AuthError.
 func (e *AuthError) Is(target error) bool { return target == ErrAuth }
 
-// ServerError is an error frame sent by the server (spec/protocol.md §7.1, §11). The connection
+// ServerErrorReply is an error frame sent by the server (spec/protocol.md §7.1, §11). The connection
 // stays open after it. A refused Subscribe returns it (SubscribeContext), a refused
 // PublishWithAck ends its Ack with it (Ack.Err, WaitContext), and any other one, for example a
 // refused Publish (see Topic), is reported through ClientOptions.OnError.
-type ServerError struct {
+type ServerErrorReply struct {
 	// Text is the server's error text, for example "missing or invalid topic".
 	Text string
 	// Code is the machine-readable class: "forbidden", "id_taken", "limit"; "" for the
@@ -63,7 +75,32 @@ type ServerError struct {
 }
 
 // Error implements error.
-func (e *ServerError) Error() string { return fmt.Sprintf("ksps: server error: %s", e.Text) }
+func (e *ServerErrorReply) Error() string { return fmt.Sprintf("ksps: server error: %s", e.Text) }
+
+// CallbackError is a Subscribe callback or OnID handler that panicked (spec/protocol.md §6.1: the
+// publisher gets a failed ack with its text). Value is what it panicked with; Unwrap returns it
+// when it is an error.
+type CallbackError struct {
+	// Topic is the topic of the delivery, "" for a direct message to the OnID handler.
+	Topic string
+	// Value is the value the callback panicked with.
+	Value any
+}
+
+// Error implements error.
+func (e *CallbackError) Error() string {
+	where := "the OnID handler"
+	if e.Topic != "" {
+		where = fmt.Sprintf("the callback of topic %q", e.Topic)
+	}
+	return fmt.Sprintf("ksps: %s panicked: %s", where, callbackError(e.Value))
+}
+
+// Unwrap returns the panic value when it is an error.
+func (e *CallbackError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
 
 // callbackError is the failure of a Subscribe callback or OnID handler that panicked. Its text is
 // what the acknowledgement carries (spec/protocol.md §6.1).

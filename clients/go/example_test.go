@@ -1,6 +1,8 @@
 package ksps_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log"
 	"time"
@@ -8,24 +10,50 @@ import (
 	ksps "github.com/ksps-dev/ksps/clients/go"
 )
 
-// The examples need a running server, so they are compiled but not run by go test.
+// address is where the examples find a server: "localhost:9313" is where `ksps serve` listens by
+// default. When go test runs the examples, TestMain points it at the server it started.
+var address = "localhost:9313"
 
 func Example() {
-	client, err := ksps.NewClient(ksps.ClientOptions{Address: "localhost:9313"})
+	client, err := ksps.NewClient(ksps.ClientOptions{Address: address, ID: "example-client"})
 	if err != nil {
-		log.Fatal(err)
+		log.Fatal(err) // ksps.ErrConnectionFailed when no server answers
 	}
 	defer client.Close()
 
-	client.Subscribe("events", func(data ksps.Message, unsub func()) { fmt.Printf("Got: %v\n", data) })
-	ack := client.PublishWithAck("events", "From Go!", 3*time.Second)
-	response, ok := ack.WaitAny()
-	fmt.Println(response, ok)
+	_, err = client.SubscribeContext(context.Background(), "example-events", func(msg ksps.Message, unsubscribe func()) {
+		fmt.Printf("got %v from %s\n", msg.Data, msg.From)
+	})
+	if err != nil {
+		log.Fatal(err) // a *ksps.ServerErrorReply when the server refuses the subscription
+	}
+	ack := client.PublishWithAck("example-events", "From Go!", 3*time.Second)
+	if response, ok := ack.WaitAny(); ok {
+		fmt.Printf("answered by %s: success %v\n", response.ClientID, response.Success)
+	} else if ack.Err() != nil {
+		log.Fatal(ack.Err())
+	}
+	// Output:
+	// got From Go! from example-client
+	// answered by example-client: success true
+}
+
+func ExampleNewClient_serverDown() {
+	// Without Autorestart, NewClient fails when the server cannot be reached: check its error
+	// before using the client.
+	client, err := ksps.NewClient(ksps.ClientOptions{Address: "127.0.0.1:1", ConnectTimeout: time.Second})
+	if err != nil {
+		fmt.Println("connection failed:", errors.Is(err, ksps.ErrConnectionFailed))
+		return
+	}
+	defer client.Close()
+	// Output:
+	// connection failed: true
 }
 
 func ExampleNewClient_autorestart() {
 	client, err := ksps.NewClient(ksps.ClientOptions{
-		Address:     "localhost:9313",
+		Address:     address,
 		ID:          "worker-1",
 		Autorestart: true, // keep trying if the server is not up yet; publications are queued
 		OnConnect:   func() { log.Println("connected") },
@@ -35,36 +63,93 @@ func ExampleNewClient_autorestart() {
 		OnError: func(err error) { log.Println(err) },
 	})
 	if err != nil {
-		log.Fatal(err)
+		log.Fatal(err) // only invalid options, or a token the server refuses, fail with Autorestart
 	}
 	client.Run() // until SIGINT or SIGTERM
 }
 
 func ExampleClient_PublishToIDWithAck() {
-	client, err := ksps.NewClient(ksps.ClientOptions{
-		Address: "localhost:9313",
-		OnID:    func(msg ksps.Message) { fmt.Println("direct message from", msg.From, msg.Data) },
+	worker, err := ksps.NewClient(ksps.ClientOptions{
+		Address: address,
+		ID:      "example-worker",
+		OnID:    func(msg ksps.Message) { fmt.Println("worker got", msg.Data, "from", msg.From) },
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer client.Close()
-	ack := client.PublishToIDWithAck("other-client", map[string]any{"job": 42}, 5*time.Second)
-	for id, response := range ack.Wait() {
-		fmt.Println(id, response.Success, response.Error)
-	}
-}
-
-func ExampleAck_Cancel() {
-	client, err := ksps.NewClient(ksps.ClientOptions{Address: "localhost:9313"})
+	defer worker.Close()
+	client, err := ksps.NewClient(ksps.ClientOptions{Address: address, ID: "example-boss"})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer client.Close()
-	ack := client.PublishWithAck("jobs", "work", time.Minute)
-	go func() {
-		time.Sleep(time.Second)
-		ack.Cancel() // the pending Wait returns at once with what arrived
-	}()
+
+	ack := client.PublishToIDWithAck("example-worker", map[string]any{"job": 42}, 5*time.Second)
+	responses, err := ack.WaitContext(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for id, response := range responses {
+		fmt.Println(id, "answered, success:", response.Success)
+	}
+	// Output:
+	// worker got map[job:42] from example-boss
+	// example-worker answered, success: true
+}
+
+func ExampleAck_Cancel() {
+	client, err := ksps.NewClient(ksps.ClientOptions{Address: address})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	release := make(chan struct{})
+	defer close(release)
+	_, err = client.SubscribeContext(context.Background(), "example-jobs", func(ksps.Message, func()) {
+		<-release // a slow subscriber: its answer will not come in time
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	ack := client.PublishWithAck("example-jobs", "work", time.Minute)
+	ack.Cancel() // synchronous: the handle is over at once, and cancel_ack tells the server
 	fmt.Println(len(ack.Wait()), ack.IsComplete())
+	// Output:
+	// 0 false
+}
+
+func ExampleAck_FetchStatus() {
+	fast, err := ksps.NewClient(ksps.ClientOptions{Address: address, ID: "example-fast"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer fast.Close()
+	slow, err := ksps.NewClient(ksps.ClientOptions{Address: address, ID: "example-slow"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer slow.Close()
+	release := make(chan struct{})
+	defer close(release)
+	for client, callback := range map[*ksps.Client]func(ksps.Message, func()){
+		fast: func(ksps.Message, func()) {},
+		slow: func(ksps.Message, func()) { <-release },
+	} {
+		if _, err := client.SubscribeContext(context.Background(), "example-status", callback); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	ack := fast.PublishWithAck("example-status", "x", 10*time.Second)
+	ack.WaitAny()                // the fast subscriber answered
+	fmt.Println(ack.GetStatus()) // what the handle knows, without a round trip
+	status, err := ack.FetchStatus(context.Background())
+	if err != nil {
+		log.Fatal(err) // ksps.ErrNotConnected while offline
+	}
+	fmt.Println(status) // what the server knows: the slow subscriber has not answered yet
+	// Output:
+	// map[example-fast:true]
+	// map[example-fast:true example-slow:false]
 }

@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	sharedServer = server
+	address = server.Address // the examples' server
 	code := m.Run()
 	server.stop()
 	os.Exit(code)

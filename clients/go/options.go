@@ -60,11 +60,11 @@ type ClientOptions struct {
 	// also reported to OnError, with ErrOfflineQueueFull.
 	OfflineQueuePolicy OverflowPolicy
 
-	// ConnectTimeout bounds one connection attempt: dial, WebSocket handshake, registration and
-	// restoring the subscriptions. Default 10s.
+	// ConnectTimeout bounds one connection attempt: the dial and WebSocket handshake, then again
+	// the registration and the restoring of the subscriptions. Default 10s.
 	ConnectTimeout time.Duration
-	// RequestTimeout bounds the wait for the server's confirmation of Subscribe and Unsubscribe,
-	// and GetStatus/IsComplete round trips. Default 5s.
+	// RequestTimeout bounds the wait of Subscribe and Unsubscribe for the server's answer.
+	// Default 5s.
 	RequestTimeout time.Duration
 	// WriteTimeout bounds the write of one frame; a connection that cannot take a frame in that
 	// time is considered dead. Default 10s.
@@ -92,9 +92,10 @@ type ClientOptions struct {
 	// OnConnect is called after every successful (re)connection, once the subscriptions are
 	// restored on the server and the offline queue is flushed.
 	OnConnect func()
-	// OnDisconnect is called when an established connection ends, Close included.
+	// OnDisconnect is called when an established connection is lost; not on the application's
+	// own Close (OnClose tells that).
 	OnDisconnect func(info DisconnectInfo)
-	// OnError is called with asynchronous errors: error frames from the server (*ServerError),
+	// OnError is called with asynchronous errors: error frames from the server (*ServerErrorReply),
 	// offline queue overflow (ErrOfflineQueueFull), failed reconnection attempts, ErrReplaced,
 	// bad frames.
 	OnError func(err error)
@@ -133,21 +134,7 @@ type DisconnectInfo struct {
 	Reconnecting bool
 }
 
-// Defaults of ClientOptions.
-const (
-	DefaultPath                  = "/ws/bus"
-	DefaultReconnectInitialDelay = 500 * time.Millisecond
-	DefaultReconnectMaxDelay     = 30 * time.Second
-	DefaultReconnectFactor       = 2.0
-	DefaultOfflineQueueSize      = 1024
-	DefaultConnectTimeout        = 10 * time.Second
-	DefaultRequestTimeout        = 5 * time.Second
-	DefaultWriteTimeout          = 10 * time.Second
-	DefaultKeepaliveInterval     = 20 * time.Second
-	DefaultKeepaliveTimeout      = 20 * time.Second
-	DefaultMaxMessageSize        = 16 << 20
-	DefaultAckTimeout            = 30 * time.Second
-)
+// The Default* constants of ClientOptions are generated from spec/vocabulary.toml (vocabulary.go).
 
 // withDefaults validates the options and fills in every default.
 func (o ClientOptions) withDefaults() (ClientOptions, error) {

@@ -3,17 +3,11 @@ package ksps
 import (
 	"context"
 	"fmt"
-	"sync"
 )
 
-// Presence (spec/protocol.md §15): Presence round trips, matched to their reply by rid, and the
-// join/leave events of topics subscribed with SubscribeOptions{JoinLeave: true}.
-
-const (
-	actionPresence = "presence"
-	actionJoin     = "join"
-	actionLeave    = "leave"
-)
+// Presence (spec/protocol.md §15): the Presence verb, SubscribeWithOptions and the OnJoin/OnLeave
+// hooks. The session core (core_intents.go, core_frames.go) matches the reply by rid, keeps
+// JoinLeave across reconnections and filters the join/leave events; this is the driver's side.
 
 // PresenceInfo is what Presence returns (spec/protocol.md §15.2).
 type PresenceInfo struct {
@@ -32,47 +26,9 @@ type SubscribeOptions struct {
 	JoinLeave bool
 }
 
-// presenceKey names one Presence request: rids are counted per connection.
-type presenceKey struct {
-	conn *connection
-	rid  string
-}
-
-// presenceWaiters holds the Presence requests waiting for their reply; the zero value is ready.
-type presenceWaiters struct {
-	mu      sync.Mutex
-	waiting map[presenceKey]chan PresenceInfo
-}
-
-func (w *presenceWaiters) expect(key presenceKey) chan PresenceInfo {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.waiting == nil {
-		w.waiting = make(map[presenceKey]chan PresenceInfo)
-	}
-	answer := make(chan PresenceInfo, 1)
-	w.waiting[key] = answer
-	return answer
-}
-
-func (w *presenceWaiters) answer(key presenceKey, info PresenceInfo) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if answer, ok := w.waiting[key]; ok {
-		delete(w.waiting, key)
-		answer <- info
-	}
-}
-
-func (w *presenceWaiters) forget(key presenceKey) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	delete(w.waiting, key)
-}
-
 // Presence returns the members of topic on every node of the server (spec/protocol.md §15.2).
 // It needs a connection (else ErrNotConnected; nothing is queued, the answer would be stale)
-// and the subscribe permission for topic (else a *ServerError with Code "forbidden").
+// and the subscribe permission for topic (else a *ServerErrorReply with Code "forbidden").
 func (c *Client) Presence(ctx context.Context, topic string) (PresenceInfo, error) {
 	if c.closed.Load() {
 		return PresenceInfo{}, ErrClosed
@@ -80,28 +36,19 @@ func (c *Client) Presence(ctx context.Context, topic string) (PresenceInfo, erro
 	if topic == "" {
 		return PresenceInfo{}, fmt.Errorf("ksps: Presence needs a topic")
 	}
-	conn := c.conn.Load()
-	if conn == nil {
-		return PresenceInfo{}, ErrNotConnected
+	if err := ctx.Err(); err != nil {
+		return PresenceInfo{}, err
 	}
-	rid, refusal := conn.expectRefusal()
-	defer conn.forget(rid)
-	key := presenceKey{conn, rid}
-	answer := c.presence.expect(key)
-	defer c.presence.forget(key)
-	if err := conn.write(encodeFrame(&envelope{Action: actionPresence, Topic: topic, From: c.opts.ID, RID: rid})); err != nil {
-		return PresenceInfo{}, fmt.Errorf("%w: %v", ErrNotConnected, err)
+	c.mu.Lock()
+	call := &pendingCall{reply: make(chan error, 1)}
+	handle := c.newHandle()
+	c.calls[handle] = call
+	c.run(c.core.presence(c.now(), topic, handle))
+	c.mu.Unlock()
+	if err := c.await(ctx, handle, call); err != nil {
+		return PresenceInfo{}, err
 	}
-	select {
-	case info := <-answer:
-		return info, nil
-	case refused := <-refusal:
-		return PresenceInfo{}, refused
-	case <-conn.done:
-		return PresenceInfo{}, fmt.Errorf("%w: connection lost", ErrNotConnected)
-	case <-ctx.Done():
-		return PresenceInfo{}, ctx.Err()
-	}
+	return call.info, nil
 }
 
 // SubscribeWithOptions is SubscribeContext with options: JoinLeave asks for the topic's join and
@@ -111,20 +58,15 @@ func (c *Client) SubscribeWithOptions(ctx context.Context, topic string, opts Su
 	return c.subscribe(ctx, topic, callback, opts)
 }
 
-// handlePresence routes the presence frames of the read loop: replies to Presence, and join and
-// leave events to OnJoin/OnLeave, in arrival order on the hooks' goroutine.
-func (c *Client) handlePresence(conn *connection, e *envelope) {
-	switch e.Action {
-	case actionPresence:
-		c.presence.answer(presenceKey{conn, e.RID}, PresenceInfo{Count: e.Count, IDs: e.IDs, Truncated: e.Truncated})
-	case actionJoin, actionLeave:
-		hook := c.opts.OnJoin
-		if e.Action == actionLeave {
-			hook = c.opts.OnLeave
-		}
-		if hook != nil && e.Topic != "" && e.ID != "" {
-			topic, id := e.Topic, e.ID
-			c.hooks.push(func() { runCallback(func() { hook(topic, id) }) })
-		}
+// member hands a join or leave event to OnJoin/OnLeave, in arrival order on the hooks'
+// goroutine. Caller holds c.mu.
+func (c *Client) member(ev *event) {
+	hook := c.opts.OnJoin
+	if ev.Type == evLeave {
+		hook = c.opts.OnLeave
+	}
+	if hook != nil {
+		topic, id := ev.Topic, ev.Member
+		c.hooks.push(func() { runCallback(func() { hook(topic, id) }) })
 	}
 }

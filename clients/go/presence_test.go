@@ -74,7 +74,7 @@ func TestPresenceRefusedWithoutTheSubscribePermission(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := alice.Presence(ctx, "secret")
-	var refused *ksps.ServerError
+	var refused *ksps.ServerErrorReply
 	if !errors.As(err, &refused) || refused.Code != "forbidden" || refused.Topic != "secret" {
 		t.Fatalf("got %v, want a forbidden *ServerError for topic secret", err)
 	}

@@ -1,9 +1,6 @@
 package ksps
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // Publish sends data to every subscriber of topic (spec/protocol.md §4.2), this client included
 // when it is subscribed. data is encoded as JSON. While the client reconnects the publication
@@ -15,7 +12,7 @@ func (c *Client) Publish(topic string, data any) error {
 	if err != nil {
 		return err
 	}
-	return c.send(outgoing{frame: envelope{Action: actionPublish, Topic: topic, Data: raw, From: c.opts.ID}})
+	return c.publish(envelope{Action: actionPublish, Topic: topic, Data: raw})
 }
 
 // PublishToID sends data to the client registered as targetID, whose OnID handler receives it
@@ -26,23 +23,23 @@ func (c *Client) PublishToID(targetID string, data any) error {
 	if err != nil {
 		return err
 	}
-	return c.send(outgoing{frame: envelope{Action: actionDirectMessage, To: targetID, Data: raw, From: c.opts.ID}})
+	return c.publish(envelope{Action: actionDirectMessage, To: targetID, Data: raw})
 }
 
 // PublishToServer asks the server to relay data to the server at addrWithPath
 // ("host:port/ws/bus", spec/protocol.md §8); secure selects wss:// for the relay. If data is
 // {"topic": T, "data": D}, the target server publishes D to T. Errors are those of Publish; the
-// relay's own failure comes back as a *ServerError through OnError.
+// relay's own failure comes back as a *ServerErrorReply through OnError.
 func (c *Client) PublishToServer(addrWithPath string, data any, secure ...bool) error {
 	raw, err := encodeData(data)
 	if err != nil {
 		return err
 	}
 	isSecure := len(secure) > 0 && secure[0]
-	return c.send(outgoing{frame: envelope{
-		Action: actionPublishToServer, To: addrWithPath, Data: raw, From: c.opts.ID,
+	return c.publish(envelope{
+		Action: actionPublishToServer, To: addrWithPath, Data: raw,
 		Status: map[string]bool{"is_secure": isSecure},
-	}})
+	})
 }
 
 // PublishWithAck publishes data to topic and asks every subscriber to acknowledge it
@@ -61,66 +58,41 @@ func (c *Client) PublishToIDWithAck(targetID string, data any, timeout time.Dura
 }
 
 func (c *Client) publishWithAck(frame envelope, data any, timeout time.Duration) *Ack {
-	if timeout <= 0 {
-		timeout = c.opts.DefaultAckTimeout
-	}
-	a := newAck(c, c.acks.nextID(), timeout)
+	a := newAck(c)
 	raw, err := encodeData(data)
 	if err != nil {
 		a.finish(ackAborted, err)
 		return a
 	}
-	frame.Data, frame.AckID, frame.From = raw, a.id, c.opts.ID
-	// Always ask for per-response progress (spec §6.3): it is what lets WaitAny return the
-	// first answer to arrive.
-	frame.Progress = true
-	// Registered before sending, so that an immediate answer finds its request.
-	c.acks.add(a)
-	a.startTimer()
-	if err := c.send(outgoing{frame: frame, ack: a}); err != nil {
+	frame.Data = raw
+	c.mu.Lock()
+	a.handle = c.newHandle()
+	// Registered before the core's events run: an immediate end (a dropped request) finds it.
+	c.acks[a.handle] = a
+	id, out, err := c.core.publishWithAck(c.now(), &frame, timeout.Milliseconds(), a.handle)
+	a.id = id
+	c.run(out)
+	if err != nil {
+		delete(c.acks, a.handle)
 		a.finish(ackAborted, err)
+	}
+	conn := c.conn
+	c.mu.Unlock()
+	if conn != nil {
+		conn.waitForRoom()
 	}
 	return a
 }
 
-// cancelAck withdraws a cancelled or expired request: from the offline queue if it is still
-// there, otherwise from the server (cancel_ack, spec/protocol.md §6.5).
-func (c *Client) cancelAck(a *Ack) {
+// publish hands a publication to the core: sent now, or queued while offline.
+func (c *Client) publish(frame envelope) error {
 	c.mu.Lock()
-	withdrawn := c.offline.withdraw(a)
+	out, err := c.core.publish(c.now(), &frame)
+	c.run(out)
+	conn := c.conn
 	c.mu.Unlock()
-	if withdrawn {
-		return
+	if conn != nil {
+		conn.waitForRoom()
 	}
-	c.sendIfConnected(c.conn.Load(), &envelope{Action: actionCancelAck, AckID: a.id, From: c.opts.ID})
-}
-
-// ackStatus asks the server for a request's status (get_ack_status with the client's ack ID,
-// spec/protocol.md §6.5). fromServer is false when the answer is the local knowledge: the
-// request is over, the client is offline, or the server no longer knows the request.
-func (c *Client) ackStatus(ctx context.Context, a *Ack) (status map[string]bool, fromServer bool, err error) {
-	conn := c.conn.Load()
-	if conn == nil {
-		return a.localStatus(), false, nil
-	}
-	reply, pending := a.awaitStatus(conn)
-	if !pending {
-		return a.localStatus(), false, nil
-	}
-	frame := &envelope{Action: actionGetAckStatus, AckID: a.id, From: c.opts.ID}
-	if err := conn.write(encodeFrame(frame)); err != nil {
-		return a.localStatus(), false, nil
-	}
-	select {
-	case status, ok := <-reply:
-		if !ok || len(status) == 0 {
-			// Empty: the request is finished or unknown on the server (§6.5).
-			return a.localStatus(), false, nil
-		}
-		return status, true, nil
-	case <-conn.done:
-		return a.localStatus(), false, nil
-	case <-ctx.Done():
-		return a.localStatus(), false, ctx.Err()
-	}
+	return err
 }

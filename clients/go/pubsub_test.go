@@ -175,7 +175,7 @@ func TestServerErrorsGoToOnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := receive(t, ev.errors, "error frame")
-	var serverErr *ksps.ServerError
+	var serverErr *ksps.ServerErrorReply
 	if !errors.As(err, &serverErr) || serverErr.Text != "missing or invalid topic" {
 		t.Errorf("OnError got %v", err)
 	}

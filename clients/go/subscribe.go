@@ -13,24 +13,25 @@ import (
 //
 // Subscribing to a topic again replaces its callback. The subscription is kept across
 // reconnections, including one made while offline. When connected, Subscribe returns once the
-// server processed the request (bounded by RequestTimeout). It returns the unsubscribe function.
-// A subscription the server refuses (a *ServerError with Code "forbidden", for example) is
+// server answered (bounded by RequestTimeout). It returns the unsubscribe function.
+// A subscription the server refuses (a *ServerErrorReply with Code "forbidden", for example) is
 // dropped: SubscribeContext returns the refusal; Subscribe reports it to OnError.
 func (c *Client) Subscribe(topic string, callback func(msg Message, unsubscribe func())) (unsubscribe func()) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestTimeout)
 	defer cancel()
 	unsubscribe, err := c.SubscribeContext(ctx, topic, callback)
-	var refused *ServerError
+	var refused *ServerErrorReply
 	if errors.As(err, &refused) {
 		c.reportError(refused)
 	}
 	return unsubscribe
 }
 
-// SubscribeContext is Subscribe bounded by ctx. It returns ErrClosed after Close, and ctx's error
-// without subscribing when ctx is already done. A ctx that ends before the server confirmed
-// returns ctx's error, but the subscription stays registered. A refusal by the server returns
-// the *ServerError (spec/protocol.md §11) and drops the subscription.
+// SubscribeContext is Subscribe bounded by ctx. It returns ErrClosed after Close (or why the
+// client no longer connects), and ctx's error without subscribing when ctx is already done. A
+// ctx that ends before the server answered returns ctx's error, but the subscription stays
+// registered. A refusal by the server returns the *ServerErrorReply (spec/protocol.md §11) and drops
+// the subscription; one made offline is refused after the next registration, through OnError.
 func (c *Client) SubscribeContext(ctx context.Context, topic string, callback func(msg Message, unsubscribe func())) (func(), error) {
 	return c.subscribe(ctx, topic, callback, SubscribeOptions{})
 }
@@ -47,26 +48,49 @@ func (c *Client) subscribe(ctx context.Context, topic string, callback func(msg 
 		return func() {}, fmt.Errorf("ksps: Subscribe(%q) needs a callback", topic)
 	}
 	c.mu.Lock()
-	sub := c.subs.add(topic, callback)
-	c.subs.setJoinLeave(topic, opts.JoinLeave)
-	req, err := c.requestLocked(actionSubscribe, topic)
+	sub := c.addCallback(topic, callback)
+	call := &pendingCall{sub: sub, reply: make(chan error, 1)}
+	handle := c.newHandle()
+	c.calls[handle] = call
+	registered := c.core.registered()
+	c.run(c.core.subscribe(c.now(), topic, handle, opts.JoinLeave))
+	if !registered && c.calls[handle] == call {
+		call.detached = true // confirmed when the next connection restores it
+	}
 	c.mu.Unlock()
 	unsubscribe := c.unsubscriber(sub)
-	if err != nil || req.pong == nil {
-		return unsubscribe, err
+	if call.detached {
+		return unsubscribe, nil
 	}
-	refused, err := req.await(ctx)
-	if refused != nil {
-		c.mu.Lock()
-		c.subs.removeIf(sub)
-		c.mu.Unlock()
-		return func() {}, refused
+	if err := c.await(ctx, handle, call); err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return unsubscribe, err
+		}
+		return func() {}, err
 	}
-	return unsubscribe, err
+	return unsubscribe, nil
+}
+
+// await waits for the answer to an intent; when ctx ends first the answer goes to OnError.
+func (c *Client) await(ctx context.Context, handle string, call *pendingCall) error {
+	select {
+	case err := <-call.reply:
+		return err
+	case <-ctx.Done():
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case err := <-call.reply:
+		return err
+	default:
+	}
+	call.detached = true
+	return ctx.Err()
 }
 
 // Unsubscribe stops the delivery of topic's messages to this client. When connected it returns
-// once the server processed the request (bounded by RequestTimeout).
+// once the server answered (bounded by RequestTimeout).
 func (c *Client) Unsubscribe(topic string) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestTimeout)
 	defer cancel()
@@ -74,20 +98,26 @@ func (c *Client) Unsubscribe(topic string) {
 }
 
 // UnsubscribeContext is Unsubscribe bounded by ctx; the topic is dropped locally even when ctx
-// ends before the server confirmed.
+// ends before the server answered.
 func (c *Client) UnsubscribeContext(ctx context.Context, topic string) error {
 	c.mu.Lock()
-	c.subs.remove(topic)
-	req, err := c.requestLocked(actionUnsubscribe, topic)
+	if sub := c.callbacks[topic]; sub != nil {
+		sub.active.Store(false)
+		delete(c.callbacks, topic)
+	}
+	handle, call := c.unsubscribeLocked(topic)
 	c.mu.Unlock()
-	if err != nil || req.pong == nil {
-		return err
-	}
-	refused, err := req.await(ctx)
-	if refused != nil {
-		return refused
-	}
-	return err
+	return c.await(ctx, handle, call)
+}
+
+// unsubscribeLocked asks the core to unsubscribe; the returned call gets the answer. Caller
+// holds c.mu.
+func (c *Client) unsubscribeLocked(topic string) (string, *pendingCall) {
+	call := &pendingCall{reply: make(chan error, 1)}
+	handle := c.newHandle()
+	c.calls[handle] = call
+	c.run(c.core.unsubscribe(c.now(), topic, handle))
+	return handle, call
 }
 
 // unsubscriber returns the function that removes sub, and only sub: after a replacement it
@@ -95,57 +125,21 @@ func (c *Client) UnsubscribeContext(ctx context.Context, topic string) error {
 func (c *Client) unsubscriber(sub *subscription) func() {
 	return func() {
 		c.mu.Lock()
-		removed := c.subs.removeIf(sub)
-		var req request
-		if removed {
-			req, _ = c.requestLocked(actionUnsubscribe, sub.topic)
+		if c.callbacks[sub.topic] != sub {
+			c.mu.Unlock()
+			return
 		}
+		sub.active.Store(false)
+		delete(c.callbacks, sub.topic)
+		handle, call := c.unsubscribeLocked(sub.topic)
 		c.mu.Unlock()
-		if req.pong != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestTimeout)
-			defer cancel()
-			if refused, _ := req.await(ctx); refused != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestTimeout)
+		defer cancel()
+		if err := c.await(ctx, handle, call); err != nil {
+			var refused *ServerErrorReply
+			if errors.As(err, &refused) {
 				c.reportError(refused)
 			}
 		}
 	}
-}
-
-// request is a subscribe or unsubscribe on the wire: its rid, the pong of the barrier ping that
-// follows it, and where a refusal arrives. A zero request (nil pong) was not sent.
-type request struct {
-	conn    *connection
-	rid     string
-	pong    <-chan struct{}
-	refusal chan *ServerError
-}
-
-// await waits until the server processed the request; a refusal is returned as *ServerError.
-func (r request) await(ctx context.Context) (*ServerError, error) {
-	return r.conn.awaitAnswer(ctx, r.rid, r.pong, r.refusal)
-}
-
-// requestLocked sends a subscribe or unsubscribe frame with a rid, followed by a ping whose pong
-// confirms it was processed. Offline it sends nothing: registration restores the registry's
-// state. The caller holds c.mu, which keeps the frame ordered with goOnline's reconciliation.
-func (c *Client) requestLocked(action, topic string) (request, error) {
-	if c.closed.Load() {
-		return request{}, ErrClosed
-	}
-	conn := c.conn.Load()
-	if conn == nil {
-		return request{}, nil
-	}
-	rid, refusal := conn.expectRefusal()
-	joinLeave := action == actionSubscribe && c.subs.wantsJoinLeave(topic)
-	if err := conn.write(encodeFrame(&envelope{Action: action, Topic: topic, From: c.opts.ID, RID: rid, JoinLeave: joinLeave})); err != nil {
-		conn.forget(rid)
-		return request{}, nil // the connection broke: the next registration restores the state
-	}
-	pong, err := conn.ping(c.opts.ID, "", "")
-	if err != nil {
-		conn.forget(rid)
-		return request{}, nil
-	}
-	return request{conn: conn, rid: rid, pong: pong, refusal: refusal}, nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,9 +13,9 @@ import (
 	"github.com/coder/websocket"
 )
 
-// connection is one WebSocket connection to the server: it writes frames, reads them on its own
-// goroutine, checks liveness with WebSocket PINGs, and matches application pongs to pings.
-// It knows nothing of topics or acks; the client hands it a frame handler.
+// connection is one WebSocket connection to the server: it writes frames in order on a goroutine
+// of its own, reads them on another, and checks liveness with WebSocket PINGs. It knows nothing
+// of the protocol; the client hands it a frame handler.
 type connection struct {
 	ws           *websocket.Conn
 	tcp          net.Conn        // under ws; closing it unblocks every pending read and write at once
@@ -24,14 +23,14 @@ type connection struct {
 	cancel       context.CancelFunc
 	writeTimeout time.Duration
 
-	// pingOrder keeps the pong waiters in the order of the pings on the wire; mu guards the
-	// fields below and is never held during I/O, so the read loop never waits on a write.
-	pingOrder sync.Mutex
-	mu        sync.Mutex
-	pongs     []chan struct{} // one per application ping in flight, oldest first
-	closing   DisconnectInfo  // set when this side closes the connection on purpose
-	refusals  map[string]chan *ServerError
-	rids      uint64
+	mu      sync.Mutex
+	closing DisconnectInfo // set when this side closes the connection on purpose
+
+	outMu    sync.Mutex
+	outbox   [][]byte        // frames waiting for writeLoop
+	closeReq *DisconnectInfo // a close to make once outbox is written
+	wake     chan struct{}
+	taken    chan struct{} // closed (and replaced) each time writeLoop takes the outbox
 
 	lastRead atomic.Int64 // UnixNano of the last frame received, for keepalive
 
@@ -90,6 +89,8 @@ func dial(ctx, parent context.Context, cfg transportConfig) (*connection, error)
 		ctx:          connCtx,
 		cancel:       cancel,
 		writeTimeout: cfg.writeTimeout,
+		wake:         make(chan struct{}, 1),
+		taken:        make(chan struct{}),
 		done:         make(chan struct{}),
 	}, nil
 }
@@ -102,112 +103,82 @@ func (c *connection) write(frame []byte) error {
 	return c.ws.Write(ctx, websocket.MessageText, frame)
 }
 
-// ping sends an application ping and returns a channel closed when its pong arrives. The server
-// handles a connection's frames in order (spec/protocol.md §4.3), so the pong also tells that
-// every frame written before the ping was processed: registration and resubscription use it as
-// a barrier. token and rid, when set, are sent with it (registration, token refresh, §10-§11).
-func (c *connection) ping(clientID, token, rid string) (<-chan struct{}, error) {
-	pong := make(chan struct{})
-	c.pingOrder.Lock()
-	defer c.pingOrder.Unlock()
-	c.mu.Lock()
-	c.pongs = append(c.pongs, pong)
-	c.mu.Unlock()
-	if err := c.write(encodeFrame(&envelope{Action: actionPing, From: clientID, Token: token, RID: rid})); err != nil {
-		// A failed write closes the connection: no pong will come for any ping.
-		return nil, err
-	}
-	return pong, nil
+// enqueue schedules frame for writing, after every frame enqueued before it, without waiting:
+// the session core's outputs are carried out under the client's lock, which must never wait on
+// the network. The writer goroutine (writeLoop) writes them in order.
+func (c *connection) enqueue(frame []byte) {
+	c.outMu.Lock()
+	c.outbox = append(c.outbox, frame)
+	c.outMu.Unlock()
+	c.wakeWriter()
 }
 
-// awaitPong waits for a pong returned by ping, the end of the connection, or ctx.
-func (c *connection) awaitPong(ctx context.Context, pong <-chan struct{}) error {
-	select {
-	case <-pong:
-		return nil
-	case <-c.done:
-		return fmt.Errorf("%w: connection lost", ErrNotConnected)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// maxBacklog is how many frames may wait for the writer before publishers wait (waitForRoom).
+const maxBacklog = 1024
 
-// expectRefusal returns a new request ID and the channel that gets the error frame carrying it,
-// if the server refuses the request (spec/protocol.md §11). Call forget(rid) once answered.
-func (c *connection) expectRefusal() (string, chan *ServerError) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.rids++
-	rid := strconv.FormatUint(c.rids, 10)
-	if c.refusals == nil {
-		c.refusals = make(map[string]chan *ServerError)
-	}
-	refusal := make(chan *ServerError, 1)
-	c.refusals[rid] = refusal
-	return rid, refusal
-}
-
-// refuse hands an error frame to the request sent with its rid; false when none waits.
-func (c *connection) refuse(rid string, err *ServerError) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	refusal, ok := c.refusals[rid]
-	if ok {
-		delete(c.refusals, rid)
-		refusal <- err
-	}
-	return ok
-}
-
-// forget drops the refusal channel of an answered request.
-func (c *connection) forget(rid string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.refusals, rid)
-}
-
-// awaitAnswer waits for a request's pong barrier; an error frame with the request's rid that
-// arrives first (the server answers in order) is returned as the refusal.
-func (c *connection) awaitAnswer(ctx context.Context, rid string, pong <-chan struct{}, refusal chan *ServerError) (*ServerError, error) {
-	defer c.forget(rid)
-	select {
-	case err := <-refusal:
-		return err, nil
-	case <-pong:
-		select {
-		case err := <-refusal:
-			return err, nil
-		default:
-			return nil, nil
+// waitForRoom blocks while more than maxBacklog frames wait for the writer, until the connection
+// ends: publishing faster than the network takes frames slows the publisher down instead of
+// growing memory. Called without the client's lock.
+func (c *connection) waitForRoom() {
+	for {
+		c.outMu.Lock()
+		backlog, taken := len(c.outbox), c.taken
+		c.outMu.Unlock()
+		if backlog <= maxBacklog {
+			return
 		}
-	case <-c.done:
-		return nil, fmt.Errorf("%w: connection lost", ErrNotConnected)
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// dropPong forgets a ping whose pong will not come (the server refused it with an error frame).
-func (c *connection) dropPong(pong <-chan struct{}) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, waiting := range c.pongs {
-		if (<-chan struct{})(waiting) == pong {
-			c.pongs = append(c.pongs[:i], c.pongs[i+1:]...)
+		select {
+		case <-taken:
+		case <-c.done:
 			return
 		}
 	}
 }
 
-// gotPong releases the oldest ping in flight.
-func (c *connection) gotPong() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.pongs) == 0 {
-		return
+// enqueueClose closes the connection with a close frame once the frames enqueued before are
+// written.
+func (c *connection) enqueueClose(code int, reason string) {
+	c.outMu.Lock()
+	if c.closeReq == nil {
+		c.closeReq = &DisconnectInfo{Code: code, Reason: reason}
 	}
-	close(c.pongs[0])
-	c.pongs = c.pongs[1:]
+	c.outMu.Unlock()
+	c.wakeWriter()
+}
+
+func (c *connection) wakeWriter() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop writes the enqueued frames in order until the connection ends or a close is
+// requested. A failed write drops the connection: the read loop then reports its end.
+func (c *connection) writeLoop() {
+	for {
+		select {
+		case <-c.wake:
+		case <-c.done:
+			return
+		}
+		c.outMu.Lock()
+		batch, closeReq := c.outbox, c.closeReq
+		c.outbox = nil
+		close(c.taken)
+		c.taken = make(chan struct{})
+		c.outMu.Unlock()
+		for _, frame := range batch {
+			if err := c.write(frame); err != nil {
+				c.abort(DisconnectInfo{Code: CloseAbnormal, Reason: "write failed", Err: err})
+				return
+			}
+		}
+		if closeReq != nil {
+			c.close(closeReq.Code, closeReq.Reason)
+			return
+		}
+	}
 }
 
 // readLoop hands every received frame to handle until the connection fails, then records how

@@ -3,25 +3,31 @@
 Every exception ksps raises derives from :class:`KspsError`::
 
     KspsError
-    ├── ProtocolError        a frame that breaks spec/protocol.md (server and client)
-    ├── ConnectionFailed     a client could not connect (first connection, no auto-restart)
-    ├── ConnectionReplaced   another connection registered the client's ID (close code 4001)
-    ├── AuthError            the server refused the client's credentials (close 4003/4004, HTTP 401)
-    ├── ClientClosed         a call on a client that was closed
-    ├── OfflineQueueFull     a publish made while offline did not fit the bounded queue
-    ├── NotConnected         an operation that needs the server (e.g. presence) while disconnected
-    └── ServerError          the server could not start, or a server API misuse
-        ├── ConfigError      settings that cannot work (each problem listed), raised before anything starts
-        └── ListenError      the listening socket could not be opened (address in use, permission)
+    ├── ProtocolError          a frame that breaks spec/protocol.md (server and client)
+    ├── ConnectionFailed       a client could not connect (first connection, no auto-restart)
+    ├── ClientClosed           a call on a client that was closed
+    │   └── ConnectionReplaced another connection registered the client's ID (close code 4001)
+    ├── AuthError              the server refused the client's credentials (close 4003/4004, HTTP 401)
+    ├── OfflineQueueFull       a publish made while offline did not fit the bounded queue
+    ├── CallbackError          a user callback (subscription, OnId) raised; reported to OnError
+    ├── NotConnected           an operation that needs the server (fetch_status, presence) while disconnected
+    └── ListenError            the server could not start: its socket could not be opened (address in use)
+        └── ConfigError        settings that cannot work (each problem listed), raised before anything starts
+
+The client's ``ServerErrorReply`` (an ``error`` frame answering a request) lives with the client. Each name has
+one meaning in every ksps client: docs/api-names.md, generated from spec/vocabulary.toml. ``ServerError``, the
+old name of :class:`ListenError`, is a deprecated alias of it.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 __all__ = [
     "AuthError",
+    "CallbackError",
     "ClientClosed",
     "ConfigError",
     "ConfigProblem",
@@ -32,7 +38,6 @@ __all__ = [
     "NotConnected",
     "OfflineQueueFull",
     "ProtocolError",
-    "ServerError",
 ]
 
 
@@ -46,10 +51,6 @@ class ProtocolError(KspsError):
 
 class ConnectionFailed(KspsError):
     """A client could not reach the server and was not asked to keep trying."""
-
-
-class ConnectionReplaced(KspsError):
-    """Another connection registered this client's ID; the client closed for good (spec §3.3)."""
 
 
 class AuthError(KspsError):
@@ -71,16 +72,40 @@ class ClientClosed(KspsError):
     """The client was closed; create a new one to go on."""
 
 
+class ConnectionReplaced(ClientClosed):
+    """Another connection registered this client's ID; the client closed for good (spec §3.3).
+
+    A kind of :class:`ClientClosed`, as in every ksps client: `except ClientClosed` catches it too.
+    """
+
+
 class OfflineQueueFull(KspsError):
     """A publish made while disconnected did not fit the client's bounded offline queue."""
 
 
+class CallbackError(KspsError):
+    """A subscription callback or the OnId handler raised; reported to the client's OnError hook.
+
+    The publisher of a message with acknowledgement gets a failed ack with the error's text (spec §6.1).
+    The exception the callback raised is `__cause__`.
+    """
+
+    def __init__(self, topic: str, cause: BaseException) -> None:
+        where = f"the callback of topic {topic!r}" if topic else "the OnId handler"
+        super().__init__(f"{where} failed: {cause}")
+        #: The topic of the delivery, "" for a direct message to the OnId handler.
+        self.topic = topic
+        self.__cause__ = cause
+
+
 class NotConnected(KspsError):
-    """An operation that needs an answer from the server (e.g. `presence`) was asked while disconnected."""
+    """An operation that needs the server (an ack handle's `fetch_status`, the client's `presence`) was made
+    while the client was disconnected. Try again once it reconnected (the OnConnect hook tells when)."""
 
 
-class ServerError(KspsError):
-    """The server could not start or was used in a way it does not support."""
+class ListenError(KspsError):
+    """The server could not start: its listening socket could not be opened (address in use, permission
+    denied, unknown host), or (:class:`ConfigError`) its settings cannot work."""
 
 
 class ConfigProblem(NamedTuple):
@@ -92,7 +117,7 @@ class ConfigProblem(NamedTuple):
     file: bool = False
 
 
-class ConfigError(ServerError):
+class ConfigError(ListenError):
     """The settings cannot work; raised by `ServerConfig.validate()` and `Server(...)` before anything starts.
 
     `problems` lists every problem found, not only the first, so one fix-and-retry round is enough.
@@ -104,5 +129,9 @@ class ConfigError(ServerError):
         super().__init__(f"invalid configuration:{lines}")
 
 
-class ListenError(ServerError):
-    """The server could not open its listening socket: address in use, permission denied, unknown host."""
+def __getattr__(name: str) -> Any:
+    # `ServerError` was the name of ListenError; kept as a deprecated alias so old `except` clauses work.
+    if name == "ServerError":
+        warnings.warn("ksps.errors.ServerError is deprecated: use ListenError", DeprecationWarning, stacklevel=2)
+        return ListenError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,9 +24,13 @@ import socket
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from .server import Server
+from .server.server import core_of
+
+if TYPE_CHECKING:
+    from .asgi import ASGIApp
 
 __all__ = ["RestartableServer", "free_port", "main", "serve_for_tests"]
 
@@ -42,18 +46,103 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class _Uvicorn:
+    """`app` served by uvicorn on 127.0.0.1 in the running loop (the ASGI target of the tests)."""
+
+    def __init__(self, app: ASGIApp, port: int) -> None:
+        import uvicorn
+
+        config = app.server.config
+        self.app = app
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=port,
+                lifespan="off",
+                log_level="warning",
+                ws="websockets-sansio",
+                ws_max_size=config.max_message_size,
+                ws_ping_interval=config.keepalive_interval or None,
+                ws_ping_timeout=config.keepalive_timeout or None,
+            )
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> int:
+        """Serve; the port once it listens."""
+        self._task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self._task.done():
+                self._task.result()
+                raise RuntimeError("uvicorn stopped before it listened")
+            await asyncio.sleep(0.01)  # uvicorn has no event for "started"
+        return int(self.server.servers[0].sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        """Close the app's connections (1000), then stop uvicorn."""
+        await self.app.close()
+        self.server.should_exit = True
+        if self._task is not None:
+            await self._task
+
+
+class _Hypercorn:
+    """`app` served by hypercorn on 127.0.0.1 in the running loop, on a socket bound here (so the port is known
+    at once and connections wait in its backlog until hypercorn accepts them)."""
+
+    def __init__(self, app: ASGIApp, port: int) -> None:
+        from hypercorn.config import Config
+
+        self.app = app
+        self.socket = socket.socket()
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", port))
+        self.socket.listen(1024)
+        self.config = Config()
+        self.config.bind = [f"fd://{self.socket.fileno()}"]
+        self.config.loglevel = "WARNING"
+        self.config.websocket_max_message_size = app.server.config.max_message_size
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> int:
+        """Serve; the port (already listening)."""
+        from hypercorn.asyncio import serve
+
+        self._task = asyncio.create_task(serve(self.app, self.config, shutdown_trigger=self._stop.wait))  # type: ignore[arg-type]
+        return int(self.socket.getsockname()[1])
+
+    async def stop(self) -> None:
+        """Close the app's connections (1000), then stop hypercorn (which closes the socket it was given)."""
+        await self.app.close()
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+
+
 class RestartableServer:
     """A server on 127.0.0.1 that can be stopped and started again on the same port.
 
     For tests of what a client does across a server restart. `configure` runs on each new `Server` before it
-    starts (to set hooks); `options` are `ServerConfig` fields.
+    starts (to set hooks); `options` are `ServerConfig` fields. `asgi="uvicorn"` or `"hypercorn"` serves the bus
+    through `ksps.asgi.ASGIApp` under that ASGI server instead of the server's own listener (the second server
+    target of the conformance suite; needs the `asgi` extra).
     """
 
-    def __init__(self, configure: Callable[[Server], None] | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        configure: Callable[[Server], None] | None = None,
+        *,
+        asgi: Literal["uvicorn", "hypercorn"] | None = None,
+        **options: Any,
+    ) -> None:
         self.configure = configure
         self.options = options
+        self.asgi = asgi
         self.port = 0
         self.server: Server | None = None
+        self._asgi_server: _Uvicorn | _Hypercorn | None = None
 
     @property
     def address(self) -> str:
@@ -72,12 +161,23 @@ class RestartableServer:
         server = Server(address=f"127.0.0.1:{self.port}", **options)
         if self.configure is not None:
             self.configure(server)
+        if self.asgi:
+            from .asgi import ASGIApp
+
+            runner = _Uvicorn if self.asgi == "uvicorn" else _Hypercorn
+            self._asgi_server = runner(ASGIApp(server), self.port)
+            self.server, self.port = server, await self._asgi_server.start()
+            core_of(server).serve_port(self.port)
+            return self
         await server.start()
         self.server, self.port = server, server.port
         return self
 
     async def stop(self) -> None:
         """Stop gracefully: every client connection is closed with 1000."""
+        if self._asgi_server is not None:
+            listener, self._asgi_server, self.server = self._asgi_server, None, None
+            await listener.stop()
         if self.server is not None:
             server, self.server = self.server, None
             await server.stop()
@@ -124,7 +224,7 @@ async def _serve(args: argparse.Namespace) -> None:
     # A daemon thread, so a process stopped by a signal does not wait for its stdin to close.
     threading.Thread(target=wait_for_stdin_eof, name="ksps-testing-stdin", daemon=True).start()
     async with serve_for_tests(**options) as server:
-        ready = {"url": server.url, "address": f"127.0.0.1:{server.port}", "port": server.port, "server_id": server.ID}
+        ready = {"url": server.url, "address": f"127.0.0.1:{server.port}", "port": server.port, "server_id": server.id}
         print(json.dumps(ready), flush=True)
         await stop.wait()
 

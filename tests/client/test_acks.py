@@ -44,7 +44,7 @@ async def test_wait_collects_every_subscriber(new_client: NewClient) -> None:
     assert sorted(responses) == ["A", "C"]
     assert all(r["success"] and r["client_id"] == key and r["ack_id"] for key, r in responses.items())
     assert await within(ack.Wait()) == responses  # waiting again gives the same answer
-    assert await ack.IsComplete()
+    assert ack.IsComplete()
 
 
 async def test_wait_any_returns_the_first_response(new_client: NewClient, held: Held) -> None:
@@ -54,7 +54,7 @@ async def test_wait_any_returns_the_first_response(new_client: NewClient, held: 
     response, ok = await within(ack.WaitAny())
     assert ok and response is not None and response["client_id"] == "A"
     await next_item(held.calls)
-    assert not await ack.IsComplete()  # the server subscriber is still held
+    assert not ack.IsComplete()  # the server subscriber is still held
     held.release.set()
     assert sorted(await within(ack.Wait())) == ["A", "internal_1"]
 
@@ -63,12 +63,15 @@ async def test_status_while_pending_then_complete(new_client: NewClient, held: H
     b = await new_client(Id="B")
     ack = await b.PublishWithAck("slow", "x", 10)
     await next_item(held.calls)
-    assert await ack.GetStatus() == {"internal_1": False}
-    assert await ack.IsComplete() is False
+    assert ack.GetStatus() == {}  # nothing known yet: the handle does not ask the server
+    assert await ack.FetchStatus() == {"internal_1": False}
+    assert ack.GetStatus() == {"internal_1": False}  # now it is the last known state
+    assert ack.IsComplete() is False
     held.release.set()
     await within(ack.Wait())
-    assert await ack.IsComplete() is True
-    assert await ack.GetStatus() == {"internal_1": True}
+    assert ack.IsComplete() is True
+    assert ack.GetStatus() == {"internal_1": True}
+    assert await ack.FetchStatus() == {"internal_1": True}  # ended: the last known state, no round trip
 
 
 async def test_cancel_releases_a_pending_wait(new_client: NewClient, held: Held) -> None:
@@ -78,9 +81,9 @@ async def test_cancel_releases_a_pending_wait(new_client: NewClient, held: Held)
     waiting = asyncio.ensure_future(ack.Wait())
     done, _ = await asyncio.wait({waiting}, timeout=0.05 * UNIT)
     assert not done  # Wait is pending
-    await ack.Cancel()
+    ack.Cancel()  # synchronous, as in JS and Go
     assert await within(waiting, 1 * UNIT) == {}
-    assert ack.cancelled and not await ack.IsComplete()
+    assert ack.cancelled and not ack.IsComplete()
     assert await ack.WaitAny() == (None, False)
 
 
@@ -166,7 +169,7 @@ async def test_ack_published_while_offline_is_sent_after_reconnecting(
     await a.Subscribe("t", callback)
     await server.stop()
     await next_item(hooks.disconnects)
-    assert not a.connected
+    assert not a.is_connected()
     ack = await a.PublishWithAck("t", "queued", 5)
     await server.start()
     assert list(await within(ack.Wait())) == ["A"]

@@ -7,8 +7,8 @@ import json
 import msgspec
 import pytest
 
-from ksps.client._codec import FrameEncoder, decode_server_frame, is_published_reply
-from ksps.client._router import delivery_message
+from ksps.client.core._codec import FrameEncoder, decode_server_frame, is_published_reply
+from ksps.client.core._incoming import delivery_message
 
 TRICKY_ID = 'A"b\\c ☃'
 

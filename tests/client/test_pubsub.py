@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ksps.client import Client, Unsubscriber
-from ksps.errors import ClientClosed
+from ksps.errors import CallbackError, ClientClosed
 
 from .conftest import UNIT, Hooks, NewClient, RestartableServer, next_item, within
 
@@ -109,7 +109,8 @@ async def test_raising_callback_is_reported_and_acked_with_its_text(new_client: 
     await a.Subscribe("t", sync_callback if kind == "sync" else async_callback)
     await b.Publish("t", 1)
     error = await next_item(hooks.errors)
-    assert isinstance(error, ValueError) and str(error) == "bad input"
+    assert isinstance(error, CallbackError) and isinstance(error.__cause__, ValueError)
+    assert str(error) == "the callback of topic 't' failed: bad input"
     ack = await b.PublishWithAck("t", 2, 5)
     responses = await within(ack.Wait())
     assert responses == {"A": {"ack_id": responses["A"]["ack_id"], "client_id": "A", "success": False,
@@ -132,14 +133,14 @@ async def test_direct_messages_to_on_id(new_client: NewClient, server: Restartab
 
 async def test_snake_case_aliases_and_async_with(server: RestartableServer) -> None:
     received: asyncio.Queue[Any] = asyncio.Queue()
-    async with Client.new_client(address=server.address, id="snake") as client:
+    async with Client.connect(address=server.address, id="snake") as client:
         await client.subscribe("t", lambda message, unsub: received.put_nowait(message["data"]))
         await client.publish("t", "hi")
         assert await next_item(received) == "hi"
         ack = await client.publish_with_ack("t", "ack me", 5)
         assert list(await within(ack.wait())) == ["snake"]
         assert (await ack.wait_any())[1] is True
-        assert await ack.is_complete()
+        assert ack.is_complete()
         assert client.id == client.Id == "snake"
     assert client.closed
     with pytest.raises(ClientClosed):
@@ -182,15 +183,15 @@ async def test_slow_callbacks_pause_the_socket_read_instead_of_queueing_forever(
     await a.Subscribe("slow", slow)
     for n in range(60):
         await b.Publish("slow", {"n": n, "pad": "x" * 4000})
-    session = a._session
-    link = session.channel.link
+    driver = a._driver
+    link = driver.link
     assert link is not None and link._transport is not None
     raw = link._transport.underlying_transport
     await _until(lambda: not raw.is_reading())
-    assert 5 <= session.dispatcher.pending < 60
+    assert 5 <= driver.dispatcher.pending < 60
     release.set()
     assert [await next_item(delivered) for _ in range(60)] == list(range(60))
-    assert raw.is_reading() and session.dispatcher.pending == 0
+    assert raw.is_reading() and driver.dispatcher.pending == 0
 
 
 async def _until(condition: Any) -> None:

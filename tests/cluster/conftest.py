@@ -16,6 +16,7 @@ import pytest
 
 from ksps import Server
 from ksps.broker.cluster import NodeState
+from ksps.server.server import core_of
 from ksps.testing import serve_for_tests
 
 from .processes import BACK, HEARTBEAT, LOST, MAX_BACKOFF, NODE_TIMEOUT, NodeProcess, RedisProcess
@@ -47,11 +48,12 @@ async def wait_ready(*nodes: NodeProcess) -> None:
 
 def node_state(observer: Server, node: NodeProcess | Server) -> NodeState | None:
     """What `observer` currently knows of another node's counts (None: not in its view)."""
-    assert observer.cluster is not None
-    ids = node.node_ids if isinstance(node, NodeProcess) else [node.cluster.node_id] if node.cluster else []
+    assert core_of(observer).cluster is not None
+    cluster = None if isinstance(node, NodeProcess) else core_of(node).cluster
+    ids = node.node_ids if isinstance(node, NodeProcess) else [cluster.node_id] if cluster else []
     for node_id in ids:
-        if node_id in observer.cluster.view.nodes:
-            return observer.cluster.view.nodes[node_id]
+        if node_id in core_of(observer).cluster.view.nodes:
+            return core_of(observer).cluster.view.nodes[node_id]
     return None
 
 
@@ -116,7 +118,7 @@ async def start_node(redis_server: RedisProcess) -> AsyncIterator[StartNode]:
             options.setdefault("cluster_heartbeat", HEARTBEAT)
             options.setdefault("cluster_node_timeout", NODE_TIMEOUT)
             server = await stack.enter_async_context(serve_for_tests(**options))
-            assert server.cluster is not None
+            assert core_of(server).cluster is not None
             return server
 
         yield start

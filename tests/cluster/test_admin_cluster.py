@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ksps.server.server import core_of
 from tests.server.http_pages import http_get
 
 from .conftest import StartNode, sees
@@ -20,7 +21,7 @@ async def test_admin_state_lists_the_cluster_nodes(start_node: StartNode) -> Non
     status, _, body = await http_get(first.port, "/admin/api/state", headers={"Authorization": f"Bearer {TOKEN}"})
     assert status == 200, body
     state = json.loads(body)
-    assert second.cluster is not None
+    assert core_of(second).cluster is not None
     nodes = {node["node"]: node for node in state["cluster"]}
-    assert second.cluster.node_id in nodes
-    assert nodes[second.cluster.node_id]["seen"] >= 0
+    assert core_of(second).cluster.node_id in nodes
+    assert nodes[core_of(second).cluster.node_id]["seen"] >= 0

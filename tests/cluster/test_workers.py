@@ -8,6 +8,8 @@ import re
 import signal
 import socket
 
+from ksps.server.server import core_of
+
 from .conftest import Connect, Spawn, StartNode, fence, subscribers, wait_ready
 from .processes import RedisProcess
 from .wire import delivery, eventually, unique, units
@@ -33,8 +35,8 @@ async def test_workers_share_one_port_act_as_one_bus_and_all_stop_on_sigterm(
     pids = [int(m.group(1)) for line in server.log.lines if (m := re.search(r"started worker \d+ \(pid (\d+)\)", line))]
     assert len(pids) == 2, server.log.lines
     observer = await start_node(prefix)
-    assert observer.cluster is not None
-    await eventually(lambda: len(observer.cluster.view.nodes), 2, what="the workers in the cluster view")
+    assert core_of(observer).cluster is not None
+    await eventually(lambda: len(core_of(observer).cluster.view.nodes), 2, what="the workers in the cluster view")
 
     topic = unique("t")
     clients = [await connect(server.url, unique(f"c{n}")) for n in range(CLIENTS)]
@@ -43,7 +45,7 @@ async def test_workers_share_one_port_act_as_one_bus_and_all_stop_on_sigterm(
     publisher = await connect(server.url, unique("pub"))
     await subscribers(observer, topic, internal=0, ws=CLIENTS)
     await eventually(observer.CountClients, CLIENTS + 1, what="CountClients")
-    per_worker = [state.clients for state in observer.cluster.view.nodes.values()]
+    per_worker = [state.clients for state in core_of(observer).cluster.view.nodes.values()]
     assert len(per_worker) == 2 and min(per_worker) > 0, f"clients per worker: {per_worker}"
 
     await fence(observer, publisher)

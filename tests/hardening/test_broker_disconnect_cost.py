@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from ksps import Server
+from ksps.server.server import core_of
 from ksps.testing import serve_for_tests
 from tests.server.wire import WireClient, units
 
@@ -61,12 +62,12 @@ async def test_unrelated_disconnects_do_not_scan_other_clients_pending_requests(
     before = await cycles(server, "warmup")
 
     await hold(asker, "jobs", HELD)
-    assert len(server.broker.acks) == HELD
+    assert len(core_of(server).broker.acks) == HELD
     during = await cycles(server, "cycle")
 
     # With an O(all pending) disconnect each cycle scanned 20,000 requests: 10-20 times slower here.
     assert during < 3 * before + units(0.5), f"{CYCLES} cycles: {before:.2f} s alone, {during:.2f} s while held"
-    assert len(server.broker.acks) == HELD
+    assert len(core_of(server).broker.acks) == HELD
     await asker.close()
     await silent.close()
 
@@ -89,11 +90,11 @@ async def test_silent_responders_leaving_together_do_not_stall_the_loop() -> Non
         # afterwards, so that parsing them in this process does not count as the server's stall).
         worst = 0.0
         deadline = time.perf_counter() + units(30)
-        while len(server.broker.acks) and time.perf_counter() < deadline:
+        while len(core_of(server).broker.acks) and time.perf_counter() < deadline:
             started = time.perf_counter()
             assert await bystander.sync() == []
             worst = max(worst, time.perf_counter() - started)
-        assert len(server.broker.acks) == 0
+        assert len(core_of(server).broker.acks) == 0
         # Answering them at once blocked the loop for 2.2 s; a turn of the loop now answers 256 (~90 ms worst).
         assert worst < units(1), f"bystander round trip {worst * 1000:.0f} ms"
         for asker in askers:
@@ -123,9 +124,9 @@ async def test_the_pending_limit_bounds_the_answers_a_requester_gets_when_its_re
         # The asker reads nothing until every request is answered: 1,000 answers of 50 responders (6.5 MB)
         # fit its 8 MiB send queue, so it is not cut off as a slow consumer (2,000 would be 13 MB: 4002).
         deadline = time.perf_counter() + units(30)
-        while len(server.broker.acks) and time.perf_counter() < deadline:
+        while len(core_of(server).broker.acks) and time.perf_counter() < deadline:
             assert await bystander.sync() == []
-        assert len(server.broker.acks) == 0
+        assert len(core_of(server).broker.acks) == 0
         responses = [await asker.expect("ack_response") for _ in range(1000)]
         assert {len(r["responses"]) for r in responses} == {50}
         assert await asker.sync() == []

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from ksps import Server
+from ksps.server.server import core_of
 from ksps.testing import serve_for_tests
 from tests.cluster.wire import eventually
 from tests.server.wire import WireClient, units
@@ -77,7 +78,7 @@ async def test_topics_per_connection_are_limited_and_the_connection_keeps_its_to
     await hog.expect("unsubscribed", topic="a")
     await hog.subscribe("d")
     await bystander_works(bystander, publisher, "news")
-    assert server.broker.guard.refused == {"max_topics_per_connection": 1}
+    assert core_of(server).broker.guard.refused == {"max_topics_per_connection": 1}
 
 
 def publish_with_ack(topic: str, ack_id: str) -> dict[str, Any]:
@@ -135,7 +136,7 @@ async def test_pending_acks_are_limited_per_server(open_server: Open) -> None:
     assert await two.recv() == limit_error(
         "limit: max_pending_acks (3) reached on this server", topic="jobs", ack_id="d"
     )
-    assert len(server.broker.acks) == 3
+    assert len(core_of(server).broker.acks) == 3
     # The first client leaving frees its share for the others.
     await one.close()
     await two.send(publish_with_ack("jobs", "e"))
@@ -172,11 +173,11 @@ async def test_the_default_topic_limit_bounds_what_a_connection_leaving_costs(op
     refusal = limit_error(f"limit: max_topics_per_connection ({limit}) reached", topic=f"t{limit}")
     frames = [await hog.recv(units(10)) for _ in range(limit + 1)]
     assert frames[-1] == refusal and all(f["action"] == "subscribed" for f in frames[:-1])
-    assert len(server.broker.topics.topics()) == limit
+    assert len(core_of(server).broker.topics.topics()) == limit
 
     hog.ws.transport.abort()
     started = time.perf_counter()
     assert await bystander.sync() == []
     # Dropping 1,000,000 topics blocked the loop 0.45 s (issue 11, row 6); 10,000 take a few milliseconds.
     assert time.perf_counter() - started < units(0.25)
-    await eventually(lambda: len(server.broker.topics.topics()), 0)
+    await eventually(lambda: len(core_of(server).broker.topics.topics()), 0)

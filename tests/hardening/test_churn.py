@@ -19,6 +19,7 @@ import struct
 from collections.abc import Callable
 
 from ksps import Server
+from ksps.server.server import core_of
 from ksps.testing import serve_for_tests
 
 from ..cluster.wire import eventually
@@ -50,9 +51,9 @@ def tables(server: Server) -> dict[str, int]:
     """The size of every container the server keeps per client, topic or request (found by introspection, so
     an index added later is covered too)."""
     sizes: dict[str, int] = {}
-    broker = server.broker
-    owners = {"server": server, "broker": broker, "topics": broker.topics, "acks": broker.acks}
-    owners["handler"] = server.handler
+    broker = core_of(server).broker
+    owners = {"server": core_of(server), "broker": broker, "topics": broker.topics, "acks": broker.acks}
+    owners["handler"] = core_of(server).handler
     for name, owner in owners.items():
         for attr, value in vars(owner).items():
             if isinstance(value, dict | set | list):
@@ -172,7 +173,7 @@ async def test_connection_churn_returns_tables_fds_and_memory_to_baseline() -> N
         requester = await Requester.open(server)
 
         async def settled() -> tuple[dict[str, int], int, int]:
-            await wait_until(lambda: len(server.connections) == 1, "every cycling connection is gone")
+            await wait_until(lambda: len(core_of(server).connections) == 1, "every cycling connection is gone")
             gc.collect()
             return tables(server), open_fds(), rss_bytes()
 

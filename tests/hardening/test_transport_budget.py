@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from ksps import Server
+from ksps.server.server import core_of
 from tests.server.wire import RawSocket, WireClient, units
 
 from .transport_support import bystander_running, close_code, open_abuser, rss_bytes, serving
@@ -18,7 +19,7 @@ PAYLOAD = "x" * (64 * 1024)
 
 def output_waiting(server: Server) -> int:
     """Bytes all connections of `server` have waiting in their transports."""
-    return sum(c._raw.get_write_buffer_size() for c in server.connections if c._raw is not None)
+    return sum(c._raw.get_write_buffer_size() for c in core_of(server).connections if c._raw is not None)
 
 
 async def stalled_subscriber(server: Server, name: str) -> RawSocket:
@@ -65,7 +66,7 @@ async def test_stalled_subscribers_are_cut_at_the_server_budget_and_readers_keep
         assert set(codes) <= {4002, None} and 4002 in codes, codes
         # The budget, plus what one flush can add before it is enforced (one message).
         assert peak <= BUDGET + 128 * 1024, f"{peak} bytes waiting"
-        assert server.slow_consumers_closed == 10
+        assert core_of(server).broker.slow_consumers_closed == 10
         assert output_waiting(server) == 0
         # This process also holds the test clients (12.5 MiB went through the reader); without the budget: +81 MiB.
         assert peak_rss < 24 * MiB

@@ -15,6 +15,7 @@ import json
 
 import uvloop
 
+from ksps.server.server import core_of
 from tests.server.wire import RawSocket, units
 
 from .test_transport_budget import output_waiting, stalled_subscriber
@@ -72,7 +73,7 @@ async def flood_stalled_subscribers() -> None:
             await asyncio.wait_for(answered, units(30))
             peak = status_bytes("VmHWM") - before
             waiting = output_waiting(server)
-            cut = server.slow_consumers_closed
+            cut = core_of(server).broker.slow_consumers_closed
             publisher.close()
             for raw in stalled:
                 raw.close()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from ksps import Server
+from ksps.server.server import core_of
 from tests.server.wire import units
 
 from .transport_support import (
@@ -24,7 +25,7 @@ PINGS = frame(b"p" * 125, OP_PING) * 500
 
 def output_waiting(server: Server) -> int:
     """The most bytes any connection of `server` has waiting in its transport."""
-    return max((c._raw.get_write_buffer_size() for c in server.connections if c._raw is not None), default=0)
+    return max((c._raw.get_write_buffer_size() for c in core_of(server).connections if c._raw is not None), default=0)
 
 
 async def test_ping_flood_closes_with_1008_while_a_bystander_is_served() -> None:

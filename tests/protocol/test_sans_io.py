@@ -1,4 +1,6 @@
-"""`ksps.protocol` and `ksps.broker` stay sans-I/O: no event loop, sockets or threads (docs/architecture.md, "Layers").
+"""`ksps.protocol`, `ksps.broker` and the client core `ksps.client.core` stay sans-I/O: no event loop, sockets or
+threads (docs/architecture.md, "Layers"). The client core also reads no clock and draws no random numbers of
+its own: time and jitter are inputs, so its trace vectors (spec/traces/) are deterministic.
 
 Checked on the source with `ast`, so an import hidden in a function or behind TYPE_CHECKING counts too.
 """
@@ -28,12 +30,18 @@ BANNED = {
 }
 #: Layers above the sans-I/O core.
 BANNED_KSPS = {"ksps.server", "ksps.client", "ksps.cli", "ksps.testing"}
+#: The client core is driven by the asyncio client, and must not reach up into it (nor into the server).
+BANNED_KSPS_CORE = {"ksps.server", "ksps.broker", "ksps.cli", "ksps.testing"}
+#: What the client core must take as inputs instead.
+BANNED_CORE = {"time", "random", "datetime"}
 
-MODULES = sorted(path for layer in ("protocol", "broker") for path in (SRC / layer).glob("*.py"))
+LAYERS = ("protocol", "broker", "client/core")
+MODULES = sorted(path for layer in LAYERS for path in (SRC / layer).glob("*.py"))
+CORE = SRC / "client" / "core"
 
 
 def imported_modules(path: Path) -> set[str]:
-    package = "ksps." + path.parent.name
+    package = ".".join(("ksps", *path.parent.relative_to(SRC).parts))
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
@@ -52,18 +60,30 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_the_layers_have_modules() -> None:
-    assert {path.parent.name for path in MODULES} == {"protocol", "broker"}
-    assert len(MODULES) >= 8
+    assert {path.parent.name for path in MODULES} == {"protocol", "broker", "core"}
+    assert len([path for path in MODULES if path.parent == CORE]) >= 8
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def _within(name: str, packages: set[str]) -> bool:
+    return any(name == package or name.startswith(package + ".") for package in packages)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SRC)))
 def test_no_io_imports(path: Path) -> None:
+    where = path.relative_to(SRC)
     imported = imported_modules(path)
     assert "__import__" not in imported
-    io = {name for name in imported if name.split(".")[0] in BANNED}
-    assert not io, f"{path.parent.name}/{path.name} imports {io}"
-    upward = {name for name in imported if any(name == b or name.startswith(b + ".") for b in BANNED_KSPS)}
-    assert not upward, f"{path.parent.name}/{path.name} imports {upward}"
+    core = path.parent == CORE
+    banned = BANNED | BANNED_CORE if core else BANNED
+    io = {name for name in imported if name.split(".")[0] in banned}
+    assert not io, f"{where} imports {io}"
+    if core:
+        upward = {name for name in imported if _within(name, BANNED_KSPS_CORE)}
+        client = {name for name in imported if _within(name, {"ksps.client"})}
+        upward |= {name for name in client if not _within(name, {"ksps.client.core"})}
+    else:
+        upward = {name for name in imported if _within(name, BANNED_KSPS)}
+    assert not upward, f"{where} imports {upward}"
 
 
 def test_the_checker_sees_imports() -> None:
@@ -71,3 +91,6 @@ def test_the_checker_sees_imports() -> None:
     sample = SRC / "server" / "connection.py"
     assert "asyncio" in imported_modules(sample)
     assert "ksps.protocol" in imported_modules(sample)
+    driver = SRC / "client" / "_driver.py"
+    assert "ksps.client.core" in imported_modules(driver)
+    assert "asyncio" in imported_modules(driver)

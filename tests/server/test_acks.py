@@ -7,6 +7,7 @@ import re
 import pytest
 
 from ksps import Server
+from ksps.server.server import core_of
 
 from .conftest import Connect
 from .wire import WireClient, ms, units
@@ -179,7 +180,7 @@ async def test_cancel_ack_ends_the_request_without_an_ack_response(connect: Conn
     await subscriber.sync()
     assert await publisher.sync() == []
     # And no timer is left that could send one later.
-    assert len(server.broker.acks) == 0
+    assert len(core_of(server).broker.acks) == 0
     await publisher.send({"action": "get_ack_status", "ack_id": "c1"})
     assert await publisher.recv() == {"action": "ack_status", "ack_id": "c1"}
 
@@ -326,7 +327,7 @@ async def test_publisher_disconnecting_leaves_nothing_pending(connect: Connect, 
     await publisher.close()
     await subscriber.ack(server_ack_id)
     await subscriber.sync()
-    assert len(server.broker.acks) == 0
+    assert len(core_of(server).broker.acks) == 0
 
 
 async def test_server_side_subscribers_answer_as_internal_responders(connect: Connect, server: Server) -> None:

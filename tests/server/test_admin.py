@@ -13,6 +13,7 @@ from websockets.exceptions import InvalidStatus
 from ksps import Server
 from ksps.errors import ConfigError
 from ksps.server.admin import SAMPLES, _rates
+from ksps.server.server import core_of
 
 from .conftest import Connect, StartServer
 from .http_pages import http_get
@@ -46,7 +47,7 @@ async def test_admin_data_needs_the_token(server: Server, connect: Connect) -> N
             assert status == 401, (path, headers, body)
             assert answer["www-authenticate"] == "Bearer"
             assert b"news" not in body and b"bystander" not in body
-    assert server.refusals["admin"] == 6
+    assert core_of(server).refusals["admin"] == 6
     # Nothing was published by the refused requests; the bystander still works.
     await bystander.send({"action": "publish", "topic": "news", "data": "after"})
     assert (await bystander.expect("publish", topic="news"))["data"]["data"] == "after"

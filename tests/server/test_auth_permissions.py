@@ -151,6 +151,10 @@ async def test_rid_is_echoed_on_replies_and_errors(start_server: StartServer) ->
         "7": ({"action": "subscribe"}, {"action": "error", "error": "missing or invalid topic"}),
         "8": ({"action": "direct_message"}, {"action": "error", "error": "missing target ID"}),
         "9": ({"action": "nope"}, {"action": "error", "error": "unknown action: nope"}),
+        # The limit checks answer a request too: a client matches the refusal of its Subscribe by rid.
+        "10": ({"action": "subscribe", "topic": "y" * 300},
+               {"action": "error", "error": "topic too long (max 256 bytes)"}),
+        "11": ({"action": "ping", "from": "i" * 300}, {"action": "error", "error": "id too long (max 256 bytes)"}),
     }
     for rid, (frame, reply) in expected.items():
         await client.send({**frame, "rid": rid})
@@ -162,3 +166,5 @@ async def test_rid_is_echoed_on_replies_and_errors(start_server: StartServer) ->
     assert await client.ws.recv() == '{"action":"error","error":"missing or invalid topic"}'
     await client.send({"action": "ping", "rid": "r" * 300})
     await client.expect_error("rid too long (max 256 bytes)")
+    await client.send({"action": "subscribe", "topic": "y" * 300, "rid": "r" * 300})  # a too-long rid never goes back
+    assert await client.recv() == {"action": "error", "error": "topic too long (max 256 bytes)"}

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from ksps import Identity, Next, Reject, Server, ServerError, UpgradeRequest
+from ksps import Identity, ListenError, Next, Reject, Server, UpgradeRequest
 
 from .conftest import StartServer
 from .tokens import SECRET, KeyPair, forged_hs256, hs256
@@ -228,7 +228,7 @@ async def test_middleware_identity_already_expired_closes_at_once(start_server: 
 
 
 async def test_bad_settings_are_clear_errors() -> None:
-    with pytest.raises(ServerError, match="anonymous: must be one of allow, deny"):
+    with pytest.raises(ListenError, match="anonymous: must be one of allow, deny"):
         Server(anonymous="maybe")  # type: ignore[arg-type]
-    with pytest.raises(ServerError, match=r"jwt_public_key: cannot read /nonexistent/key\.pem"):
+    with pytest.raises(ListenError, match=r"jwt_public_key: cannot read /nonexistent/key\.pem"):
         Server(jwt_public_key="/nonexistent/key.pem")

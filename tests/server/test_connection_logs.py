@@ -14,6 +14,7 @@ from websockets.exceptions import InvalidStatus
 
 from ksps import Server
 from ksps.logs import SampledLog
+from ksps.server.server import core_of
 
 from .conftest import Connect, OpenRaw, StartServer
 from .http_pages import http_get
@@ -45,7 +46,7 @@ async def logged(caplog: pytest.LogCaptureFixture, pattern: str) -> list[str]:
 async def test_open_and_close_lines(caplog: pytest.LogCaptureFixture, connect: Connect, server: Server) -> None:
     caplog.set_level(logging.INFO)
     client = await connect("alice")
-    address = next(iter(server.connections)).remote
+    address = next(iter(core_of(server).connections)).remote
     assert lines(caplog, "connection from") == [f"connection from {address}"]
     await client.close()
     [closed] = await logged(caplog, r"^closed ")
@@ -118,7 +119,7 @@ async def test_a_churn_of_connections_is_sampled(caplog: pytest.LogCaptureFixtur
         )
         for raw in sockets:
             raw.close()
-    await until(lambda: not server.connections, units(10), "every connection gone")
+    await until(lambda: not core_of(server).connections, units(10), "every connection gone")
     seconds = loop.time() - started
     opened, closed = lines(caplog, "^connection from "), lines(caplog, "^closed ")
     skipped = lines(caplog, r"^\d+ more connection (opened|closed) lines not logged")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from ksps import Server, ServerError
+from ksps import ListenError, Server
 
 from .conftest import StartServer
 from .wire import WireClient, ms, units
@@ -34,7 +34,7 @@ async def test_stop_twice_and_concurrently_is_harmless() -> None:
 
 async def test_listening_on_a_busy_port_raises_server_error(start_server: StartServer) -> None:
     first = await start_server()
-    with pytest.raises(ServerError, match="cannot listen"):
+    with pytest.raises(ListenError, match="cannot listen"):
         await Server(address=f"127.0.0.1:{first.port}").start()
 
 
@@ -111,7 +111,7 @@ async def test_clients_cannot_reconnect_after_stop(start_server: StartServer) ->
 
 async def test_keepalive_timeout_longer_than_the_interval_is_refused_at_start() -> None:
     """picows would otherwise drop every connection during its handshake, without a word."""
-    with pytest.raises(ServerError, match="keepalive_timeout"):  # a ConfigError, from Server(...) itself
+    with pytest.raises(ListenError, match="keepalive_timeout"):  # a ConfigError, from Server(...) itself
         Server(address="127.0.0.1:0", keepalive_interval=1.0, keepalive_timeout=5.0)
     # Keepalive off: any timeout is fine.
     async with Server(address="127.0.0.1:0", keepalive_interval=0, keepalive_timeout=30.0) as quiet:

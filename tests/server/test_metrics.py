@@ -9,7 +9,8 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from ksps import Server
-from ksps.errors import ConfigError, ServerError
+from ksps.errors import ConfigError, ListenError
+from ksps.server.server import core_of
 
 from .conftest import Connect, OpenRaw, StartServer
 from .http_pages import http_get, scrape, value
@@ -160,9 +161,9 @@ async def test_a_bad_or_busy_metrics_address_is_a_clear_error() -> None:
         busy.listen()
         taken = f"127.0.0.1:{busy.getsockname()[1]}"
         server = Server(address="127.0.0.1:0", metrics_address=taken)
-        with pytest.raises(ServerError, match=f"cannot listen on {taken}"):
+        with pytest.raises(ListenError, match=f"cannot listen on {taken}"):
             await server.start()
-    assert not server.listening
+    assert not core_of(server).listening
 
 
 async def test_probes_say_stopping_during_a_graceful_stop(start_server: StartServer) -> None:

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from ksps import Server
+from ksps.server.server import core_of
 
 from .conftest import Connect
 from .wire import RawSocket, WireClient, units
@@ -62,7 +63,7 @@ async def open_subscribers(server: Server, topic: str, *, join_leave: bool) -> l
 
 async def until_members(server: Server, bystander: WireClient, topic: str, count: int) -> None:
     started = time.perf_counter()
-    while (await server.presence(topic)).count != count or server.broker.presence.pending():
+    while (await server.presence(topic)).count != count or core_of(server).broker.presence.pending():
         assert time.perf_counter() - started < units(20), f"{topic} never had {count} members"
         await bystander.sync()
 

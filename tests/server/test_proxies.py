@@ -10,6 +10,7 @@ import pytest
 from ksps import Server
 from ksps.server.hosts import AllowedHosts
 from ksps.server.proxies import TrustedProxies
+from ksps.server.server import core_of
 
 from .conftest import Connect, StartServer
 from .wire import WireClient, units
@@ -100,7 +101,7 @@ async def test_allowed_origins_still_work(server: Server) -> None:
 
 async def client_address_of(server: Server, client: WireClient) -> str:
     """The client address the server settled on for `client` (its only registered connection)."""
-    [connection] = [c for c in server.connections if c.client_id == client.id]
+    [connection] = [c for c in core_of(server).connections if c.client_id == client.id]
     return connection.client_address
 
 

@@ -20,6 +20,7 @@ import pytest
 import trustme
 
 from ksps import Server
+from ksps.server.server import core_of
 from ksps.testing import free_port
 
 from .conftest import StartServer
@@ -140,7 +141,7 @@ async def test_repro1_forged_server_to_server_through_nginx_is_refused(
 
 
 async def client_address(server: Server, client_id: str) -> str:
-    [connection] = [c for c in server.connections if c.client_id == client_id]
+    [connection] = [c for c in core_of(server).connections if c.client_id == client_id]
     return connection.client_address
 
 

@@ -16,7 +16,7 @@ import { defaultClientId, resolveOptions, type ClientOptions, type IdHandler, ty
 import { Outbox } from "./outbox.js";
 import { defaultWebSocketOpener } from "./platform.js";
 import { FrameEncoder } from "./protocol/codec.js";
-import { PresenceQueries, type PresenceInfo } from "./presence.js";
+import { ClientDefaults } from "./protocol/vocabulary.js";
 import { PendingRequests } from "./requests.js";
 import { tokenSubject } from "./tokens.js";
 import { StatusQueries } from "./status-queries.js";
@@ -31,14 +31,8 @@ import { webSocketOpener, type TransportOpener } from "./transport.js";
  */
 export type SubscribeResult = Unsubscribe & PromiseLike<Unsubscribe>;
 
-/** Options of `Subscribe`. */
-export interface SubscribeOptions {
-  /** Also hear the topic's members come and go, through `OnJoin`/`OnLeave` (spec §15.3). Default false. */
-  joinLeave?: boolean;
-}
-
 /** The default timeout of `PublishWithAck` and `PublishToIDWithAck`, in ms (as in the original client). */
-export const DEFAULT_ACK_TIMEOUT_MS = 30_000;
+export const DEFAULT_ACK_TIMEOUT_MS: number = ClientDefaults.ackTimeout;
 
 /**
  * A ksps client. Create it with `await Client.NewClient({Address: "localhost:9313"})`.
@@ -57,12 +51,11 @@ export class Client {
   private readonly statusQueries: StatusQueries;
   private readonly requests = new PendingRequests();
   private readonly inbound: InboundTargets;
-  private readonly presenceQueries: PresenceQueries;
   private readonly reportError: (error: KspsError) => void;
 
   /**
    * Connects to a ksps server. Resolves once the client is registered. When the first connection fails,
-   * rejects with {@link ConnectionFailed}, unless `AutoRestart` is set: then it resolves at once with a
+   * rejects with {@link ConnectionFailed}, unless `Autorestart` is set: then it resolves at once with a
    * client that keeps trying in the background.
    */
   static async NewClient(options: ClientOptions = {}): Promise<Client> {
@@ -92,7 +85,6 @@ export class Client {
     const queue = new OfflineQueue(options.offlineQueueSize, options.offlineQueuePolicy);
     this.outbox = new Outbox(this.connection, queue, this.acks, reportError);
     this.statusQueries = new StatusQueries(this.connection, this.encoder);
-    this.presenceQueries = new PresenceQueries(this.connection, this.encoder, () => this.requests.newRid(), raw, reportError);
     const dispatcher = new CallbackDispatcher(
       (ackId, success, error) => this.connection.send(this.encoder.ack(ackId, success, error)),
       reportError,
@@ -104,7 +96,6 @@ export class Client {
       acks: this.acks,
       statusQueries: this.statusQueries,
       requests: this.requests,
-      presence: this.presenceQueries,
       reportError,
     };
     this.subscriptions.setIdHandler(raw.OnId);
@@ -136,14 +127,13 @@ export class Client {
    * next connection. Returns the function that ends the subscription; awaiting it waits for the server's
    * confirmation and throws {@link ServerErrorReply} when the server refused it (see {@link SubscribeResult}).
    */
-  Subscribe(topic: string, callback: SubscriptionCallback, options: SubscribeOptions = {}): SubscribeResult {
+  Subscribe(topic: string, callback: SubscriptionCallback): SubscribeResult {
     this.checkOpen();
     checkName("topic", topic);
     if (typeof callback !== "function") {
       throw new TypeError("the callback must be a function");
     }
     const subscription = new Subscription(topic, callback, (ended) => this.endSubscription(ended));
-    subscription.joinLeave = options.joinLeave === true;
     this.subscriptions.add(subscription);
     const unsub: Unsubscribe = () => subscription.unsub();
     let awaited = false;
@@ -160,7 +150,7 @@ export class Client {
         }
         reject(refusal);
       });
-      if (!this.connection.send(this.encoder.subscribe(topic, rid, subscription.joinLeave))) {
+      if (!this.connection.send(this.encoder.subscribe(topic, rid))) {
         this.requests.answered(rid, undefined); // offline: made on the next connection
       }
     });
@@ -171,17 +161,6 @@ export class Client {
       return confirmed.then(onFulfilled, onRejected);
     };
     return result;
-  }
-
-  /**
-   * The members of `topic` on every node: `{count, ids, truncated}` (spec §15.2). Rejects with
-   * {@link NotConnected} while disconnected and with {@link ServerErrorReply} (`code` `"forbidden"`) when
-   * the client may not subscribe to `topic`.
-   */
-  Presence(topic: string): Promise<PresenceInfo> {
-    this.checkOpen();
-    checkName("topic", topic);
-    return this.presenceQueries.ask(topic);
   }
 
   /** Ends the topic's subscription; its callback stops at once (spec §4.1). */
@@ -272,7 +251,6 @@ export class Client {
         this.requests.connectionLost();
         this.acks.connectionLost();
         this.statusQueries.connectionLost();
-        this.presenceQueries.connectionLost();
       },
       disconnected: (code, reason) => this.events.emit("disconnect", code, reason),
       frame: (frame) => routeFrame(frame, this.inbound),
@@ -281,7 +259,6 @@ export class Client {
         this.requests.connectionLost();
         this.acks.finishAll();
         this.statusQueries.connectionLost();
-        this.presenceQueries.connectionLost();
         this.subscriptions.clear();
         this.outbox.clear();
         this.events.emit("close");
@@ -301,7 +278,7 @@ export class Client {
       // A subscription the server now refuses (spec §10) is dropped and reported.
       const rid = this.requests.newRid();
       this.requests.add(rid, topic, (refusal) => this.restoreRefused(topic, refusal));
-      this.connection.send(this.encoder.subscribe(topic, rid, this.subscriptions.get(topic)?.joinLeave === true));
+      this.connection.send(this.encoder.subscribe(topic, rid));
     }
     this.outbox.flush();
   }
@@ -374,8 +351,6 @@ export interface Client {
   subscribe: Client["Subscribe"];
   /** Same as {@link Client.Unsubscribe}. */
   unsubscribe: Client["Unsubscribe"];
-  /** Same as {@link Client.Presence}. */
-  presence: Client["Presence"];
   /** Same as {@link Client.Publish}. */
   publish: Client["Publish"];
   /** Same as {@link Client.PublishToID}. */
@@ -399,7 +374,6 @@ export interface Client {
 Object.assign(Client.prototype, {
   subscribe: Client.prototype.Subscribe,
   unsubscribe: Client.prototype.Unsubscribe,
-  presence: Client.prototype.Presence,
   publish: Client.prototype.Publish,
   publishToId: Client.prototype.PublishToID,
   publishToID: Client.prototype.PublishToID,

@@ -12,10 +12,12 @@
  * ├── AuthError              the server refused the credentials (close 4003/4004, HTTP 401; spec §10)
  * ├── OfflineQueueFull       a publication made while offline did not fit the bounded queue
  * ├── ServerErrorReply       the server answered with an `error` frame (spec §7.1)
- * └── CallbackError          a subscription callback or the OnId handler threw (the thrown value is `cause`)
+ * ├── CallbackError          a subscription callback or the OnId handler threw (the thrown value is `cause`)
+ * └── NotConnected           an operation that needs the server (e.g. `FetchStatus`) while disconnected
  * ```
  *
- * The names are the same in every ksps client (Python `ksps.errors`, Go `ksps.Err...`).
+ * Each name has one meaning in every ksps client, spelled per language: docs/api-names.md (generated from
+ * spec/vocabulary.toml).
  * @module
  */
 
@@ -44,9 +46,6 @@ export class ConnectionReplaced extends ClientClosed {}
 
 /** A publication made while disconnected did not fit the offline queue (see `OfflineQueuePolicy`). */
 export class OfflineQueueFull extends KspsError {}
-
-/** An operation that needs an answer from the server (e.g. `Presence`) was asked while disconnected. */
-export class NotConnected extends KspsError {}
 
 /**
  * The server refused the client's credentials (spec §10): close code 4003 (bad or missing token, ID not
@@ -110,6 +109,9 @@ export class CallbackError extends KspsError {
     this.topic = topic;
   }
 }
+
+/** An operation that needs the server (for example an ack handle's `FetchStatus`) was made while disconnected. */
+export class NotConnected extends KspsError {}
 
 /** The text an error acknowledgement carries for a callback that threw: the error's message (spec §6.1). */
 export function errorText(thrown: unknown): string {

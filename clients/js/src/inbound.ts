@@ -11,7 +11,6 @@ import type { KspsError } from "./errors.js";
 import { ServerAction, directTopicPrefix } from "./protocol/actions.js";
 import { directMessage, readAckResponse, unwrapDelivery } from "./protocol/codec.js";
 import type { ServerFrame } from "./protocol/types.js";
-import type { PresenceQueries } from "./presence.js";
 import type { PendingRequests } from "./requests.js";
 import { errorReply } from "./session.js";
 import type { StatusQueries } from "./status-queries.js";
@@ -25,7 +24,6 @@ export interface InboundTargets {
   readonly acks: AckTable;
   readonly statusQueries: StatusQueries;
   readonly requests: PendingRequests;
-  readonly presence: PresenceQueries;
   reportError(error: KspsError): void;
 }
 
@@ -64,13 +62,6 @@ export function routeFrame(frame: ServerFrame, to: InboundTargets): void {
     case ServerAction.Error:
       routeError(frame, to);
       break;
-    case ServerAction.Presence:
-      to.presence.answered(frame);
-      break;
-    case ServerAction.Join:
-    case ServerAction.Leave:
-      to.presence.member(frame.action === ServerAction.Join, frame);
-      break;
     default:
       break;
   }
@@ -82,7 +73,7 @@ export function routeFrame(frame: ServerFrame, to: InboundTargets): void {
  */
 function routeError(frame: ServerFrame, to: InboundTargets): void {
   const error = errorReply(frame);
-  if (frame.rid !== undefined && (to.requests.answered(frame.rid, error) || to.presence.refused(frame.rid, error))) {
+  if (frame.rid !== undefined && to.requests.answered(frame.rid, error)) {
     return;
   }
   const handle = frame.ack_id === undefined ? undefined : to.acks.get(frame.ack_id);

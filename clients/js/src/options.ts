@@ -1,11 +1,12 @@
 /**
  * The options of `Client.NewClient`, their defaults, and their checking. Durations are milliseconds.
- * The names are those of the other ksps clients in PascalCase (Python `ClientOptions`, Go `Options`).
+ * The names and defaults come from spec/vocabulary.toml (see docs/api-names.md for the other languages).
  * @module
  */
 
 import type { KspsError } from "./errors.js";
 import type { Message } from "./protocol/types.js";
+import { ClientDefaults } from "./protocol/vocabulary.js";
 import { tokenSubject, type TokenCallback } from "./tokens.js";
 import type { WebSocketConstructor } from "./transport.js";
 
@@ -51,8 +52,6 @@ export interface ClientOptions {
    * {@link ConnectionFailed}; true makes it resolve at once with a client that keeps trying in the
    * background (publications are queued meanwhile).
    */
-  AutoRestart?: boolean;
-  /** Same as `AutoRestart` (the spelling of the Python and Go clients). */
   Autorestart?: boolean;
   /** Re-establish a lost connection, with backoff, until `Close()`. Default true. Close code 4001 never does. */
   Reconnect?: boolean;
@@ -86,10 +85,6 @@ export interface ClientOptions {
   OnError?: (error: KspsError) => void;
   /** The client is closed for good: `Close()`, close code 4001, or a lost connection with `Reconnect: false`. */
   OnClose?: () => void;
-  /** `id` subscribed to a topic this client subscribed to with `{ joinLeave: true }` (spec §15.3). */
-  OnJoin?: (topic: string, id: string) => void;
-  /** `id` left such a topic (unsubscribed, disconnected, renamed). */
-  OnLeave?: (topic: string, id: string) => void;
   /** The WebSocket implementation. Default: the global `WebSocket` in browsers, the `ws` package in Node. */
   WebSocket?: WebSocketConstructor;
 }
@@ -119,6 +114,10 @@ export function defaultClientId(): string {
 
 /** Applies the defaults; throws a `TypeError` for a missing address and a `RangeError` for bad numbers. */
 export function resolveOptions(options: ClientOptions): ResolvedOptions {
+  if ("AutoRestart" in options) {
+    // One spelling per option in every client (spec/vocabulary.toml); a silently ignored option would hide it.
+    throw new TypeError('the option is spelled Autorestart (as in every ksps client), not AutoRestart');
+  }
   const pageHost = (globalThis as { location?: { host?: string; protocol?: string } }).location;
   const address = options.Address ?? pageHost?.host ?? "";
   if (address === "") {
@@ -126,20 +125,20 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   }
   const secure = options.Secure ?? (options.Address === undefined && pageHost?.protocol === "https:");
   const resolved: ResolvedOptions = {
-    url: `${secure ? "wss" : "ws"}://${address}${options.Path ?? "/ws/bus"}`,
+    url: `${secure ? "wss" : "ws"}://${address}${options.Path ?? ClientDefaults.path}`,
     id: options.Id || tokenSubject(options.Token ?? "") || defaultClientId(),
-    token: options.Token ?? "",
+    token: options.Token ?? ClientDefaults.token,
     getToken: options.GetToken,
-    autoRestart: options.AutoRestart ?? options.Autorestart ?? false,
-    reconnect: options.Reconnect ?? true,
-    reconnectInitialDelay: options.ReconnectInitialDelay ?? options.RestartEvery ?? 500,
-    reconnectFactor: options.ReconnectFactor ?? 2,
-    reconnectMaxDelay: options.ReconnectMaxDelay ?? 30_000,
-    offlineQueueSize: options.OfflineQueueSize ?? 1024,
-    offlineQueuePolicy: options.OfflineQueuePolicy ?? "drop_oldest",
-    keepaliveInterval: options.KeepaliveInterval ?? 20_000,
-    keepaliveTimeout: options.KeepaliveTimeout ?? 20_000,
-    connectTimeout: options.ConnectTimeout ?? 10_000,
+    autoRestart: options.Autorestart ?? ClientDefaults.autorestart,
+    reconnect: options.Reconnect ?? ClientDefaults.reconnect,
+    reconnectInitialDelay: options.ReconnectInitialDelay ?? options.RestartEvery ?? ClientDefaults.reconnectInitialDelay,
+    reconnectFactor: options.ReconnectFactor ?? ClientDefaults.reconnectFactor,
+    reconnectMaxDelay: options.ReconnectMaxDelay ?? ClientDefaults.reconnectMaxDelay,
+    offlineQueueSize: options.OfflineQueueSize ?? ClientDefaults.offlineQueueSize,
+    offlineQueuePolicy: options.OfflineQueuePolicy ?? ClientDefaults.offlineQueuePolicy,
+    keepaliveInterval: options.KeepaliveInterval ?? ClientDefaults.keepaliveInterval,
+    keepaliveTimeout: options.KeepaliveTimeout ?? ClientDefaults.keepaliveTimeout,
+    connectTimeout: options.ConnectTimeout ?? ClientDefaults.connectTimeout,
   };
   check(resolved);
   checkUrl(resolved.url);

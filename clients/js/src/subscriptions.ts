@@ -21,8 +21,6 @@ export type PendingDelivery = readonly [Message, string];
 /** One topic's callback. `backlog` is set while deliveries wait behind a running async callback. */
 export class Subscription {
   active = true;
-  /** Whether the server also sends this topic's `join`/`leave` events (spec §15.3). */
-  joinLeave = false;
   backlog: PendingDelivery[] | undefined;
   readonly unsub: Unsubscribe;
 

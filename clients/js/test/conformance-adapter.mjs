@@ -4,7 +4,9 @@
 // Commands run concurrently: a blocking one (ack_wait...) never delays the next line.
 // Run `npm run build` in clients/js first; start with `node clients/js/test/conformance-adapter.mjs`.
 import { createInterface } from "node:readline";
-import { AuthError, Client, ServerErrorReply } from "ksps";
+import * as ksps from "ksps";
+
+const { AuthError, Client, KspsError, ServerErrorReply } = ksps;
 
 let client;
 /** The connect in progress: commands that arrive meanwhile wait for it. */
@@ -18,11 +20,12 @@ function emit(object) {
   process.stdout.write(`${JSON.stringify(object)}\n`);
 }
 
-/** `error_type`, and `code`, `topic`, `rid` of the error or of its cause (spec/conformance/ADAPTER.md). */
+/**
+ * `error_type` (the class name, as in spec/vocabulary.toml), and `code`, `topic`, `rid` of the error or of its
+ * cause (spec/conformance/ADAPTER.md).
+ */
 function describe(error) {
-  const fields = {
-    error_type: error instanceof AuthError ? "AuthError" : error instanceof ServerErrorReply ? "ServerError" : error?.name,
-  };
+  const fields = { error_type: error?.name };
   for (let cause = error; cause !== undefined && cause !== null; cause = cause.cause) {
     if (cause instanceof AuthError) {
       fields.code = cause.code;
@@ -48,6 +51,21 @@ function behave({ behavior, error }, unsub) {
   if (behavior === "unsub" && unsub !== undefined) {
     unsub();
   }
+}
+
+/** `PublishWithAck` -> `publish_with_ack`. */
+function snake(name) {
+  return name.replace(/(?<!^)([A-Z])/g, "_$1").toLowerCase();
+}
+
+/** Calls a handle's method as user code does, without await: the vocabulary says it is synchronous. */
+function synchronously(ack, method) {
+  const result = ack[method]();
+  if (result !== null && typeof result === "object" && typeof result.then === "function") {
+    result.then(undefined, () => {});
+    throw new TypeError(`${method}() returned a promise: it must be synchronous (spec/vocabulary.toml)`);
+  }
+  return result;
 }
 
 function requireClient() {
@@ -80,7 +98,7 @@ const commands = {
     const options = {
       Address: args.address,
       Path: args.path ?? "/ws/bus",
-      AutoRestart: args.autorestart === true,
+      Autorestart: args.autorestart === true,
       OnId: (message) => {
         emit({ event: "direct", data: message.data ?? null, from: message.from });
         behave(onIdBehavior);
@@ -88,9 +106,6 @@ const commands = {
       OnConnect: () => emit({ event: "connected" }),
       OnDisconnect: (code, reason) => emit({ event: "disconnected", code, reason }),
       OnError: (error) => emit({ event: "error", message: error.message, ...describe(error) }),
-      // -- presence (spec/protocol.md §15)
-      OnJoin: (topic, id) => emit({ event: "join", topic, id }),
-      OnLeave: (topic, id) => emit({ event: "leave", topic, id }),
     };
     if (args.token) options.Token = args.token;
     if (Array.isArray(args.tokens) && args.tokens.length > 0) {
@@ -112,21 +127,6 @@ const commands = {
       behave(behavior, unsub);
     });
     return {};
-  },
-
-  // -- presence (spec/protocol.md §15)
-  async subscribe_join_leave(args) {
-    await requireClient().Subscribe(
-      args.topic,
-      (message) => emit({ event: "message", topic: args.topic, data: message.data ?? null, from: message.from }),
-      { joinLeave: true },
-    );
-    return {};
-  },
-
-  async presence(args) {
-    const info = await requireClient().Presence(args.topic);
-    return { count: info.count, ids: info.ids, truncated: info.truncated };
   },
 
   unsubscribe(args) {
@@ -166,17 +166,52 @@ const commands = {
     return { response, ok: success };
   },
 
-  async ack_status(args) {
-    return { status: await ackOf(args).GetStatus() };
+  ack_status(args) {
+    return { status: synchronously(ackOf(args), "GetStatus") };
   },
 
-  async ack_is_complete(args) {
-    return { complete: await ackOf(args).IsComplete() };
+  ack_is_complete(args) {
+    return { complete: Boolean(synchronously(ackOf(args), "IsComplete")) };
   },
 
   ack_cancel(args) {
-    ackOf(args).Cancel();
+    synchronously(ackOf(args), "Cancel");
     return {};
+  },
+
+  async ack_fetch_status(args) {
+    return { status: await ackOf(args).FetchStatus() };
+  },
+
+  async vocabulary() {
+    // What the client really uses: the option resolution of NewClient and the protocol constants of its sources.
+    const { resolveOptions, actions } = await import("./helpers/internals.mjs");
+    const resolved = resolveOptions({ Address: "127.0.0.1:1" });
+    const client_defaults = {
+      path: new URL(resolved.url).pathname,
+      secure: resolved.url.startsWith("wss:"),
+      ack_timeout: ksps.DEFAULT_ACK_TIMEOUT_MS,
+    };
+    for (const [key, value] of Object.entries(resolved)) {
+      if (!["url", "id", "getToken"].includes(key)) client_defaults[snake(key)] = value;
+    }
+    client_defaults.autorestart = client_defaults.auto_restart;
+    delete client_defaults.auto_restart;
+    const close_codes = {};
+    for (const [key, value] of Object.entries(actions)) {
+      if (key.startsWith("CLOSE_")) close_codes[key.slice(6).toLowerCase()] = value;
+    }
+    const wire = {};
+    for (const [key, value] of [...Object.entries(actions.ClientAction), ...Object.entries(actions.ServerAction)]) {
+      wire[snake(key)] = value;
+    }
+    const error_classes = {};
+    for (const [name, value] of Object.entries(ksps)) {
+      if (typeof value === "function" && (value === KspsError || value.prototype instanceof KspsError)) {
+        error_classes[name] = Object.getPrototypeOf(value).name || "Error";
+      }
+    }
+    return { language: "js", client_defaults, close_codes, actions: wire, error_classes };
   },
 
   set_on_id(args) {

@@ -7,19 +7,28 @@ and events as JSON lines on stdout. Commands run concurrently, each in its own t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import inspect
 import json
 import sys
+import tomllib
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+import ksps.client
+import ksps.errors
 from ksps.client import Client, ClientAck, Message, ServerErrorReply, Unsubscriber
-from ksps.errors import AuthError
+from ksps.errors import AuthError, KspsError
+from ksps.protocol import CloseCodes, actions
+
+VOCABULARY = Path(__file__).resolve().parents[2] / "vocabulary.toml"
 
 
 def describe(exc: BaseException) -> dict[str, Any]:
-    """`error_type` and, when the error or one it wraps has them, `code`, `topic`, `rid` (ADAPTER.md)."""
-    error_type = {AuthError: "AuthError", ServerErrorReply: "ServerError"}.get(type(exc), type(exc).__name__)
-    fields: dict[str, Any] = {"error_type": error_type}
+    """`error_type` (the class name, spelled as in spec/vocabulary.toml) and, when the error or one it wraps
+    has them, `code`, `topic`, `rid` (ADAPTER.md)."""
+    fields: dict[str, Any] = {"error_type": type(exc).__name__}
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, AuthError):
@@ -36,6 +45,34 @@ def emit(obj: dict[str, Any]) -> None:
     """Write one JSON line to stdout at once (the runner parses stdout line by line)."""
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
+
+
+def vocabulary_report() -> dict[str, Any]:
+    """What the library really uses: its option defaults (durations in ms), close codes, actions and
+    error classes with their parents (ADAPTER.md, scenario vocabulary.constants)."""
+    with VOCABULARY.open("rb") as file:
+        units = {option["name"]: option["unit"] for option in tomllib.load(file)["options"]}
+    defaults: dict[str, Any] = {}
+    for field in dataclasses.fields(ksps.client.ClientOptions):
+        if field.default is not dataclasses.MISSING and not callable(field.default) and field.name in units:
+            value = field.default
+            defaults[field.name] = round(value * 1000) if units[field.name] == "ms" else value
+    timeout = inspect.signature(Client.PublishWithAck).parameters["timeout"].default
+    defaults["ack_timeout"] = round(timeout * 1000)
+    classes = {
+        name: cls.__mro__[1].__name__
+        for module in (ksps.errors, ksps.client)
+        for name, cls in vars(module).items()
+        if isinstance(cls, type) and issubclass(cls, KspsError) and not name.startswith("_")
+    }
+    return {
+        "language": "python",
+        "client_defaults": defaults,
+        "close_codes": {name.lower(): code for name, code in vars(CloseCodes).items() if name.isupper()},
+        "actions": {name.lower(): wire for name, wire in vars(actions).items()
+                    if name.isupper() and isinstance(wire, str) and name.lower() == wire.replace("-", "_")},
+        "error_classes": classes,
+    }
 
 
 class Adapter:
@@ -198,15 +235,30 @@ class Adapter:
         response, ok = await self.handles[handle].WaitAny()
         return {"response": None if response is None else dict(response), "ok": ok}
 
+    def sync(self, handle: str, method: str) -> Any:
+        """Call a handle's method as user code does, without await: the vocabulary says it is synchronous."""
+        result = getattr(self.handles[handle], method)()
+        if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
+                result.close()
+            raise TypeError(f"{method}() returned an awaitable: it must be synchronous (spec/vocabulary.toml)")
+        return result
+
     async def cmd_ack_status(self, handle: str) -> dict[str, Any]:
-        return {"status": await self.handles[handle].GetStatus()}
+        return {"status": dict(self.sync(handle, "GetStatus"))}
 
     async def cmd_ack_is_complete(self, handle: str) -> dict[str, Any]:
-        return {"complete": await self.handles[handle].IsComplete()}
+        return {"complete": bool(self.sync(handle, "IsComplete"))}
 
     async def cmd_ack_cancel(self, handle: str) -> dict[str, Any]:
-        await self.handles[handle].Cancel()
+        self.sync(handle, "Cancel")
         return {}
+
+    async def cmd_ack_fetch_status(self, handle: str) -> dict[str, Any]:
+        return {"status": dict(await self.handles[handle].FetchStatus())}
+
+    async def cmd_vocabulary(self) -> dict[str, Any]:
+        return vocabulary_report()
 
     async def cmd_close(self) -> dict[str, Any]:
         await self.need_client().Close()

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import harness
 import pytest
 from harness import REPO, Adapter, RunnerServer, python_executable
 
@@ -24,6 +25,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--adapter", default=os.environ.get("KSPS_ADAPTER", "python"),
         help="language whose adapter runs the scenarios (a key of spec/conformance/adapters.json)",
     )
+    # --- server-api: the second server target, the ASGI mount (ksps.asgi under uvicorn or hypercorn)
+    parser.addoption(
+        "--server", default=os.environ.get("KSPS_CONFORMANCE_SERVER", "picows"),
+        choices=["picows", "asgi", "asgi-hypercorn"],
+        help="how the test server serves clients: its own picows listener, or ksps.asgi under uvicorn/hypercorn",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    harness.SERVER_TARGET = config.getoption("--server")  # --- server-api
 
 
 def _expand(items: list[str], build_dir: str) -> list[str]:
@@ -61,7 +72,7 @@ _ADAPTER_KEY = pytest.StashKey[tuple[list[str], Path]]()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"ksps conformance adapter: {config.getoption('--adapter')}"
+    return f"ksps conformance adapter: {config.getoption('--adapter')}, server: {config.getoption('--server')}"
 
 
 @pytest.fixture

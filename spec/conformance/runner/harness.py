@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ksps import Server
 from ksps.testing import RestartableServer
@@ -24,6 +24,10 @@ UNIT = float(os.environ.get("KSPS_CONFORMANCE_UNIT", "1.0"))
 #: Default wait for a reply or an event.
 WAIT = 5 * UNIT
 REPO = Path(__file__).resolve().parents[3]
+#: How RunnerServer serves clients: "picows" (its own listener) or "asgi" (ksps.asgi under uvicorn); set
+#: from the runner's `--server` option (server-api).
+SERVER_TARGET = os.environ.get("KSPS_CONFORMANCE_SERVER", "picows")
+_ASGI_SERVERS: dict[str, Literal["uvicorn", "hypercorn"]] = {"asgi": "uvicorn", "asgi-hypercorn": "hypercorn"}
 
 
 class AdapterError(AssertionError):
@@ -198,7 +202,9 @@ class RunnerServer(RestartableServer):
 
     def __init__(self, **options: Any) -> None:
         """`options` are ServerConfig fields (e.g. `jwt_secret` for the `auth.*` scenarios)."""
-        super().__init__(configure=self._hook, server_id="conformance-server", **options)
+        super().__init__(
+            configure=self._hook, asgi=_ASGI_SERVERS.get(SERVER_TARGET), server_id="conformance-server", **options
+        )
         self.server_id = "conformance-server"
         self.direct: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.server_data: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -245,13 +251,3 @@ class HeldSubscriber:
         """Let every pending and future call return."""
         self._release.set()
 
-
-async def until_subscribed(server: RunnerServer, topic: str, count: int = 1) -> None:
-    """Wait until `server` counts `count` WebSocket subscribers of `topic`.
-
-    A client's `subscribe` may return before the server processed it; publications from another connection
-    (or from the server) are only ordered after it once the server counts it.
-    """
-    await eventually(
-        lambda: server.s.CountSubscribers(topic)["ws"] >= count, what=f"{count} subscriber(s) of {topic!r}"
-    )

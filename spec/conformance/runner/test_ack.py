@@ -6,7 +6,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from harness import UNIT, HeldSubscriber, eventually, next_item, until_subscribed
+from harness import UNIT, HeldSubscriber, eventually, next_item
 
 
 def ms(units: float) -> int:
@@ -36,7 +36,6 @@ async def test_ack_wait_all(server, adapters, connect):
         await connect(adapter, id=name)
     await a.call("subscribe", topic="jobs")
     await c.call("subscribe", topic="jobs")
-    await until_subscribed(server, "jobs", 2)
     handle = (await b.call("publish_with_ack", topic="jobs", data={"n": 1}, timeout_ms=ms(5)))["handle"]
     responses = (await b.call("ack_wait", handle=handle, timeout=10 * UNIT))["responses"]
     assert sorted(responses) == ["A", "C"]
@@ -53,7 +52,6 @@ async def test_ack_wait_any_first(server, adapters, connect, held):
     await connect(a, id="A")
     await connect(b, id="B")
     await a.call("subscribe", topic="jobs")
-    await until_subscribed(server, "jobs")
     handle = (await b.call("publish_with_ack", topic="jobs", data="first?", timeout_ms=ms(10)))["handle"]
     first = await b.call("ack_wait_any", handle=handle)
     assert first["ok"] is True
@@ -79,7 +77,6 @@ async def test_ack_error_ack(server, adapters, connect):
     await connect(a, id="A")
     await connect(b, id="B")
     await a.call("subscribe", topic="fail", behavior="raise", error="boom")
-    await until_subscribed(server, "fail")
     handle = (await b.call("publish_with_ack", topic="fail", data="x", timeout_ms=ms(5)))["handle"]
     responses = (await b.call("ack_wait", handle=handle, timeout=10 * UNIT))["responses"]
     assert list(responses) == ["A"]
@@ -92,13 +89,39 @@ async def test_ack_status(server, adapters, connect, held):
     await connect(b, id="B")
     handle = (await b.call("publish_with_ack", topic="slow", data="s", timeout_ms=ms(10)))["handle"]
     await next_item(held.calls)
-    status = (await b.call("ack_status", handle=handle))["status"]
+    status = (await b.call("ack_fetch_status", handle=handle))["status"]
     assert len(status) == 1
     [(responder, answered)] = status.items()
     assert responder.startswith("internal_") and answered is False
+    assert (await b.call("ack_status", handle=handle))["status"] == status  # the last known state
     held.release()
     responses = (await b.call("ack_wait", handle=handle, timeout=10 * UNIT))["responses"]
     check_response(responses[responder], responder)
+
+
+async def test_ack_state_sync(server, adapters, connect, held):
+    b = await adapters("B")
+    await connect(b, id="B")
+    handle = (await b.call("publish_with_ack", topic="slow", data="s", timeout_ms=ms(10)))["handle"]
+    await next_item(held.calls)
+    assert (await b.call("ack_is_complete", handle=handle))["complete"] is False
+    assert not any((await b.call("ack_status", handle=handle))["status"].values())
+    held.release()
+    responses = (await b.call("ack_wait", handle=handle, timeout=10 * UNIT))["responses"]
+    assert (await b.call("ack_is_complete", handle=handle))["complete"] is True
+    assert (await b.call("ack_status", handle=handle))["status"] == {responder: True for responder in responses}
+
+
+async def test_ack_fetch_status_offline(server, adapters, connect, held):
+    b = await adapters("B")
+    await connect(b, id="B", autorestart=True, reconnect_initial_ms=ms(10), reconnect_max_ms=ms(10))
+    handle = (await b.call("publish_with_ack", topic="slow", data="s", timeout_ms=ms(20)))["handle"]
+    await next_item(held.calls)
+    await server.stop()
+    await b.event("disconnected")
+    reply = await b.reply(b.send("ack_fetch_status", handle=handle))
+    assert not reply["ok"] and reply.get("error_type") == "NotConnected", reply
+    assert "complete" in await b.call("ack_is_complete", handle=handle)  # what the handle knows: no server
 
 
 async def test_ack_is_complete(server, adapters, connect, held):

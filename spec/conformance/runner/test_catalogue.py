@@ -9,6 +9,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 MODULES = [
     "test_connect", "test_pubsub", "test_direct", "test_ack", "test_server_to_server", "test_reconnect", "test_auth",
+    "test_errors", "test_vocabulary",
     "test_presence",
 ]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness import UNIT, RunnerServer, eventually, until_subscribed
+from harness import UNIT, RunnerServer, eventually
 
 from ksps.testing import free_port
 
@@ -41,7 +41,6 @@ async def test_connect_autorestart_first_failure(adapters):
     await late.start()
     try:
         await a.event("connected")
-        await until_subscribed(late, "news")
         late.s.Publish("news", "first")
         event = await a.event("message", topic="news")
         assert event["data"] == "first"

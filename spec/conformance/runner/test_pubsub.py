@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from harness import until_subscribed
-
 
 async def test_pubsub_basic(server, adapters, connect):
     a, b = await adapters("A"), await adapters("B")
     await connect(a, id="A")
     await connect(b, id="B")
     await a.call("subscribe", topic="news")
-    await until_subscribed(server, "news")
     await b.call("publish", topic="news", data={"x": 1})
     event = await a.event("message", topic="news")
     assert (event["data"], event["from"]) == ({"x": 1}, "B")
@@ -29,7 +26,6 @@ async def test_pubsub_server_publish(server, adapters, connect):
     a = await adapters("A")
     await connect(a, id="A")
     await a.call("subscribe", topic="news")
-    await until_subscribed(server, "news")
     server.s.Publish("news", "from server")
     event = await a.event("message", topic="news")
     assert (event["data"], event["from"]) == ("from server", server.server_id)
@@ -43,7 +39,6 @@ async def test_pubsub_payload_types(server, adapters, connect):
     await connect(a, id="A")
     await connect(b, id="B")
     await a.call("subscribe", topic="types")
-    await until_subscribed(server, "types")
     for payload in PAYLOADS:
         await b.call("publish", topic="types", data=payload)
     received = [(await a.event("message", topic="types"))["data"] for _ in PAYLOADS]
@@ -55,7 +50,6 @@ async def test_pubsub_order(server, adapters, connect):
     await connect(a, id="A")
     await connect(b, id="B")
     await a.call("subscribe", topic="seq")
-    await until_subscribed(server, "seq")
     pending = [b.send("publish", topic="seq", data=n) for n in range(200)]
     for future in pending:
         await b.result_of(future)
@@ -70,7 +64,6 @@ async def test_pubsub_unsubscribe(server, adapters, connect):
     await a.call("subscribe", topic="t1")
     await a.call("subscribe", topic="marker")
     await a.call("unsubscribe", topic="t1")
-    await until_subscribed(server, "marker")
     await b.call("publish", topic="t1", data="unwanted")
     await b.call("publish", topic="marker", data="end")
     await a.event("message", topic="marker")
@@ -83,8 +76,6 @@ async def test_pubsub_unsub_in_callback(server, adapters, connect):
     await connect(b, id="B")
     await a.call("subscribe", topic="once", behavior="unsub")
     await a.call("subscribe", topic="marker")
-    await until_subscribed(server, "marker")
-    await until_subscribed(server, "once")
     await b.call("publish", topic="once", data=1)
     assert (await a.event("message", topic="once"))["data"] == 1
     await b.call("publish", topic="once", data=2)
@@ -100,8 +91,6 @@ async def test_pubsub_resubscribe_replaces(server, adapters, connect):
     await a.call("subscribe", topic="t")
     await a.call("subscribe", topic="t")
     await a.call("subscribe", topic="marker")
-    await until_subscribed(server, "marker")
-    await until_subscribed(server, "t")
     await b.call("publish", topic="t", data="only once")
     await b.call("publish", topic="marker", data="end")
     await a.event("message", topic="marker")

@@ -116,7 +116,9 @@ class FrameHandler:
             return
         error = self._check_limits(envelope)
         if error:
-            peer.send(encode_error(error))
+            # An answer to the frame: its rid goes back (spec §11.1), unless the rid itself is too long.
+            rid = envelope.rid or ""
+            peer.send(encode_error(error, rid="" if _too_long(rid, self.limits.max_id_bytes) else rid))
             return
         action = envelope.action
         if not action:

@@ -1,117 +1,166 @@
-"""Handles of publications with acknowledgement, and the table of the ones still pending (spec §6)."""
+"""The handle of a publication with acknowledgement (spec §6), as the application sees it.
+
+The same rule in the three clients: what the handle knows is synchronous (`is_complete`, `get_status`,
+`cancel`); what needs the server is a coroutine named so (`fetch_status`); `wait` and `wait_any` wait. The
+session core decides when the request ends; the driver feeds this handle its events.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-from typing import Protocol
+from collections import deque
+from typing import Any, ClassVar, Protocol
 
-from ._codec import AckResponse
+from ksps._dialect import KspsSpelling
+from ksps.errors import NotConnected
 
-__all__ = ["ACK_GRACE", "AckOwner", "AckTable", "ClientAck"]
+from .core import AckResponse, ServerErrorReply
 
-#: Seconds a handle waits beyond its timeout for the server's final `ack_response`, which the server
-#: sends when the timeout expires (spec §6.2); after that the handle ends with what it has.
-ACK_GRACE = 0.5
+__all__ = ["AckOwner", "ClientAck"]
+
+#: Seconds `fetch_status` waits for the server's `ack_status`, as the original clients' GetStatus.
+STATUS_TIMEOUT = 2.0
 
 
 class AckOwner(Protocol):
-    """What a handle needs from its client."""
+    """What a handle asks of its client."""
 
-    def forget(self, ack_id: str) -> None:
-        """The handle ended: drop it from the pending table."""
+    def cancel_ack(self, handle: ClientAck) -> None:
+        """End the request now (`cancel_ack` to the server when it had it, spec §6.5)."""
 
-    async def query_status(self, ack_id: str) -> dict[str, bool] | None:
-        """`get_ack_status` on the server; None when not connected (spec §6.5)."""
+    def fetch_ack_status(self, handle: ClientAck) -> None:
+        """Ask the server for the request's status; the answer comes as `_on_status` or `_on_refused`."""
 
-    def cancel_on_server(self, ack_id: str) -> None:
-        """`cancel_ack` on the server, when connected (spec §6.5)."""
+    def is_connected(self) -> bool:
+        """True while connected and restored."""
 
 
-class ClientAck:
-    """The handle of one `PublishWithAck` / `PublishToIDWithAck`.
+class ClientAck(KspsSpelling):
+    """The handle of one `publish_with_ack` / `publish_to_id_with_ack`.
 
-    Responses are kept as they arrive (`ack_progress`, then the final `ack_response`), so a response that
-    came before :meth:`Wait` is not lost, and several waits see the same results. The handle ends when the
-    server's final answer arrives, on :meth:`Cancel`, when the timeout (plus a short grace) expires, or when
-    the connection that carried it is lost; every pending wait then returns at once.
+    Responses are kept as they arrive (`ack_progress`, then the final `ack_response`), so a response that came
+    before :meth:`wait` is not lost. The request ends when the server's final answer arrives, on
+    :meth:`cancel`, when its timeout (plus a short grace) passes, or when the connection that carried it is
+    lost; every pending wait then returns. PascalCase names (`Wait`, `IsComplete`, ...) are in ``KSPS_NAMES``.
     """
 
+    KSPS_NAMES: ClassVar[dict[str, str]] = {
+        "Wait": "wait", "WaitAny": "wait_any", "IsComplete": "is_complete", "GetStatus": "get_status",
+        "Cancel": "cancel", "FetchStatus": "fetch_status",
+    }
+
     __slots__ = (
-        "_any", "_cancelled", "_complete", "_done", "_error", "_finished", "_first", "_owner", "_responses",
-        "_sent", "_timer", "id", "timeout",
+        "_cancelled", "_complete", "_done", "_ended", "_error", "_first", "_first_event", "_owner", "_responses",
+        "_status", "_status_known", "_status_waiters", "id", "timeout",
     )
 
-    def __init__(
-        self, ack_id: str, timeout: float, owner: AckOwner, loop: asyncio.AbstractEventLoop | None = None
-    ) -> None:
-        #: The client-chosen ack ID sent to the server.
+    def __init__(self, ack_id: str, timeout: float, owner: AckOwner) -> None:
+        #: The client-chosen ack ID sent to the server (`client_ack_<id>_<n>`).
         self.id = ack_id
         #: Seconds the server waits for responders.
         self.timeout = timeout
         self._owner = owner
         self._responses: dict[str, AckResponse] = {}
+        self._status: dict[str, bool] = {}
+        #: True once the server told who is expected (a non-empty `ack_status`).
+        self._status_known = False
         self._first: AckResponse | None = None
         self._complete = False
-        self._finished = False
         self._cancelled = False
-        self._sent = False
         self._error: Exception | None = None
+        self._ended = False
+        # Created on first use: most handles are awaited once, or never.
         self._done: asyncio.Event | None = None
-        self._any: asyncio.Event | None = None
-        loop = loop or asyncio.get_running_loop()
-        self._timer = loop.call_later(timeout + ACK_GRACE, self._finish)
+        self._first_event: asyncio.Event | None = None
+        self._status_waiters: deque[asyncio.Future[Any]] = deque()
 
-    # -- what the client feeds in ------------------------------------------------------------------------
+    # -- what the driver feeds in ------------------------------------------------------------------------
 
-    def _mark_sent(self) -> None:
-        self._sent = True
-
-    def _on_progress(self, response: AckResponse) -> None:
-        if self._finished:
-            return
+    def _on_response(self, response: AckResponse) -> None:
         self._responses[response["client_id"]] = response
+        self._status[response["client_id"]] = True
         if self._first is None:
             self._first = response
-            if self._any is not None:
-                self._any.set()
+            if self._first_event is not None:
+                self._first_event.set()
 
-    def _on_response(self, responses: dict[str, AckResponse]) -> None:
-        if self._finished:
-            return
-        if self._first is None and responses:
-            self._first = next(iter(responses.values()))
-        self._responses.update(responses)
-        self._complete = True
-        self._finish()
+    def _on_status(self, status: dict[str, bool]) -> None:
+        # What the server knows, plus answers this handle already has (they may be newer than the status).
+        self._status = {**status, **{client_id: True for client_id in self._responses}}
+        self._status_known = bool(status)
+        self._settle_status(self.get_status())
 
-    def _fail(self, error: Exception) -> None:
-        """The server refused the request (an `error` frame with its ack ID, spec §11)."""
-        if not self._finished:
+    def _on_refused(self, error: Exception) -> None:
+        answers_status = isinstance(error, NotConnected) or (isinstance(error, ServerErrorReply) and error.rid)
+        if self._status_waiters and answers_status:
+            self._settle_status(error)  # the refusal of a fetch_status, not of the request
+        else:
             self._error = error
-            self._finish()
 
-    def _finish(self) -> None:
-        if self._finished:
-            return
-        self._finished = True
-        self._timer.cancel()
+    def _on_done(self, complete: bool) -> None:
+        self._complete = complete
+        self._ended = True
         if self._done is not None:
             self._done.set()
-        if self._any is not None:
-            self._any.set()
-        self._owner.forget(self.id)
+        if self._first_event is not None:
+            self._first_event.set()
+        while self._status_waiters:
+            self._settle_status(self.get_status())
+
+    def _settle_status(self, value: object) -> None:
+        if self._status_waiters:
+            waiter = self._status_waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(value)
 
     # -- the public API ----------------------------------------------------------------------------------
 
-    async def Wait(self) -> dict[str, AckResponse]:
+    def is_complete(self) -> bool:
+        """True when every expected responder has answered, as last known: the server's final answer came,
+        or the last :meth:`fetch_status` showed every responder answered. No server round trip."""
+        return self._complete or (self._status_known and all(self._status.values()))
+
+    def get_status(self) -> dict[str, bool]:
+        """Responder client ID -> answered, as last known (responses received, last :meth:`fetch_status`)."""
+        return dict(self._status)
+
+    def cancel(self) -> None:
+        """Stop waiting: pending and later waits return at once; the server drops the request."""
+        if not self._ended:
+            self._cancelled = True
+            self._owner.cancel_ack(self)
+
+    async def fetch_status(self) -> dict[str, bool]:
+        """Ask the server who answered so far (spec §6.5); updates what :meth:`get_status` returns.
+
+        Once the request ended this is the last known state, without asking. Raises
+        :class:`~ksps.errors.NotConnected` while the client is offline (the same rule in the three clients),
+        or when the request is not on the current connection.
+        """
+        if not self._owner.is_connected():
+            raise NotConnected("the client is not connected: fetch_status needs the server")
+        if self._ended:
+            return self.get_status()
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._status_waiters.append(waiter)
+        self._owner.fetch_ack_status(self)
+        try:
+            async with asyncio.timeout(STATUS_TIMEOUT):
+                answer = await waiter
+        except TimeoutError:
+            return self.get_status()
+        if isinstance(answer, Exception):
+            raise answer
+        return dict(answer)
+
+    async def wait(self) -> dict[str, AckResponse]:
         """Wait until the request ends; return every response by responder client ID.
 
         An empty dict means nobody answered: no subscriber, a timeout, a cancel or a lost connection.
         Raises :class:`~ksps.client.ServerErrorReply` (with its `code`, e.g. "forbidden") when the server
         refused the request.
         """
-        if not self._finished:
+        if not self._ended:
             if self._done is None:
                 self._done = asyncio.Event()
             await self._done.wait()
@@ -119,93 +168,29 @@ class ClientAck:
             raise self._error
         return dict(self._responses)
 
-    async def WaitAny(self) -> tuple[AckResponse | None, bool]:
-        """Wait for the FIRST response to arrive; `(response, True)`, or `(None, False)` if none will.
+    async def wait_any(self) -> tuple[AckResponse | None, bool]:
+        """Wait for the FIRST response; `(response, True)`, or `(None, False)` if none will come.
 
-        Raises like :meth:`Wait` when the server refused the request.
+        Raises like :meth:`wait` when the server refused the request.
         """
-        if self._first is None and not self._finished:
-            if self._any is None:
-                self._any = asyncio.Event()
-            await self._any.wait()
+        if self._first is None and not self._ended:
+            if self._first_event is None:
+                self._first_event = asyncio.Event()
+            await self._first_event.wait()
         if self._error is not None:
             raise self._error
         return self._first, self._first is not None
 
-    async def GetStatus(self) -> dict[str, bool]:
-        """Responder client ID -> answered yet, as the server sees it while the request runs (spec §6.5).
-
-        Once the request ended (or while disconnected) the answer comes from the responses received.
-        """
-        if not self._finished and self._sent:
-            status = await self._owner.query_status(self.id)
-            if status is not None:
-                return status
-        return {client_id: True for client_id in self._responses}
-
-    async def IsComplete(self) -> bool:
-        """True when every expected responder has answered (the server's final answer has arrived)."""
-        if self._finished:
-            return self._complete
-        status = await self.GetStatus()
-        return self._complete or (bool(status) and all(status.values()))
-
-    async def Cancel(self) -> None:
-        """Stop waiting: pending and later waits return at once; the server drops the request."""
-        if self._finished:
-            return
-        self._cancelled = True
-        if self._sent:
-            self._owner.cancel_on_server(self.id)
-        self._finish()
+    @property
+    def done(self) -> bool:
+        """True once the request ended."""
+        return self._ended
 
     @property
     def cancelled(self) -> bool:
-        """True after :meth:`Cancel`."""
+        """True after :meth:`cancel`."""
         return self._cancelled
 
-    wait = Wait
-    wait_any = WaitAny
-    get_status = GetStatus
-    is_complete = IsComplete
-    cancel = Cancel
-
     def __repr__(self) -> str:
-        state = "done" if self._finished else "pending"
+        state = "done" if self.done else "pending"
         return f"<ClientAck {self.id} {state} responses={len(self._responses)}>"
-
-
-class AckTable:
-    """The pending handles of one client, by ack ID."""
-
-    def __init__(self, client_id: str) -> None:
-        self._prefix = f"client_ack_{client_id}_"
-        self._counter = itertools.count(1)
-        self._pending: dict[str, ClientAck] = {}
-
-    def new_id(self) -> str:
-        """A fresh ack ID, in the original clients' format `client_ack_<id>_<n>`."""
-        return f"{self._prefix}{next(self._counter)}"
-
-    def add(self, handle: ClientAck) -> None:
-        """Track a new handle."""
-        self._pending[handle.id] = handle
-
-    def get(self, ack_id: str) -> ClientAck | None:
-        """The pending handle with this ID."""
-        return self._pending.get(ack_id)
-
-    def forget(self, ack_id: str) -> None:
-        """Stop tracking a handle that ended."""
-        self._pending.pop(ack_id, None)
-
-    def connection_lost(self) -> None:
-        """End the handles whose request went out on the lost connection: the server forgot them."""
-        for handle in list(self._pending.values()):
-            if handle._sent:
-                handle._finish()
-
-    def finish_all(self) -> None:
-        """End every handle (the client is closing)."""
-        for handle in list(self._pending.values()):
-            handle._finish()

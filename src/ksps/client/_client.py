@@ -1,202 +1,268 @@
-"""The public face of the Python client: `Client.NewClient(...)` and the KSPS verbs.
+"""The public face of the Python client: ``await Client.connect(address=...)`` and the verbs.
 
-Every verb has its KSPS PascalCase name and a snake_case alias (`Publish` / `publish`, ...). Timeouts are
-seconds. The work is done by the session (connection lifecycle), the subscription registry, the callback
-dispatcher and the ack handles; this class only checks arguments and encodes frames.
+snake_case is the API; the original KSPS PascalCase names (`NewClient`, `Subscribe`, `PublishWithAck`, ...)
+come from the one table ``Client.KSPS_NAMES`` (see ``ksps._dialect``). Timeouts are seconds. This class only
+checks arguments; the driver (`_driver`) runs the sans-I/O session core (`core`) that decides everything else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+import asyncio
+from collections.abc import Generator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
+from ksps._dialect import KspsSpelling
+from ksps.errors import ClientClosed, NotConnected
 from ksps.protocol import actions as act
+from ksps.protocol.presence import PresenceInfo
+from ksps.protocol.vocabulary import ClientDefaults
 
 from ._acks import ClientAck
+from ._driver import Driver
 from ._options import ClientOptions
-from ._presence import PresenceInfo, ask_presence
-from ._session import Session
-from ._subscriptions import Callback, Subscription, Unsubscriber
+from ._subscriptions import Callback, Confirmation, Subscription, Unsubscriber
+from .core import ServerErrorReply
 
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from ._options import ClientKwargs, ClientOptionKwargs
-
-__all__ = ["Client", "Connecting"]
+__all__ = ["DEFAULT_ACK_TIMEOUT", "Client", "Connecting"]
 
 #: Default ack timeout in seconds, as in the original Python client.
-DEFAULT_ACK_TIMEOUT = 30.0
+DEFAULT_ACK_TIMEOUT = ClientDefaults.ACK_TIMEOUT
+
+_DIRECT = act.DIRECT_TOPIC_PREFIX
 
 
-class Client:
-    """A ksps client. Create it with ``await Client.NewClient(Address="localhost:9313")``.
+class Client(KspsSpelling):
+    """A ksps client. Create it with ``await Client.connect(address="localhost:9313")``.
 
     It reconnects by itself with exponential backoff, restores every subscription (also those made while
     disconnected), and sends the publications queued meanwhile. ``async with`` closes it on exit.
     """
 
+    KSPS_NAMES: ClassVar[dict[str, str]] = {
+        "NewClient": "connect", "Id": "id", "ID": "id", "IsConnected": "is_connected",
+        "Subscribe": "subscribe", "Unsubscribe": "unsubscribe", "Publish": "publish",
+        "PublishToID": "publish_to_id", "PublishToId": "publish_to_id", "PublishToServer": "publish_to_server",
+        "PublishWithAck": "publish_with_ack", "PublishToIDWithAck": "publish_to_id_with_ack",
+        "PublishToIdWithAck": "publish_to_id_with_ack", "Close": "close", "WaitClosed": "wait_closed",
+        "Presence": "presence",
+    }
+
+    __slots__ = ("_driver", "_session")
+
     def __init__(self, options: ClientOptions) -> None:
-        """Prefer :meth:`NewClient`, which also connects."""
-        self._session = Session(options)
-        self._channel = self._session.channel
-        self._encoder = self._session.encoder
+        """Prefer :meth:`connect`, which also connects."""
+        self._driver = Driver(options)
+        self._session = self._driver.session
 
     # -- creation ----------------------------------------------------------------------------------------
 
     @classmethod
-    def NewClient(cls, **options: Unpack[ClientKwargs]) -> Connecting:
+    def connect(cls, options: ClientOptions | None = None, /, **keywords: Any) -> Connecting:
         """Connect a new client; await the result, or use it with ``async with``.
 
-        Keywords are the fields of :class:`ClientOptions` in KSPS spelling (`Address`, `Path`, `Secure`,
-        `Id`, `Autorestart`, `OnId`, `OnClose`, `OnConnect`, `OnDisconnect`, `OnError`, reconnect,
-        offline-queue and keepalive settings, `Token`/`GetToken`); snake_case spellings are accepted too. Raises
-        :class:`~ksps.errors.ConnectionFailed` when the first connection fails and `Autorestart` is off, and
+        Give a :class:`ClientOptions`, or its fields as keywords: snake_case (`address`, `id`, `token`,
+        `on_error`, ...) or the KSPS PascalCase spellings (`Address`, `Id`, `OnError`, ...). Raises
+        :class:`~ksps.errors.ConnectionFailed` when the first connection fails and `autorestart` is off, and
         :class:`~ksps.errors.AuthError` when the server refuses the token (4003, HTTP 401).
         """
-        return Connecting(cls, ClientOptions.from_kwargs(dict(options)))
-
-    @classmethod
-    def new_client(cls, **options: Unpack[ClientOptionKwargs]) -> Connecting:
-        """:meth:`NewClient` with snake_case keywords."""
-        return Connecting(cls, ClientOptions.from_kwargs(dict(options)))
-
-    @classmethod
-    def from_options(cls, options: ClientOptions) -> Connecting:
-        """:meth:`NewClient` from a ready :class:`ClientOptions`."""
+        if options is None:
+            options = ClientOptions.from_kwargs(keywords)
+        elif keywords:
+            raise TypeError("give either a ClientOptions or keywords, not both")
         return Connecting(cls, options)
 
     # -- state -------------------------------------------------------------------------------------------
 
     @property
-    def Id(self) -> str:
+    def id(self) -> str:
         """This client's ID."""
         return self._session.client_id
 
-    id = Id
-
-    @property
-    def connected(self) -> bool:
+    def is_connected(self) -> bool:
         """True while connected and restored; publications made otherwise are queued."""
         return self._session.ready
 
     @property
     def closed(self) -> bool:
-        """True once closed for good (Close, close code 4001, or a lost connection without Reconnect)."""
+        """True once closed for good (close, close code 4001, or a lost connection without reconnect)."""
         return self._session.closed
 
     # -- topics ------------------------------------------------------------------------------------------
 
-    async def Subscribe(self, topic: str, callback: Callback, *, join_leave: bool = False) -> Unsubscriber:
+    async def subscribe(self, topic: str, callback: Callback, *, join_leave: bool = False) -> Unsubscriber:
         """Call `callback(message, unsub)` for each publication on `topic`; returns the `unsub` handle.
 
         `message` is ``{"data": payload, "from": sender_id}``. The callback may be sync or async; `unsub()`
         works from both. Subscribing again to a topic replaces its callback. When connected this waits for
         the server's confirmation; when not, the subscription is sent on the next connection. Raises
         :class:`~ksps.client.ServerErrorReply` (`code` "forbidden", `topic`) when the server refuses it
-        (spec §10); the refused subscription is not kept. With `join_leave=True` the OnJoin/OnLeave hooks also
-        hear the topic's members come and go (spec §15.3).
+        (spec §10); the refused subscription is not kept. With `join_leave=True` the OnJoin/OnLeave hooks
+        also hear the topic's members come and go, across reconnections (spec §15.3).
         """
-        self._channel.check_open()
+        self._check_open()
         _check_topic(topic)
-        subscription = Subscription(topic, callback, self._session.unsubscribe, join_leave=join_leave)
-        await self._session.subscribe(subscription)
+        driver = self._driver
+        subscription = Subscription(topic, callback, self._end_subscription)
+        driver.registry.add(subscription)
+        registered = self._session.registered
+        waiter = driver.waiter()
+        driver.apply(self._session.subscribe(topic, handle=waiter, now=driver.now(), join_leave=join_leave))
+        if not registered:
+            return subscription.unsub
+        answer = await _wait(waiter, driver.options.connect_timeout)
+        if isinstance(answer, Exception):
+            driver.registry.remove(subscription)
+            raise answer
         return subscription.unsub
 
-    async def Presence(self, topic: str) -> PresenceInfo:
-        """The members of `topic` on every node: `count`, the smallest `ids` (at most 1,000), `truncated`.
+    async def presence(self, topic: str) -> PresenceInfo:
+        """Who subscribes to `topic` on every node: `count`, the smallest `ids` (at most 1,000), `truncated`.
 
-        Needs the subscribe permission for `topic` (else ServerErrorReply, `code` "forbidden") and a
-        connection (else :class:`~ksps.errors.NotConnected`); see spec §15.
+        Needs the subscribe permission for `topic` (else :class:`~ksps.client.ServerErrorReply`, `code`
+        "forbidden") and a connection (else :class:`~ksps.errors.NotConnected`; nothing is queued, the answer
+        would be stale); see spec §15.2.
         """
+        self._check_open()
         _check_topic(topic)
-        return await ask_presence(self._session, topic)
+        driver = self._driver
+        waiter = driver.waiter()
+        driver.apply(self._session.presence(topic, handle=waiter, now=driver.now()))
+        answer = await _wait(waiter, driver.options.connect_timeout)
+        if isinstance(answer, PresenceInfo):
+            return answer
+        if isinstance(answer, Exception):
+            raise answer
+        if self.closed:
+            raise ClientClosed(f"client {self.id!r} closed before the server answered presence")
+        raise TimeoutError(f"the server did not answer presence within {driver.options.connect_timeout} s")
 
-    async def Unsubscribe(self, topic: str) -> None:
+    async def unsubscribe(self, topic: str) -> None:
         """Stop receiving `topic`; waits for the server's confirmation when connected."""
-        await self._session.unsubscribe_topic(topic)
+        _check_topic(topic)
+        self._driver.registry.remove_topic(topic)
+        await self._unsubscribe_on_server(topic)
 
-    async def Publish(self, topic: str, data: Any) -> None:
+    def _end_subscription(self, subscription: Subscription) -> Confirmation:
+        if not self._driver.registry.remove(subscription) or self.closed:
+            return Confirmation(None)
+        return Confirmation(lambda: self._unsubscribe_on_server(subscription.topic))
+
+    async def _unsubscribe_on_server(self, topic: str) -> None:
+        driver = self._driver
+        if self.closed:
+            return
+        waiter = driver.waiter()
+        driver.apply(self._session.unsubscribe(topic, handle=waiter, now=driver.now()))
+        answer = await _wait(waiter, driver.options.connect_timeout)
+        if isinstance(answer, ServerErrorReply):
+            raise answer
+
+    # -- publications ------------------------------------------------------------------------------------
+
+    async def publish(self, topic: str, data: Any) -> None:
         """Publish `data` (anything JSON can carry) to every subscriber of `topic`, this client included.
 
         A refusal by the server (spec §10) reaches the OnError hook as a ServerErrorReply naming the `topic`.
         """
-        if not topic or topic.startswith(act.DIRECT_TOPIC_PREFIX):
+        if type(topic) is not str or not topic or topic.startswith(_DIRECT):
             _check_topic(topic)
-        frame = self._encoder.publish(topic, data)
-        # The hot path, inlined: straight to the ready connection, waiting only when its buffer is full.
-        link = self._channel.ready_link
-        if link is None:
-            self._channel.send_or_queue(frame)
-            return
-        link.send(frame)
-        if link.paused:
-            await link.writable()
+        session = self._session
+        if session.ready:
+            # The hot path: when ready the session would only return Send(frame); send it directly, waiting
+            # only while the socket's write buffer is full.
+            link = self._driver.link
+            if link is not None:
+                link.send(session.encoder.publish(topic, data))
+                if link.paused:
+                    await link.writable()
+                return
+        self._check_open()
+        driver = self._driver
+        driver.publication(session.publish(topic, data, driver.now()))
 
-    async def PublishToID(self, target_id: str, data: Any) -> None:
-        """Send `data` to one client by ID, or to the server's OnID handler with the server's ID."""
+    async def publish_to_id(self, target_id: str, data: Any) -> None:
+        """Send `data` to one client by ID, or to the server's OnID handler with the server's ID (spec §5)."""
         _check_target(target_id)
-        self._channel.send_or_queue(self._encoder.direct(target_id, data))
-        await self._channel.writable()
+        self._check_open()
+        driver = self._driver
+        driver.publication(self._session.publish_to_id(target_id, data, driver.now()))
+        await self._writable()
 
-    async def PublishToServer(self, address: str, data: Any, secure: bool = False) -> None:
+    async def publish_to_server(self, address: str, data: Any, secure: bool = False) -> None:
         """Ask the server to relay `data` to the server at `address` (`host:port/path`, spec §8).
 
         When `data` is ``{"topic": T, "data": D}`` the other server publishes D on T; its OnServerData
         handlers receive `data` in any case. A relay failure arrives at the OnError hook.
         """
-        if not address:
-            raise ValueError("address must not be empty")
-        self._channel.send_or_queue(self._encoder.publish_to_server(address, data, secure))
-        await self._channel.writable()
+        if type(address) is not str or not address:
+            raise (TypeError if type(address) is not str else ValueError)("address must be a non-empty str")
+        self._check_open()
+        driver = self._driver
+        driver.publication(self._session.publish_to_server(address, data, secure, driver.now()))
+        await self._writable()
 
-    # -- acknowledgements --------------------------------------------------------------------------------
-
-    async def PublishWithAck(
-        self, topic: str, data: Any, timeout: float = DEFAULT_ACK_TIMEOUT
-    ) -> ClientAck:
-        """Publish and collect each subscriber's acknowledgement for up to `timeout` seconds."""
+    async def publish_with_ack(self, topic: str, data: Any, timeout: float = DEFAULT_ACK_TIMEOUT) -> ClientAck:
+        """Publish and collect each subscriber's acknowledgement for up to `timeout` seconds (spec §6)."""
         _check_topic(topic)
-        return await self._with_ack(
-            lambda ack_id, ms: self._encoder.publish_with_ack(topic, data, ack_id, ms), timeout
-        )
+        handle = self._new_ack(timeout)
+        driver = self._driver
+        ms = round(timeout * 1000)
+        driver.publication(self._session.publish_with_ack(topic, data, timeout=ms, handle=handle, now=driver.now()))
+        await self._writable()
+        return handle
 
-    async def PublishToIDWithAck(
+    async def publish_to_id_with_ack(
         self, target_id: str, data: Any, timeout: float = DEFAULT_ACK_TIMEOUT
     ) -> ClientAck:
-        """Send `data` to one client (its OnId handler) and collect its acknowledgement."""
+        """Send `data` to one client (its OnId handler) and collect its acknowledgement (spec §6.4)."""
         _check_target(target_id)
-        return await self._with_ack(
-            lambda ack_id, ms: self._encoder.publish_to_id_with_ack(target_id, data, ack_id, ms), timeout
-        )
-
-    async def _with_ack(self, encode: Callable[[str, int], bytes], seconds: float) -> ClientAck:
-        if seconds < 0:
-            raise ValueError("timeout must be >= 0 seconds")
-        session = self._session
-        self._channel.check_open()
-        ack_id = session.acks.new_id()
-        frame = encode(ack_id, round(seconds * 1000))
-        handle = ClientAck(ack_id, seconds, session)
-        session.acks.add(handle)
-        try:
-            self._channel.send_or_queue(frame, handle)
-        except BaseException:
-            handle._finish()
-            raise
-        await self._channel.writable()
+        handle = self._new_ack(timeout)
+        driver = self._driver
+        ms = round(timeout * 1000)
+        outputs = self._session.publish_to_id_with_ack(target_id, data, timeout=ms, handle=handle, now=driver.now())
+        driver.publication(outputs)
+        await self._writable()
         return handle
+
+    def _new_ack(self, timeout: float) -> ClientAck:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise TypeError(f"timeout must be a number of seconds, got {type(timeout).__name__}")
+        if timeout < 0:
+            raise ValueError("timeout must be >= 0 seconds")
+        self._check_open()
+        return ClientAck(self._session.next_ack_id, timeout, self)
+
+    async def _writable(self) -> None:
+        link = self._driver.link
+        if link is not None and link.paused:
+            await link.writable()
+
+    # AckOwner, for ClientAck.
+    def cancel_ack(self, handle: ClientAck) -> None:
+        """End `handle`'s request now (`cancel_ack` to the server when it had it)."""
+        self._driver.apply(self._session.cancel(handle, self._driver.now()))
+
+    def fetch_ack_status(self, handle: ClientAck) -> None:
+        """Ask the server for `handle`'s status (`get_ack_status`)."""
+        if self.closed:
+            handle._on_refused(NotConnected("the client is closed"))
+            return
+        self._driver.apply(self._session.fetch_status(handle, self._driver.now()))
 
     # -- closing -----------------------------------------------------------------------------------------
 
-    async def Close(self) -> None:
-        """Close the connection for good; pending waits return at once. Safe to call twice."""
-        await self._session.close()
+    async def close(self) -> None:
+        """Close for good; pending waits return at once. OnClose follows, OnDisconnect does not. Idempotent."""
+        await self._driver.close()
 
     async def wait_closed(self) -> None:
-        """Wait until the client is closed (by Close, or by the server replacing it)."""
-        await self._session.wait_closed()
+        """Wait until the client is closed (by close, or by the server replacing it)."""
+        await self._driver.closed_event.wait()
+
+    def _check_open(self) -> None:
+        if self._session.closed:
+            raise ClientClosed(f"client {self.id!r} is closed; create a new one with Client.connect")
 
     async def __aenter__(self) -> Client:
         return self
@@ -204,26 +270,15 @@ class Client:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.Close()
+        await self.close()
 
     def __repr__(self) -> str:
-        state = "closed" if self.closed else "connected" if self.connected else "disconnected"
-        return f"<ksps Client {self.Id!r} {state} {self._session.options.url()}>"
-
-    subscribe = Subscribe
-    unsubscribe = Unsubscribe
-    presence = Presence
-    publish = Publish
-    publish_to_id = PublishToID
-    publish_to_server = PublishToServer
-    publish_with_ack = PublishWithAck
-    publish_to_id_with_ack = PublishToIDWithAck
-    close = Close
-    Stop = Shutdown = Close
+        state = "closed" if self.closed else "connected" if self.is_connected() else "disconnected"
+        return f"<ksps Client {self.id!r} {state} {self._driver.options.url()}>"
 
 
 class Connecting:
-    """What :meth:`Client.NewClient` returns: await it for the client, or ``async with`` it."""
+    """What :meth:`Client.connect` returns: await it for the client, or ``async with`` it."""
 
     __slots__ = ("_client", "_cls", "_options")
 
@@ -239,7 +294,7 @@ class Connecting:
         # Only GetToken and no ID: the ID is the first token's `sub` (spec §10), known once it is fetched.
         client = self._cls(await self._options.with_id())
         self._client = client
-        await client._session.start()
+        await client._driver.start()
         return client
 
     async def __aenter__(self) -> Client:
@@ -249,16 +304,29 @@ class Connecting:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._client is not None:
-            await self._client.Close()
+            await self._client.close()
 
 
-def _check_topic(topic: str) -> None:
+async def _wait(waiter: Any, seconds: float) -> Any:
+    """The reply of an intent, or None after `seconds` (or when the client closed meanwhile)."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await waiter
+    except TimeoutError:
+        return None
+
+
+def _check_topic(topic: object) -> None:
+    if type(topic) is not str:
+        raise TypeError(f"topic must be a str, got {type(topic).__name__}: {topic!r}")
     if not topic:
         raise ValueError("topic must not be empty")
-    if topic.startswith(act.DIRECT_TOPIC_PREFIX):
-        raise ValueError(f"topics starting with {act.DIRECT_TOPIC_PREFIX!r} are reserved (spec §4.4)")
+    if topic.startswith(_DIRECT):
+        raise ValueError(f"topics starting with {_DIRECT!r} are reserved (spec §4.4)")
 
 
-def _check_target(target_id: str) -> None:
+def _check_target(target_id: object) -> None:
+    if type(target_id) is not str:
+        raise TypeError(f"target ID must be a str, got {type(target_id).__name__}: {target_id!r}")
     if not target_id:
         raise ValueError("target ID must not be empty")

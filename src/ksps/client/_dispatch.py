@@ -7,7 +7,8 @@ and the socket read go on. Sync callbacks share the event loop: keep them short 
 asyncio.to_thread(...)` from an async callback for blocking work).
 
 Each delivery that carried a server ack id is answered once its callback finished (spec §6.1):
-`success:true`, or `success:false` with the exception text.
+`success:true`, or `success:false` with the exception text; the exception reaches OnError as the `__cause__`
+of a :class:`~ksps.errors.CallbackError`.
 
 Deliveries waiting behind async callbacks are bounded: past `max_pending` the dispatcher asks for the socket
 read to pause (`on_pressure(True)`), and lets it resume once half of them ran. The server then buffers, and
@@ -22,6 +23,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ksps.errors import CallbackError
 from ksps.protocol import actions as act
 
 from ._hooks import log
@@ -71,7 +73,7 @@ class CallbackDispatcher:
         try:
             result = subscription.callback(message, subscription.unsub)
         except Exception as exc:
-            self._finish(ack_id, exc)
+            self._finish(subscription, ack_id, exc)
             return
         if result is None or not inspect.isawaitable(result):
             if ack_id:
@@ -95,7 +97,7 @@ class CallbackDispatcher:
                 try:
                     await awaitable
                 except Exception as exc:
-                    self._finish(ack_id, exc)
+                    self._finish(subscription, ack_id, exc)
                 else:
                     if ack_id:
                         self._send_ack(ack_id, True, "")
@@ -120,7 +122,7 @@ class CallbackDispatcher:
             try:
                 result = subscription.callback(message, subscription.unsub)
             except Exception as exc:
-                self._finish(ack_id, exc)
+                self._finish(subscription, ack_id, exc)
                 continue
             if result is not None and inspect.isawaitable(result):
                 return result, ack_id
@@ -134,11 +136,12 @@ class CallbackDispatcher:
             self._pressed = False
             self._on_pressure(False)
 
-    def _finish(self, ack_id: str, exc: Exception) -> None:
+    def _finish(self, subscription: Subscription, ack_id: str, exc: Exception) -> None:
         log.debug("ksps client callback raised", exc_info=exc)
         if ack_id:
             self._send_ack(ack_id, False, error_text(exc))
-        self._report_error(exc)
+        # OnError gets a CallbackError (the same class in the three clients), the exception as its cause.
+        self._report_error(CallbackError(subscription.topic, exc))
 
     def cancel_all(self) -> None:
         """Cancel running async callbacks (the client is closing)."""

@@ -2,6 +2,10 @@
 
 A hook never breaks the client: what it raises is logged. Async hooks run as tasks that the client keeps
 until they finish (and cancels on close), so they are never garbage-collected mid-way.
+
+Logging: errors go to OnError when it is set (and to the `ksps.client` logger at DEBUG only); without it
+they are logged at WARNING. The logger has a NullHandler, as a library's should: nothing reaches stderr
+through logging's last-resort handler unless the application configured logging.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from ._options import ClientOptions, Hook
 __all__ = ["Hooks", "log"]
 
 log = logging.getLogger("ksps.client")
+log.addHandler(logging.NullHandler())
 
 
 class Hooks:
@@ -39,8 +44,11 @@ class Hooks:
         self._call(self._on_disconnect, code, reason)
 
     def error(self, exc: BaseException) -> None:
-        """Something failed that no caller saw as an exception."""
-        log.warning("ksps client: %s", exc)
+        """Something failed that no caller saw as an exception: OnError, else the log."""
+        if self._on_error is None:
+            log.warning("ksps client: %s", exc)
+            return
+        log.debug("ksps client: %s", exc)
         self._call(self._on_error, exc)
 
     def member(self, joined: bool, topic: str, client_id: str) -> None:

@@ -1,20 +1,25 @@
-"""The options of a client, their defaults, and the keyword spellings `NewClient` accepts."""
+"""The options of a client, their defaults, and the keyword spellings `Client.connect` accepts.
+
+One options type, :class:`ClientOptions`; `connect` takes its fields as snake_case keywords, and the
+original KSPS PascalCase spellings (`Address`, `OnId`, ...) through one table, :data:`KSPS_OPTION_NAMES`.
+"""
 
 from __future__ import annotations
 
 import os
-import re
 import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields, replace
-from typing import Any, Literal, TypedDict
+from typing import Any
+
+from ksps.protocol.vocabulary import ClientDefaults
 
 from ._tokens import TokenCallback, TokenSource, token_claims
+from .core import OverflowPolicy
 
 __all__ = [
-    "ClientKwargs",
-    "ClientOptionKwargs",
+    "KSPS_OPTION_NAMES",
     "ClientOptions",
     "Message",
     "OverflowPolicy",
@@ -24,11 +29,6 @@ __all__ = [
 
 #: What a subscription callback and the OnId handler receive: `{"data": payload, "from": sender}`.
 Message = dict[str, Any]
-
-#: What happens to a publication made while disconnected when the offline queue is full:
-#: `"drop_oldest"` drops the oldest queued one, `"drop_newest"` drops the new one, `"raise"` raises
-#: :class:`~ksps.errors.OfflineQueueFull`. Every overflow is also reported to the OnError hook.
-OverflowPolicy = Literal["drop_oldest", "drop_newest", "raise"]
 
 Hook = Callable[..., Awaitable[Any] | Any]
 
@@ -42,9 +42,9 @@ def default_client_id() -> str:
 class ClientOptions:
     """Everything a :class:`~ksps.client.Client` can be told. Durations are seconds.
 
-    `NewClient` takes each field as a keyword, in the KSPS PascalCase spelling (`Address`, `OnId`,
-    `ReconnectMaxDelay`, ...) or in snake_case (`address`, `on_id`, `reconnect_max_delay`, ...). The
-    original clients' `RestartEvery` is accepted and sets `reconnect_initial_delay`; `OnID` means `OnId`.
+    `Client.connect` takes each field as a snake_case keyword (`address`, `on_id`, `reconnect_max_delay`,
+    ...); the KSPS PascalCase spellings of :data:`KSPS_OPTION_NAMES` (`Address`, `OnId`, `OnID`,
+    `RestartEvery`, ...) are accepted too.
     """
 
     #: `host:port` of the server. Required.
@@ -69,23 +69,23 @@ class ClientOptions:
     #: Re-establish a lost connection (with backoff, forever until Close). Close code 4001 never does.
     reconnect: bool = True
     #: First reconnect delay bound; each attempt waits a random time in [0, bound] (full jitter).
-    reconnect_initial_delay: float = 0.5
+    reconnect_initial_delay: float = ClientDefaults.RECONNECT_INITIAL_DELAY
     #: Growth of the bound after each failed attempt.
-    reconnect_factor: float = 2.0
+    reconnect_factor: float = ClientDefaults.RECONNECT_FACTOR
     #: Largest bound.
-    reconnect_max_delay: float = 30.0
+    reconnect_max_delay: float = ClientDefaults.RECONNECT_MAX_DELAY
     #: Publications kept while disconnected and sent after the next connection.
-    offline_queue_size: int = 1024
+    offline_queue_size: int = ClientDefaults.OFFLINE_QUEUE_SIZE
     #: See :data:`OverflowPolicy`.
     offline_queue_policy: OverflowPolicy = "drop_oldest"
     #: Seconds without incoming data before a WebSocket PING; 0 disables keepalive.
-    keepalive_interval: float = 20.0
+    keepalive_interval: float = ClientDefaults.KEEPALIVE_INTERVAL
     #: Seconds to wait for the PONG before the connection is declared dead (at most keepalive_interval).
-    keepalive_timeout: float = 20.0
+    keepalive_timeout: float = ClientDefaults.KEEPALIVE_TIMEOUT
     #: Seconds allowed for one connection attempt: TCP, WebSocket upgrade, ping/pong, restoring topics.
-    connect_timeout: float = 10.0
+    connect_timeout: float = ClientDefaults.CONNECT_TIMEOUT
     #: Deliveries that may wait behind slow async callbacks before the socket read pauses.
-    max_pending_deliveries: int = 10_000
+    max_pending_deliveries: int = ClientDefaults.MAX_PENDING_DELIVERIES
     #: `OnId(message)`: direct messages to this client (spec §5, §6.4).
     on_id: Hook | None = None
     #: `OnClose()`: the client is closed for good (Close(), close code 4001, or no reconnection).
@@ -117,13 +117,15 @@ class ClientOptions:
 
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any]) -> ClientOptions:
-        """Build options from `NewClient` keywords in either spelling; unknown keywords raise TypeError."""
+        """Build options from `connect` keywords in either spelling; unknown keywords raise TypeError."""
         known = {f.name for f in fields(cls)}
         values: dict[str, Any] = {}
         for key, value in kwargs.items():
-            name = _ALIASES.get(key) or _snake(key)
+            name = KSPS_OPTION_NAMES.get(key, key)
             if name not in known:
                 raise TypeError(f"unknown client option {key!r}")
+            if name in values:
+                raise TypeError(f"client option {name!r} given twice")
             values[name] = value
         if not values.get("address"):
             raise TypeError("the Address option is required, e.g. Address='localhost:9313'")
@@ -146,9 +148,20 @@ class ClientOptions:
             raise ValueError("keepalive and connect timeouts must be positive")
 
 
-# Spellings of the original clients that do not follow the PascalCase -> snake_case rule.
-_ALIASES = {"Id": "id", "ID": "id", "OnID": "on_id", "RestartEvery": "reconnect_initial_delay",
-            "restart_every": "reconnect_initial_delay"}
+#: The KSPS spellings of the options: PascalCase keyword -> ClientOptions field. `RestartEvery` (the original
+#: clients' fixed retry delay) sets the first reconnect delay bound; `ID` and `OnID` are the Go spellings.
+KSPS_OPTION_NAMES: dict[str, str] = {
+    "Address": "address", "Path": "path", "Secure": "secure", "SslContext": "ssl_context", "Id": "id", "ID": "id",
+    "Token": "token", "GetToken": "get_token", "Autorestart": "autorestart", "AutoRestart": "autorestart",
+    "RestartEvery": "reconnect_initial_delay", "Reconnect": "reconnect",
+    "ReconnectInitialDelay": "reconnect_initial_delay", "ReconnectFactor": "reconnect_factor",
+    "ReconnectMaxDelay": "reconnect_max_delay", "OfflineQueueSize": "offline_queue_size",
+    "OfflineQueuePolicy": "offline_queue_policy", "KeepaliveInterval": "keepalive_interval",
+    "KeepaliveTimeout": "keepalive_timeout", "ConnectTimeout": "connect_timeout",
+    "MaxPendingDeliveries": "max_pending_deliveries", "OnId": "on_id", "OnID": "on_id", "OnClose": "on_close",
+    "OnConnect": "on_connect", "OnDisconnect": "on_disconnect", "OnError": "on_error",
+    "OnJoin": "on_join", "OnLeave": "on_leave",
+}
 
 
 def _subject(token: str) -> str:
@@ -156,67 +169,3 @@ def _subject(token: str) -> str:
     sub = token_claims(token).get("sub") if token else None
     return sub if isinstance(sub, str) else ""
 
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-class ClientKwargs(TypedDict, total=False):
-    """The keywords of `Client.NewClient`, in KSPS spelling; see :class:`ClientOptions` for each."""
-
-    Address: str
-    Path: str
-    Secure: bool
-    SslContext: ssl.SSLContext | None
-    Id: str
-    Token: str
-    GetToken: TokenCallback | None
-    Autorestart: bool
-    RestartEvery: float
-    Reconnect: bool
-    ReconnectInitialDelay: float
-    ReconnectFactor: float
-    ReconnectMaxDelay: float
-    OfflineQueueSize: int
-    OfflineQueuePolicy: OverflowPolicy
-    KeepaliveInterval: float
-    KeepaliveTimeout: float
-    ConnectTimeout: float
-    MaxPendingDeliveries: int
-    OnId: Hook | None
-    OnClose: Hook | None
-    OnConnect: Hook | None
-    OnDisconnect: Hook | None
-    OnError: Hook | None
-    OnJoin: Hook | None
-    OnLeave: Hook | None
-
-
-class ClientOptionKwargs(TypedDict, total=False):
-    """The keywords of `Client.new_client`, in snake_case; see :class:`ClientOptions` for each."""
-
-    address: str
-    path: str
-    secure: bool
-    ssl_context: ssl.SSLContext | None
-    id: str
-    token: str
-    get_token: TokenCallback | None
-    autorestart: bool
-    reconnect: bool
-    reconnect_initial_delay: float
-    reconnect_factor: float
-    reconnect_max_delay: float
-    offline_queue_size: int
-    offline_queue_policy: OverflowPolicy
-    keepalive_interval: float
-    keepalive_timeout: float
-    connect_timeout: float
-    max_pending_deliveries: int
-    on_id: Hook | None
-    on_close: Hook | None
-    on_connect: Hook | None
-    on_disconnect: Hook | None
-    on_error: Hook | None
-    on_join: Hook | None
-    on_leave: Hook | None

@@ -1,21 +1,16 @@
 """In-place token refresh: shortly before the token's `exp`, a `ping` with the same ID and a new token on
 the live connection, so the server replaces the connection's identity and expiry without a reconnection
-(spec §10). If the refresh fails the server closes the connection at `exp` (4004), and the session
-reconnects with a token from `GetToken`.
+(spec §10.5). If the refresh fails the server closes the connection at `exp` (4004), and the session
+reconnects with a token from `GetToken`. A refused refresh reaches OnError (an `error` answering its `rid`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
-from ksps.errors import AuthError
-from ksps.protocol import actions as act
-
-from ._channel import Channel
-from ._codec import FrameEncoder
 from ._hooks import Hooks, log
-from ._replies import ReplyWaiters, wait_reply
-from ._tokens import CLOSE_UNAUTHORIZED, TokenSource
+from ._tokens import TokenSource
 
 __all__ = ["TokenRefresher"]
 
@@ -23,16 +18,10 @@ __all__ = ["TokenRefresher"]
 class TokenRefresher:
     """Refreshes the token of the ready connection before it expires; one timer at a time."""
 
-    def __init__(
-        self, tokens: TokenSource, channel: Channel, encoder: FrameEncoder, replies: ReplyWaiters, hooks: Hooks,
-        *, reply_timeout: float,
-    ) -> None:
+    def __init__(self, tokens: TokenSource, send: Callable[[str], None], hooks: Hooks) -> None:
         self._tokens = tokens
-        self._channel = channel
-        self._encoder = encoder
-        self._replies = replies
+        self._send = send
         self._hooks = hooks
-        self._reply_timeout = reply_timeout
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -57,7 +46,6 @@ class TokenRefresher:
         self._task = asyncio.ensure_future(self._refresh())
 
     async def _refresh(self) -> None:
-        link = self._channel.ready_link
         before = self._tokens.expiry()
         try:
             token = await self._tokens.fetch()
@@ -65,18 +53,10 @@ class TokenRefresher:
             self._hooks.error(exc)
             return
         after = self._tokens.expiry()
-        if link is None or link is not self._channel.ready_link:
-            return  # the connection changed meanwhile; the new one registered with the new token
         if before is not None and (after is None or after <= before):
             # Not a newer token: sending it would change nothing. The server closes with 4004 at `exp`
             # and the reconnection asks GetToken again.
             log.info("ksps client: GetToken returned no newer token; reconnecting when this one expires")
             return
-        rid = self._replies.new_rid()
-        pong = self._replies.expect(act.PONG, "", rid)
-        link.send(self._encoder.ping(token, rid))
-        answer = await wait_reply(pong, self._reply_timeout)
-        if isinstance(answer, Exception):
-            self._hooks.error(AuthError(f"the server refused the refreshed token: {answer}", code=CLOSE_UNAUTHORIZED))
-        elif answer is not None:
-            self.schedule()
+        self._send(token)
+        self.schedule()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any
+from typing import Any, ClassVar
+
+from ksps._dialect import KspsSpelling
 
 from ._options import Message
 
@@ -30,12 +32,14 @@ class Confirmation:
                 raise answer
 
 
-class Unsubscriber:
+class Unsubscriber(KspsSpelling):
     """Ends one subscription. Call it (`unsub()`) from sync or async code; `await unsub()` also works.
 
     The callback stops receiving at once, even for deliveries already on their way; the server is told
     right away when connected. Calling it again, or after the topic was subscribed anew, does nothing.
     """
+
+    KSPS_NAMES: ClassVar[dict[str, str]] = {"Unsubscribe": "unsubscribe"}
 
     __slots__ = ("_unsubscribe", "subscription")
 
@@ -48,30 +52,20 @@ class Unsubscriber:
     def __call__(self) -> Confirmation:
         return self._unsubscribe(self.subscription)
 
-    # snake_case and PascalCase names of the same action, for symmetry with the client.
-    def Unsubscribe(self) -> Confirmation:
+    def unsubscribe(self) -> Confirmation:
         """Same as calling the handle."""
         return self._unsubscribe(self.subscription)
-
-    unsubscribe = Unsubscribe
 
 
 class Subscription:
     """One topic's callback. `backlog` is not None while deliveries wait behind a running async callback."""
 
-    __slots__ = ("active", "backlog", "callback", "join_leave", "topic", "unsub")
+    __slots__ = ("active", "backlog", "callback", "topic", "unsub")
 
     def __init__(
-        self,
-        topic: str,
-        callback: Callback,
-        unsubscribe: Callable[[Subscription], Confirmation],
-        *,
-        join_leave: bool = False,
+        self, topic: str, callback: Callback, unsubscribe: Callable[[Subscription], Confirmation]
     ) -> None:
         self.topic = topic
-        #: Whether the server also sends this topic's `join`/`leave` events (spec §15.3).
-        self.join_leave = join_leave
         self.callback = callback
         self.active = True
         self.backlog: deque[tuple[Message, str]] | None = None

@@ -1,6 +1,6 @@
 """How `ksps bench` shows its run: a rich progress bar and table on a terminal, plain lines otherwise.
 
-`rich` is optional (the `cli` extra, ``pip install 'ksps[cli]'``): a server deployment does not need it, and
+`rich` is optional (the `cli` extra, ``pip install 'ksps-server[cli]'``): a server deployment does not need it, and
 without it a terminal gets the plain output with a hint. Pipes and files always get plain text.
 """
 
@@ -112,7 +112,7 @@ def make_display(*, plain: bool, as_json: bool = False, out: TextIO | None = Non
         try:
             return _RichDisplay(out)
         except ImportError:
-            print("(pip install 'ksps[cli]' for a progress bar and a table)", file=sys.stderr)
+            print("(pip install 'ksps-server[cli]' for a progress bar and a table)", file=sys.stderr)
     return _PlainDisplay(out)
 
 

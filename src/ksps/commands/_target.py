@@ -83,7 +83,7 @@ class Target:
         return cls(address, path, secure or bool(args.cafile), args.id or "", token, args.cafile or "")
 
     def client_options(self) -> dict[str, Any]:
-        """Keywords of `Client.new_client` reaching this target; no reconnection before the first success."""
+        """Keywords of `Client.connect` reaching this target; no reconnection before the first success."""
         options: dict[str, Any] = {"address": self.address, "path": self.path, "secure": self.secure}
         if self.client_id:
             options["id"] = self.client_id
@@ -124,7 +124,7 @@ async def connected(target: Target, **options: Any) -> AsyncIterator[Client]:
     from ksps.client import Client
 
     try:
-        client = await Client.new_client(**target.client_options(), **options)
+        client = await Client.connect(**target.client_options(), **options)
     except AuthError as exc:
         raise CommandFailed(f"{target.url} refused the credentials: {_reason(exc)}", code=EXIT_AUTH) from exc
     except ConnectionFailed as exc:

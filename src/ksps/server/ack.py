@@ -1,72 +1,87 @@
-"""The ack handle of the server API: `Wait`, `WaitAny`, `GetStatus`, `IsComplete`, `Cancel` (spec §6)."""
+"""The ack handle of the server API (spec §6): `wait`, `wait_any`, `is_complete`, `get_status`, `cancel`.
+
+The same rule as the clients' handles: what the handle knows is synchronous (`is_complete`, `get_status`,
+`cancel`), what waits is a coroutine (`wait`, `wait_any`). The server's handle lives next to the broker, so
+its last known state is the server's state: `fetch_status` exists for code written against the clients'
+handles and answers the same as `get_status`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
+from typing import ClassVar
 
-from ..broker import AckRequest, AckTracker
+from .._dialect import KspsSpelling
+from ..broker import AckRequest
+from ..broker.acks import AckListener
 from ..protocol import AckResponse
 
 __all__ = ["Ack"]
 
 
-class Ack:
+class Ack(KspsSpelling):
     """Follows one publication with acknowledgement made through the server API.
 
-    Unlike the original, responses that arrived before `Wait` is called are kept, and `WaitAny` does not
-    consume the response it returns (spec §9.3).
+    Unlike the original, responses that arrived before `wait` is called are kept, and `wait_any` does not
+    consume the response it returns (spec §9.3). Built by `Server.publish_with_ack` and
+    `Server.publish_to_id_with_ack`, not by user code.
     """
 
-    def __init__(self, tracker: AckTracker) -> None:
-        self._tracker = tracker
-        self._request: AckRequest | None = None
-        self._changed = asyncio.Event()
+    KSPS_NAMES: ClassVar[Mapping[str, str]] = {
+        "Wait": "wait",
+        "WaitAny": "wait_any",
+        "GetStatus": "get_status",
+        "IsComplete": "is_complete",
+        "Cancel": "cancel",
+        "FetchStatus": "fetch_status",
+    }
 
-    def _attach(self, request: AckRequest) -> None:
-        self._request = request
+    __slots__ = ("_cancel", "_changed", "_request")
+
+    def __init__(
+        self, begin: Callable[[AckListener], AckRequest], *, cancel: Callable[[AckRequest], None]
+    ) -> None:
+        """`begin(listener)` starts the request in the broker; `cancel(request)` ends it early."""
+        self._changed = asyncio.Event()
+        self._cancel = cancel
+        self._request = begin(self._on_update)
 
     def _on_update(self, request: AckRequest, response: AckResponse | None) -> None:
         self._changed.set()
 
-    @property
-    def request(self) -> AckRequest:
-        assert self._request is not None
-        return self._request
-
-    async def Wait(self) -> dict[str, AckResponse]:
-        """Every response, keyed by responder ID, once all arrived, the timeout passed, or `Cancel` was called."""
-        request = self.request
+    async def wait(self) -> dict[str, AckResponse]:
+        """Every response, keyed by responder ID, once all arrived, the timeout passed, or `cancel` was called."""
+        request = self._request
         while not request.finished:
             await self._next_change()
         return dict(request.responses)
 
-    async def WaitAny(self) -> tuple[AckResponse | None, bool]:
+    async def wait_any(self) -> tuple[AckResponse | None, bool]:
         """The first response to arrive and True; or (None, False) if none comes before the request ends."""
-        request = self.request
+        request = self._request
         while not request.responses and not request.finished:
             await self._next_change()
         if request.responses:
             return next(iter(request.responses.values())), True
         return None, False
 
-    def GetStatus(self) -> dict[str, bool]:
+    def get_status(self) -> dict[str, bool]:
         """Responder ID -> whether it answered."""
-        return dict(self.request.expected)
+        return dict(self._request.expected)
 
-    def IsComplete(self) -> bool:
+    def is_complete(self) -> bool:
         """True when every expected responder answered (true at once when there were none)."""
-        return self.request.complete
+        return self._request.complete
 
-    def Cancel(self) -> None:
-        """Stop waiting: pending `Wait` calls return what arrived so far."""
-        self._tracker.cancel(self.request)
+    def cancel(self) -> None:
+        """Stop waiting now: pending `wait` calls return what arrived so far."""
+        self._cancel(self._request)
+
+    async def fetch_status(self) -> dict[str, bool]:
+        """The same as `get_status` (the server's handle always knows the server's state)."""
+        return self.get_status()
 
     async def _next_change(self) -> None:
         self._changed.clear()
         await self._changed.wait()
-
-    wait = Wait
-    wait_any = WaitAny
-    get_status = GetStatus
-    is_complete = IsComplete
-    cancel = Cancel

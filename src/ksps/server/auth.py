@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from ..broker.permissions import Identity
 from ..broker.registration import AuthPolicy, InvalidToken
-from ..errors import ServerError
+from ..errors import ListenError
 from ..protocol import CloseCodes, CloseReasons
 from .config import ServerConfig
 from .upgrade import Middleware, Next, Reject, UpgradeRequest
@@ -59,13 +59,13 @@ class TokenVerifier:
             elif isinstance(key, EllipticCurvePublicKey):
                 self._keys["ES256"] = key
             else:
-                raise ServerError("the JWT public key must be an RSA or EC (P-256) key")
+                raise ListenError("the JWT public key must be an RSA or EC (P-256) key")
         if jwks_json:
             for jwk in jwt.PyJWKSet.from_json(jwks_json).keys:
                 if jwk.algorithm_name in _ASYMMETRIC:
                     self._jwks[jwk.key_id or ""] = jwk
         if not (self._keys or self._jwks):
-            raise ServerError("a TokenVerifier needs a secret, a public key or a JWKS")
+            raise ListenError("a TokenVerifier needs a secret, a public key or a JWKS")
         self._audience = audience or None
         self._issuer = issuer or None
         self._leeway = leeway
@@ -90,7 +90,7 @@ class TokenVerifier:
             )
         except (OSError, ValueError, jwt.PyJWKError, jwt.PyJWKSetError) as exc:
             # Name the file, never the key material.
-            raise ServerError(f"cannot load the JWT key: {exc}") from exc
+            raise ListenError(f"cannot load the JWT key: {exc}") from exc
 
     def verify(self, token: str) -> Identity:
         """The identity of a valid token; raises `InvalidToken` for anything else (spec §10.2)."""
@@ -167,7 +167,7 @@ def token_middleware(verifier: TokenVerifier) -> Middleware:
 
 
 def auth_policy(config: ServerConfig, verifier: TokenVerifier | None) -> AuthPolicy:
-    """The broker's AuthPolicy from the settings; raises ServerError for a value it does not know."""
+    """The broker's AuthPolicy from the settings; raises ListenError for a value it does not know."""
     anonymous = config.anonymous or ("deny" if verifier is not None else "allow")
     for name, value, allowed in (
         ("anonymous", anonymous, ("allow", "deny")),
@@ -175,7 +175,7 @@ def auth_policy(config: ServerConfig, verifier: TokenVerifier | None) -> AuthPol
         ("id_takeover", config.id_takeover, ("replace", "reject")),
     ):
         if value not in allowed:
-            raise ServerError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+            raise ListenError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return AuthPolicy(
         default_allow=config.default_permissions == "allow",
         anonymous=anonymous == "allow",

@@ -12,7 +12,7 @@ from picows import WSListener, WSUpgradeRequest, WSUpgradeResponse, WSUpgradeRes
 
 from ..broker import Broker, BrokerLimits, FederationConfig, FrameHandler, Limits
 from ..broker.interfaces import Cancellable
-from ..errors import ListenError, ServerError
+from ..errors import ListenError
 from ..logs import PeerLogFilter, ThrottledLog
 from ..protocol import CloseCodes, CloseReasons
 from .auth import RegistrationDeadlines, TokenVerifier, auth_policy, token_middleware
@@ -127,7 +127,7 @@ class ServerCore:
     def port(self) -> int:
         """The port the server listens on (useful with port 0)."""
         if self._server is None or not self._server.sockets:
-            raise ServerError("the server is not started")
+            raise RuntimeError("the server is not started")
         return int(self._server.sockets[0].getsockname()[1])
 
     @property
@@ -141,7 +141,7 @@ class ServerCore:
     def urls(self) -> list[str]:
         """One WebSocket URL per listening socket (`localhost` may bind both 127.0.0.1 and ::1), real ports."""
         if self._server is None:
-            raise ServerError("the server is not started")
+            raise RuntimeError("the server is not started")
         scheme = "wss" if self.config.secure else "ws"
         urls = []
         for sock in self._server.sockets:
@@ -248,13 +248,22 @@ class ServerCore:
         self._listening = True
         try:
             await self.observer.start()
-        except ServerError:
+        except ListenError:
             await self._close_listener()
             raise
         if config.redis_url:
             await self._join_cluster()
         self.federation = self.handler.federation = self._federation(self.port)  # the real port, if it was 0
         log.info("ksps server %s listening on %s", self.id, self.url)
+
+    def serve_port(self, port: int) -> None:
+        """Say that another listener (the ASGI mount, ksps.asgi) serves this server's clients on `port`.
+
+        For a server that does not `start` its own listener: the federation then knows its own address with
+        the real port (server-to-server frames addressed to it, spec §8).
+        """
+        if self._server is None:
+            self.federation = self.handler.federation = self._federation(port)
 
     def _fit_connections_to_fd_limit(self) -> None:
         # Refuse with 503 before the open-file limit is reached: at EMFILE the kernel, not the server, answers

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import ServerError
+from ..errors import ListenError
 from ..logs import SampledLog
 from .pages import Page, PageServer, text
 
@@ -59,7 +59,7 @@ class Observer:
     def metrics_port(self) -> int:
         """The port of the `metrics_address` listener (useful with port 0)."""
         if self._metrics_port is None:
-            raise ServerError("no metrics_address listener")
+            raise ListenError("no metrics_address listener")
         return self._metrics_port
 
     async def start(self) -> None:
@@ -71,7 +71,7 @@ class Observer:
             try:
                 self._metrics_port = await self._page_server.start(host, port, reuse_port=core.config.reuse_port)
             except OSError as exc:
-                raise ServerError(f"cannot listen on {address}: {exc.strerror or exc}") from exc
+                raise ListenError(f"cannot listen on {address}: {exc.strerror or exc}") from exc
         if self.monitor is not None:
             self.monitor.start()
 
@@ -132,5 +132,5 @@ class Observer:
 def _split(address: str) -> tuple[str, int]:
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
-        raise ServerError(f"metrics_address must be host:port, got {address!r}")
+        raise ListenError(f"metrics_address must be host:port, got {address!r}")
     return host.strip("[]") or "localhost", int(port)

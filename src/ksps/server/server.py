@@ -1,7 +1,14 @@
-"""The public server: lifecycle (`Run`, `start`/`stop`, `async with`) and the in-process verbs.
+"""The public server: a small facade over the internal `ServerCore` (docs/architecture.md).
 
-The verbs have the names of the clients' (`Subscribe`, `Publish`, `PublishWithAck`, ...) with snake_case
-aliases. Server code and WebSocket clients share one broker, so they see each other's publications.
+`Server` holds its core privately (``_core``, with the narrow ``LocalApi`` of server/local.py for the verbs
+and hooks) and exposes only the lifecycle (`run`, `start`, `stop`,
+`serve_forever`, ``async with``), the hooks, the in-process verbs (the clients' names: `subscribe`,
+`publish`, `publish_with_ack`, ...) and a few read-only facts (`id`, `port`, `url`, ...). The broker, the
+connections and the routers behind it are internal and may change in any release; the server's own modules
+and the tests reach them through :func:`core_of`, never through the public surface (tests/test_exports.py
+pins it). The original KSPS spelling (``Subscribe``, ``PublishToID``, ``OnID``, ``Run``, ``ID``) comes from
+``KSPS_NAMES`` (src/ksps/_dialect.py). Server code and WebSocket clients share one broker, so they see each
+other's publications.
 """
 
 from __future__ import annotations
@@ -9,22 +16,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import msgspec
 
+from .._dialect import KspsSpelling
 from ..broker import Message, RelayTarget, ServerCallback, parse_relay_address
 from ..broker.permissions import AuthorizeHook
-from ..broker.presence import MemberList
-from ..errors import ServerError
+from ..errors import ConnectionFailed
 from ..protocol.presence import PresenceInfo
 from .ack import Ack
 from .config import ServerConfig
 from .core import ServerCore
+from .local import LocalApi
 from .upgrade import Middleware, UpgradeHook
 
-__all__ = ["Server"]
+__all__ = ["Server", "core_of"]
 
 _encode = msgspec.json.encode
 
@@ -33,29 +41,102 @@ def _raw(data: Any) -> msgspec.Raw:
     try:
         return msgspec.Raw(_encode(data))
     except (TypeError, msgspec.EncodeError) as exc:
-        raise ServerError(f"data is not JSON-serialisable: {exc}") from exc
+        raise TypeError(f"data is not JSON-serialisable: {exc}") from exc
 
 
-class Server(ServerCore):
+class Server(KspsSpelling):
     """A ksps server.
 
     Example::
 
         server = Server(address="localhost:9313")
-        unsub = server.Subscribe("events", lambda msg, unsub: print(msg["data"]))
-        server.Run()            # blocks; or `async with server:` inside a running loop
+        unsub = server.subscribe("events", lambda msg, unsub: print(msg["data"]))
+        server.run()            # blocks; or `async with server:` inside a running loop
 
-    Every keyword of :class:`ServerConfig` is accepted.
+    Every keyword of :class:`ServerConfig` is accepted. The original KSPS names (``Subscribe``, ``Run``,
+    ``PublishToID``, ...) work too, through ``KSPS_NAMES``.
     """
+
+    KSPS_NAMES: ClassVar[Mapping[str, str]] = {
+        "ID": "id",
+        "Id": "id",
+        "Run": "run",
+        "OnUpgradeWS": "on_upgrade_ws",
+        "Use": "use",
+        "Authorize": "authorize",
+        "OnID": "on_id",
+        "OnId": "on_id",
+        "OnServerData": "on_server_data",
+        "Subscribe": "subscribe",
+        "Unsubscribe": "unsubscribe",
+        "Publish": "publish",
+        "PublishToID": "publish_to_id",
+        "PublishToId": "publish_to_id",
+        "PublishWithAck": "publish_with_ack",
+        "PublishToIDWithAck": "publish_to_id_with_ack",
+        "PublishToIdWithAck": "publish_to_id_with_ack",
+        "PublishToServer": "publish_to_server",
+        "CountClients": "count_clients",
+        "CountSubscribers": "count_subscribers",
+        "Presence": "presence",
+    }
+
+    __slots__ = ("_api", "_core")
 
     def __init__(self, config: ServerConfig | None = None, **options: Any) -> None:
         if config is None:
             config = ServerConfig(**options)
         elif options:
             raise TypeError("give either a ServerConfig or keyword options, not both")
-        super().__init__(config)
+        self._core = ServerCore(config)
+        self._api = LocalApi(self._core)
+
+    # -- facts -----------------------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The server's own client ID: direct messages to it reach the `on_id` handler."""
+        return self._core.id
+
+    @property
+    def config(self) -> ServerConfig:
+        """The settings the server was built with (read them; changing them has no effect)."""
+        return self._core.config
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (useful with port 0); RuntimeError before `start`."""
+        return self._core.port
+
+    @property
+    def url(self) -> str:
+        """The WebSocket URL of the bus; RuntimeError before `start`."""
+        return self._core.url
+
+    @property
+    def urls(self) -> list[str]:
+        """One WebSocket URL per listening socket (`localhost` may bind both 127.0.0.1 and ::1), real ports."""
+        return self._core.urls
+
+    @property
+    def metrics_port(self) -> int:
+        """The port of the `metrics_address` listener (useful with port 0)."""
+        return self._core.metrics_port
+
+    @property
+    def ready(self) -> bool:
+        """True once listening and, with `redis_url`, joined to Redis; False again while stopping."""
+        return self._core.ready
 
     # -- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen and serve in the running event loop; returns once the socket is bound (ListenError if not)."""
+        await self._core.start()
+
+    async def stop(self) -> None:
+        """Close every connection with 1000, end pending acks, wait for callbacks; idempotent."""
+        await self._core.stop()
 
     async def __aenter__(self) -> Server:
         await self.start()
@@ -86,7 +167,7 @@ class Server(ServerCore):
                     loop.remove_signal_handler(sig)
             await self.stop()
 
-    def Run(self, *, ready: Callable[[], object] | None = None) -> None:
+    def run(self, *, ready: Callable[[], object] | None = None) -> None:
         """Serve until SIGINT or SIGTERM (blocking), then stop gracefully. Uses uvloop where installed.
 
         `ready` is called once the socket listens.
@@ -100,20 +181,15 @@ class Server(ServerCore):
 
     # -- hooks -----------------------------------------------------------------------------------------
 
-    @property
-    def ID(self) -> str:
-        """The server's own client ID: direct messages to it reach the `OnID` handler."""
-        return self.id
-
-    def OnUpgradeWS(self, hook: UpgradeHook) -> None:
+    def on_upgrade_ws(self, hook: UpgradeHook) -> None:
         """Decide on each WebSocket upgrade; a False answer refuses it with 403."""
-        self.router.hook = hook
+        self._api.set_upgrade_hook(hook)
 
-    def Use(self, middleware: Middleware) -> None:
+    def use(self, middleware: Middleware) -> None:
         """Add a middleware around the upgrade; the first added runs first."""
-        self.router.middleware.append(middleware)
+        self._api.add_middleware(middleware)
 
-    def Authorize(self, hook: AuthorizeHook | None) -> None:
+    def authorize(self, hook: AuthorizeHook | None) -> None:
         """Decide per operation, after the identity's claims allowed it (spec §10.4); None removes the hook.
 
         `hook(action, identity, target) -> bool` runs on the read loop for every `subscribe`, `publish`,
@@ -122,71 +198,66 @@ class Server(ServerCore):
         the target client ID, or the server address. False (or an exception) refuses with an `error` frame
         of code `forbidden`. The in-process verbs of this class are trusted and never asked about.
         """
-        self.handler.gate.authorize = hook
+        self._api.set_authorize(hook)
 
-    def OnID(self, handler: Callable[[Message], Any]) -> None:
+    def on_id(self, handler: Callable[[Message], Any]) -> None:
         """Receive direct messages sent to the server's ID (replaces any previous handler)."""
-        self.broker.on_id = handler
+        self._api.set_on_id(handler)
 
-    def OnServerData(self, handler: Callable[[Message], Any]) -> None:
+    def on_server_data(self, handler: Callable[[Message], Any]) -> None:
         """Receive data other servers relay here (handlers add up)."""
-        self.handler.on_server_data.append(handler)
+        self._api.add_on_server_data(handler)
 
     # -- verbs -----------------------------------------------------------------------------------------
 
-    def Subscribe(self, topic: str, callback: ServerCallback) -> Callable[[], None]:
+    def subscribe(self, topic: str, callback: ServerCallback) -> Callable[[], None]:
         """Call `callback(message, unsub)` for every publication on `topic`; returns the unsubscribe function.
 
         `message` is `{"data": payload, "from": sender}`. The callback may be a coroutine function; one that
         raises answers acknowledged publications with `success: false` and the exception text.
         """
-        subscription = self.broker.subscribe_server(topic, callback)
-        return lambda: self.broker.topics.remove_server(subscription)
+        return self._api.subscribe(topic, callback)
 
-    def Unsubscribe(self, topic: str) -> None:
+    def unsubscribe(self, topic: str) -> None:
         """End every server-side subscription to `topic` (WebSocket subscribers are not touched)."""
-        self.broker.topics.remove_server_topic(topic)
+        self._api.unsubscribe(topic)
 
-    def Publish(self, topic: str, data: Any) -> None:
+    def publish(self, topic: str, data: Any) -> None:
         """Publish `data` to `topic`, with the server's ID as sender."""
-        self.broker.publish(topic, _raw(data), self.id)
+        self._api.publish(topic, _raw(data))
 
-    def PublishToID(self, client_id: str, data: Any) -> None:
-        """Send `data` to one client, or to `OnID` when `client_id` is the server's ID."""
-        self.broker.publish_to_id(client_id, _raw(data), self.id)
+    def publish_to_id(self, client_id: str, data: Any) -> None:
+        """Send `data` to one client, or to `on_id` when `client_id` is the server's ID."""
+        self._api.publish_to_id(client_id, _raw(data))
 
-    def PublishWithAck(self, topic: str, data: Any, timeout: float = 5.0) -> Ack:
-        """Publish and collect acknowledgements for up to `timeout` seconds."""
-        ack = Ack(self.broker.acks)
-        ack._attach(self.broker.publish_with_ack(topic, _raw(data), self.id, timeout, listener=ack._on_update))
-        return ack
+    def publish_with_ack(self, topic: str, data: Any, timeout: float = 5.0) -> Ack:
+        """Publish and collect acknowledgements for up to `timeout` seconds; returns the ack handle."""
+        return self._api.publish_with_ack(topic, _raw(data), timeout)
 
-    def PublishToIDWithAck(self, client_id: str, data: Any, timeout: float = 5.0) -> Ack:
-        """Send `data` to one client (or `OnID`) and collect its acknowledgement."""
-        ack = Ack(self.broker.acks)
-        request = self.broker.publish_to_id_with_ack(client_id, _raw(data), self.id, timeout, listener=ack._on_update)
-        ack._attach(request)
-        return ack
+    def publish_to_id_with_ack(self, client_id: str, data: Any, timeout: float = 5.0) -> Ack:
+        """Send `data` to one client (or `on_id`) and collect its acknowledgement; returns the ack handle."""
+        return self._api.publish_to_id_with_ack(client_id, _raw(data), timeout)
 
-    async def PublishToServer(self, address: str, data: Any, secure: bool = False) -> None:
+    async def publish_to_server(self, address: str, data: Any, secure: bool = False) -> None:
         """Relay `data` to another server (spec §8), signed with the peer secret (spec §12.1).
 
-        Server code is trusted: any address, not only `peers`, and no cap. Raises ServerError when the relay
-        fails, with the reason (unlike a client's `publish_to_server`, spec §12.2).
+        Server code is trusted: any address, not only `peers`, and no cap. Raises ConnectionFailed when the
+        relay fails, with the reason (unlike a client's `publish_to_server`, spec §12.2), and ValueError for an
+        address that is not `host:port/path`.
         """
         target = _parse(address)
         try:
-            await self.relayer.send(target, _raw(data), self.federation.origin(""), secure)
+            await self._api.relay(target, _raw(data), secure)
         except Exception as exc:
-            raise ServerError(f"failed to relay to server: {exc}") from exc
+            raise ConnectionFailed(f"failed to relay to server: {exc}") from exc
 
-    def CountClients(self) -> int:
+    def count_clients(self) -> int:
         """Registered WebSocket clients."""
-        return self.broker.count_clients()
+        return self._api.count_clients()
 
-    def CountSubscribers(self, topic: str) -> dict[str, int]:
+    def count_subscribers(self, topic: str) -> dict[str, int]:
         """`{"internal": n, "ws": n, "total": n}` for `topic`."""
-        internal, ws = self.broker.count_subscribers(topic)
+        internal, ws = self._api.count_subscribers(topic)
         return {"internal": internal, "ws": ws, "total": internal + ws}
 
     async def presence(self, topic: str) -> PresenceInfo:
@@ -195,40 +266,22 @@ class Server(ServerCore):
         Server-side subscribers are not members. In a cluster the other nodes are asked, so this awaits one
         Redis round trip (at most 2 seconds for a node that does not answer).
         """
-        done: asyncio.Future[PresenceInfo] = asyncio.get_running_loop().create_future()
+        return await self._api.presence(topic)
 
-        def reply(members: MemberList) -> None:
-            if not done.done():
-                count, ids, truncated = members
-                done.set_result(PresenceInfo(count, list(ids), truncated))  # the list may be shared (cached)
+    def __repr__(self) -> str:
+        return f"<ksps.Server id={self.id!r} address={self.config.address!r}>"
 
-        self.broker.presence_of(topic, reply)
-        return await done
 
-    @property
-    def slow_consumers_closed(self) -> int:
-        """Connections closed so far because they could not keep up (close code 4002)."""
-        return self.broker.slow_consumers_closed
+def core_of(server: Server) -> ServerCore:
+    """The internal core behind a public `Server`: for ksps' own modules (ASGI mount) and its tests only.
 
-    subscribe = Subscribe
-    unsubscribe = Unsubscribe
-    publish = Publish
-    publish_to_id = PublishToID
-    publish_with_ack = PublishWithAck
-    publish_to_id_with_ack = PublishToIDWithAck
-    publish_to_server = PublishToServer
-    count_clients = CountClients
-    count_subscribers = CountSubscribers
-    on_id = OnID
-    authorize = Authorize
-    on_server_data = OnServerData
-    on_upgrade_ws = OnUpgradeWS
-    use = Use
-    run = Run
+    Its attributes (broker, connections, router, ...) are not part of the API and change without notice.
+    """
+    return server._core
 
 
 def _parse(address: str) -> RelayTarget:
     try:
         return parse_relay_address(address)
     except ValueError as exc:
-        raise ServerError(str(exc)) from exc
+        raise ValueError(str(exc)) from exc

@@ -142,15 +142,8 @@ class UpgradeRouter:
             )
             return _answer(HTTPStatus.NOT_FOUND, "Not Found")
         upgrade = UpgradeRequest(path, parse_qs(target.query, keep_blank_values=True), request.headers)
-        refusal = self._run_chain(upgrade, address)
+        refusal = self.check(upgrade, address)
         if refusal is not None:
-            if refusal is not _HOOK_REFUSAL and refusal is not _ORIGIN_REFUSAL:
-                # Hook and origin refusals were counted and logged where they were decided.
-                reason = "unauthorized" if refusal.status == HTTPStatus.UNAUTHORIZED else f"http_{refusal.status}"
-                self.count_refusal(reason, address)
-                self._sampled.info(
-                    "refused request", "refused upgrade from %s: %d %s", address, refusal.status, refusal.body
-                )
             return WSUpgradeResponseWithListener(
                 WSUpgradeResponse.create_error_response(refusal.status, refusal.body.encode(), dict(refusal.headers)),
                 None,
@@ -165,6 +158,22 @@ class UpgradeRouter:
         """Count a refused request by reason, and keep it in `recent_refusals` for the admin page."""
         self.refusals[reason] = self.refusals.get(reason, 0) + 1
         self.recent_refusals.append((time.time(), reason, address))
+
+    def check(self, request: UpgradeRequest, address: str) -> Reject | None:
+        """Run the middleware, the upgrade hook and the origin check on an upgrade to the WebSocket path.
+
+        None accepts it; a Reject refuses it (counted and logged here). The picows listener and the ASGI
+        mount (ksps.asgi) both call it, so a hook or middleware applies to every way in.
+        """
+        refusal = self._run_chain(request, address)
+        if refusal is not None and refusal is not _HOOK_REFUSAL and refusal is not _ORIGIN_REFUSAL:
+            # Hook and origin refusals were counted and logged where they were decided.
+            reason = "unauthorized" if refusal.status == HTTPStatus.UNAUTHORIZED else f"http_{refusal.status}"
+            self.count_refusal(reason, address)
+            self._sampled.info(
+                "refused request", "refused upgrade from %s: %d %s", address, refusal.status, refusal.body
+            )
+        return refusal
 
     def _run_chain(self, request: UpgradeRequest, address: str) -> Reject | None:
         # The first middleware added runs first; the hook and origin check run after the whole chain.

@@ -248,8 +248,6 @@ var BusClient = (() => {
   };
   var OfflineQueueFull = class extends KspsError {
   };
-  var NotConnected = class extends KspsError {
-  };
   var AuthError = class extends KspsError {
     constructor(message, code) {
       super(message);
@@ -272,6 +270,8 @@ var BusClient = (() => {
       this.topic = topic;
     }
   };
+  var NotConnected = class extends KspsError {
+  };
   function errorText(thrown) {
     if (thrown instanceof Error) {
       return thrown.message || thrown.name;
@@ -279,7 +279,7 @@ var BusClient = (() => {
     return String(thrown);
   }
 
-  // src/protocol/actions.ts
+  // src/protocol/vocabulary.ts
   var ClientAction = {
     Ping: "ping",
     Subscribe: "subscribe",
@@ -292,6 +292,7 @@ var BusClient = (() => {
     GetAckStatus: "get_ack_status",
     CancelAck: "cancel_ack",
     PublishToServer: "publish_to_server",
+    ServerToServer: "server-to-server",
     Presence: "presence"
   };
   var ServerAction = {
@@ -302,8 +303,8 @@ var BusClient = (() => {
     Publish: "publish",
     PublishAck: "publish_ack",
     DirectMessage: "direct_message",
-    AckProgress: "ack_progress",
     AckResponse: "ack_response",
+    AckProgress: "ack_progress",
     AckStatus: "ack_status",
     AckCancelled: "ack_cancelled",
     ServerMessageSent: "server_message_sent",
@@ -312,13 +313,34 @@ var BusClient = (() => {
     Join: "join",
     Leave: "leave"
   };
+  var DIRECT_TOPIC_PREFIX = "__direct_";
   var NO_SUBSCRIBER = "no subscriber for topic";
   var CLOSE_REPLACED = 4001;
-  function directTopicPrefix(clientId) {
-    return `__direct_${clientId}_`;
-  }
   var CLOSE_UNAUTHORIZED = 4003;
   var CLOSE_TOKEN_EXPIRED = 4004;
+  var ClientDefaults = {
+    address: "",
+    path: "/ws/bus",
+    secure: false,
+    id: "",
+    token: "",
+    autorestart: false,
+    reconnect: true,
+    reconnectInitialDelay: 500,
+    reconnectFactor: 2,
+    reconnectMaxDelay: 3e4,
+    offlineQueueSize: 1024,
+    offlineQueuePolicy: "drop_oldest",
+    keepaliveInterval: 2e4,
+    keepaliveTimeout: 2e4,
+    connectTimeout: 1e4,
+    ackTimeout: 3e4
+  };
+
+  // src/protocol/actions.ts
+  function directTopicPrefix(clientId) {
+    return `${DIRECT_TOPIC_PREFIX}${clientId}_`;
+  }
 
   // src/reconnect-policy.ts
   var ReconnectPolicy = class {
@@ -359,16 +381,8 @@ var BusClient = (() => {
       return this.encode(withOptional({ action: ClientAction.Ping }, token, rid));
     }
     /** `rid` matches the server's refusal to this request (spec §11). */
-    subscribe(topic, rid = "", joinLeave = false) {
-      const frame = { action: ClientAction.Subscribe, topic };
-      if (joinLeave) {
-        frame["join_leave"] = true;
-      }
-      return this.encode(withOptional(frame, "", rid));
-    }
-    /** Asks for a topic's members (spec §15.2). */
-    presence(topic, rid) {
-      return this.encode(withOptional({ action: ClientAction.Presence, topic }, "", rid));
+    subscribe(topic, rid = "") {
+      return this.encode(withOptional({ action: ClientAction.Subscribe, topic }, "", rid));
     }
     unsubscribe(topic, rid = "") {
       return this.encode(withOptional({ action: ClientAction.Unsubscribe, topic }, "", rid));
@@ -503,21 +517,7 @@ var BusClient = (() => {
     if (responses !== void 0) {
       frame.responses = responses;
     }
-    readPresence(value, frame);
     return frame;
-  }
-  function readPresence(value, frame) {
-    const count = value["count"];
-    if (typeof count === "number" && Number.isInteger(count)) {
-      frame.count = count;
-    }
-    const ids = value["ids"];
-    if (Array.isArray(ids)) {
-      frame.ids = ids.filter((id) => typeof id === "string");
-    }
-    if (value["truncated"] === true) {
-      frame.truncated = true;
-    }
   }
   function readStatus(value) {
     if (!isObject(value)) {
@@ -1231,20 +1231,13 @@ var BusClient = (() => {
       case ServerAction.Error:
         routeError(frame, to);
         break;
-      case ServerAction.Presence:
-        to.presence.answered(frame);
-        break;
-      case ServerAction.Join:
-      case ServerAction.Leave:
-        to.presence.member(frame.action === ServerAction.Join, frame);
-        break;
       default:
         break;
     }
   }
   function routeError(frame, to) {
     const error = errorReply(frame);
-    if (frame.rid !== void 0 && (to.requests.answered(frame.rid, error) || to.presence.refused(frame.rid, error))) {
+    if (frame.rid !== void 0 && to.requests.answered(frame.rid, error)) {
       return;
     }
     const handle = frame.ack_id === void 0 ? void 0 : to.acks.get(frame.ack_id);
@@ -1319,6 +1312,9 @@ var BusClient = (() => {
     return `client_${Date.now()}_${randomBase36(9)}`;
   }
   function resolveOptions(options) {
+    if ("AutoRestart" in options) {
+      throw new TypeError("the option is spelled Autorestart (as in every ksps client), not AutoRestart");
+    }
     const pageHost = globalThis.location;
     const address = options.Address ?? pageHost?.host ?? "";
     if (address === "") {
@@ -1326,20 +1322,20 @@ var BusClient = (() => {
     }
     const secure = options.Secure ?? (options.Address === void 0 && pageHost?.protocol === "https:");
     const resolved = {
-      url: `${secure ? "wss" : "ws"}://${address}${options.Path ?? "/ws/bus"}`,
+      url: `${secure ? "wss" : "ws"}://${address}${options.Path ?? ClientDefaults.path}`,
       id: options.Id || tokenSubject(options.Token ?? "") || defaultClientId(),
-      token: options.Token ?? "",
+      token: options.Token ?? ClientDefaults.token,
       getToken: options.GetToken,
-      autoRestart: options.AutoRestart ?? options.Autorestart ?? false,
-      reconnect: options.Reconnect ?? true,
-      reconnectInitialDelay: options.ReconnectInitialDelay ?? options.RestartEvery ?? 500,
-      reconnectFactor: options.ReconnectFactor ?? 2,
-      reconnectMaxDelay: options.ReconnectMaxDelay ?? 3e4,
-      offlineQueueSize: options.OfflineQueueSize ?? 1024,
-      offlineQueuePolicy: options.OfflineQueuePolicy ?? "drop_oldest",
-      keepaliveInterval: options.KeepaliveInterval ?? 2e4,
-      keepaliveTimeout: options.KeepaliveTimeout ?? 2e4,
-      connectTimeout: options.ConnectTimeout ?? 1e4
+      autoRestart: options.Autorestart ?? ClientDefaults.autorestart,
+      reconnect: options.Reconnect ?? ClientDefaults.reconnect,
+      reconnectInitialDelay: options.ReconnectInitialDelay ?? options.RestartEvery ?? ClientDefaults.reconnectInitialDelay,
+      reconnectFactor: options.ReconnectFactor ?? ClientDefaults.reconnectFactor,
+      reconnectMaxDelay: options.ReconnectMaxDelay ?? ClientDefaults.reconnectMaxDelay,
+      offlineQueueSize: options.OfflineQueueSize ?? ClientDefaults.offlineQueueSize,
+      offlineQueuePolicy: options.OfflineQueuePolicy ?? ClientDefaults.offlineQueuePolicy,
+      keepaliveInterval: options.KeepaliveInterval ?? ClientDefaults.keepaliveInterval,
+      keepaliveTimeout: options.KeepaliveTimeout ?? ClientDefaults.keepaliveTimeout,
+      connectTimeout: options.ConnectTimeout ?? ClientDefaults.connectTimeout
     };
     check(resolved);
     checkUrl(resolved.url);
@@ -1521,75 +1517,6 @@ var BusClient = (() => {
     return webSocketOpener(WebSocketClass);
   }
 
-  // src/presence.ts
-  var PRESENCE_TIMEOUT_MS = 1e4;
-  var PresenceQueries = class {
-    constructor(connection, encoder, newRid, hooks, reportError) {
-      this.connection = connection;
-      this.encoder = encoder;
-      this.newRid = newRid;
-      this.hooks = hooks;
-      this.reportError = reportError;
-      this.waiting = /* @__PURE__ */ new Map();
-    }
-    /** Asks the server; rejects with NotConnected while offline, ServerErrorReply when refused. */
-    ask(topic) {
-      if (!this.connection.isConnected) {
-        return Promise.reject(new NotConnected("Presence needs a connection to the server"));
-      }
-      const rid = this.newRid();
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.waiting.delete(rid);
-          reject(new Error(`the server did not answer Presence within ${PRESENCE_TIMEOUT_MS} ms`));
-        }, PRESENCE_TIMEOUT_MS);
-        const done = () => {
-          clearTimeout(timer);
-          this.waiting.delete(rid);
-        };
-        this.waiting.set(rid, {
-          resolve: (info) => (done(), resolve(info)),
-          reject: (error) => (done(), reject(error))
-        });
-        if (!this.connection.send(this.encoder.presence(topic, rid))) {
-          this.waiting.get(rid)?.reject(new NotConnected("Presence needs a connection to the server"));
-        }
-      });
-    }
-    /** A `presence` reply arrived. */
-    answered(frame) {
-      this.waiting.get(frame.rid ?? "")?.resolve({
-        count: frame.count ?? 0,
-        ids: frame.ids ?? [],
-        truncated: frame.truncated === true
-      });
-    }
-    /** An `error` frame with `rid`: true when it refused one of our queries. */
-    refused(rid, error) {
-      const waiting = this.waiting.get(rid);
-      waiting?.reject(error);
-      return waiting !== void 0;
-    }
-    /** A `join` or `leave` frame: the hook is called; what it throws goes to OnError. */
-    member(joined, frame) {
-      const hook = joined ? this.hooks.OnJoin : this.hooks.OnLeave;
-      if (hook === void 0 || frame.topic === void 0 || frame.id === void 0) {
-        return;
-      }
-      try {
-        hook(frame.topic, frame.id);
-      } catch (error) {
-        this.reportError(new CallbackError(frame.topic, error));
-      }
-    }
-    /** The connection is gone: no answer will come. */
-    connectionLost() {
-      for (const waiting of [...this.waiting.values()]) {
-        waiting.reject(new NotConnected("the connection was lost before the server answered Presence"));
-      }
-    }
-  };
-
   // src/requests.ts
   var PendingRequests = class {
     constructor() {
@@ -1705,8 +1632,6 @@ var BusClient = (() => {
       this.topic = topic;
       this.callback = callback;
       this.active = true;
-      /** Whether the server also sends this topic's `join`/`leave` events (spec §15.3). */
-      this.joinLeave = false;
       this.unsub = () => unsubscribe(this);
     }
   };
@@ -1783,7 +1708,7 @@ var BusClient = (() => {
   };
 
   // src/client.ts
-  var DEFAULT_ACK_TIMEOUT_MS = 3e4;
+  var DEFAULT_ACK_TIMEOUT_MS = ClientDefaults.ackTimeout;
   var Client = class _Client {
     constructor(options, opener, raw) {
       this.subscriptions = new SubscriptionRegistry();
@@ -1798,7 +1723,6 @@ var BusClient = (() => {
       const queue = new OfflineQueue(options.offlineQueueSize, options.offlineQueuePolicy);
       this.outbox = new Outbox(this.connection, queue, this.acks, reportError);
       this.statusQueries = new StatusQueries(this.connection, this.encoder);
-      this.presenceQueries = new PresenceQueries(this.connection, this.encoder, () => this.requests.newRid(), raw, reportError);
       const dispatcher = new CallbackDispatcher(
         (ackId, success, error) => this.connection.send(this.encoder.ack(ackId, success, error)),
         reportError
@@ -1810,14 +1734,13 @@ var BusClient = (() => {
         acks: this.acks,
         statusQueries: this.statusQueries,
         requests: this.requests,
-        presence: this.presenceQueries,
         reportError
       };
       this.subscriptions.setIdHandler(raw.OnId);
     }
     /**
      * Connects to a ksps server. Resolves once the client is registered. When the first connection fails,
-     * rejects with {@link ConnectionFailed}, unless `AutoRestart` is set: then it resolves at once with a
+     * rejects with {@link ConnectionFailed}, unless `Autorestart` is set: then it resolves at once with a
      * client that keeps trying in the background.
      */
     static async NewClient(options = {}) {
@@ -1855,14 +1778,13 @@ var BusClient = (() => {
      * next connection. Returns the function that ends the subscription; awaiting it waits for the server's
      * confirmation and throws {@link ServerErrorReply} when the server refused it (see {@link SubscribeResult}).
      */
-    Subscribe(topic, callback, options = {}) {
+    Subscribe(topic, callback) {
       this.checkOpen();
       checkName("topic", topic);
       if (typeof callback !== "function") {
         throw new TypeError("the callback must be a function");
       }
       const subscription = new Subscription(topic, callback, (ended) => this.endSubscription(ended));
-      subscription.joinLeave = options.joinLeave === true;
       this.subscriptions.add(subscription);
       const unsub = () => subscription.unsub();
       let awaited = false;
@@ -1879,7 +1801,7 @@ var BusClient = (() => {
           }
           reject(refusal);
         });
-        if (!this.connection.send(this.encoder.subscribe(topic, rid, subscription.joinLeave))) {
+        if (!this.connection.send(this.encoder.subscribe(topic, rid))) {
           this.requests.answered(rid, void 0);
         }
       });
@@ -1891,16 +1813,6 @@ var BusClient = (() => {
         return confirmed.then(onFulfilled, onRejected);
       };
       return result;
-    }
-    /**
-     * The members of `topic` on every node: `{count, ids, truncated}` (spec §15.2). Rejects with
-     * {@link NotConnected} while disconnected and with {@link ServerErrorReply} (`code` `"forbidden"`) when
-     * the client may not subscribe to `topic`.
-     */
-    Presence(topic) {
-      this.checkOpen();
-      checkName("topic", topic);
-      return this.presenceQueries.ask(topic);
     }
     /** Ends the topic's subscription; its callback stops at once (spec §4.1). */
     Unsubscribe(topic) {
@@ -1978,7 +1890,6 @@ var BusClient = (() => {
           this.requests.connectionLost();
           this.acks.connectionLost();
           this.statusQueries.connectionLost();
-          this.presenceQueries.connectionLost();
         },
         disconnected: (code, reason) => this.events.emit("disconnect", code, reason),
         frame: (frame) => routeFrame(frame, this.inbound),
@@ -1987,7 +1898,6 @@ var BusClient = (() => {
           this.requests.connectionLost();
           this.acks.finishAll();
           this.statusQueries.connectionLost();
-          this.presenceQueries.connectionLost();
           this.subscriptions.clear();
           this.outbox.clear();
           this.events.emit("close");
@@ -2005,7 +1915,7 @@ var BusClient = (() => {
       for (const topic of this.subscriptions.topics()) {
         const rid = this.requests.newRid();
         this.requests.add(rid, topic, (refusal) => this.restoreRefused(topic, refusal));
-        this.connection.send(this.encoder.subscribe(topic, rid, this.subscriptions.get(topic)?.joinLeave === true));
+        this.connection.send(this.encoder.subscribe(topic, rid));
       }
       this.outbox.flush();
     }
@@ -2066,7 +1976,6 @@ var BusClient = (() => {
   Object.assign(Client.prototype, {
     subscribe: Client.prototype.Subscribe,
     unsubscribe: Client.prototype.Unsubscribe,
-    presence: Client.prototype.Presence,
     publish: Client.prototype.Publish,
     publishToId: Client.prototype.PublishToID,
     publishToID: Client.prototype.PublishToID,

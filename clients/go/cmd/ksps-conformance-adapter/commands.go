@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	ksps "github.com/ksps-dev/ksps/clients/go"
 )
@@ -288,16 +289,111 @@ func (a *adapter) close(json.RawMessage) (any, error) {
 // (spec/conformance/ADAPTER.md).
 func withErrorFields(obj map[string]any, err error) map[string]any {
 	var auth *ksps.AuthError
-	var refused *ksps.ServerError
+	var refused *ksps.ServerErrorReply
 	switch {
 	case errors.As(err, &auth):
 		obj["error_type"] = "AuthError"
 		obj["code"] = auth.Code
 	case errors.As(err, &refused):
-		obj["error_type"] = "ServerError"
+		obj["error_type"] = "ServerErrorReply"
 		obj["code"], obj["topic"], obj["rid"] = refused.Code, refused.Topic, refused.RID
 	default:
-		obj["error_type"] = fmt.Sprintf("%T", err)
+		obj["error_type"] = vocabularyName(err)
 	}
 	return obj
+}
+
+// sentinels are the client's errors in the order errors.Is tells them apart (ErrReplaced is also
+// an ErrClosed), with their names in spec/vocabulary.toml.
+var sentinels = []struct {
+	err        error
+	vocabulary string
+	goName     string
+}{
+	{ksps.ErrReplaced, "ConnectionReplaced", "ErrReplaced"},
+	{ksps.ErrClosed, "ClientClosed", "ErrClosed"},
+	{ksps.ErrNotConnected, "NotConnected", "ErrNotConnected"},
+	{ksps.ErrConnectionFailed, "ConnectionFailed", "ErrConnectionFailed"},
+	{ksps.ErrOfflineQueueFull, "OfflineQueueFull", "ErrOfflineQueueFull"},
+	{ksps.ErrAuth, "AuthError", "ErrAuth"},
+}
+
+// vocabularyName is the error_type of err: the vocabulary's name of the first sentinel it
+// matches, CallbackError, else its Go type.
+func vocabularyName(err error) string {
+	for _, s := range sentinels {
+		if errors.Is(err, s.err) {
+			return s.vocabulary
+		}
+	}
+	var callback *ksps.CallbackError
+	if errors.As(err, &callback) {
+		return "CallbackError"
+	}
+	return fmt.Sprintf("%T", err)
+}
+
+// vocabulary reports what the client really uses (spec/conformance/ADAPTER.md, scenario
+// vocabulary.constants): its default constants (durations in ms), close codes and error names
+// with the error each is a kind of (errors.Is).
+func (a *adapter) vocabulary(json.RawMessage) (any, error) {
+	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	defaults := map[string]any{
+		"path":                    ksps.DefaultPath,
+		"reconnect_initial_delay": ms(ksps.DefaultReconnectInitialDelay),
+		"reconnect_factor":        ksps.DefaultReconnectFactor,
+		"reconnect_max_delay":     ms(ksps.DefaultReconnectMaxDelay),
+		"offline_queue_size":      ksps.DefaultOfflineQueueSize,
+		"keepalive_interval":      ms(ksps.DefaultKeepaliveInterval),
+		"keepalive_timeout":       ms(ksps.DefaultKeepaliveTimeout),
+		"connect_timeout":         ms(ksps.DefaultConnectTimeout),
+		"ack_timeout":             ms(ksps.DefaultAckTimeout),
+		"request_timeout":         ms(ksps.DefaultRequestTimeout),
+		"write_timeout":           ms(ksps.DefaultWriteTimeout),
+		"max_message_size":        ksps.DefaultMaxMessageSize,
+	}
+	closeCodes := map[string]int{
+		"shutdown": ksps.CloseNormal, "protocol_error": ksps.CloseProtocolError, "abnormal": ksps.CloseAbnormal,
+		"rate_limited": ksps.CloseRateLimited, "too_big": ksps.CloseTooBig, "replaced": ksps.CloseReplaced,
+		"slow_consumer": ksps.CloseSlowConsumer, "unauthorized": ksps.CloseUnauthorized,
+		"token_expired": ksps.CloseTokenExpired, "registration_timeout": ksps.CloseRegistrationTimeout,
+	}
+	classes := map[string]string{"AuthError": "", "ServerErrorReply": "", "CallbackError": ""}
+	for _, s := range sentinels {
+		classes[s.goName] = ""
+		for _, other := range sentinels {
+			if other.err != s.err && errors.Is(s.err, other.err) {
+				classes[s.goName] = other.goName
+			}
+		}
+	}
+	// The typed errors exist (this compiles) and are errors.
+	var _ error = (*ksps.ServerErrorReply)(nil)
+	var _ error = (*ksps.CallbackError)(nil)
+	var _ error = (*ksps.AuthError)(nil)
+	return map[string]any{
+		"language": "go", "client_defaults": defaults, "close_codes": closeCodes, "error_classes": classes,
+	}, nil
+}
+
+// statusFetcher is the ack handle's FetchStatus (spec/vocabulary.toml), asked for dynamically so
+// that the adapter builds against a client that does not have it yet (the scenario then fails).
+type statusFetcher interface {
+	FetchStatus(ctx context.Context) (map[string]bool, error)
+}
+
+func (a *adapter) ackFetchStatus(raw json.RawMessage) (any, error) {
+	ack, err := a.handleArg(raw)
+	if err != nil {
+		return nil, err
+	}
+	fetcher, ok := any(ack).(statusFetcher)
+	if !ok {
+		return nil, errors.New("the Go client's Ack has no FetchStatus(ctx) (map[string]bool, error)")
+	}
+	status, err := fetcher.FetchStatus(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"status": status}, nil
 }

@@ -68,13 +68,15 @@ func newAdapter(out io.Writer) *adapter {
 		"set_on_id":              a.setOnID,
 	}
 	a.blocking = map[string]handler{
-		"connect":         a.connect,
-		"presence":        a.presence,
-		"ack_wait":        a.ackWait,
-		"ack_wait_any":    a.ackWaitAny,
-		"ack_status":      a.ackStatus,
-		"ack_is_complete": a.ackIsComplete,
-		"close":           a.close,
+		"connect":          a.connect,
+		"presence":         a.presence,
+		"ack_wait":         a.ackWait,
+		"ack_wait_any":     a.ackWaitAny,
+		"ack_status":       a.ackStatus,
+		"ack_is_complete":  a.ackIsComplete,
+		"ack_fetch_status": a.ackFetchStatus,
+		"vocabulary":       a.vocabulary,
+		"close":            a.close,
 	}
 	return a
 }

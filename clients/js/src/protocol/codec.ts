@@ -25,17 +25,8 @@ export class FrameEncoder {
   }
 
   /** `rid` matches the server's refusal to this request (spec §11). */
-  subscribe(topic: string, rid = "", joinLeave = false): string {
-    const frame: Record<string, unknown> = { action: ClientAction.Subscribe, topic };
-    if (joinLeave) {
-      frame["join_leave"] = true; // also the topic's join/leave events (spec §15.3)
-    }
-    return this.encode(withOptional(frame, "", rid));
-  }
-
-  /** Asks for a topic's members (spec §15.2). */
-  presence(topic: string, rid: string): string {
-    return this.encode(withOptional({ action: ClientAction.Presence, topic }, "", rid));
+  subscribe(topic: string, rid = ""): string {
+    return this.encode(withOptional({ action: ClientAction.Subscribe, topic }, "", rid));
   }
 
   unsubscribe(topic: string, rid = ""): string {
@@ -189,23 +180,7 @@ function checkFrame(value: unknown): ServerFrame {
   if (responses !== undefined) {
     frame.responses = responses;
   }
-  readPresence(value, frame);
   return frame;
-}
-
-/** The members of a `presence` reply (spec §15.2); wrong types read as absent. */
-function readPresence(value: Record<string, unknown>, frame: ServerFrame): void {
-  const count = value["count"];
-  if (typeof count === "number" && Number.isInteger(count)) {
-    frame.count = count;
-  }
-  const ids = value["ids"];
-  if (Array.isArray(ids)) {
-    frame.ids = ids.filter((id): id is string => typeof id === "string");
-  }
-  if (value["truncated"] === true) {
-    frame.truncated = true;
-  }
 }
 
 function readStatus(value: unknown): Record<string, boolean> | undefined {

@@ -11,6 +11,8 @@ export * from "./src/exports.ts";
 export { ReconnectPolicy } from "./src/reconnect-policy.ts";
 export { OfflineQueue } from "./src/offline-queue.ts";
 export { FrameEncoder, decodeServerFrames, unwrapDelivery, directMessage, readAckResponse } from "./src/protocol/codec.ts";
+export { resolveOptions } from "./src/options.ts";
+export * as actions from "./src/protocol/actions.ts";
 `;
 const result = await esbuild.build({
   stdin: { contents: entry, resolveDir: root, loader: "ts" },
@@ -28,4 +30,6 @@ rmSync(dir, { recursive: true, force: true });
 
 export const { ReconnectPolicy, OfflineQueue, FrameEncoder, decodeServerFrames, unwrapDelivery, directMessage, readAckResponse } =
   internals;
+/** The option resolution NewClient uses, and the protocol constants the client uses (the vocabulary check). */
+export const { resolveOptions, actions } = internals;
 export const { ProtocolError, OfflineQueueFull } = internals;

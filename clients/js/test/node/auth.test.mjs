@@ -9,7 +9,7 @@ import { mint, SECRET } from "../helpers/tokens.mjs";
 import { Inbox, UNIT, withTimeout } from "../helpers/wait.mjs";
 
 const OTHER_SECRET = "another-secret-0123456789abcdef-0123";
-const FAST_RETRY = { AutoRestart: true, ReconnectInitialDelay: 20, ReconnectMaxDelay: 200 };
+const FAST_RETRY = { Autorestart: true, ReconnectInitialDelay: 20, ReconnectMaxDelay: 200 };
 
 /** A GetToken callback handing out `tokens` in order, then the last one again; counts its calls. */
 function tokenList(...tokens) {

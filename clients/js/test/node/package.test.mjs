@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const require = createRequire(import.meta.url);
 const PUBLIC_NAMES = [
   "CallbackError", "Client", "ClientAck", "ClientClosed", "ConnectionFailed", "ConnectionReplaced", "KspsError",
-  "NewClient", "OfflineQueueFull", "ProtocolError", "ServerErrorReply",
+  "NewClient", "NotConnected", "OfflineQueueFull", "ProtocolError", "ServerErrorReply",
 ];
 
 describe("package", () => {

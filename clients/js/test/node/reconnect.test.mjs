@@ -169,10 +169,10 @@ describe("connection life", () => {
     );
   });
 
-  test("AutoRestart: NewClient resolves without a server and connects when it comes up", async () => {
+  test("Autorestart: NewClient resolves without a server and connects when it comes up", async () => {
     const server = await startServer();
     await server.stop();
-    const a = await open(server, { AutoRestart: true });
+    const a = await open(server, { Autorestart: true });
     assert.equal(a.IsConnected, false);
     const failure = await a.testEvents.next((event) => event.type === "error");
     assert.ok(failure.error instanceof ConnectionFailed);

@@ -174,7 +174,7 @@ describe("verbs", () => {
 
   test("NewClient needs an address in Node, and a valid URL", async () => {
     await assert.rejects(Client.NewClient({}), /the Address option is required/);
-    await assert.rejects(Client.NewClient({ Address: "bad host:1", AutoRestart: true }), /invalid server URL/);
+    await assert.rejects(Client.NewClient({ Address: "bad host:1", Autorestart: true }), /invalid server URL/);
     await assert.rejects(Client.NewClient({ Address: server.address, OfflineQueuePolicy: "keep" }), RangeError);
   });
 });

@@ -15,7 +15,7 @@ const options: ClientOptions = {
   Address: "localhost:9313",
   Path: "/ws/newPath",
   Secure: false,
-  AutoRestart: true,
+  Autorestart: true,
   OfflineQueuePolicy: "drop_oldest",
   OnId: (message: Message) => console.log(message.from, message.data),
   OnDisconnect: (code: number | null, reason: string | null) => console.log(code, reason),

@@ -279,6 +279,7 @@ SYNC_CLIENT_API = {
     "publish_with_ack",
     "publish_to_id_with_ack",
     "close",
+    "presence",
     "KSPS_NAMES",
 }
 

@@ -19,7 +19,8 @@ import pytest
 import trustme
 import websockets
 
-from ksps import ServerConfig
+from ksps import ServerConfig, settings
+from ksps.errors import ConfigError
 from ksps.settings import OPTIONS, ProcessConfig
 from ksps.testing import free_port
 
@@ -222,3 +223,27 @@ def test_help_and_defaults_come_from_the_fields() -> None:
         assert defaults[option.key] == (list(default) if isinstance(default, tuple) else default), option.key
     assert "(default:1048576)" in help_text and "(default:10000)" in help_text  # the field defaults
     assert "Exitstatus:0stoppedbySIGINT/SIGTERM" in help_text
+
+
+# --- history
+def test_history_rules_from_flags_environment_and_file(tmp_path: Path) -> None:
+    rules = ["chat.*=100,15m", "logs.*=0"]
+    # Repeated flags: each rule keeps its comma (spec §14.1).
+    flags = {"history": rules, "history_size": "5"}
+    assert settings.load("", flags, environ={}).server.history == tuple(rules)
+    environ = {"KSPS_HISTORY": "chat.*=100,15m; logs.*=0"}
+    assert settings.load("", {}, environ=environ).server.history == tuple(rules)
+    config = tmp_path / "ksps.toml"
+    config.write_text('history = ["chat.*=100,15m", "logs.*=0"]\nhistory_ttl = 60\n')
+    effective = settings.load(str(config), {}, environ={})
+    assert effective.server.history == tuple(rules) and effective.server.history_ttl == 60.0
+    with pytest.raises(ConfigError) as caught:
+        settings.load("", {"history": ["chat.*=many,1m"], "history_ttl": "0"}, environ={})
+    text = str(caught.value)
+    assert "SIZE must be a whole number in 'chat.*=many,1m'" in text and "--history-ttl" in text
+
+
+def test_history_flag_repeats_on_the_command_line() -> None:
+    proc = ksps("config", "--history", "a.*=10,5m", "--history", "b=3", "--history-size", "7")
+    table = tomllib.loads(proc.stdout)
+    assert (table["history"], table["history_size"]) == (["a.*=10,5m", "b=3"], 7), proc.stderr

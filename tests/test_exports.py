@@ -68,6 +68,7 @@ SERVER_API = {
     "count_clients",
     "count_subscribers",
     "presence",
+    "history",
     # facts
     "id",
     "config",
@@ -103,10 +104,17 @@ SERVER_KSPS_NAMES = {
     "CountClients": "count_clients",
     "CountSubscribers": "count_subscribers",
     "Presence": "presence",
+    "History": "history",
 }
 
 #: The fields of `ServerConfig` (each a keyword of `Server(...)`, a `ksps serve` flag, a `KSPS_*` variable).
 SERVER_CONFIG_FIELDS = {
+    "history",
+    "history_max_bytes",
+    "history_max_topics",
+    "history_recover_max",
+    "history_size",
+    "history_ttl",
     "address",
     "admin_token",
     "allowed_hosts",

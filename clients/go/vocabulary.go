@@ -19,6 +19,7 @@ const (
 	actionPublishToServer    = "publish_to_server"
 	actionServerToServer     = "server-to-server"
 	actionPresence           = "presence"
+	actionHistory            = "history"
 	actionPong               = "pong"
 	actionSubscribed         = "subscribed"
 	actionUnsubscribed       = "unsubscribed"
@@ -76,6 +77,8 @@ const (
 	errorTextTooManyTopics          = "limit: max_topics_per_connection ({limit}) reached"
 	errorTextTooManyPendingAcks     = "limit: max_pending_acks_per_connection ({limit}) reached"
 	errorTextServerPendingAcks      = "limit: max_pending_acks ({limit}) reached on this server"
+	errorTextNoHistory              = "no history for topic: {topic}"
+	errorTextHistoryUnavailable     = "history unavailable, try again"
 )
 
 // Codes of error frames (spec §11.2): the Code of a *ServerErrorReply.
@@ -83,6 +86,7 @@ const (
 	CodeForbidden = "forbidden"
 	CodeIDTaken   = "id_taken"
 	CodeLimit     = "limit"
+	CodeNoHistory = "no_history"
 )
 
 // WebSocket close codes (spec/protocol.md §7.2).

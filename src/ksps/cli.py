@@ -50,6 +50,8 @@ def _add_setting_arguments(parser: argparse.ArgumentParser) -> None:
         help_text = option.help().replace("%", "%%")
         if option.is_switch:
             parser.add_argument(option.flag, dest=option.key, nargs="?", const="yes", metavar="yes|no", help=help_text)
+        elif option.doc.repeatable:  # a list of its own values, each of which may hold commas
+            parser.add_argument(option.flag, dest=option.key, action="append", metavar="RULE", help=help_text)
         else:
             parser.add_argument(option.flag, dest=option.key, metavar=option.metavar, help=help_text)
 

@@ -116,7 +116,7 @@ class Option:
             if kind is bool:
                 return switch(value)
             if typing.get_origin(kind) is tuple:
-                return names(value)
+                return names(value, ";" if self.doc.repeatable else ",")
             try:
                 return int(value) if kind is int else float(value)
             except ValueError:
@@ -146,9 +146,9 @@ def switch(text: str) -> bool:
     raise ValueError(f"must be yes/no, true/false, on/off or 1/0, got {text!r}")
 
 
-def names(text: str) -> tuple[str, ...]:
-    """A comma-separated list; blanks around and between the commas are dropped."""
-    return tuple(part.strip() for part in text.split(",") if part.strip())
+def names(text: str, separator: str = ",") -> tuple[str, ...]:
+    """A comma-separated list (or `separator`); blanks around and between the separators are dropped."""
+    return tuple(part.strip() for part in text.split(separator) if part.strip())
 
 
 def _options(cls: type) -> tuple[Option, ...]:

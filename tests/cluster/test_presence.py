@@ -1,4 +1,4 @@
-"""Presence across nodes (spec/protocol.md §15.5, spec/cluster.md §9): queries, join/leave, a node that dies."""
+"""Presence across nodes (spec/protocol.md §15.5, spec/cluster.md §10): queries, join/leave, a node that dies."""
 
 from __future__ import annotations
 

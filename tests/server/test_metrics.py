@@ -189,3 +189,15 @@ async def test_probes_say_stopping_during_a_graceful_stop(start_server: StartSer
     finally:
         release.set()
         await stopping
+
+
+# --- history
+@pytest.mark.server_options(metrics=True, history_size=2)
+async def test_history_size_is_a_gauge(connect: Connect, server: Server) -> None:
+    publisher = await connect("publisher")
+    for n in range(3):
+        await publisher.publish(f"t{n % 2}", "x" * 10)
+    metrics = await scrape(server.port)
+    assert value(metrics, "ksps_history_topics") == 2
+    assert value(metrics, "ksps_history_publications") == 3
+    assert value(metrics, "ksps_history_bytes") > 30

@@ -54,6 +54,16 @@ def original_python() -> Path:
 
 
 async def test_original_python_client_round_trips(original_python: Path, server: Server) -> None:
+    await _round_trip(original_python, server)
+
+
+@pytest.mark.server_options(history_size=100)
+async def test_original_python_client_round_trips_with_history(original_python: Path, server: Server) -> None:
+    # Deliveries and replies then carry `offset` and `epoch` (spec §14.2): extra members the original ignores.
+    await _round_trip(original_python, server)
+
+
+async def _round_trip(original_python: Path, server: Server) -> None:
     on_id: asyncio.Queue[Any] = asyncio.Queue()
     server.OnID(on_id.put_nowait)
     process = await asyncio.create_subprocess_exec(

@@ -1,13 +1,14 @@
 /**
- * Handles of publications with acknowledgement, and the table of the ones still pending (spec §6).
+ * Handles of publications with acknowledgement (spec §6). The core owns the request's state and reports
+ * it as events; a handle keeps the last known state, so what it knows is synchronous (`IsComplete`,
+ * `GetStatus`, `Cancel`) and what needs the server is asynchronous and named so (`FetchStatus`).
  * @module
  */
 
+import { NotConnected } from "./errors.js";
 import type { AckResponse } from "./protocol/types.js";
 
-/** Ms a handle waits beyond its timeout for the server's final `ack_response`, which the server sends
- * when the timeout expires (spec §6.2); after that the handle ends with what it has. */
-export const ACK_GRACE_MS = 500;
+export { ACK_GRACE_MS } from "./core/ack-state.js";
 
 /** What {@link ClientAck.WaitAny} resolves to: the first response, or `{response: null, success: false}`. */
 export interface WaitAnyResult {
@@ -17,12 +18,10 @@ export interface WaitAnyResult {
 
 /** What a handle needs from its client. */
 export interface AckOwner {
-  /** The handle ended: drop it from the pending table (and its request from the offline queue). */
-  forget(ackId: string): void;
-  /** `get_ack_status` on the server; undefined when not connected or not answered (spec §6.5). */
-  queryStatus(ackId: string): Promise<Record<string, boolean> | undefined>;
-  /** `cancel_ack` on the server, when connected (spec §6.5). */
-  cancelOnServer(ackId: string): void;
+  /** Ends the request (sends `cancel_ack` when connected, spec §6.5). */
+  cancel(handle: string): void;
+  /** Asks the server for the status (`get_ack_status`, spec §6.5); the answer comes as `_onStatus`. */
+  fetchStatus(handle: string): void;
 }
 
 /**
@@ -38,52 +37,35 @@ export class ClientAck {
   readonly id: string;
   /** Ms the server waits for responders. */
   readonly timeout: number;
+  private readonly handle: string;
   private readonly owner: AckOwner;
   private readonly responses = new Map<string, AckResponse>();
+  private lastStatus: Record<string, boolean> = {};
   private first: AckResponse | undefined;
   private complete = false;
   private finished = false;
   private wasCancelled = false;
-  private sent = false;
   private refusal: Error | undefined;
-  private readonly timer: ReturnType<typeof setTimeout>;
+  private readonly statusWaiters: [(status: Record<string, boolean>) => void, (error: Error) => void][] = [];
   private readonly done: Promise<void>;
   private resolveDone!: () => void;
   private readonly firstArrived: Promise<void>;
   private resolveFirstArrived!: () => void;
 
   /** Handles are made by `Client.PublishWithAck` and `Client.PublishToIDWithAck`. */
-  constructor(ackId: string, timeoutMs: number, owner: AckOwner) {
+  constructor(handle: string, ackId: string, timeoutMs: number, owner: AckOwner) {
+    this.handle = handle;
     this.id = ackId;
     this.timeout = timeoutMs;
     this.owner = owner;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.firstArrived = new Promise((resolve) => (this.resolveFirstArrived = resolve));
-    this.timer = setTimeout(() => this._finish(), timeoutMs + ACK_GRACE_MS);
   }
 
-  // -- what the client feeds in ----------------------------------------------------------------------
+  // -- what the client feeds in (the core's events) --------------------------------------------------
 
-  /** @internal The request went out on a connection. */
-  _markSent(): void {
-    this.sent = true;
-  }
-
-  /** @internal True once the request went out. */
-  get _sent(): boolean {
-    return this.sent;
-  }
-
-  /** @internal True once the handle ended. */
-  get _finished(): boolean {
-    return this.finished;
-  }
-
-  /** @internal One `ack_progress` (spec §6.3). */
-  _onProgress(response: AckResponse): void {
-    if (this.finished) {
-      return;
-    }
+  /** @internal One responder's answer (`ack_progress`, or a response of the final `ack_response`). */
+  _onResponse(response: AckResponse): void {
     this.responses.set(response.client_id, response);
     if (this.first === undefined) {
       this.first = response;
@@ -91,37 +73,42 @@ export class ClientAck {
     }
   }
 
-  /** @internal The final `ack_response` (spec §6.2). */
-  _onResponse(responses: Record<string, AckResponse>): void {
-    if (this.finished) {
-      return;
+  /** @internal The server answered `get_ack_status`. */
+  _onStatus(status: Record<string, boolean>): void {
+    this.lastStatus = { ...status };
+    for (const [resolve] of this.statusWaiters.splice(0)) {
+      resolve(this.GetStatus());
     }
-    for (const [clientId, response] of Object.entries(responses)) {
-      this.responses.set(clientId, response);
-      this.first ??= response;
+  }
+
+  /** @internal A status query could not be asked or answered (not connected). */
+  _onStatusRefused(error: Error): void {
+    for (const [, reject] of this.statusWaiters.splice(0)) {
+      reject(error);
     }
-    this.complete = true;
-    this._finish();
   }
 
   /** @internal The server refused the request (an `error` frame with its ack ID, spec §11). */
-  _fail(error: Error): void {
-    if (!this.finished) {
-      this.refusal = error;
-      this._finish();
-    }
+  _onRefused(error: Error): void {
+    this.refusal ??= error;
   }
 
-  /** @internal Ends the handle: every pending and later wait resolves at once. */
-  _finish(): void {
+  /** @internal The server's final `ack_response` arrived: every expected responder answered. */
+  _onFinal(): void {
+    this.complete = true;
+  }
+
+  /** @internal The request ended: every pending and later wait resolves at once. */
+  _onDone(): void {
     if (this.finished) {
       return;
     }
     this.finished = true;
-    clearTimeout(this.timer);
     this.resolveDone();
     this.resolveFirstArrived();
-    this.owner.forget(this.id);
+    for (const [resolve] of this.statusWaiters.splice(0)) {
+      resolve(this.GetStatus());
+    }
   }
 
   // -- the public API --------------------------------------------------------------------------------
@@ -153,27 +140,43 @@ export class ClientAck {
   }
 
   /**
-   * Responder client ID -> answered yet, as the server sees it while the request runs (spec §6.5).
-   * Once the request ended (or while disconnected) the answer comes from the responses received.
+   * Responder client ID -> answered (true) or not yet, from the last known state: the responses received,
+   * and the last {@link ClientAck.FetchStatus} answer. Synchronous; it does not ask the server.
    */
-  async GetStatus(): Promise<Record<string, boolean>> {
-    if (!this.finished && this.sent) {
-      const status = await this.owner.queryStatus(this.id);
-      if (status !== undefined) {
-        return status;
-      }
+  GetStatus(): Record<string, boolean> {
+    const status = { ...this.lastStatus };
+    for (const clientId of this.responses.keys()) {
+      status[clientId] = true;
     }
-    return Object.fromEntries([...this.responses.keys()].map((clientId) => [clientId, true]));
+    return status;
   }
 
-  /** True when every expected responder has answered (the server's final answer has arrived). */
-  async IsComplete(): Promise<boolean> {
-    if (this.finished) {
-      return this.complete;
+  /**
+   * True when every expected responder has answered, from the last known state: the server's final
+   * answer arrived, or the last fetched status has every responder answered. Synchronous.
+   */
+  IsComplete(): boolean {
+    if (this.complete) {
+      return true;
     }
-    const status = await this.GetStatus();
-    const values = Object.values(status);
-    return this.complete || (values.length > 0 && values.every(Boolean));
+    const values = Object.values(this.GetStatus());
+    return !this.finished && Object.keys(this.lastStatus).length > 0 && values.every(Boolean);
+  }
+
+  /**
+   * Asks the server for the status (spec §6.5) and resolves to it (see {@link ClientAck.GetStatus}). Rejects
+   * with {@link NotConnected} while disconnected, and once the request ended (the server forgot it; the
+   * last known state is {@link ClientAck.GetStatus}).
+   */
+  FetchStatus(): Promise<Record<string, boolean>> {
+    if (this.finished) {
+      // The server forgot the request: there is no status to ask for (GetStatus has the last known one).
+      return Promise.reject(new NotConnected("the request ended: the server no longer has its status"));
+    }
+    return new Promise((resolve, reject) => {
+      this.statusWaiters.push([resolve, reject]);
+      this.owner.fetchStatus(this.handle);
+    });
   }
 
   /** Stops waiting: pending and later waits resolve at once with what arrived; the server drops the request. */
@@ -182,10 +185,7 @@ export class ClientAck {
       return;
     }
     this.wasCancelled = true;
-    if (this.sent) {
-      this.owner.cancelOnServer(this.id);
-    }
-    this._finish();
+    this.owner.cancel(this.handle);
   }
 
   /** True after `Cancel()`. */
@@ -204,59 +204,22 @@ export class ClientAck {
   }
 
   /** Same as {@link ClientAck.GetStatus}. */
-  getStatus(): Promise<Record<string, boolean>> {
+  getStatus(): Record<string, boolean> {
     return this.GetStatus();
   }
 
   /** Same as {@link ClientAck.IsComplete}. */
-  isComplete(): Promise<boolean> {
+  isComplete(): boolean {
     return this.IsComplete();
+  }
+
+  /** Same as {@link ClientAck.FetchStatus}. */
+  fetchStatus(): Promise<Record<string, boolean>> {
+    return this.FetchStatus();
   }
 
   /** Same as {@link ClientAck.Cancel}. */
   cancel(): void {
     this.Cancel();
-  }
-}
-
-/** The pending handles of one client, by ack ID. */
-export class AckTable {
-  private readonly pending = new Map<string, ClientAck>();
-  private counter = 0;
-
-  constructor(private readonly clientId: string) {}
-
-  /** A fresh ack ID, in the original clients' format `client_ack_<id>_<n>`. */
-  newId(): string {
-    this.counter += 1;
-    return `client_ack_${this.clientId}_${this.counter}`;
-  }
-
-  add(handle: ClientAck): void {
-    this.pending.set(handle.id, handle);
-  }
-
-  get(ackId: string): ClientAck | undefined {
-    return this.pending.get(ackId);
-  }
-
-  forget(ackId: string): void {
-    this.pending.delete(ackId);
-  }
-
-  /** Ends the handles whose request went out on the lost connection: the server forgot them. */
-  connectionLost(): void {
-    for (const handle of [...this.pending.values()]) {
-      if (handle._sent) {
-        handle._finish();
-      }
-    }
-  }
-
-  /** Ends every handle (the client is closing). */
-  finishAll(): void {
-    for (const handle of [...this.pending.values()]) {
-      handle._finish();
-    }
   }
 }

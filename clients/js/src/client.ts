@@ -4,59 +4,74 @@
  * @module
  */
 
-import { AckTable, ClientAck, type AckOwner } from "./acks.js";
-import { Connection, type ConnectionListener } from "./connection.js";
+import { ClientAck } from "./acks.js";
+import type { CoreEvent, Input, Output } from "./core/types.js";
+import { SessionDriver } from "./driver.js";
 import { CallbackDispatcher } from "./dispatch.js";
-import { ClientClosed, type ServerErrorReply } from "./errors.js";
-import type { KspsError } from "./errors.js";
+import {
+  AuthError, CallbackError, ClientClosed, ConnectionFailed, ConnectionReplaced, OfflineQueueFull, ProtocolError, ServerErrorReply,
+  type KspsError,
+} from "./errors.js";
 import { ClientEvents, type ClientEvent, type ClientEventListener } from "./events.js";
-import { routeFrame, type InboundTargets } from "./inbound.js";
-import { OfflineQueue } from "./offline-queue.js";
-import { defaultClientId, resolveOptions, type ClientOptions, type IdHandler, type ResolvedOptions } from "./options.js";
-import { Outbox } from "./outbox.js";
+import { HandleTable, type PresenceInfo } from "./handles.js";
+import {
+  defaultClientId, resolveOptions, type ClientOptions, type IdHandler, type MemberHandler, type ResolvedOptions,
+} from "./options.js";
 import { defaultWebSocketOpener } from "./platform.js";
-import { FrameEncoder } from "./protocol/codec.js";
+import { NO_SUBSCRIBER } from "./protocol/actions.js";
+import type { Message } from "./protocol/types.js";
 import { ClientDefaults } from "./protocol/vocabulary.js";
-import { PendingRequests } from "./requests.js";
 import { tokenSubject } from "./tokens.js";
-import { StatusQueries } from "./status-queries.js";
 import { Subscription, SubscriptionRegistry, type SubscriptionCallback, type Unsubscribe } from "./subscriptions.js";
 import { webSocketOpener, type TransportOpener } from "./transport.js";
 
 /**
  * What `Subscribe` returns: the function that ends the subscription (as before), which is also a promise
- * (`await client.Subscribe(...)`) that resolves when the server confirmed the subscription (at once while
- * offline: it is made on the next connection) and rejects with {@link ServerErrorReply} (`code`
- * `"forbidden"`...) when the server refused it. A refusal nobody awaits goes to `OnError`.
+ * (`await client.Subscribe(...)`) that resolves when the server confirmed the subscription with
+ * `subscribed` (at once while offline: it is made on the next connection) and rejects with
+ * {@link ServerErrorReply} (`code` `"forbidden"`...) when the server refused it (matched by `rid`, spec §11).
+ * A refusal nobody awaits goes to `OnError`.
  */
 export type SubscribeResult = Unsubscribe & PromiseLike<Unsubscribe>;
+
+/** Options of `Subscribe`. */
+export interface SubscribeOptions {
+  /** Also hear the topic's members come and go, through `OnJoin`/`OnLeave` (spec §15.3). Default false. */
+  joinLeave?: boolean;
+}
 
 /** The default timeout of `PublishWithAck` and `PublishToIDWithAck`, in ms (as in the original client). */
 export const DEFAULT_ACK_TIMEOUT_MS: number = ClientDefaults.ackTimeout;
 
+interface FirstAttempt {
+  resolve(): void;
+  reject(error: Error): void;
+  lastError?: KspsError;
+}
+
 /**
- * A ksps client. Create it with `await Client.NewClient({Address: "localhost:9313"})`.
+ * A ksps client. Create it with `await Client.NewClient({Address: "localhost:9313"})`, and end it with
+ * `await client.Close()` (in Node the process waits for the connection until then).
  *
  * Calls made while disconnected are kept: subscriptions are restored and publications queued (up to
- * `OfflineQueueSize`) until the next connection. Every verb also has a camelCase spelling.
+ * `OfflineQueueSize`) until the next connection. Every verb also has a camelCase spelling. The protocol
+ * state lives in a sans-I/O core (core/session.ts); this class checks arguments and runs callbacks.
  */
 export class Client {
   private readonly options: ResolvedOptions;
-  private readonly encoder: FrameEncoder;
-  private readonly connection: Connection;
+  private readonly driver: SessionDriver;
   private readonly events: ClientEvents;
   private readonly subscriptions = new SubscriptionRegistry();
-  private readonly acks: AckTable;
-  private readonly outbox: Outbox;
-  private readonly statusQueries: StatusQueries;
-  private readonly requests = new PendingRequests();
-  private readonly inbound: InboundTargets;
-  private readonly reportError: (error: KspsError) => void;
+  private readonly handles = new HandleTable();
+  private readonly dispatcher: CallbackDispatcher;
+  private readonly hooks: Pick<ClientOptions, "OnJoin" | "OnLeave">;
+  private firstAttempt: FirstAttempt | undefined;
+  private ackCounter = 0;
 
   /**
    * Connects to a ksps server. Resolves once the client is registered. When the first connection fails,
-   * rejects with {@link ConnectionFailed}, unless `Autorestart` is set: then it resolves at once with a
-   * client that keeps trying in the background.
+   * rejects with {@link ConnectionFailed} (or {@link AuthError}), unless `Autorestart` is set: then it
+   * resolves after the first failed attempt with a client that keeps trying in the background.
    */
   static async NewClient(options: ClientOptions = {}): Promise<Client> {
     if (!options.Id && options.Token === undefined && options.GetToken !== undefined) {
@@ -65,7 +80,10 @@ export class Client {
     }
     const opener = options.WebSocket !== undefined ? webSocketOpener(options.WebSocket) : defaultWebSocketOpener();
     const client = new Client(resolveOptions(options), opener, options);
-    await client.connection.start();
+    await new Promise<void>((resolve, reject) => {
+      client.firstAttempt = { resolve, reject };
+      client.driver.input({ type: "start" });
+    });
     return client;
   }
 
@@ -76,28 +94,16 @@ export class Client {
 
   private constructor(options: ResolvedOptions, opener: TransportOpener, raw: ClientOptions) {
     this.options = options;
-    this.encoder = new FrameEncoder(options.id);
     this.events = new ClientEvents(raw);
-    const reportError = this.events.emit.bind(this.events, "error");
-    this.reportError = reportError;
-    this.acks = new AckTable(options.id);
-    this.connection = new Connection(options, opener, this.encoder, this.connectionListener());
-    const queue = new OfflineQueue(options.offlineQueueSize, options.offlineQueuePolicy);
-    this.outbox = new Outbox(this.connection, queue, this.acks, reportError);
-    this.statusQueries = new StatusQueries(this.connection, this.encoder);
-    const dispatcher = new CallbackDispatcher(
-      (ackId, success, error) => this.connection.send(this.encoder.ack(ackId, success, error)),
-      reportError,
+    this.hooks = { OnJoin: raw.OnJoin, OnLeave: raw.OnLeave };
+    this.driver = new SessionDriver(
+      options, opener, (event, cause, detail) => this.onCoreEvent(event, cause, detail),
+      () => `client_ack_${options.id}_${++this.ackCounter}`,
     );
-    this.inbound = {
-      clientId: options.id,
-      subscriptions: this.subscriptions,
-      dispatcher,
-      acks: this.acks,
-      statusQueries: this.statusQueries,
-      requests: this.requests,
-      reportError,
-    };
+    this.dispatcher = new CallbackDispatcher(
+      (ackId, success, error) => this.driver.input(error === "" ? { type: "ack", ack_id: ackId, success } : { type: "ack", ack_id: ackId, success, error }),
+      (error) => this.reportError(error),
+    );
     this.subscriptions.setIdHandler(raw.OnId);
   }
 
@@ -113,21 +119,21 @@ export class Client {
 
   /** True while connected and registered. */
   get IsConnected(): boolean {
-    return this.connection.isConnected;
+    return this.driver.core.ready;
   }
 
   /** Same as {@link Client.IsConnected}. */
   get isConnected(): boolean {
-    return this.connection.isConnected;
+    return this.driver.core.ready;
   }
 
   /**
    * Subscribes to a topic: `callback({data, from}, unsub)` runs for each publication. Subscribing again
    * to the same topic replaces the callback. Works while offline too: the subscription is made on the
    * next connection. Returns the function that ends the subscription; awaiting it waits for the server's
-   * confirmation and throws {@link ServerErrorReply} when the server refused it (see {@link SubscribeResult}).
+   * `subscribed` and throws {@link ServerErrorReply} when the server refused it (see {@link SubscribeResult}).
    */
-  Subscribe(topic: string, callback: SubscriptionCallback): SubscribeResult {
+  Subscribe(topic: string, callback: SubscriptionCallback, options: SubscribeOptions = {}): SubscribeResult {
     this.checkOpen();
     checkName("topic", topic);
     if (typeof callback !== "function") {
@@ -137,24 +143,32 @@ export class Client {
     this.subscriptions.add(subscription);
     const unsub: Unsubscribe = () => subscription.unsub();
     let awaited = false;
+    const handle = this.handles.newHandle("s");
+    let settled = false;
     const confirmed = new Promise<Unsubscribe>((resolve, reject) => {
-      const rid = this.requests.newRid();
-      this.requests.add(rid, topic, (refusal) => {
-        if (refusal === undefined) {
+      this.handles.addSubscribe(handle, {
+        resolve: () => {
+          settled = true;
           resolve(unsub);
-          return;
-        }
-        this.subscriptions.remove(subscription);
-        if (!awaited) {
-          this.reportError(refusal);
-        }
-        reject(refusal);
+        },
+        reject: (refusal) => {
+          const error = new ServerErrorReply(refusal.message, { code: refusal.code, topic });
+          this.subscriptions.remove(subscription);
+          if (!awaited || settled) {
+            this.reportError(error); // nobody waits for it (or it was made offline: refused on restore)
+          }
+          settled = true;
+          reject(error);
+        },
       });
-      if (!this.connection.send(this.encoder.subscribe(topic, rid))) {
-        this.requests.answered(rid, undefined); // offline: made on the next connection
-      }
     });
     confirmed.catch(() => {}); // a refusal nobody awaits went to OnError
+    const offline = !this.driver.core.registered;
+    this.driver.input({ type: "subscribe", topic, handle, join_leave: options.joinLeave === true });
+    if (offline) {
+      // Made on the next connection (as in Python and Go): nothing to wait for now. A refusal then goes to OnError.
+      this.handles.resolveNow(handle);
+    }
     const result = (() => subscription.unsub()) as SubscribeResult;
     result.then = (onFulfilled, onRejected) => {
       awaited = true;
@@ -163,33 +177,47 @@ export class Client {
     return result;
   }
 
+  /**
+   * The members of `topic` on every node: `{count, ids, truncated}` (spec §15.2). Rejects with
+   * {@link NotConnected} while disconnected and with {@link ServerErrorReply} (`code` `"forbidden"`) when
+   * the client may not subscribe to `topic`.
+   */
+  Presence(topic: string): Promise<PresenceInfo> {
+    this.checkOpen();
+    checkName("topic", topic);
+    const handle = this.handles.newHandle("p");
+    const answer = new Promise<PresenceInfo>((resolve, reject) => this.handles.addPresence(handle, { topic, resolve, reject }));
+    this.driver.input({ type: "presence", topic, handle });
+    return answer;
+  }
+
   /** Ends the topic's subscription; its callback stops at once (spec §4.1). */
   Unsubscribe(topic: string): void {
     this.checkOpen();
     checkName("topic", topic);
     this.subscriptions.removeTopic(topic);
-    this.tellUnsubscribed(topic);
+    this.driver.input({ type: "unsubscribe", topic });
   }
 
   /** Publishes `data` (any JSON value) to every subscriber of `topic` (spec §4.2). */
   Publish(topic: string, data: unknown): void {
     this.checkOpen();
     checkName("topic", topic);
-    this.outbox.send({ text: this.encoder.publish(topic, data) });
+    this.publishing({ type: "publish", topic, data });
   }
 
   /** Sends `data` to one client, or to the server's OnID handler when `targetId` is the server's ID (spec §5). */
   PublishToID(targetId: string, data: unknown): void {
     this.checkOpen();
     checkName("target ID", targetId);
-    this.outbox.send({ text: this.encoder.direct(targetId, data) });
+    this.publishing({ type: "publish_to_id", to: targetId, data });
   }
 
   /** Asks the server to relay `data` to the server at `addrWithPath` (spec §8.1). */
   PublishToServer(addrWithPath: string, data: unknown, secure = false): void {
     this.checkOpen();
     checkName("server address", addrWithPath);
-    this.outbox.send({ text: this.encoder.publishToServer(addrWithPath, data, secure) });
+    this.publishing({ type: "publish_to_server", address: addrWithPath, data, secure });
   }
 
   /**
@@ -200,8 +228,7 @@ export class Client {
     this.checkOpen();
     checkName("topic", topic);
     const timeout = checkTimeout(timeoutMs);
-    const ackId = this.acks.newId();
-    return this.startAck(ackId, timeout, this.encoder.publishWithAck(topic, data, ackId, timeout));
+    return this.startAck((handle) => ({ type: "publish_with_ack", topic, data, timeout, handle }), timeout);
   }
 
   /** Sends `data` to one client (its OnId handler) with acknowledgement (spec §6.4). */
@@ -209,8 +236,7 @@ export class Client {
     this.checkOpen();
     checkName("target ID", targetId);
     const timeout = checkTimeout(timeoutMs);
-    const ackId = this.acks.newId();
-    return this.startAck(ackId, timeout, this.encoder.publishToIdWithAck(targetId, data, ackId, timeout));
+    return this.startAck((handle) => ({ type: "publish_to_id_with_ack", to: targetId, data, timeout, handle }), timeout);
   }
 
   /** Sets (or removes, with undefined) the handler of direct messages to this client. */
@@ -238,98 +264,150 @@ export class Client {
    * publications are dropped. Resolves once the connection is closed. Calling it again does nothing.
    */
   async Close(): Promise<void> {
-    await this.connection.close();
+    await this.driver.close();
   }
 
   // -- internals -------------------------------------------------------------------------------------
 
-  private connectionListener(): ConnectionListener {
-    return {
-      registered: () => this.restore(),
-      connected: () => this.events.emit("connect"),
-      lost: () => {
-        this.requests.connectionLost();
-        this.acks.connectionLost();
-        this.statusQueries.connectionLost();
-      },
-      disconnected: (code, reason) => this.events.emit("disconnect", code, reason),
-      frame: (frame) => routeFrame(frame, this.inbound),
-      error: (error) => this.events.emit("error", error),
-      closed: () => {
-        this.requests.connectionLost();
-        this.acks.finishAll();
-        this.statusQueries.connectionLost();
-        this.subscriptions.clear();
-        this.outbox.clear();
-        this.events.emit("close");
-      },
-    };
+  /** Feeds a publication; under the `"raise"` policy a publication that did not fit the queue throws. */
+  private publishing(input: Input): Output[] {
+    const outputs = this.driver.input(input);
+    if (this.options.offlineQueuePolicy === "raise" && outputs.some(isOverflow)) {
+      throw new OfflineQueueFull(`offline queue full (${this.options.offlineQueueSize} publications); not sent`);
+    }
+    return outputs;
   }
 
-  /**
-   * Sends what a new connection needs, in order: unsubscriptions made offline, every subscription, then
-   * the queued publications, which so reach the client's own restored subscriptions too.
-   */
-  private restore(): void {
-    for (const topic of this.subscriptions.takeStaleTopics()) {
-      this.connection.send(this.encoder.unsubscribe(topic));
-    }
-    for (const topic of this.subscriptions.topics()) {
-      // A subscription the server now refuses (spec §10) is dropped and reported.
-      const rid = this.requests.newRid();
-      this.requests.add(rid, topic, (refusal) => this.restoreRefused(topic, refusal));
-      this.connection.send(this.encoder.subscribe(topic, rid));
-    }
-    this.outbox.flush();
+  private startAck(input: (handle: string) => Input, timeout: number): ClientAck {
+    const handle = this.handles.newHandle("a");
+    const ack = new ClientAck(handle, `client_ack_${this.options.id}_${this.ackCounter + 1}`, timeout, {
+      cancel: (name) => this.driver.input({ type: "cancel", ack: name }),
+      fetchStatus: (name) => this.driver.input({ type: "fetch_status", ack: name }),
+    });
+    this.handles.addAck(handle, ack);
+    this.publishing(input(handle));
+    return ack;
   }
 
-  private restoreRefused(topic: string, refusal: ServerErrorReply | undefined): void {
-    if (refusal !== undefined) {
-      this.subscriptions.removeTopic(topic);
-      this.reportError(refusal);
+  private onCoreEvent(event: CoreEvent, cause: Input | undefined, detail: string): void {
+    switch (event.type) {
+      case "connected":
+        this.settleFirstAttempt();
+        return this.events.emit("connect");
+      case "disconnected":
+        return this.events.emit("disconnect", event.code, event.reason);
+      case "delivery":
+        return this.deliver(this.subscriptions.get(event.topic), { data: event.data, from: event.from }, event.ack_id);
+      case "direct":
+        return this.deliver(this.subscriptions.idHandler, { data: event.data, from: event.from }, event.ack_id);
+      case "error":
+        return this.failed(coreError(event, detail));
+      case "queue_overflow":
+        return this.reportError(new OfflineQueueFull(
+          `offline queue full (${this.options.offlineQueueSize} publications); ${this.options.offlineQueuePolicy === "drop_oldest" ? "the oldest queued publication was dropped" : "the new publication was dropped"}`,
+        ));
+      case "reconnecting":
+        return this.settleFirstAttempt(undefined, true);
+      case "closed":
+        return this.closed();
+      case "join":
+      case "leave":
+        return this.member(event.type === "join" ? this.hooks.OnJoin : this.hooks.OnLeave, event.topic, event.id);
+      default:
+        return this.handles.handleEvent(event, cause, detail);
     }
   }
 
-  private startAck(ackId: string, timeout: number, text: string): ClientAck {
-    const handle = new ClientAck(ackId, timeout, this.ackOwner());
-    this.acks.add(handle);
+  /** OnJoin/OnLeave (spec §15.3); what the hook throws goes to OnError. */
+  private member(hook: MemberHandler | undefined, topic: string, id: string): void {
     try {
-      this.outbox.send({ text, ackId });
+      hook?.(topic, id);
     } catch (error) {
-      handle._finish();
-      throw error;
+      this.reportError(new CallbackError(topic, error));
     }
-    return handle;
   }
 
-  private ackOwner(): AckOwner {
-    return {
-      forget: (ackId) => {
-        this.acks.forget(ackId);
-        this.outbox.forgetAck(ackId);
-      },
-      queryStatus: (ackId) => this.statusQueries.query(ackId),
-      cancelOnServer: (ackId) => this.connection.send(this.encoder.cancelAck(ackId)),
-    };
+  private deliver(subscription: Subscription | undefined, message: Message, ackId = ""): void {
+    if (subscription === undefined) {
+      if (ackId !== "") {
+        this.driver.input({ type: "ack", ack_id: ackId, success: false, error: NO_SUBSCRIBER });
+      }
+      return;
+    }
+    this.dispatcher.deliver(subscription, message, ackId);
+  }
+
+  /** An error no caller sees as an exception, except the first attempt's, which rejects NewClient. */
+  private failed(error: KspsError): void {
+    if (this.firstAttempt !== undefined && (error instanceof ConnectionFailed || error instanceof AuthError)) {
+      this.firstAttempt.lastError = error;
+      return;
+    }
+    this.reportError(error);
+  }
+
+  private reportError(error: KspsError): void {
+    this.events.emit("error", error);
+  }
+
+  /** Resolves NewClient; after a failed first attempt with Autorestart, its error goes to OnError then. */
+  private settleFirstAttempt(error?: Error, retrying = false): void {
+    const first = this.firstAttempt;
+    this.firstAttempt = undefined;
+    if (first === undefined) {
+      return;
+    }
+    if (error !== undefined) {
+      first.reject(error);
+      return;
+    }
+    if (retrying && first.lastError !== undefined) {
+      this.reportError(first.lastError);
+    }
+    first.resolve();
+  }
+
+  private closed(): void {
+    this.settleFirstAttempt(this.firstAttempt?.lastError ?? new ClientClosed("the client was closed before it connected"));
+    this.handles.closeAll();
+    this.subscriptions.clear();
+    this.events.emit("close");
   }
 
   private endSubscription(subscription: Subscription): void {
-    if (this.subscriptions.remove(subscription) && !this.connection.isClosed) {
-      this.tellUnsubscribed(subscription.topic);
-    }
-  }
-
-  private tellUnsubscribed(topic: string): void {
-    if (!this.connection.send(this.encoder.unsubscribe(topic, this.requests.newRid()))) {
-      this.subscriptions.markStale(topic);
+    if (this.subscriptions.remove(subscription) && !this.driver.core.closed) {
+      this.driver.input({ type: "unsubscribe", topic: subscription.topic });
     }
   }
 
   private checkOpen(): void {
-    if (this.connection.isClosed) {
+    if (this.driver.core.closed) {
       throw new ClientClosed("the client is closed; create a new one with Client.NewClient");
     }
   }
+}
+
+/** The error an `error` event names, with the words the core gave for it. */
+function coreError(event: Extract<CoreEvent, { type: "error" }>, detail: string): KspsError {
+  switch (event.error) {
+    case "ConnectionFailed":
+      // With a code, the server refused the registration (e.g. "id_taken"): its error frame is the cause.
+      return typeof event.code === "string" && event.code !== ""
+        ? new ConnectionFailed(detail, { cause: new ServerErrorReply(detail, { code: event.code }) })
+        : new ConnectionFailed(detail);
+    case "ConnectionReplaced":
+      return new ConnectionReplaced(detail);
+    case "AuthError":
+      return new AuthError(detail, typeof event.code === "number" ? event.code : 0);
+    case "ProtocolError":
+      return new ProtocolError(detail);
+    default:
+      return new ServerErrorReply(`the server answered: ${detail}`, { code: String(event.code ?? ""), topic: event.topic ?? "" });
+  }
+}
+
+function isOverflow(output: Output): boolean {
+  return output.type === "event" && output.event.type === "queue_overflow";
 }
 
 function checkName(what: string, value: unknown): asserts value is string {
@@ -351,6 +429,8 @@ export interface Client {
   subscribe: Client["Subscribe"];
   /** Same as {@link Client.Unsubscribe}. */
   unsubscribe: Client["Unsubscribe"];
+  /** Same as {@link Client.Presence}. */
+  presence: Client["Presence"];
   /** Same as {@link Client.Publish}. */
   publish: Client["Publish"];
   /** Same as {@link Client.PublishToID}. */
@@ -374,6 +454,7 @@ export interface Client {
 Object.assign(Client.prototype, {
   subscribe: Client.prototype.Subscribe,
   unsubscribe: Client.prototype.Unsubscribe,
+  presence: Client.prototype.Presence,
   publish: Client.prototype.Publish,
   publishToId: Client.prototype.PublishToID,
   publishToID: Client.prototype.PublishToID,

@@ -4,7 +4,7 @@
  */
 
 export { ACK_GRACE_MS, ClientAck, type WaitAnyResult } from "./acks.js";
-export { Client, DEFAULT_ACK_TIMEOUT_MS, type SubscribeResult } from "./client.js";
+export { Client, DEFAULT_ACK_TIMEOUT_MS, type SubscribeOptions, type SubscribeResult } from "./client.js";
 export {
   AuthError,
   CallbackError,
@@ -19,7 +19,8 @@ export {
   type ErrorFrameFields,
 } from "./errors.js";
 export type { ClientEvent, ClientEventListener, ClientEventMap } from "./events.js";
-export { defaultClientId, type ClientOptions, type IdHandler, type OverflowPolicy } from "./options.js";
+export type { PresenceInfo } from "./handles.js";
+export { defaultClientId, type ClientOptions, type IdHandler, type MemberHandler, type OverflowPolicy } from "./options.js";
 export type { AckResponse, JsonValue, Message } from "./protocol/types.js";
 export type { SubscriptionCallback, Unsubscribe } from "./subscriptions.js";
 export { tokenClaims, type TokenCallback } from "./tokens.js";

@@ -20,6 +20,9 @@ export type OverflowPolicy = "drop_oldest" | "drop_newest" | "raise";
 /** A handler of direct messages (spec §5, §6.4). Throwing or rejecting sends an error ack. */
 export type IdHandler = (message: Message) => unknown;
 
+/** Called with the topic and the client ID that joined or left it (spec §15.3). */
+export type MemberHandler = (topic: string, id: string) => void;
+
 /** Everything `Client.NewClient` can be told. Every member is optional. */
 export interface ClientOptions {
   /** `host:port` of the server. Default: `window.location.host` in a browser; required in Node. */
@@ -75,6 +78,10 @@ export interface ClientOptions {
   ConnectTimeout?: number;
   /** Direct messages to this client: `PublishToID` and `PublishToIDWithAck` (spec §5, §6.4). */
   OnId?: IdHandler;
+  /** `id` subscribed to a topic this client subscribed to with `{ joinLeave: true }` (spec §15.3). */
+  OnJoin?: MemberHandler;
+  /** `id` left such a topic (unsubscribed, disconnected, renamed). */
+  OnLeave?: MemberHandler;
   /** A connection is registered and its subscriptions restored (the first and every reconnection). */
   OnConnect?: () => void;
   /** Same as `OnConnect` (the original client's name). */

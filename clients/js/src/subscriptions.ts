@@ -35,12 +35,10 @@ export class Subscription {
 
 /**
  * topic -> the current Subscription. Subscribing again replaces the callback, as in the original. Also
- * holds the OnId handler (as a subscription with topic `""`), and the topics unsubscribed while offline.
+ * holds the OnId handler (as a subscription with topic `""`).
  */
 export class SubscriptionRegistry {
   private readonly byTopic = new Map<string, Subscription>();
-  /** Topics unsubscribed while offline: the server may still hold them for this ID (spec §3.3). */
-  private readonly stale = new Set<string>();
   private direct: Subscription | undefined;
 
   /** Makes `subscription` the topic's current one; the one it replaces stops receiving. */
@@ -50,7 +48,6 @@ export class SubscriptionRegistry {
       old.active = false;
     }
     this.byTopic.set(subscription.topic, subscription);
-    this.stale.delete(subscription.topic);
   }
 
   /** The OnId handler, as a subscription: its deliveries are ordered and acknowledged like a topic's. */
@@ -64,18 +61,6 @@ export class SubscriptionRegistry {
       this.direct.active = false;
     }
     this.direct = handler === undefined ? undefined : new Subscription("", (message) => handler(message), () => {});
-  }
-
-  /** Remembers a topic the server could not be told about (unsubscribed while offline). */
-  markStale(topic: string): void {
-    this.stale.add(topic);
-  }
-
-  /** The stale topics not subscribed again since, to unsubscribe on the next connection; forgets them. */
-  takeStaleTopics(): string[] {
-    const topics = [...this.stale].filter((topic) => !this.byTopic.has(topic));
-    this.stale.clear();
-    return topics;
   }
 
   /** Removes `subscription` if it is still the topic's current one; true when it was. */
@@ -112,7 +97,6 @@ export class SubscriptionRegistry {
       subscription.active = false;
     }
     this.byTopic.clear();
-    this.stale.clear();
     this.setIdHandler(undefined);
   }
 }

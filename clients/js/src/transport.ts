@@ -33,6 +33,8 @@ export interface Transport {
   close(code: number, reason: string): void;
   /** Drop the connection without a handshake (a dead peer would never answer it). */
   abort(): void;
+  /** Calls `callback` once the connection is gone (at once if it is), whoever ends it. */
+  onceClosed(callback: () => void): void;
 }
 
 /** Opens a transport to a URL. Throws when the URL is not a valid WebSocket URL. */
@@ -59,10 +61,12 @@ export function webSocketOpener(WebSocketClass: WebSocketConstructor): Transport
     socket.binaryType = "arraybuffer";
     let detail = "";
     let closed = false;
+    const whenClosed: (() => void)[] = [];
     const finish = (code: number, reason: string): void => {
       if (!closed) {
         closed = true;
         handlers.onClose(code, reason, detail);
+        for (const callback of whenClosed.splice(0)) callback();
       }
     };
     socket.onopen = () => handlers.onOpen();
@@ -95,6 +99,7 @@ export function webSocketOpener(WebSocketClass: WebSocketConstructor): Transport
         // A browser reports the close only after the handshake that a dead peer never answers.
         finish(1006, "");
       },
+      onceClosed: (callback) => (closed ? callback() : void whenClosed.push(callback)),
     };
   };
 }

@@ -6,10 +6,11 @@ publication from a socket and one from server code take the same path (docs/arch
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import msgspec
@@ -27,12 +28,13 @@ from ..protocol import actions as act
 from ..protocol.envelope import decode_data
 from .acks import AckListener, AckRequest, AckTracker
 from .cluster import Backplane
+from .history import Position, TopicHistory
 from .interfaces import Message, Peer, Runner, Scheduler
 from .limits import BrokerLimits, LimitGuard
 from .permissions import claimant
 from .presence import MemberList, PresenceTracker
 from .stats import BrokerStats
-from .topics import ServerCallback, ServerSubscription, TopicRegistry
+from .topics import PeerSubscriptions, ServerCallback, ServerSubscription, TopicRegistry
 
 __all__ = ["Broker"]
 
@@ -75,6 +77,8 @@ class Broker:
         #: What went through, counted in bulk (one addition per publication, not per delivery); read by
         #: `/metrics` at scrape time (docs/observability.md).
         self.stats = BrokerStats()
+        #: Topic history (spec §14); None when no topic keeps any, so other topics pay one attribute read.
+        self.history: TopicHistory | None = None
 
     # -- connections (spec §3) -------------------------------------------------------------------------
 
@@ -109,6 +113,8 @@ class Broker:
         self._drop_subscriptions(peer, client_id)
         self.acks.owner_gone(peer)
         self.guard.forget(peer)
+        if self.history is not None and self.history.pending:
+            self.history.forget(peer)
         if client_id is not None:
             self._forget_id(client_id, peer)
 
@@ -144,6 +150,11 @@ class Broker:
         if new and peer.client_id is not None:
             presence.joined(topic, peer.client_id, peer)
 
+    def subscriptions(self, *, join_leave: bool) -> PeerSubscriptions:
+        """The topic registry as a deferred subscription (a recovery, spec §14.3) uses it: adding a peer is
+        :meth:`add_subscription` with `join_leave`, so the member joins when it is really subscribed."""
+        return _MemberSubscriptions(self, join_leave)
+
     def remove_subscription(self, topic: str, peer: Peer) -> None:
         """Unsubscribe a connection (harmless when it was not subscribed); a member leaves (spec §15.3)."""
         was = self.topics.is_subscribed(topic, peer)
@@ -160,18 +171,55 @@ class Broker:
 
     # -- publications (spec §4.2, §5) ------------------------------------------------------------------
 
-    def publish(self, topic: str, data: msgspec.Raw, sender: str) -> None:
-        """Deliver to every subscriber of `topic`, on this node and the others."""
+    def publish(
+        self, topic: str, data: msgspec.Raw, sender: str, done: Callable[[Position | None], None] | None = None
+    ) -> None:
+        """Deliver to every subscriber of `topic`, on this node and the others.
+
+        On a topic with history the publication is kept first and delivered with its offset (spec §14.2);
+        `done` then gets its position (None if the engine could not keep it). Without history, `done` is
+        not called.
+        """
         self.stats.published += 1
+        history = self.history
+        if history is not None and (policy := history.policy(topic)) is not None:
+            recorded = functools.partial(self._recorded, topic, data, sender, done)
+            history.engine.append(topic, policy, bytes(data), sender, recorded)
+            return
         self.deliver(topic, data, sender)
         if self.backplane is not None:
             self.backplane.publish(topic, data, sender)
 
-    def deliver(self, topic: str, data: msgspec.Raw, sender: str) -> None:
-        """Deliver to this node's subscribers: the frame is encoded once for all connections."""
-        peers = self.topics.peers(topic)
+    def _recorded(
+        self,
+        topic: str,
+        data: msgspec.Raw,
+        sender: str,
+        done: Callable[[Position | None], None] | None,
+        position: Position | None,
+    ) -> None:
+        offset = position.offset if position is not None else 0
+        self.deliver(topic, data, sender, offset)
+        if self.backplane is not None:
+            self.backplane.publish(topic, data, sender, offset)
+        if done is not None:
+            done(position)
+
+    def deliver(self, topic: str, data: msgspec.Raw, sender: str, offset: int = 0) -> None:
+        """Deliver to this node's subscribers: the frame is encoded once for all connections.
+
+        `offset` is the publication's place in the topic's history (0 = none, spec §14.2); connections still
+        recovering the topic get it after their recovered publications.
+        """
+        peers: Collection[Peer] | None = self.topics.peers(topic)
+        history = self.history
+        if offset and history is not None:  # rare: only around a recovery (spec §14.3)
+            if topic in history.pending:
+                history.hold(topic, offset, encode_delivery(act.PUBLISH, topic, data, sender, offset=offset))
+            if peers and topic in history.seams:
+                peers = history.past_seam(topic, offset, peers)
         if peers:
-            frame = encode_delivery(act.PUBLISH, topic, data, sender)
+            frame = encode_delivery(act.PUBLISH, topic, data, sender, offset=offset)
             self.stats.delivered += len(peers)
             for peer in peers:
                 peer.send(frame)
@@ -383,3 +431,19 @@ class Broker:
                 owner.send(encode_ack_response(request.client_ack_id, request.responses))
 
         return on_update
+
+
+class _MemberSubscriptions:
+    """:meth:`Broker.subscriptions`: the registry's reads, and subscriptions that keep presence (spec §15.3)."""
+
+    __slots__ = ("_broker", "_join_leave")
+
+    def __init__(self, broker: Broker, join_leave: bool) -> None:
+        self._broker = broker
+        self._join_leave = join_leave
+
+    def add_peer(self, topic: str, peer: Peer) -> None:
+        self._broker.add_subscription(topic, peer, join_leave=self._join_leave)
+
+    def peers(self, topic: str) -> dict[Peer, None] | None:
+        return self._broker.topics.peers(topic)

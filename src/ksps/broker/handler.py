@@ -21,12 +21,15 @@ from ..protocol import (
     decode_envelope,
     encode_ack_status,
     encode_error,
+    encode_position_reply,
     encode_presence,
     encode_reply,
 )
 from ..protocol import actions as act
 from .core import Broker
 from .federation import FederationConfig, parse_relay_address
+from .history import Position
+from .history.requests import read_history, subscribe_with_history
 from .interfaces import Message, Peer, Relay
 from .permissions import Gate
 from .presence import MemberList
@@ -104,6 +107,7 @@ class FrameHandler:
             act.GET_ACK_STATUS: self._get_ack_status,
             act.CANCEL_ACK: self._cancel_ack,
             act.PUBLISH_TO_SERVER: self._publish_to_server,
+            act.HISTORY: self._history,
             act.PRESENCE: self._presence,
         }
 
@@ -174,15 +178,30 @@ class FrameHandler:
             if (refusal := self.broker.guard.subscribe(peer, topic, rid=envelope.rid or "")) is not None:  # §13.2
                 peer.send(refusal)
                 return
-            self.broker.add_subscription(topic, peer, join_leave=envelope.join_leave is True)
+            broker = self.broker
+            join_leave = envelope.join_leave is True
+            history = broker.history
+            if history is not None and history.policy(topic) is not None:
+                if broker.topics.is_subscribed(topic, peer):
+                    broker.add_subscription(topic, peer, join_leave=join_leave)  # the watch flag (spec §15.3)
+                # The member joins once really subscribed, after a recovery (spec §14.3, §15.3).
+                members = broker.subscriptions(join_leave=join_leave)
+                subscribe_with_history(history, members, self.gate, peer, envelope, topic)
+                return
+            broker.add_subscription(topic, peer, join_leave=join_leave)
             rid = envelope.rid
-            if rid is None:
+            if envelope.since is not None:  # nothing to recover from: the application must reload (spec §14.3)
+                peer.send(encode_position_reply(act.SUBSCRIBED, topic, None, rid=rid or "", recovered=False))
+            elif rid is None:
                 peer.send(Frame(_SUBSCRIBED + _encode(topic) + b"}"))
             else:
                 peer.send(encode_reply(act.SUBSCRIBED, topic=topic, rid=rid))
 
     def _unsubscribe(self, peer: Peer, envelope: Envelope) -> None:
         if topic := self._topic(peer, envelope):
+            history = self.broker.history
+            if history is not None and topic in history.pending:
+                history.forget(peer, topic)
             self.broker.remove_subscription(topic, peer)
             peer.send(encode_reply(act.UNSUBSCRIBED, topic=topic, rid=envelope.rid or ""))
 
@@ -206,12 +225,26 @@ class FrameHandler:
                 peer, envelope, peer.access.publish.allows(topic), act.PUBLISH, topic
             ):
                 return
+            history = self.broker.history
+            if history is not None and history.policy(topic) is not None:
+                reply_rid = envelope.rid or ""
+
+                def published(position: Position | None) -> None:  # with its place in the stream (spec §14.2)
+                    peer.send(encode_position_reply(act.PUBLISHED, topic, position, rid=reply_rid))
+
+                self.broker.publish(topic, envelope.raw_data, peer.client_id or "", published)
+                return
             self.broker.publish(topic, envelope.raw_data, peer.client_id or "")
             rid = envelope.rid
             if rid is None:
                 peer.send(self._published_reply(topic))
             else:
                 peer.send(encode_reply(act.PUBLISHED, topic=topic, rid=rid))
+
+    def _history(self, peer: Peer, envelope: Envelope) -> None:
+        topic = self._topic(peer, envelope)
+        if topic and self._permit(peer, envelope, peer.access.history.allows(topic), act.HISTORY, topic):
+            read_history(self.broker.history, peer, envelope, topic)  # spec §14.4
 
     def _published_reply(self, topic: str) -> Frame:
         # Every publication gets this reply (spec §4.2): reuse the frame of busy topics instead of building it.

@@ -56,6 +56,9 @@ class Identity:
     publish: Sequence[str] | None = None
     #: Client IDs it may send direct messages to (`direct_message`, `publish_to_id_with_ack`).
     direct: Sequence[str] | None = None
+    #: Topics whose history it may read: `history` requests and recovery on subscribe (spec §14.6). None =
+    #: the same as `subscribe`.
+    history: Sequence[str] | None = None
     #: Whether it may ask the server to relay to another server (`publish_to_server`).
     relay: bool | None = None
     #: Whether it may publish with acknowledgement (answering `ack`s is always allowed).
@@ -64,7 +67,7 @@ class Identity:
     expires_at: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("subscribe", "publish", "direct"):
+        for name in ("subscribe", "publish", "direct", "history"):
             object.__setattr__(self, name, _patterns(getattr(self, name), name))
 
     def __repr__(self) -> str:
@@ -130,13 +133,15 @@ class TopicPatterns:
 class Access:
     """The compiled permissions of one connection (spec §10.2): built once, checked per frame."""
 
-    __slots__ = ("ack", "direct", "publish", "publish_any", "relay", "subscribe")
+    __slots__ = ("ack", "direct", "history", "publish", "publish_any", "relay", "subscribe")
 
     def __init__(self, identity: Identity | None, default_allow: bool) -> None:
         claims = identity or Identity()
         self.subscribe = TopicPatterns(claims.subscribe, default_allow)
         self.publish = TopicPatterns(claims.publish, default_allow)
         self.direct = TopicPatterns(claims.direct, default_allow)
+        # Reading history is subscribing to the past: the same topics unless the identity says otherwise.
+        self.history = self.subscribe if claims.history is None else TopicPatterns(claims.history, default_allow)
         self.relay = default_allow if claims.relay is None else claims.relay
         self.ack = default_allow if claims.ack is None else claims.ack
         #: Precomputed for the hot publish path: no per-topic check at all.
@@ -172,6 +177,10 @@ class Gate:
             )
         )
         return False
+
+    def allows(self, peer: Peer, granted: bool, action: str, target: str) -> bool:
+        """Like :meth:`permit`, without answering: for operations that degrade instead of failing (spec §14.6)."""
+        return granted and (self.authorize is None or self._ask(action, peer.identity, target))
 
     def _ask(self, action: str, identity: Identity | None, target: str) -> bool:
         hook = self.authorize

@@ -18,9 +18,9 @@ class RemoteInbox:
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
 
-    def publication(self, topic: str, data: msgspec.Raw, sender: str) -> None:
-        """A publication made on another node: deliver to this node's subscribers."""
-        self.broker.deliver(topic, data, sender)
+    def publication(self, topic: str, data: msgspec.Raw, sender: str, offset: int = 0) -> None:
+        """A publication made on another node: deliver to this node's subscribers (with its offset, §14.2)."""
+        self.broker.deliver(topic, data, sender, offset)
 
     def direct(self, target: str, data: msgspec.Raw, sender: str) -> None:
         """A direct message for a client of this node, or for this node's `OnID`; others are ignored."""

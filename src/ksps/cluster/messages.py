@@ -35,12 +35,13 @@ class _Base(msgspec.Struct, tag_field="k", gc=False):
     n: str
 
 
-class Publication(_Base, tag="pub"):
-    """A publication on topic `t` by `s`; `d` is the raw payload."""
+class Publication(_Base, tag="pub", omit_defaults=True):
+    """A publication on topic `t` by `s`; `d` is the raw payload, `o` its history offset (0 = none)."""
 
     t: str
     s: str
     d: msgspec.Raw
+    o: int = 0
 
 
 class PublicationAck(_Base, tag="pack"):
@@ -113,7 +114,7 @@ class State(_Base, tag="state"):
     c: int
     t: dict[str, tuple[int, int]]
     full: bool
-    #: Topics with `join_leave` watchers on `n` (spec/cluster.md §9): true = watched; `full` replaces them too.
+    #: Topics with `join_leave` watchers on `n` (spec/cluster.md §10): true = watched; `full` replaces them too.
     w: dict[str, bool] = msgspec.field(default_factory=dict)
 
 
@@ -126,7 +127,7 @@ class Bye(_Base, tag="bye"):
 
 
 class PresenceAsk(_Base, tag="pq"):
-    """Node `n` asks for the members of topic `t`, query `q` (spec/cluster.md §9)."""
+    """Node `n` asks for the members of topic `t`, query `q` (spec/cluster.md §10)."""
 
     q: str
     t: str

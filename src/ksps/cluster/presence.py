@@ -1,4 +1,4 @@
-"""Presence across cluster nodes (spec/protocol.md §15.5, spec/cluster.md §9): queries, member events, snapshots.
+"""Presence across cluster nodes (spec/protocol.md §15.5, spec/cluster.md §10): queries, member events, snapshots.
 
 A `presence` request asks the nodes that have WebSocket subscribers of the topic (from the `ClusterView`) and
 merges their answers with the local members; a node that does not answer within `query_timeout` seconds is left

@@ -149,10 +149,10 @@ class RedisBackplane:
         self._idle.clear()
         self._wake.set()
 
-    def publish(self, topic: str, data: msgspec.Raw, sender: str) -> None:
+    def publish(self, topic: str, data: msgspec.Raw, sender: str, offset: int = 0) -> None:
         nodes = self.view.nodes_with(topic)
         if nodes:
-            payload = m.encode(m.Publication(n=self.node_id, t=topic, s=sender, d=data))
+            payload = m.encode(m.Publication(n=self.node_id, t=topic, s=sender, d=data, o=offset))
             for node in nodes:
                 self._send(self._node_channel(node), payload)
 
@@ -358,7 +358,7 @@ class RedisBackplane:
                 handler(self, message)
 
     def _on_publication(self, msg: m.Publication) -> None:
-        self._inbox.publication(msg.t, msg.d, msg.s)
+        self._inbox.publication(msg.t, msg.d, msg.s, msg.o)
 
     def _on_publication_ack(self, msg: m.PublicationAck) -> None:
         responders = self._inbox.publish_ack(msg.n, msg.a, msg.t, msg.d, msg.s, msg.x)

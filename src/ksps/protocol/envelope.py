@@ -14,6 +14,7 @@ __all__ = [
     "AckResponse",
     "DecodeError",
     "Envelope",
+    "Since",
     "decode_data",
     "decode_envelope",
     "decode_json_or_text",
@@ -21,6 +22,17 @@ __all__ = [
 
 #: The JSON `null` literal, used where a frame had no `data` member (spec §4.2).
 NULL = msgspec.Raw(b"null")
+
+
+class Since(msgspec.Struct, frozen=True, gc=False):
+    """A stream position a client asks to continue from (spec §14.3): the offset it last saw, in `epoch`.
+
+    `strict: true` asks for nothing at all unless everything since can be recovered.
+    """
+
+    offset: Annotated[int, msgspec.Meta(ge=0)]
+    epoch: str
+    strict: bool = False
 
 
 class Envelope(msgspec.Struct, frozen=True, gc=False):
@@ -49,6 +61,10 @@ class Envelope(msgspec.Struct, frozen=True, gc=False):
     sig: str | None = None
     #: On `subscribe`: also send `join`/`leave` events of the topic (spec §15.3).
     join_leave: bool | None = None
+    #: History (spec §14): the position to recover or read from, and the `history` read's bounds.
+    since: Since | None = None
+    limit: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    reverse: bool | None = None
 
     @property
     def raw_data(self) -> msgspec.Raw:

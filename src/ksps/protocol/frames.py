@@ -7,7 +7,7 @@ JSON (spec §9.1).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -22,7 +22,9 @@ __all__ = [
     "encode_delivery",
     "encode_direct",
     "encode_error",
+    "encode_history",
     "encode_member_event",
+    "encode_position_reply",
     "encode_presence",
     "encode_reply",
 ]
@@ -56,11 +58,16 @@ def _text_frame_header(length: int) -> bytes:
     return bytes((0x81, 127)) + length.to_bytes(8, "big")
 
 
-def encode_delivery(action: str, topic: str, data: msgspec.Raw, sender: str, ack_id: str = "") -> Frame:
-    """A topic delivery, `publish` or `publish_ack`, with the nested `{data, from}` payload (spec §4.2, §6.1)."""
+def encode_delivery(
+    action: str, topic: str, data: msgspec.Raw | bytes, sender: str, ack_id: str = "", offset: int = 0
+) -> Frame:
+    """A topic delivery, `publish` or `publish_ack`, with the nested `{data, from}` payload (spec §4.2, §6.1);
+    on a topic with history, its `offset` (spec §14.2)."""
     head = b'{"action":"' + action.encode() + b'","topic":' + _encode(topic)
     if ack_id:
         head += b',"ack_id":' + _encode(ack_id)
+    if offset:
+        head += b',"offset":' + str(offset).encode()
     return Frame(head + b',"data":{"data":' + bytes(data) + b',"from":' + _encode(sender) + b"}}")
 
 
@@ -121,7 +128,35 @@ def encode_presence(topic: str, count: int, ids: list[str], *, truncated: bool, 
     return Frame(_encode(body))
 
 
+def encode_position_reply(
+    action: str, topic: str, position: tuple[int, str] | None, *, rid: str = "", recovered: bool | None = None
+) -> Frame:
+    """`published` or `subscribed` on a topic with history: the stream position (`offset`, `epoch`; none when
+    the engine could not answer), and after a `since` its `recovered` flag (spec §14.2, §14.3)."""
+    body: dict[str, Any] = {"action": action, "topic": topic}
+    if position is not None:
+        body["offset"], body["epoch"] = position
+    if recovered is not None:
+        body["recovered"] = recovered
+    if rid:
+        body["rid"] = rid
+    return Frame(_encode(body))
+
+
 def encode_member_event(action: str, topic: str, client_id: str) -> Frame:
     """A `join` or `leave` event of `client_id` on `topic` (spec §15.3)."""
     head = b'{"action":"' + action.encode() + b'","topic":' + _encode(topic)
     return Frame(head + b',"id":' + _encode(client_id) + b"}")
+
+
+def encode_history(
+    topic: str, records: Sequence[tuple[int, bytes, str]], offset: int, epoch: str, rid: str = ""
+) -> Frame:
+    """The reply to `history` (spec §14.4); payloads are spliced in raw, never decoded."""
+    items = b",".join(
+        b'{"data":' + data + b',"from":' + _encode(sender) + b',"offset":' + str(number).encode() + b"}"
+        for number, data, sender in records
+    )
+    tail = b',"rid":' + _encode(rid) if rid else b""
+    head = b'{"action":"history","topic":' + _encode(topic) + b',"publications":['
+    return Frame(head + items + b'],"offset":' + str(offset).encode() + b',"epoch":' + _encode(epoch) + tail + b"}")

@@ -22,6 +22,7 @@ CANCEL_ACK: Final = "cancel_ack"
 PUBLISH_TO_SERVER: Final = "publish_to_server"
 SERVER_TO_SERVER: Final = "server-to-server"
 PRESENCE: Final = "presence"
+HISTORY: Final = "history"
 PONG: Final = "pong"
 SUBSCRIBED: Final = "subscribed"
 UNSUBSCRIBED: Final = "unsubscribed"
@@ -69,6 +70,13 @@ class Fields:
     COUNT: Final = "count"
     IDS: Final = "ids"
     TRUNCATED: Final = "truncated"
+    OFFSET: Final = "offset"
+    EPOCH: Final = "epoch"
+    SINCE: Final = "since"
+    RECOVERED: Final = "recovered"
+    LIMIT: Final = "limit"
+    REVERSE: Final = "reverse"
+    PUBLICATIONS: Final = "publications"
 
 
 class Errors:
@@ -102,6 +110,8 @@ class Errors:
     TOO_MANY_TOPICS: Final = "limit: max_topics_per_connection ({limit}) reached"
     TOO_MANY_PENDING_ACKS: Final = "limit: max_pending_acks_per_connection ({limit}) reached"
     SERVER_PENDING_ACKS: Final = "limit: max_pending_acks ({limit}) reached on this server"
+    NO_HISTORY: Final = "no history for topic: {topic}"
+    HISTORY_UNAVAILABLE: Final = "history unavailable, try again"
 
 
 class ErrorCodes:
@@ -110,6 +120,7 @@ class ErrorCodes:
     FORBIDDEN: Final = "forbidden"
     ID_TAKEN: Final = "id_taken"
     LIMIT: Final = "limit"
+    NO_HISTORY: Final = "no_history"
 
 
 class CloseCodes:

@@ -133,13 +133,14 @@ class TokenVerifier:
                 subscribe=claims.get("subscribe"),
                 publish=claims.get("publish"),
                 direct=claims.get("direct"),
+                history=claims.get("history"),
                 relay=claims.get("relay"),
                 ack=claims.get("ack"),
                 # Closed when `exp` (and the leeway allowed at verification) has passed (spec §10.5).
                 expires_at=float(expiry) + self._leeway,
             )
         except TypeError:
-            raise InvalidToken("subscribe, publish and direct must be lists of strings") from None
+            raise InvalidToken("subscribe, publish, direct and history must be lists of strings") from None
 
 
 def upgrade_token(request: UpgradeRequest) -> str | None:

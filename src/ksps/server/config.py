@@ -33,11 +33,22 @@ class SettingDoc:
     default_text: str = ""
     #: Masked by `ksps config` and never logged.
     secret: bool = False
+    #: A list given by repeating the flag (`--history A --history B`); its environment variable separates the
+    #: items with `;` instead of `,` (the items contain commas).
+    repeatable: bool = False
 
 
-def setting(default: _T, help: str, *, flag: str = "", default_text: str = "", secret: bool = False) -> _T:
+def setting(
+    default: _T,
+    help: str,
+    *,
+    flag: str = "",
+    default_text: str = "",
+    secret: bool = False,
+    repeatable: bool = False,
+) -> _T:
     """A `ServerConfig` field that is also a `ksps serve` option (and a config-file key, and a `KSPS_*` variable)."""
-    doc = SettingDoc(help=help, flag=flag, default_text=default_text, secret=secret)
+    doc = SettingDoc(help=help, flag=flag, default_text=default_text, secret=secret, repeatable=repeatable)
     value: _T = field(default=default, metadata={SETTING: doc}, repr=not secret)
     return value  # a dataclasses.Field, which @dataclass turns into the default
 
@@ -259,6 +270,26 @@ class ServerConfig:
         "token enabling the admin page at /admin, at least 16 characters; prefer the environment variable",
         default_text="none, no admin page",
         secret=True,
+    )
+
+    # -- history (spec §14, docs/history.md) ----------------------------------------------------------------
+    #: Publications kept per topic for every topic not matched by a `history` rule; 0 = none. Default 0 (off).
+    history_size: int = setting(0, "publications kept per topic for every topic, 0 = none but --history rules")
+    #: Seconds a kept publication lives, for `history_size` and rules without a TTL. Default 300.
+    history_ttl: float = setting(300.0, "seconds a kept publication lives, for --history-size and rules without TTL")
+    #: `PATTERN=SIZE,TTL` rules (`*` matches anything, TTL in seconds or with s/m/h/d); the first match wins,
+    #: SIZE 0 turns history off for those topics. Repeat the flag; `;` separates them in KSPS_HISTORY.
+    #: Default none.
+    history: tuple[str, ...] = setting(
+        (), "PATTERN=SIZE,TTL: history for matching topics, first match wins; repeat the flag", repeatable=True
+    )
+    #: Publications at most in one recovery or one `history` reply (like Centrifugo's 300). Default 300.
+    history_recover_max: int = setting(300, "publications at most per recovery or history reply")
+    #: Memory engine bounds: topics with kept history, and bytes of kept publications in total; past either,
+    #: the topic published to least recently loses its history (and its epoch). Default 10,000 and 64 MiB.
+    history_max_topics: int = setting(10_000, "topics with history kept in memory; past it the least recent is dropped")
+    history_max_bytes: int = setting(
+        64 * 1024 * 1024, "bytes of history kept in memory; past it the least recent topic is dropped"
     )
 
     # -- end of settings ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from ..protocol import CloseCodes, CloseReasons
 from .auth import RegistrationDeadlines, TokenVerifier, auth_policy, token_middleware
 from .config import ServerConfig
 from .connection import Connection
+from .history import HistorySweeper, topic_history
 from .hosts import AllowedHosts
 from .limits import ConnectionGate, OutputBudget, fd_connection_ceiling
 from .listener import Traffic, listen
@@ -29,7 +30,7 @@ from .runner import CallbackRunner
 from .upgrade import UpgradeRequest, UpgradeRouter
 
 if TYPE_CHECKING:
-    from ..cluster import RedisBackplane
+    from ..cluster import RedisBackplane, RedisHistory
 
 __all__ = ["ServerCore"]
 
@@ -81,6 +82,9 @@ class ServerCore:
         self.broker = Broker(
             self.id, _LoopScheduler(), self._runner, config.default_ack_timeout, limits=_broker_limits(config)
         )
+        # -- history (spec §14): memory engine by default, the Redis one once joined to a cluster
+        self.broker.history = topic_history(config)
+        self.history_sweeper = HistorySweeper(self.broker.history)
         self.relayer = Relayer(config.peer_secret, timeout=config.relay_timeout)
         self.federation = self._federation(config.split_address()[1])
         limits = Limits(config.max_topic_bytes, config.max_id_bytes, config.max_ack_timeout)
@@ -107,6 +111,7 @@ class ServerCore:
         self.observer = Observer(self)
         self._server: asyncio.Server | None = None
         self.cluster: RedisBackplane | None = None
+        self.history_engine: RedisHistory | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: Outbox | None = None
         self._stopping = False
@@ -253,6 +258,7 @@ class ServerCore:
             raise
         if config.redis_url:
             await self._join_cluster()
+        self.history_sweeper.start()
         self.federation = self.handler.federation = self._federation(self.port)  # the real port, if it was 0
         log.info("ksps server %s listening on %s", self.id, self.url)
 
@@ -285,6 +291,12 @@ class ServerCore:
             self.broker, config.redis_url, config.redis_prefix, config.cluster_heartbeat, config.cluster_node_timeout
         )
         await self.cluster.start()
+        if self.broker.history is not None:  # history shared by the nodes, in Redis (spec §14.5)
+            from ..cluster import RedisHistory
+
+            self.history_engine = RedisHistory(config.redis_url, config.redis_prefix)
+            self.history_engine.start()
+            self.broker.history.engine = self.history_engine
 
     async def stop(self) -> None:
         """Close every connection with 1000, end pending acks, wait for callbacks; idempotent."""
@@ -292,6 +304,7 @@ class ServerCore:
             await self._stopped.wait() if self._stopping else None
             return
         self._stopping = True
+        self.history_sweeper.stop()
         server = self._server
         server.close()
         self.deadlines.stop()
@@ -306,6 +319,9 @@ class ServerCore:
         await self.relayer.drain(grace)
         if self.cluster is not None:
             await self.cluster.stop()
+        if self.history_engine is not None:
+            await self.history_engine.stop()
+            self.history_engine = None
         if self._runner.runner is not None:
             await self._runner.runner.drain(grace)
         await self._wait_connections_gone(grace)

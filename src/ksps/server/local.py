@@ -19,6 +19,7 @@ from ..broker.permissions import AuthorizeHook
 from ..broker.presence import MemberList
 from ..protocol.presence import PresenceInfo
 from .ack import Ack
+from .history import HistoryPage, read_history
 from .upgrade import Middleware, UpgradeHook
 
 if TYPE_CHECKING:
@@ -97,6 +98,11 @@ class LocalApi:
 
         self._core.broker.presence_of(topic, reply)
         return await done
+    async def history(
+        self, topic: str, *, since: tuple[int, str] | None, limit: int | None, reverse: bool
+    ) -> HistoryPage:
+        """`topic`'s kept publications, as a client's `history` request reads them (spec §14.4)."""
+        return await read_history(self._core.broker.history, topic, since=since, limit=limit, reverse=reverse)
 
     # -- hooks -------------------------------------------------------------------------------------------
 

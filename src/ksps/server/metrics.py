@@ -20,6 +20,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from ..broker.history import MemoryHistory
 from ..broker.stats import KINDS
 
 if TYPE_CHECKING:
@@ -144,6 +145,12 @@ class ServerCollector(Collector):
         yield _gauge(
             "ksps_send_queue_bytes", "Bytes waiting to be sent, all connections (the output budget).", budget.total
         )
+        engine = broker.history.engine if broker.history is not None else None
+        if isinstance(engine, MemoryHistory):  # the Redis engine's history is Redis's to report (spec §14.5)
+            topics, kept = engine.size()
+            yield _gauge("ksps_history_topics", "Topics with history kept in this node's memory.", topics)
+            yield _gauge("ksps_history_publications", "Publications kept in this node's memory.", kept)
+            yield _gauge("ksps_history_bytes", "Bytes of history counted against history_max_bytes.", engine.kept_bytes)
         monitor = self._monitor
         yield _gauge("ksps_event_loop_lag_seconds", "Event-loop lag: the latest sample (one a second).", monitor.lag)
         yield _gauge(

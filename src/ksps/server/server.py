@@ -29,6 +29,7 @@ from ..protocol.presence import PresenceInfo
 from .ack import Ack
 from .config import ServerConfig
 from .core import ServerCore
+from .history import HistoryPage
 from .local import LocalApi
 from .upgrade import Middleware, UpgradeHook
 
@@ -79,6 +80,7 @@ class Server(KspsSpelling):
         "CountClients": "count_clients",
         "CountSubscribers": "count_subscribers",
         "Presence": "presence",
+        "History": "history",
     }
 
     __slots__ = ("_api", "_core")
@@ -242,12 +244,14 @@ class Server(KspsSpelling):
         """Relay `data` to another server (spec §8), signed with the peer secret (spec §12.1).
 
         Server code is trusted: any address, not only `peers`, and no cap. Raises ConnectionFailed when the
-        relay fails, with the reason (unlike a client's `publish_to_server`, spec §12.2), and ValueError for an
-        address that is not `host:port/path`.
+        relay fails, with the reason (unlike a client's `publish_to_server`, spec §12.2), ValueError for an
+        address that is not `host:port/path`, and RuntimeError when no `peer_secret` is set.
         """
         target = _parse(address)
         try:
             await self._api.relay(target, _raw(data), secure)
+        except RuntimeError:
+            raise  # a server that cannot relay at all (no peer secret): a setup problem, not a failed relay
         except Exception as exc:
             raise ConnectionFailed(f"failed to relay to server: {exc}") from exc
 
@@ -267,6 +271,13 @@ class Server(KspsSpelling):
         Redis round trip (at most 2 seconds for a node that does not answer).
         """
         return await self._api.presence(topic)
+    async def history(
+        self, topic: str, since: tuple[int, str] | None = None, limit: int | None = None, reverse: bool = False
+    ) -> HistoryPage:
+        """The kept publications of `topic` (spec §14.4): after `since` (`(offset, epoch)`), at most `limit`
+        (and at most `history_recover_max`), newest first with `reverse`. Raises ValueError when the topic
+        keeps no history, ConnectionFailed when its engine cannot answer now (Redis unreachable)."""
+        return await self._api.history(topic, since=since, limit=limit, reverse=reverse)
 
     def __repr__(self) -> str:
         return f"<ksps.Server id={self.id!r} address={self.config.address!r}>"

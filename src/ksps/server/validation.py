@@ -16,6 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from ..broker import parse_relay_address
+from ..broker.history import parse_history_rule
 from ..errors import ConfigProblem, KspsError
 from .config import SETTING, ServerConfig
 
@@ -28,11 +29,14 @@ MIN_ADMIN_TOKEN = 16
 MIN_MESSAGE_SIZE = 512
 
 #: Settings whose value must be at least 1 (a limit of 0 would refuse everything, and does not mean "off").
-_AT_LEAST_ONE = frozenset({"frame_burst", "max_topic_bytes", "max_id_bytes", "max_send_queue", "max_message_fragments"})
+_AT_LEAST_ONE = frozenset(
+    {"frame_burst", "max_topic_bytes", "max_id_bytes", "max_send_queue", "max_message_fragments",
+     "history_recover_max", "history_max_topics", "history_max_bytes"}
+)  # fmt: skip
 #: Durations that must be more than 0; the other durations may be 0 (off, or no wait).
 _POSITIVE = frozenset(
     {"default_ack_timeout", "max_ack_timeout", "handshake_timeout", "relay_timeout", "peer_clock_window",
-     "cluster_heartbeat", "cluster_node_timeout"}
+     "cluster_heartbeat", "cluster_node_timeout", "history_ttl"}
 )  # fmt: skip
 
 
@@ -173,4 +177,13 @@ def _admin(config: ServerConfig) -> Iterator[ConfigProblem]:
         yield ConfigProblem("admin_token", f"must be at least {MIN_ADMIN_TOKEN} characters (or empty: no admin page)")
 
 
-_RULES: tuple[Callable[[ServerConfig], Iterator[ConfigProblem]], ...] = (_ranges, _addresses, _files, _admin)
+def _history(config: ServerConfig) -> Iterator[ConfigProblem]:
+    # -- history (spec §14.1): each rule PATTERN=SIZE,TTL must parse.
+    for rule in config.history:
+        try:
+            parse_history_rule(rule, default_ttl=config.history_ttl)
+        except ValueError as exc:
+            yield ConfigProblem("history", str(exc))
+
+
+_RULES: tuple[Callable[[ServerConfig], Iterator[ConfigProblem]], ...] = (_ranges, _addresses, _files, _admin, _history)

@@ -41,196 +41,6 @@ var BusClient = (() => {
     tokenClaims: () => tokenClaims
   });
 
-  // src/acks.ts
-  var ACK_GRACE_MS = 500;
-  var ClientAck = class {
-    /** Handles are made by `Client.PublishWithAck` and `Client.PublishToIDWithAck`. */
-    constructor(ackId, timeoutMs, owner) {
-      this.responses = /* @__PURE__ */ new Map();
-      this.complete = false;
-      this.finished = false;
-      this.wasCancelled = false;
-      this.sent = false;
-      this.id = ackId;
-      this.timeout = timeoutMs;
-      this.owner = owner;
-      this.done = new Promise((resolve) => this.resolveDone = resolve);
-      this.firstArrived = new Promise((resolve) => this.resolveFirstArrived = resolve);
-      this.timer = setTimeout(() => this._finish(), timeoutMs + ACK_GRACE_MS);
-    }
-    // -- what the client feeds in ----------------------------------------------------------------------
-    /** @internal The request went out on a connection. */
-    _markSent() {
-      this.sent = true;
-    }
-    /** @internal True once the request went out. */
-    get _sent() {
-      return this.sent;
-    }
-    /** @internal True once the handle ended. */
-    get _finished() {
-      return this.finished;
-    }
-    /** @internal One `ack_progress` (spec §6.3). */
-    _onProgress(response) {
-      if (this.finished) {
-        return;
-      }
-      this.responses.set(response.client_id, response);
-      if (this.first === void 0) {
-        this.first = response;
-        this.resolveFirstArrived();
-      }
-    }
-    /** @internal The final `ack_response` (spec §6.2). */
-    _onResponse(responses) {
-      if (this.finished) {
-        return;
-      }
-      for (const [clientId, response] of Object.entries(responses)) {
-        this.responses.set(clientId, response);
-        this.first ?? (this.first = response);
-      }
-      this.complete = true;
-      this._finish();
-    }
-    /** @internal The server refused the request (an `error` frame with its ack ID, spec §11). */
-    _fail(error) {
-      if (!this.finished) {
-        this.refusal = error;
-        this._finish();
-      }
-    }
-    /** @internal Ends the handle: every pending and later wait resolves at once. */
-    _finish() {
-      if (this.finished) {
-        return;
-      }
-      this.finished = true;
-      clearTimeout(this.timer);
-      this.resolveDone();
-      this.resolveFirstArrived();
-      this.owner.forget(this.id);
-    }
-    // -- the public API --------------------------------------------------------------------------------
-    /**
-     * Waits until the request ends; resolves to every response by responder client ID. An empty object
-     * means nobody answered: no subscriber, a timeout, a cancel or a lost connection. Rejects with
-     * {@link ServerErrorReply} (its `code`, e.g. `"forbidden"`) when the server refused the request.
-     */
-    async Wait() {
-      await this.done;
-      if (this.refusal !== void 0) {
-        throw this.refusal;
-      }
-      return Object.fromEntries(this.responses);
-    }
-    /**
-     * Waits for the FIRST response to arrive: `{response, success: true}`, or
-     * `{response: null, success: false}` when none will (no subscriber, timeout, cancel, lost connection).
-     * Does not consume it: `Wait()` still returns it.
-     */
-    async WaitAny() {
-      await this.firstArrived;
-      if (this.refusal !== void 0) {
-        throw this.refusal;
-      }
-      return this.first === void 0 ? { response: null, success: false } : { response: this.first, success: true };
-    }
-    /**
-     * Responder client ID -> answered yet, as the server sees it while the request runs (spec §6.5).
-     * Once the request ended (or while disconnected) the answer comes from the responses received.
-     */
-    async GetStatus() {
-      if (!this.finished && this.sent) {
-        const status = await this.owner.queryStatus(this.id);
-        if (status !== void 0) {
-          return status;
-        }
-      }
-      return Object.fromEntries([...this.responses.keys()].map((clientId) => [clientId, true]));
-    }
-    /** True when every expected responder has answered (the server's final answer has arrived). */
-    async IsComplete() {
-      if (this.finished) {
-        return this.complete;
-      }
-      const status = await this.GetStatus();
-      const values = Object.values(status);
-      return this.complete || values.length > 0 && values.every(Boolean);
-    }
-    /** Stops waiting: pending and later waits resolve at once with what arrived; the server drops the request. */
-    Cancel() {
-      if (this.finished) {
-        return;
-      }
-      this.wasCancelled = true;
-      if (this.sent) {
-        this.owner.cancelOnServer(this.id);
-      }
-      this._finish();
-    }
-    /** True after `Cancel()`. */
-    get cancelled() {
-      return this.wasCancelled;
-    }
-    /** Same as {@link ClientAck.Wait}. */
-    wait() {
-      return this.Wait();
-    }
-    /** Same as {@link ClientAck.WaitAny}. */
-    waitAny() {
-      return this.WaitAny();
-    }
-    /** Same as {@link ClientAck.GetStatus}. */
-    getStatus() {
-      return this.GetStatus();
-    }
-    /** Same as {@link ClientAck.IsComplete}. */
-    isComplete() {
-      return this.IsComplete();
-    }
-    /** Same as {@link ClientAck.Cancel}. */
-    cancel() {
-      this.Cancel();
-    }
-  };
-  var AckTable = class {
-    constructor(clientId) {
-      this.clientId = clientId;
-      this.pending = /* @__PURE__ */ new Map();
-      this.counter = 0;
-    }
-    /** A fresh ack ID, in the original clients' format `client_ack_<id>_<n>`. */
-    newId() {
-      this.counter += 1;
-      return `client_ack_${this.clientId}_${this.counter}`;
-    }
-    add(handle) {
-      this.pending.set(handle.id, handle);
-    }
-    get(ackId) {
-      return this.pending.get(ackId);
-    }
-    forget(ackId) {
-      this.pending.delete(ackId);
-    }
-    /** Ends the handles whose request went out on the lost connection: the server forgot them. */
-    connectionLost() {
-      for (const handle of [...this.pending.values()]) {
-        if (handle._sent) {
-          handle._finish();
-        }
-      }
-    }
-    /** Ends every handle (the client is closing). */
-    finishAll() {
-      for (const handle of [...this.pending.values()]) {
-        handle._finish();
-      }
-    }
-  };
-
   // src/errors.ts
   var KspsError = class extends Error {
     constructor(message, options) {
@@ -279,6 +89,230 @@ var BusClient = (() => {
     return String(thrown);
   }
 
+  // src/core/ack-state.ts
+  var ACK_GRACE_MS = 500;
+  var AckTable = class {
+    constructor() {
+      this.byHandle = /* @__PURE__ */ new Map();
+      this.handleOf = /* @__PURE__ */ new Map();
+    }
+    add(handle, ackId, expiresAt) {
+      const pending = { handle, ackId, expiresAt, sent: false, answered: /* @__PURE__ */ new Set() };
+      this.byHandle.set(handle, pending);
+      this.handleOf.set(ackId, handle);
+      return pending;
+    }
+    get(handle) {
+      return this.byHandle.get(handle);
+    }
+    byAckId(ackId) {
+      const handle = this.handleOf.get(ackId);
+      return handle === void 0 ? void 0 : this.byHandle.get(handle);
+    }
+    remove(pending) {
+      this.byHandle.delete(pending.handle);
+      this.handleOf.delete(pending.ackId);
+    }
+    /** Every pending request, oldest first. */
+    all() {
+      return [...this.byHandle.values()];
+    }
+    /** The earliest expiry, or null. */
+    nextExpiry() {
+      let next = null;
+      for (const pending of this.byHandle.values()) {
+        if (next === null || pending.expiresAt < next) {
+          next = pending.expiresAt;
+        }
+      }
+      return next;
+    }
+  };
+
+  // src/acks.ts
+  var ClientAck = class {
+    /** Handles are made by `Client.PublishWithAck` and `Client.PublishToIDWithAck`. */
+    constructor(handle, ackId, timeoutMs, owner) {
+      this.responses = /* @__PURE__ */ new Map();
+      this.lastStatus = {};
+      this.complete = false;
+      this.finished = false;
+      this.wasCancelled = false;
+      this.statusWaiters = [];
+      this.handle = handle;
+      this.id = ackId;
+      this.timeout = timeoutMs;
+      this.owner = owner;
+      this.done = new Promise((resolve) => this.resolveDone = resolve);
+      this.firstArrived = new Promise((resolve) => this.resolveFirstArrived = resolve);
+    }
+    // -- what the client feeds in (the core's events) --------------------------------------------------
+    /** @internal One responder's answer (`ack_progress`, or a response of the final `ack_response`). */
+    _onResponse(response) {
+      this.responses.set(response.client_id, response);
+      if (this.first === void 0) {
+        this.first = response;
+        this.resolveFirstArrived();
+      }
+    }
+    /** @internal The server answered `get_ack_status`. */
+    _onStatus(status) {
+      this.lastStatus = { ...status };
+      for (const [resolve] of this.statusWaiters.splice(0)) {
+        resolve(this.GetStatus());
+      }
+    }
+    /** @internal A status query could not be asked or answered (not connected). */
+    _onStatusRefused(error) {
+      for (const [, reject] of this.statusWaiters.splice(0)) {
+        reject(error);
+      }
+    }
+    /** @internal The server refused the request (an `error` frame with its ack ID, spec §11). */
+    _onRefused(error) {
+      this.refusal ?? (this.refusal = error);
+    }
+    /** @internal The server's final `ack_response` arrived: every expected responder answered. */
+    _onFinal() {
+      this.complete = true;
+    }
+    /** @internal The request ended: every pending and later wait resolves at once. */
+    _onDone() {
+      if (this.finished) {
+        return;
+      }
+      this.finished = true;
+      this.resolveDone();
+      this.resolveFirstArrived();
+      for (const [resolve] of this.statusWaiters.splice(0)) {
+        resolve(this.GetStatus());
+      }
+    }
+    // -- the public API --------------------------------------------------------------------------------
+    /**
+     * Waits until the request ends; resolves to every response by responder client ID. An empty object
+     * means nobody answered: no subscriber, a timeout, a cancel or a lost connection. Rejects with
+     * {@link ServerErrorReply} (its `code`, e.g. `"forbidden"`) when the server refused the request.
+     */
+    async Wait() {
+      await this.done;
+      if (this.refusal !== void 0) {
+        throw this.refusal;
+      }
+      return Object.fromEntries(this.responses);
+    }
+    /**
+     * Waits for the FIRST response to arrive: `{response, success: true}`, or
+     * `{response: null, success: false}` when none will (no subscriber, timeout, cancel, lost connection).
+     * Does not consume it: `Wait()` still returns it.
+     */
+    async WaitAny() {
+      await this.firstArrived;
+      if (this.refusal !== void 0) {
+        throw this.refusal;
+      }
+      return this.first === void 0 ? { response: null, success: false } : { response: this.first, success: true };
+    }
+    /**
+     * Responder client ID -> answered (true) or not yet, from the last known state: the responses received,
+     * and the last {@link ClientAck.FetchStatus} answer. Synchronous; it does not ask the server.
+     */
+    GetStatus() {
+      const status = { ...this.lastStatus };
+      for (const clientId of this.responses.keys()) {
+        status[clientId] = true;
+      }
+      return status;
+    }
+    /**
+     * True when every expected responder has answered, from the last known state: the server's final
+     * answer arrived, or the last fetched status has every responder answered. Synchronous.
+     */
+    IsComplete() {
+      if (this.complete) {
+        return true;
+      }
+      const values = Object.values(this.GetStatus());
+      return !this.finished && Object.keys(this.lastStatus).length > 0 && values.every(Boolean);
+    }
+    /**
+     * Asks the server for the status (spec §6.5) and resolves to it (see {@link ClientAck.GetStatus}). Rejects
+     * with {@link NotConnected} while disconnected, and once the request ended (the server forgot it; the
+     * last known state is {@link ClientAck.GetStatus}).
+     */
+    FetchStatus() {
+      if (this.finished) {
+        return Promise.reject(new NotConnected("the request ended: the server no longer has its status"));
+      }
+      return new Promise((resolve, reject) => {
+        this.statusWaiters.push([resolve, reject]);
+        this.owner.fetchStatus(this.handle);
+      });
+    }
+    /** Stops waiting: pending and later waits resolve at once with what arrived; the server drops the request. */
+    Cancel() {
+      if (this.finished) {
+        return;
+      }
+      this.wasCancelled = true;
+      this.owner.cancel(this.handle);
+    }
+    /** True after `Cancel()`. */
+    get cancelled() {
+      return this.wasCancelled;
+    }
+    /** Same as {@link ClientAck.Wait}. */
+    wait() {
+      return this.Wait();
+    }
+    /** Same as {@link ClientAck.WaitAny}. */
+    waitAny() {
+      return this.WaitAny();
+    }
+    /** Same as {@link ClientAck.GetStatus}. */
+    getStatus() {
+      return this.GetStatus();
+    }
+    /** Same as {@link ClientAck.IsComplete}. */
+    isComplete() {
+      return this.IsComplete();
+    }
+    /** Same as {@link ClientAck.FetchStatus}. */
+    fetchStatus() {
+      return this.FetchStatus();
+    }
+    /** Same as {@link ClientAck.Cancel}. */
+    cancel() {
+      this.Cancel();
+    }
+  };
+
+  // src/core/backoff.ts
+  var ReconnectPolicy = class {
+    constructor(initialDelay, factor, maxDelay, random = Math.random) {
+      this.initialDelay = initialDelay;
+      this.factor = factor;
+      this.maxDelay = maxDelay;
+      this.random = random;
+      this.attempt = 0;
+    }
+    /** The upper bound of the next delay, in ms. */
+    bound() {
+      const exponent = Math.min(this.attempt, 64);
+      return Math.min(this.maxDelay, this.initialDelay * this.factor ** exponent);
+    }
+    /** The delay before the next attempt, in ms; advances the sequence. */
+    nextDelay() {
+      const delay = this.random() * this.bound();
+      this.attempt += 1;
+      return delay;
+    }
+    /** Start again from the initial delay (after a successful connection). */
+    reset() {
+      this.attempt = 0;
+    }
+  };
+
   // src/protocol/vocabulary.ts
   var ClientAction = {
     Ping: "ping",
@@ -293,7 +327,8 @@ var BusClient = (() => {
     CancelAck: "cancel_ack",
     PublishToServer: "publish_to_server",
     ServerToServer: "server-to-server",
-    Presence: "presence"
+    Presence: "presence",
+    History: "history"
   };
   var ServerAction = {
     Pong: "pong",
@@ -307,6 +342,7 @@ var BusClient = (() => {
     AckProgress: "ack_progress",
     AckStatus: "ack_status",
     AckCancelled: "ack_cancelled",
+    History: "history",
     ServerMessageSent: "server_message_sent",
     Error: "error",
     Presence: "presence",
@@ -342,120 +378,72 @@ var BusClient = (() => {
     return `${DIRECT_TOPIC_PREFIX}${clientId}_`;
   }
 
-  // src/reconnect-policy.ts
-  var ReconnectPolicy = class {
-    constructor(initialDelay, factor, maxDelay, random = Math.random) {
-      this.initialDelay = initialDelay;
-      this.factor = factor;
-      this.maxDelay = maxDelay;
-      this.random = random;
-      this.attempt = 0;
+  // src/core/frames.ts
+  var FrameBuilder = class {
+    constructor(clientId) {
+      this.clientId = clientId;
     }
-    /** The upper bound of the next delay, in ms. */
-    bound() {
-      const exponent = Math.min(this.attempt, 64);
-      return Math.min(this.maxDelay, this.initialDelay * this.factor ** exponent);
+    /** Registration and the in-place token refresh (spec §3.1, §10); `token` left out when empty. */
+    ping(rid, token = "") {
+      return this.frame(token === "" ? { action: ClientAction.Ping, rid } : { action: ClientAction.Ping, token, rid });
     }
-    /** The delay before the next attempt, in ms; advances the sequence. */
-    nextDelay() {
-      const delay = this.random() * this.bound();
-      this.attempt += 1;
-      return delay;
+    /** `joinLeave`: also the topic's join/leave events (spec §15.3). */
+    subscribe(topic, rid, joinLeave = false) {
+      return this.frame(joinLeave ? { action: ClientAction.Subscribe, topic, join_leave: true, rid } : { action: ClientAction.Subscribe, topic, rid });
     }
-    /** Start again from the initial delay (after a successful connection). */
-    reset() {
-      this.attempt = 0;
+    /** The members of a topic (spec §15.2). */
+    presence(topic, rid) {
+      return this.frame({ action: "presence", topic, rid });
+    }
+    unsubscribe(topic, rid) {
+      return this.frame({ action: ClientAction.Unsubscribe, topic, rid });
+    }
+    /** No `rid` on plain publications: the fast path; a refusal is matched by `topic` (spec §11.1). */
+    publish(topic, data) {
+      return this.frame({ action: ClientAction.Publish, topic, data });
+    }
+    direct(to, data) {
+      return this.frame({ action: ClientAction.DirectMessage, to, data });
+    }
+    publishToServer(address, data, secure) {
+      return this.frame({ action: ClientAction.PublishToServer, to: address, data, status: { is_secure: secure } });
+    }
+    /** Always asks for `ack_progress`, so WaitAny sees the first answer (spec §6.3). */
+    publishWithAck(topic, data, ackId, timeout) {
+      return this.frame({ action: ClientAction.PublishWithAck, topic, data, ack_id: ackId, timeout, progress: true });
+    }
+    publishToIdWithAck(to, data, ackId, timeout) {
+      return this.frame({ action: ClientAction.PublishToIdWithAck, to, data, ack_id: ackId, timeout, progress: true });
+    }
+    /** A subscriber's answer to a `publish_ack` (spec §6.1). */
+    ack(serverAckId, success, error = "") {
+      const data = { ack_id: serverAckId, client_id: this.clientId, success };
+      if (error !== "") {
+        data["error"] = error;
+      }
+      return this.frame({ action: ClientAction.Ack, ack_id: serverAckId, data });
+    }
+    getAckStatus(ackId, rid) {
+      return this.frame({ action: ClientAction.GetAckStatus, ack_id: ackId, rid });
+    }
+    cancelAck(ackId) {
+      return this.frame({ action: ClientAction.CancelAck, ack_id: ackId });
+    }
+    frame(frame) {
+      frame["from"] = this.clientId;
+      return frame;
     }
   };
 
   // src/protocol/codec.ts
-  var FrameEncoder = class {
-    constructor(clientId) {
-      this.clientId = clientId;
-    }
-    /**
-     * Registration, the liveness probe of an open connection (spec §3.1), and the in-place refresh of the
-     * token (spec §10). `token` and `rid` are left out when empty.
-     */
-    ping(token = "", rid = "") {
-      return this.encode(withOptional({ action: ClientAction.Ping }, token, rid));
-    }
-    /** `rid` matches the server's refusal to this request (spec §11). */
-    subscribe(topic, rid = "") {
-      return this.encode(withOptional({ action: ClientAction.Subscribe, topic }, "", rid));
-    }
-    unsubscribe(topic, rid = "") {
-      return this.encode(withOptional({ action: ClientAction.Unsubscribe, topic }, "", rid));
-    }
-    publish(topic, data) {
-      return this.encode({ action: ClientAction.Publish, topic, data });
-    }
-    /** A direct message to one client, or to the server's OnID handler (spec §5.1). */
-    direct(targetId, data) {
-      return this.encode({ action: ClientAction.DirectMessage, to: targetId, data });
-    }
-    /** Publish with acknowledgement; always asks for `ack_progress` frames (spec §6.1-§6.3). */
-    publishWithAck(topic, data, ackId, timeoutMs) {
-      return this.encode({
-        action: ClientAction.PublishWithAck,
-        topic,
-        data,
-        ack_id: ackId,
-        timeout: timeoutMs,
-        progress: true
-      });
-    }
-    /** A direct message with acknowledgement (spec §6.4). */
-    publishToIdWithAck(targetId, data, ackId, timeoutMs) {
-      return this.encode({
-        action: ClientAction.PublishToIdWithAck,
-        to: targetId,
-        data,
-        ack_id: ackId,
-        timeout: timeoutMs,
-        progress: true
-      });
-    }
-    /** A subscriber's answer to a `publish_ack` (spec §6.1). */
-    ack(serverAckId, success, error) {
-      const body = { ack_id: serverAckId, client_id: this.clientId, success };
-      if (error !== "") {
-        body.error = error;
-      }
-      return this.encode({ action: ClientAction.Ack, ack_id: serverAckId, data: body });
-    }
-    getAckStatus(ackId) {
-      return this.encode({ action: ClientAction.GetAckStatus, ack_id: ackId });
-    }
-    cancelAck(ackId) {
-      return this.encode({ action: ClientAction.CancelAck, ack_id: ackId });
-    }
-    /** Ask the server to relay `data` to another server (spec §8.1). */
-    publishToServer(address, data, secure) {
-      return this.encode({ action: ClientAction.PublishToServer, to: address, data, status: { is_secure: secure } });
-    }
-    encode(frame) {
-      frame["from"] = this.clientId;
-      return JSON.stringify(frame);
-    }
-  };
-  function withOptional(frame, token, rid) {
-    if (token !== "") {
-      frame["token"] = token;
-    }
-    if (rid !== "") {
-      frame["rid"] = rid;
-    }
-    return frame;
-  }
-  function decodeServerFrames(text) {
+  function parseServerMessage(text) {
     let value;
     try {
       value = JSON.parse(text);
     } catch (error) {
       throw new ProtocolError(`invalid JSON from the server: ${error.message}`, { cause: error });
     }
-    return Array.isArray(value) ? value.map(checkFrame) : [checkFrame(value)];
+    return Array.isArray(value) ? value : [value];
   }
   function unwrapDelivery(frame) {
     const outer = frame.data;
@@ -464,9 +452,6 @@ var BusClient = (() => {
       return { data: outer["data"], from: frame.from ?? nestedFrom };
     }
     return { data: outer ?? null, from: frame.from ?? "" };
-  }
-  function directMessage(frame) {
-    return { data: frame.data ?? null, from: frame.from ?? "" };
   }
   function readAckResponse(value, fallbackClientId = "") {
     if (!isObject(value)) {
@@ -513,11 +498,25 @@ var BusClient = (() => {
     if (status !== void 0) {
       frame.status = status;
     }
+    readPresence(value, frame);
     const responses = readResponses(value["responses"]);
     if (responses !== void 0) {
       frame.responses = responses;
     }
     return frame;
+  }
+  function readPresence(value, frame) {
+    const count = value["count"];
+    if (typeof count === "number" && Number.isInteger(count)) {
+      frame.count = count;
+    }
+    const ids = value["ids"];
+    if (Array.isArray(ids)) {
+      frame.ids = ids.filter((id) => typeof id === "string");
+    }
+    if (value["truncated"] === true) {
+      frame.truncated = true;
+    }
   }
   function readStatus(value) {
     if (!isObject(value)) {
@@ -548,215 +547,719 @@ var BusClient = (() => {
     return typeof value === "object" && value !== null && !Array.isArray(value);
   }
 
-  // src/session.ts
-  var now = () => typeof performance === "object" ? performance.now() : Date.now();
-  var Session = class {
-    /** Opens the transport at once; throws when the URL is invalid. */
-    constructor(openTransport, url, encoder, timing, listener, token = "") {
-      this.encoder = encoder;
-      this.timing = timing;
-      this.listener = listener;
-      this.token = token;
-      this.phase = "opening";
-      this.pongs = [];
-      this.lastReceivedAt = now();
-      /** The `rid` of the registration and of the token refresh in flight (spec §11). */
-      this.registerRid = "";
-      this.refreshRid = "";
-      this.ridCounter = 0;
-      this.transport = openTransport(url, {
-        onOpen: () => this.opened(),
-        onMessage: (text) => this.received(text),
-        onClose: (code, reason, detail) => this.closed(code, reason, detail)
-      });
-      this.connectTimer = setTimeout(
-        () => this.drop(`connection attempt timed out after ${timing.connectTimeout} ms`),
-        timing.connectTimeout
-      );
+  // src/core/inbound.ts
+  var ALL_KINDS = ["subscribe", "restore", "unsubscribe", "status", "presence"];
+  var SUBSCRIBE_KINDS = ["subscribe", "restore"];
+  function routeFrame(session, value) {
+    let frame;
+    try {
+      frame = checkFrame(value);
+    } catch (error) {
+      session.detail = error.message;
+      session.emit({ type: "error", error: "ProtocolError" });
+      return;
     }
-    /** True once registered: frames sent now follow the restoring frames on the same connection. */
-    get canSend() {
-      return this.phase === "restoring" || this.phase === "ready";
+    if (session.phase === "registering") {
+      registering(session, frame);
+    } else if (session.registered) {
+      route(session, frame);
     }
-    /** Sends one frame; returns false when the session cannot send (not registered yet, or ended). */
-    send(text) {
-      if (!this.canSend) {
-        return false;
-      }
-      try {
-        this.transport.send(text);
-        return true;
-      } catch {
-        return false;
-      }
+  }
+  function registering(session, frame) {
+    const answersPing = frame.rid === void 0 || frame.rid === session.registerRid;
+    if (frame.action === ServerAction.Pong && answersPing) {
+      session.registeredNow();
+    } else if (frame.action === ServerAction.Error && answersPing) {
+      session.registrationRefused(frame.error ?? "error", frame.code ?? "");
     }
-    /** Closes the connection with a closing handshake; `ended` follows (at most 1 s later). */
-    close(code, reason) {
-      if (this.phase === "ended") {
-        return;
+  }
+  function route(session, frame) {
+    switch (frame.action) {
+      case ServerAction.Publish:
+      case ServerAction.PublishAck:
+        return deliver(session, frame);
+      case ServerAction.DirectMessage:
+        return session.emit({ type: "direct", data: frame.data ?? null, from: frame.from ?? "" });
+      case ServerAction.AckProgress: {
+        const response = readAckResponse(frame.data);
+        return response === void 0 ? void 0 : ackResponses(session, frame.ack_id ?? "", [response], false);
       }
-      this.transport.close(code, reason);
-      this.closeTimer = setTimeout(() => this.drop("closing handshake timed out"), 1e3);
+      case ServerAction.AckResponse:
+        return ackResponses(session, frame.ack_id ?? "", Object.values(frame.responses ?? {}), true);
+      case ServerAction.Subscribed:
+        return subscribed(session, session.requests.take(frame.rid, SUBSCRIBE_KINDS, frame.topic ?? ""));
+      case ServerAction.Unsubscribed: {
+        const request = session.requests.take(frame.rid, ["unsubscribe"], frame.topic ?? "");
+        return request?.handle ? session.emit({ type: "unsubscribed", handle: request.handle }) : void 0;
+      }
+      case ServerAction.AckStatus: {
+        const request = session.requests.take(frame.rid, ["status"], frame.ack_id ?? "");
+        return request === void 0 ? void 0 : session.emit({ type: "status", handle: request.handle, status: frame.status ?? {} });
+      }
+      case "presence": {
+        const request = session.requests.take(frame.rid, ["presence"], frame.topic ?? "");
+        return request === void 0 ? void 0 : session.emit({
+          type: "presence",
+          handle: request.handle,
+          count: frame.count ?? 0,
+          ids: frame.ids ?? [],
+          truncated: frame.truncated === true
+        });
+      }
+      case "join":
+      case "leave":
+        return frame.topic === void 0 || frame.id === void 0 || frame.id === "" || !session.joinLeave.has(frame.topic) ? void 0 : session.emit({ type: frame.action, topic: frame.topic, id: frame.id });
+      case ServerAction.Pong:
+        if (frame.rid !== void 0 && frame.rid === session.refreshRid) session.refreshRid = "";
+        return void 0;
+      case ServerAction.Error:
+        return routeError(session, frame);
+      default:
+        return void 0;
     }
-    /** Drops the connection at once; `ended` is called before this returns. */
-    drop(reason) {
-      if (this.phase === "ended") {
-        return;
+  }
+  function deliver(session, frame) {
+    const topic = frame.topic ?? "";
+    const ackId = frame.action === ServerAction.PublishAck ? frame.ack_id ?? "" : "";
+    const message = unwrapDelivery(frame);
+    const withAck = ackId === "" ? {} : { ack_id: ackId };
+    if (ackId !== "" && topic.startsWith(directTopicPrefix(session.options.id))) {
+      session.emit({ type: "direct", data: message.data, from: message.from, ...withAck });
+    } else if (session.topics.has(topic)) {
+      session.emit({ type: "delivery", topic, data: message.data, from: message.from, ...withAck });
+    } else if (ackId !== "") {
+      session.send(session.frames.ack(ackId, false, NO_SUBSCRIBER));
+    }
+  }
+  function ackResponses(session, ackId, responses, final) {
+    const pending = session.acks.byAckId(ackId);
+    if (pending === void 0) {
+      return;
+    }
+    for (const response of responses) {
+      if (pending.answered.has(response.client_id)) {
+        continue;
       }
-      this.end({ code: null, reason, ...this.progress() });
-      this.transport.abort();
+      pending.answered.add(response.client_id);
+      const event = { type: "ack_response", handle: pending.handle, client_id: response.client_id, success: response.success };
+      session.emit(response.error === void 0 ? event : { ...event, error: response.error });
+    }
+    if (final) {
+      session.endAck(pending.handle);
+    }
+  }
+  function subscribed(session, request) {
+    if (request?.kind === "restore") {
+      for (const handle of session.takeWaiting(request.key)) {
+        session.emit({ type: "subscribed", handle });
+      }
+      session.restored();
+    } else if (request?.handle) {
+      session.emit({ type: "subscribed", handle: request.handle });
+    }
+  }
+  function routeError(session, frame) {
+    const text = frame.error ?? "error";
+    const code = frame.code ?? "";
+    session.detail = text;
+    if (frame.rid !== void 0 && frame.rid === session.refreshRid) {
+      session.refreshRid = "";
+      session.detail = `the server refused the refreshed token: ${text}`;
+      return session.emit({ type: "error", error: "AuthError", code: CLOSE_UNAUTHORIZED });
+    }
+    const request = frame.rid === void 0 ? void 0 : session.requests.take(frame.rid, ALL_KINDS, "");
+    if (request !== void 0) {
+      return refused(session, request, code, frame.topic);
+    }
+    const pending = frame.ack_id === void 0 ? void 0 : session.acks.byAckId(frame.ack_id);
+    if (pending !== void 0) {
+      session.emit({ type: "refused", handle: pending.handle, error: "ServerErrorReply", code });
+      return session.endAck(pending.handle);
+    }
+    session.emit(errorEvent(code, frame.topic));
+  }
+  function refused(session, request, code, topic) {
+    if (request.kind === "subscribe" || request.kind === "restore") {
+      session.topics.delete(request.key);
+      session.joinLeave.delete(request.key);
+    }
+    const handles = request.kind === "restore" ? session.takeWaiting(request.key) : [request.handle].filter(Boolean);
+    if (request.kind === "restore") {
+      session.restored();
+    }
+    for (const handle of handles) {
+      session.emit({ type: "refused", handle, error: "ServerErrorReply", code });
+    }
+    if (handles.length === 0) {
+      session.emit(errorEvent(code, topic ?? request.key));
+    }
+  }
+  function errorEvent(code, topic) {
+    return { type: "error", error: "ServerErrorReply", ...code === "" ? {} : { code }, ...topic === void 0 ? {} : { topic } };
+  }
+
+  // src/core/intents.ts
+  function applyIntent(session, input) {
+    switch (input.type) {
+      case "subscribe":
+        return subscribe(session, input.topic, input.handle ?? "", input.join_leave === true);
+      case "presence":
+        return presence(session, input.topic, input.handle);
+      case "unsubscribe":
+        return unsubscribe(session, input.topic, input.handle ?? "");
+      case "publish":
+        return sendOrQueue(session, session.frames.publish(input.topic, input.data));
+      case "publish_to_id":
+        return sendOrQueue(session, session.frames.direct(input.to, input.data));
+      case "publish_to_server":
+        return sendOrQueue(session, session.frames.publishToServer(input.address, input.data, input.secure));
+      case "publish_with_ack": {
+        const ackId = startAck(session, input.handle, input.timeout);
+        return sendOrQueue(session, session.frames.publishWithAck(input.topic, input.data, ackId, input.timeout), input.handle);
+      }
+      case "publish_to_id_with_ack": {
+        const ackId = startAck(session, input.handle, input.timeout);
+        return sendOrQueue(session, session.frames.publishToIdWithAck(input.to, input.data, ackId, input.timeout), input.handle);
+      }
+      case "cancel":
+        return cancel(session, input.ack);
+      case "fetch_status":
+        return fetchStatus(session, input.ack);
+      case "ack":
+        return session.registered ? session.send(session.frames.ack(input.ack_id, input.success, input.error)) : void 0;
+      case "refresh_token":
+        return refreshToken(session, input.token);
+    }
+  }
+  function subscribe(session, topic, handle, joinLeave) {
+    session.topics.add(topic);
+    if (joinLeave) {
+      session.joinLeave.add(topic);
+    } else {
+      session.joinLeave.delete(topic);
+    }
+    if (!session.registered) {
+      session.wait(topic, handle);
+      return;
+    }
+    const rid = session.env.newRid();
+    session.requests.add(rid, { kind: "subscribe", key: topic, handle });
+    session.send(session.frames.subscribe(topic, rid, joinLeave));
+  }
+  function unsubscribe(session, topic, handle) {
+    const held = session.topics.delete(topic) && session.registered;
+    session.joinLeave.delete(topic);
+    for (const waiting of session.takeWaiting(topic)) {
+      session.emit({ type: "subscribed", handle: waiting });
+    }
+    if (!held) {
+      if (handle !== "") session.emit({ type: "unsubscribed", handle });
+      return;
+    }
+    const rid = session.env.newRid();
+    session.requests.add(rid, { kind: "unsubscribe", key: topic, handle });
+    session.send(session.frames.unsubscribe(topic, rid));
+  }
+  function sendOrQueue(session, frame, handle) {
+    if (session.phase === "ready") {
+      session.send(frame);
+      const pending = handle === void 0 ? void 0 : session.acks.get(handle);
+      if (pending !== void 0) pending.sent = true;
+      return;
+    }
+    const dropped = session.queue.push(handle === void 0 ? { frame } : { frame, handle });
+    if (dropped !== void 0) {
+      session.emit({ type: "queue_overflow", dropped: dropped.frame });
+      if (dropped.handle !== void 0) session.endAck(dropped.handle);
+    }
+  }
+  function startAck(session, handle, timeout) {
+    const ackId = session.env.newAckId();
+    session.acks.add(handle, ackId, session.now + timeout + ACK_GRACE_MS);
+    return ackId;
+  }
+  function cancel(session, handle) {
+    const pending = session.acks.get(handle);
+    if (pending === void 0) {
+      return;
+    }
+    if (pending.sent && session.registered) {
+      session.send(session.frames.cancelAck(pending.ackId));
+    }
+    session.endAck(handle);
+  }
+  function fetchStatus(session, handle) {
+    const pending = session.acks.get(handle);
+    if (pending === void 0 || !pending.sent || session.phase !== "ready") {
+      session.notConnected(handle);
+      return;
+    }
+    const rid = session.env.newRid();
+    session.requests.add(rid, { kind: "status", key: pending.ackId, handle });
+    session.send(session.frames.getAckStatus(pending.ackId, rid));
+  }
+  function refreshToken(session, token) {
+    if (session.phase === "ready") {
+      session.refreshRid = session.env.newRid();
+      session.send(session.frames.ping(session.refreshRid, token));
+    }
+  }
+  function presence(session, topic, handle) {
+    if (session.phase !== "ready") {
+      session.notConnected(handle);
+      return;
+    }
+    const rid = session.env.newRid();
+    session.requests.add(rid, { kind: "presence", key: topic, handle });
+    session.send(session.frames.presence(topic, rid));
+  }
+
+  // src/core/offline-queue.ts
+  var OfflineQueue = class {
+    constructor(capacity, policy) {
+      this.capacity = capacity;
+      this.policy = policy;
+      this.frames = [];
+    }
+    get size() {
+      return this.frames.length;
+    }
+    /** Queues one frame. Returns the frame dropped to respect the bound, if any. */
+    push(entry) {
+      if (this.frames.length < this.capacity) {
+        this.frames.push(entry);
+        return void 0;
+      }
+      if (this.policy !== "drop_oldest" || this.capacity === 0) {
+        return entry;
+      }
+      const dropped = this.frames.shift();
+      this.frames.push(entry);
+      return dropped;
+    }
+    /** Removes the queued request of one ack handle, if it is still queued; true when it was. */
+    removeHandle(handle) {
+      const before = this.frames.length;
+      this.frames = this.frames.filter((entry) => entry.handle !== handle);
+      return this.frames.length !== before;
+    }
+    /** Removes and returns every queued frame, oldest first. */
+    drain() {
+      const frames = this.frames;
+      this.frames = [];
+      return frames;
+    }
+  };
+
+  // src/core/requests.ts
+  var RequestTable = class {
+    constructor() {
+      this.byRid = /* @__PURE__ */ new Map();
+    }
+    add(rid, request) {
+      this.byRid.set(rid, request);
     }
     /**
-     * Refreshes the connection's token in place: a `ping` with the same ID and the new token (spec §10);
-     * `refreshed` reports the answer. False when the session cannot send.
+     * Takes the request a reply answers: by `rid`, else (no `rid`: an original server) the oldest request
+     * of one of `kinds` about `key`.
      */
-    refresh(token) {
-      if (this.phase !== "ready") {
-        return false;
+    take(rid, kinds, key) {
+      let found = rid;
+      if (rid === void 0) {
+        for (const [candidate, request2] of this.byRid) {
+          if (kinds.includes(request2.kind) && request2.key === key) {
+            found = candidate;
+            break;
+          }
+        }
       }
-      this.refreshRid = this.nextRid();
-      return this.sendPing("refresh", token, this.refreshRid);
+      const request = found === void 0 ? void 0 : this.byRid.get(found);
+      if (found === void 0 || request === void 0 || !kinds.includes(request.kind)) {
+        return void 0;
+      }
+      this.byRid.delete(found);
+      return request;
     }
-    nextRid() {
-      this.ridCounter += 1;
-      return `p${this.ridCounter}`;
+    /** Every pending request, forgotten (the connection is gone). */
+    drain() {
+      const requests = [...this.byRid.values()];
+      this.byRid.clear();
+      return requests;
     }
-    hasEnded() {
-      return this.phase === "ended";
+  };
+
+  // src/core/close-codes.ts
+  var HTTP_UNAUTHORIZED = 401;
+  function closeDecision(code, reason, context) {
+    const { options } = context;
+    if (code === CLOSE_REPLACED) {
+      const error = { type: "error", error: "ConnectionReplaced", code: CLOSE_REPLACED };
+      return { action: "close", error, detail: `replaced by a newer connection with the same ID (close code ${CLOSE_REPLACED})` };
     }
-    opened() {
-      if (this.phase !== "opening") {
+    const authCode = authRefusal(code, reason);
+    if (authCode !== void 0) {
+      const error = { type: "error", error: "AuthError", code: authCode };
+      const detail = authCode === CLOSE_TOKEN_EXPIRED ? `the token expired: ${reason || "token expired"}` : `the server refused the credentials: ${reason || "unauthorized"}`;
+      if (!options.refreshableToken || context.firstAttempt && !options.autorestart) {
+        return { action: "close", error, detail };
+      }
+      return { action: authCode === CLOSE_TOKEN_EXPIRED ? "now" : "backoff", error, detail };
+    }
+    if (!context.wasReady) {
+      const why = code === null ? reason || "connection failed" : `closed with code ${code}${reason ? ` (${reason})` : ""}`;
+      const error = { type: "error", error: "ConnectionFailed" };
+      const detail = `could not connect to ${options.url}: ${why}`;
+      return { action: context.firstAttempt && !options.autorestart ? "close" : "backoff", error, detail };
+    }
+    return { action: options.reconnect ? "backoff" : "close", detail: "" };
+  }
+  function authRefusal(code, reason) {
+    if (code === CLOSE_UNAUTHORIZED || code === CLOSE_TOKEN_EXPIRED || code === HTTP_UNAUTHORIZED) {
+      return code;
+    }
+    if (code === null && /\b401\b/.test(reason ?? "")) {
+      return HTTP_UNAUTHORIZED;
+    }
+    return void 0;
+  }
+
+  // src/core/session.ts
+  var ClientSession = class {
+    constructor(options, env) {
+      this.options = options;
+      this.env = env;
+      /** @internal */
+      this.phase = "idle";
+      /** @internal */
+      this.acks = new AckTable();
+      /** @internal */
+      this.requests = new RequestTable();
+      /** @internal */
+      this.topics = /* @__PURE__ */ new Set();
+      /** @internal The topics subscribed with join/leave events (spec §15.3), kept for the restores. */
+      this.joinLeave = /* @__PURE__ */ new Set();
+      /**
+       * @internal Subscribe handles waiting for the next connection's confirmation of their topic: made
+       * offline, or sent on a connection lost before the answer. They settle with the restoring subscribe.
+       */
+      this.waiting = /* @__PURE__ */ new Map();
+      /** @internal */
+      this.registerRid = "";
+      /** @internal */
+      this.refreshRid = "";
+      /** @internal */
+      this.out = [];
+      /** @internal */
+      this.now = 0;
+      /**
+       * Why the last `error` or `refused` event happened, in words, for the driver's error message (events
+       * carry only the error class: texts are each language's own).
+       */
+      this.detail = "";
+      this.connectedOnce = false;
+      this.restoring = 0;
+      this.timerAt = null;
+      this.frames = new FrameBuilder(options.id);
+      this.queue = new OfflineQueue(options.offlineQueueSize, options.offlineQueuePolicy);
+      this.policy = new ReconnectPolicy(
+        options.reconnectInitialDelay,
+        options.reconnectFactor,
+        options.reconnectMaxDelay,
+        () => env.random()
+      );
+    }
+    /** The absolute time of the next `timer` input the driver must feed, or null for none. */
+    get deadline() {
+      const expiry = this.acks.nextExpiry();
+      if (this.timerAt === null || expiry !== null && expiry < this.timerAt) {
+        return expiry;
+      }
+      return this.timerAt;
+    }
+    /** True once closed for good. */
+    get closed() {
+      return this.phase === "closed";
+    }
+    /** True while registered and restored: publications go out at once. */
+    get ready() {
+      return this.phase === "ready";
+    }
+    /** Takes one input at time `now`; returns what the driver must do, in order. */
+    handle(input, now) {
+      this.now = now;
+      this.out = [];
+      if (this.phase !== "closed") {
+        this.step(input);
+      } else {
+        this.afterClose(input);
+      }
+      return this.out;
+    }
+    /** Closed for good: what still names a handle is answered at once, the rest is ignored. */
+    afterClose(input) {
+      if (input.type === "subscribe" || input.type === "presence") {
+        if (input.handle) {
+          this.detail = "the client is closed";
+          this.emit({ type: "refused", handle: input.handle, error: "ClientClosed", code: "" });
+        }
+      } else if (input.type === "unsubscribe") {
+        if (input.handle) this.emit({ type: "unsubscribed", handle: input.handle });
+      } else if (input.type === "publish_with_ack" || input.type === "publish_to_id_with_ack") {
+        this.emit({ type: "ack_done", handle: input.handle });
+      }
+    }
+    step(input) {
+      switch (input.type) {
+        case "start":
+          return this.phase === "idle" ? this.connect() : void 0;
+        case "opened":
+          return this.opened(input.token ?? this.options.token);
+        case "frame":
+          return routeFrame(this, input.frame);
+        case "lost":
+          return this.connectionEnded(input.code, input.reason);
+        case "timer":
+          return this.timer();
+        case "close":
+          return this.close();
+        default:
+          return applyIntent(this, input);
+      }
+    }
+    // -- outputs ---------------------------------------------------------------------------------------
+    /** @internal */
+    send(frame) {
+      this.out.push({ type: "send", frame });
+    }
+    /** @internal */
+    emit(event) {
+      this.out.push({ type: "event", event });
+    }
+    /** @internal True while frames can go out on the connection (registered). */
+    get registered() {
+      return this.phase === "restoring" || this.phase === "ready";
+    }
+    // -- the connection --------------------------------------------------------------------------------
+    connect() {
+      this.phase = "connecting";
+      this.timerAt = this.now + this.options.connectTimeout;
+      this.out.push({ type: "open", url: this.options.url });
+    }
+    opened(token) {
+      if (this.phase !== "connecting") {
         return;
       }
       this.phase = "registering";
-      this.registerRid = this.nextRid();
-      this.sendPing("register", this.token, this.registerRid);
+      this.timerAt = this.now + this.options.connectTimeout;
+      this.registerRid = this.env.newRid();
+      this.send(this.frames.ping(this.registerRid, token));
     }
-    received(text) {
-      if (this.phase === "ended") {
-        return;
+    /** @internal The server answered the registration `ping`: restore the subscriptions (spec §4.1). */
+    registeredNow() {
+      this.phase = "restoring";
+      for (const topic of this.topics) {
+        const rid = this.env.newRid();
+        this.requests.add(rid, { kind: "restore", key: topic, handle: "" });
+        this.restoring += 1;
+        this.send(this.frames.subscribe(topic, rid, this.joinLeave.has(topic)));
       }
-      this.lastReceivedAt = now();
-      let frames;
-      try {
-        frames = decodeServerFrames(text);
-      } catch (error) {
-        this.listener.protocolError(error);
-        return;
-      }
-      for (const frame of frames) {
-        if (!this.hasEnded()) {
-          this.handle(frame);
-        }
+      if (this.restoring === 0) {
+        this.becomeReady();
       }
     }
-    handle(frame) {
-      if (frame.action === ServerAction.Pong) {
-        this.answered(this.pongs.shift(), frame.id ?? "");
-      } else if (this.phase === "registering") {
-        if (frame.action === ServerAction.Error) {
-          this.pendingRefusal = errorReply(frame);
-          this.drop(`the server refused the registration: ${frame.error ?? ""}`);
+    /** @internal One restoring subscription was answered (confirmed, or refused and reported). */
+    restored() {
+      this.restoring -= 1;
+      if (this.restoring === 0 && this.phase === "restoring") {
+        this.becomeReady();
+      }
+    }
+    becomeReady() {
+      this.phase = "ready";
+      this.timerAt = null;
+      this.connectedOnce = true;
+      this.policy.reset();
+      for (const entry of this.queue.drain()) {
+        const pending = entry.handle === void 0 ? void 0 : this.acks.get(entry.handle);
+        if (entry.handle !== void 0 && pending === void 0) {
+          continue;
         }
-      } else if (frame.action === ServerAction.Error && frame.rid !== void 0 && frame.rid === this.refreshRid) {
-        const index = this.pongs.indexOf("refresh");
-        if (index >= 0) {
-          this.pongs.splice(index, 1);
+        this.send(entry.frame);
+        if (pending !== void 0) {
+          pending.sent = true;
         }
-        this.refreshRid = "";
-        this.listener.refreshed(errorReply(frame));
+      }
+      this.emit({ type: "connected" });
+    }
+    /** @internal The server refused the registration (e.g. `code: "id_taken"`, spec §10.6). */
+    registrationRefused(error, code) {
+      this.out.push({ type: "close", code: 1e3, reason: "registration refused" });
+      this.connectionEnded(null, `the server refused the registration: ${error}`, true, code);
+    }
+    timer() {
+      for (const pending of this.acks.all()) {
+        if (pending.expiresAt <= this.now) {
+          this.endAck(pending.handle);
+        }
+      }
+      if (this.timerAt === null || this.timerAt > this.now) {
+        return;
+      }
+      if (this.phase === "waiting") {
+        this.connect();
+      } else if (this.phase === "connecting" || this.phase === "registering" || this.phase === "restoring") {
+        this.out.push({ type: "close", code: 1e3, reason: "connect timeout" });
+        this.connectionEnded(null, `connection attempt timed out after ${this.options.connectTimeout} ms`, true);
+      }
+    }
+    /** The connection ended (lost, refused, timed out): report, then reconnect or close (spec §7.2). */
+    connectionEnded(code, reason, attemptFailed = false, refusalCode = "") {
+      const phase = this.phase;
+      if (phase !== "connecting" && phase !== "registering" && phase !== "restoring" && phase !== "ready") {
+        return;
+      }
+      this.phase = "waiting";
+      this.timerAt = null;
+      this.restoring = 0;
+      if (phase === "ready") {
+        this.emit({ type: "disconnected", code, reason });
+      }
+      this.forgetConnection();
+      const decision = closeDecision(attemptFailed ? null : code, reason, {
+        wasReady: phase === "ready" && !attemptFailed,
+        firstAttempt: !this.connectedOnce,
+        options: this.options
+      });
+      if (decision.error !== void 0) {
+        this.detail = decision.detail;
+        this.emit(refusalCode === "" ? decision.error : { ...decision.error, code: refusalCode });
+      }
+      if (decision.action === "close") {
+        this.finishClose();
       } else {
-        this.listener.frame(frame);
+        const delay = decision.action === "now" ? 0 : Math.floor(this.policy.nextDelay());
+        this.timerAt = this.now + delay;
+        this.emit({ type: "reconnecting", delay });
       }
     }
-    answered(purpose, confirmedId) {
-      if (purpose === "register") {
-        this.phase = "restoring";
-        this.listener.registered(confirmedId);
-        if (this.phase === "restoring") {
-          this.sendPing("barrier");
+    /** What was sent on the connection and not answered is lost: requests end, sent acks end. */
+    forgetConnection() {
+      this.refreshRid = "";
+      for (const request of this.requests.drain()) {
+        if (request.handle === "") {
+          continue;
         }
-      } else if (purpose === "refresh") {
-        this.refreshRid = "";
-        this.listener.refreshed(void 0);
-      } else if (purpose === "barrier") {
-        clearTimeout(this.connectTimer);
-        this.phase = "ready";
-        this.scheduleLivenessCheck(this.timing.keepaliveInterval);
-        this.listener.ready();
+        if (request.kind === "subscribe") {
+          this.wait(request.key, request.handle);
+        } else if (request.kind === "unsubscribe") {
+          this.emit({ type: "unsubscribed", handle: request.handle });
+        } else if (request.kind === "status" || request.kind === "presence") {
+          this.notConnected(request.handle);
+        }
+      }
+      for (const pending of this.acks.all()) {
+        if (pending.sent) {
+          this.endAck(pending.handle);
+        }
       }
     }
-    sendPing(purpose, token = "", rid = "") {
-      try {
-        this.transport.send(this.encoder.ping(token, rid));
-        this.pongs.push(purpose);
-        return true;
-      } catch (error) {
-        this.drop(`could not send: ${error.message}`);
-        return false;
+    /** The application closes: no `disconnected` (it knows), and `closed` ends every handle. */
+    close() {
+      if (this.phase === "connecting" || this.phase === "registering" || this.registered) {
+        this.out.push({ type: "close", code: 1e3, reason: "" });
+      }
+      this.finishClose();
+    }
+    /** Closed for good: `closed` is final, every pending handle is over with it (the driver ends them). */
+    finishClose() {
+      this.phase = "closed";
+      this.timerAt = null;
+      this.queue.drain();
+      this.requests.drain();
+      this.waiting.clear();
+      for (const pending of this.acks.all()) {
+        this.acks.remove(pending);
+      }
+      this.emit({ type: "closed" });
+    }
+    // -- intents ---------------------------------------------------------------------------------------
+    /** @internal Takes the handles waiting for the confirmation of `topic`. */
+    takeWaiting(topic) {
+      const handles = this.waiting.get(topic) ?? [];
+      this.waiting.delete(topic);
+      return handles;
+    }
+    /** @internal A subscribe handle waits for the next connection's restore. */
+    wait(topic, handle) {
+      if (handle !== "") {
+        this.waiting.set(topic, [...this.waiting.get(topic) ?? [], handle]);
       }
     }
-    scheduleLivenessCheck(delay) {
-      if (this.timing.keepaliveInterval <= 0 || this.phase !== "ready") {
+    /** @internal Ends an ack handle: `ack_done`, and its request leaves the offline queue. */
+    endAck(handle) {
+      const pending = this.acks.get(handle);
+      if (pending !== void 0) {
+        this.acks.remove(pending);
+        this.queue.removeHandle(handle);
+        this.emit({ type: "ack_done", handle });
+      }
+    }
+    /** @internal */
+    notConnected(handle) {
+      this.detail = "not connected: this needs an answer from the server";
+      this.emit({ type: "refused", handle, error: "NotConnected", code: "" });
+    }
+  };
+
+  // src/keepalive.ts
+  var Liveness = class {
+    constructor(interval, timeout, now, probe, dead) {
+      this.interval = interval;
+      this.timeout = timeout;
+      this.now = now;
+      this.probe = probe;
+      this.dead = dead;
+      this.lastReceivedAt = now();
+      this.schedule(interval);
+    }
+    /** Something arrived: the connection is alive. */
+    received() {
+      this.lastReceivedAt = this.now();
+    }
+    /** Stops watching (the connection ended). */
+    stop() {
+      clearTimeout(this.timer);
+      this.timer = void 0;
+    }
+    schedule(delay) {
+      if (this.interval > 0) {
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.check(), delay);
+      }
+    }
+    check() {
+      const time = this.now();
+      if (this.probeSentAt !== void 0 && this.lastReceivedAt < this.probeSentAt) {
+        const waited = time - this.probeSentAt;
+        if (waited >= this.timeout) {
+          this.stop();
+          this.dead(Math.round(time - this.lastReceivedAt));
+        } else {
+          this.schedule(this.timeout - waited);
+        }
         return;
       }
-      clearTimeout(this.livenessTimer);
-      this.livenessTimer = setTimeout(() => this.checkLiveness(), delay);
-    }
-    checkLiveness() {
-      const time = now();
-      if (this.probeSentAt !== void 0) {
-        if (this.lastReceivedAt < this.probeSentAt) {
-          const waited = time - this.probeSentAt;
-          if (waited >= this.timing.keepaliveTimeout) {
-            this.drop(`keepalive timeout: nothing received for ${Math.round(time - this.lastReceivedAt)} ms`);
-          } else {
-            this.scheduleLivenessCheck(this.timing.keepaliveTimeout - waited);
-          }
-          return;
-        }
-        this.probeSentAt = void 0;
-      }
+      this.probeSentAt = void 0;
       const silence = time - this.lastReceivedAt;
-      if (silence < this.timing.keepaliveInterval) {
-        this.scheduleLivenessCheck(this.timing.keepaliveInterval - silence);
+      if (silence < this.interval) {
+        this.schedule(this.interval - silence);
         return;
       }
       this.probeSentAt = time;
-      this.sendPing("probe");
-      this.scheduleLivenessCheck(this.timing.keepaliveTimeout);
-    }
-    closed(code, reason, detail) {
-      if (this.phase === "ended") {
-        return;
-      }
-      const noFrame = code === 1005 || code === 1006;
-      this.end({
-        code: noFrame ? null : code,
-        reason: noFrame ? detail || null : reason,
-        ...this.progress()
-      });
-    }
-    progress() {
-      const progress = { wasReady: this.phase === "ready", wasRegistered: this.phase === "restoring" || this.phase === "ready" };
-      return this.pendingRefusal === void 0 ? progress : { ...progress, refusal: this.pendingRefusal };
-    }
-    end(end) {
-      this.phase = "ended";
-      clearTimeout(this.connectTimer);
-      clearTimeout(this.livenessTimer);
-      clearTimeout(this.closeTimer);
-      this.listener.ended(end);
+      this.probe();
+      this.schedule(this.timeout);
     }
   };
-  function errorReply(frame) {
-    return new ServerErrorReply(`the server answered: ${frame.error ?? "error"}`, {
-      code: frame.code ?? "",
-      topic: frame.topic ?? "",
-      rid: frame.rid ?? "",
-      ackId: frame.ack_id ?? ""
-    });
-  }
 
   // src/tokens.ts
   var REFRESH_LEAD_MS = 3e4;
@@ -784,8 +1287,8 @@ var BusClient = (() => {
     const sub = tokenClaims(token)["sub"];
     return typeof sub === "string" ? sub : "";
   }
-  function refreshDelay(expiry, now2) {
-    const remaining = expiry - now2;
+  function refreshDelay(expiry, now) {
+    const remaining = expiry - now;
     return Math.max(0, remaining - Math.min(REFRESH_LEAD_MS, remaining * REFRESH_FRACTION));
   }
   var TokenSource = class {
@@ -823,107 +1326,188 @@ var BusClient = (() => {
     }
   };
 
-  // src/connection.ts
-  var Connection = class {
-    constructor(options, openTransport, encoder, listener) {
+  // src/upgrade-hint.ts
+  function upgradeFailureHint(url) {
+    const page = globalThis.location;
+    if (page?.origin === void 0 || page.origin === "null" || typeof globalThis.document !== "object") {
+      return void 0;
+    }
+    let busHost;
+    try {
+      busHost = new URL(url).host;
+    } catch {
+      return void 0;
+    }
+    const unknown = "the browser does not say why: the server is down or unreachable, or it refused the WebSocket upgrade";
+    if (page.host === busHost) {
+      return `${unknown} (see the server's log)`;
+    }
+    return `${unknown}; this page's origin ${page.origin} is not the bus's (${busHost}), and a server refuses other origins with 403 Forbidden unless it allows them: ksps serve --allowed-origins ${page.origin}`;
+  }
+
+  // src/driver.ts
+  var CLOSE_TIMEOUT_MS = 1e3;
+  var clock = () => typeof performance === "object" ? performance.now() : Date.now();
+  var SessionDriver = class {
+    constructor(options, openTransport, onEvent, newAckId) {
       this.options = options;
       this.openTransport = openTransport;
-      this.encoder = encoder;
-      this.listener = listener;
-      this.state = "connecting";
-      this.closedWaiters = [];
-      this.policy = new ReconnectPolicy(options.reconnectInitialDelay, options.reconnectFactor, options.reconnectMaxDelay);
+      this.onEvent = onEvent;
+      /** Bumped whenever the core is done with a connection: late callbacks of older ones are ignored. */
+      this.generation = 0;
+      this.probes = 0;
+      let rids = 0;
       this.tokens = new TokenSource(options.token, options.getToken);
-    }
-    /** True while a ready connection exists. */
-    get isConnected() {
-      return this.state === "ready";
-    }
-    /** True once closed for good. */
-    get isClosed() {
-      return this.state === "closing" || this.state === "closed";
+      this.core = new ClientSession(
+        {
+          id: options.id,
+          url: options.url,
+          autorestart: options.autoRestart,
+          reconnect: options.reconnect,
+          reconnectInitialDelay: options.reconnectInitialDelay,
+          reconnectFactor: options.reconnectFactor,
+          reconnectMaxDelay: options.reconnectMaxDelay,
+          offlineQueueSize: options.offlineQueueSize,
+          offlineQueuePolicy: options.offlineQueuePolicy,
+          connectTimeout: options.connectTimeout,
+          token: options.token,
+          refreshableToken: this.tokens.refreshable
+        },
+        { random: Math.random, newRid: () => String(++rids), newAckId }
+      );
     }
     /**
-     * Makes the first connection. Resolves when it is ready. When it fails, rejects with
-     * {@link ConnectionFailed}, unless auto-restart is on: then it resolves at once and keeps trying.
+     * Feeds one input and carries out the outputs, in order; returns them. Re-entrant: a callback run by an
+     * output may feed more (the core's state is settled before any output runs). Throws what encoding a
+     * frame threw (data JSON cannot carry), after the other outputs ran.
      */
-    start() {
-      return new Promise((resolve, reject) => {
-        this.firstAttempt = { resolve, reject };
-        this.connect();
-      });
-    }
-    /** Sends one frame on the current connection; false when there is none able to send. */
-    send(text) {
-      return this.session?.send(text) ?? false;
-    }
-    /** Closes for good: no reconnection; resolves once the connection is gone. */
-    close() {
-      if (this.state === "closed") {
-        return Promise.resolve();
-      }
-      const gone = new Promise((resolve) => this.closedWaiters.push(resolve));
-      if (this.state !== "closing") {
-        this.state = "closing";
-        clearTimeout(this.reconnectTimer);
-        clearTimeout(this.refreshTimer);
-        this.settleFirstAttempt(new ClientClosed("the client was closed before it connected"));
-        if (this.session === void 0) {
-          this.finishClose();
-        } else {
-          this.session.close(1e3, "client closed");
+    input(input) {
+      const outputs = this.core.handle(input, clock());
+      let failure;
+      for (const output of outputs) {
+        try {
+          this.perform(output, input);
+        } catch (error) {
+          failure ?? (failure = error);
         }
       }
-      return gone;
+      this.armTimer();
+      if (failure !== void 0) {
+        throw failure;
+      }
+      return outputs;
     }
-    /** One attempt: a token (from GetToken when set, spec §10), then a session that registers with it. */
-    connect() {
-      this.state = "connecting";
+    /** Closes for good; resolves once the socket is closed (or dropped after {@link CLOSE_TIMEOUT_MS}). */
+    close() {
+      if (!this.core.closed) {
+        this.input({ type: "close" });
+      }
+      return this.closing ?? Promise.resolve();
+    }
+    perform(output, cause) {
+      switch (output.type) {
+        case "open":
+          return this.open(output.url);
+        case "send":
+          return this.transport?.send(JSON.stringify(output.frame));
+        case "close":
+          return this.closeTransport(output.code, output.reason);
+        case "event":
+          return this.event(output.event, cause);
+      }
+    }
+    open(url) {
+      const generation = ++this.generation;
+      const current = () => generation === this.generation;
+      let opened = false;
       this.tokens.fetch().then(
-        (token) => this.openSession(token),
-        (error) => {
-          if (this.state === "connecting") {
-            this.attemptFailed(`GetToken failed: ${error?.message ?? String(error)}`);
+        (token) => {
+          if (!current()) return;
+          try {
+            this.transport = this.openTransport(url, {
+              onOpen: () => {
+                opened = true;
+                if (current()) this.input({ type: "opened", token });
+              },
+              onMessage: (text) => current() && this.received(text),
+              onClose: (code, reason, detail) => current() && this.lost(code, reason, detail || (opened ? "" : upgradeFailureHint(url) ?? ""))
+            });
+          } catch (error) {
+            this.input({ type: "lost", code: null, reason: `invalid URL ${url}: ${error.message}` });
           }
+        },
+        (error) => current() && this.input({ type: "lost", code: null, reason: `GetToken failed: ${errorMessage(error)}` })
+      );
+    }
+    received(text) {
+      this.liveness?.received();
+      let values;
+      try {
+        values = parseServerMessage(text);
+      } catch (error) {
+        this.onEvent({ type: "error", error: "ProtocolError" }, void 0, error.message);
+        return;
+      }
+      for (const frame of values) {
+        this.input({ type: "frame", frame });
+      }
+    }
+    lost(code, reason, detail) {
+      this.detach();
+      const noFrame = code === 1005 || code === 1006;
+      this.input(noFrame ? { type: "lost", code: null, reason: detail || null } : { type: "lost", code, reason });
+    }
+    /** The core is done with the connection: close it, and resolve `Close()` once it is gone. */
+    closeTransport(code, reason) {
+      const transport = this.transport;
+      this.detach();
+      if (transport === void 0) {
+        return;
+      }
+      this.closing = new Promise((resolve) => {
+        const dropped = setTimeout(() => {
+          transport.abort();
+          resolve();
+        }, CLOSE_TIMEOUT_MS);
+        transport.onceClosed(() => {
+          clearTimeout(dropped);
+          resolve();
+        });
+      });
+      transport.close(code, reason);
+    }
+    detach() {
+      this.generation += 1;
+      this.transport = void 0;
+      this.liveness?.stop();
+      this.liveness = void 0;
+      clearTimeout(this.refreshTimer);
+    }
+    event(event, cause) {
+      if (event.type === "connected") {
+        this.watchLiveness();
+        this.scheduleRefresh();
+      }
+      this.onEvent(event, cause, this.core.detail);
+    }
+    watchLiveness() {
+      const transport = this.transport;
+      if (this.options.keepaliveInterval <= 0 || transport === void 0) {
+        return;
+      }
+      this.liveness = new Liveness(
+        this.options.keepaliveInterval,
+        this.options.keepaliveTimeout,
+        clock,
+        () => transport.send(JSON.stringify({ action: ClientAction.Ping, from: this.options.id, rid: `k${++this.probes}` })),
+        (silent) => {
+          this.detach();
+          transport.abort();
+          this.input({ type: "lost", code: null, reason: `keepalive timeout: nothing received for ${silent} ms` });
         }
       );
     }
-    openSession(token) {
-      if (this.state !== "connecting") {
-        return;
-      }
-      try {
-        this.session = new Session(
-          this.openTransport,
-          this.options.url,
-          this.encoder,
-          this.options,
-          this.sessionListener(),
-          token
-        );
-      } catch (error) {
-        this.session = void 0;
-        this.attemptFailed(`invalid URL ${this.options.url}: ${error.message}`);
-      }
-    }
-    sessionListener() {
-      return {
-        registered: (confirmedId) => this.listener.registered(confirmedId),
-        ready: () => this.ready(),
-        frame: (frame) => this.listener.frame(frame),
-        protocolError: (error) => this.listener.error(error),
-        refreshed: (refusal) => this.refreshed(refusal),
-        ended: (end) => this.sessionEnded(end)
-      };
-    }
-    ready() {
-      this.state = "ready";
-      this.policy.reset();
-      this.scheduleRefresh();
-      this.listener.connected();
-      this.settleFirstAttempt();
-    }
-    /** Plans the in-place refresh of the current token, shortly before its `exp` (GetToken only). */
+    /** Plans the in-place refresh of the current token shortly before its `exp` (GetToken only, spec §10). */
     scheduleRefresh() {
       clearTimeout(this.refreshTimer);
       const delay = this.tokens.refreshIn();
@@ -932,138 +1516,33 @@ var BusClient = (() => {
       }
     }
     async refresh() {
-      const session = this.session;
+      const generation = this.generation;
       const before = this.tokens.expiry();
       let token;
       try {
         token = await this.tokens.fetch();
       } catch (error) {
-        this.listener.error(new ConnectionFailed(`GetToken failed while refreshing the token: ${error?.message}`));
+        this.onEvent({ type: "error", error: "ConnectionFailed" }, void 0, `GetToken failed while refreshing the token: ${errorMessage(error)}`);
         return;
       }
       const after = this.tokens.expiry();
-      if (session === void 0 || session !== this.session || this.state !== "ready") {
+      if (generation !== this.generation || !this.core.ready || before !== void 0 && (after === void 0 || after <= before)) {
         return;
       }
-      if (before !== void 0 && (after === void 0 || after <= before)) {
-        return;
-      }
-      session.refresh(token);
+      this.input({ type: "refresh_token", token });
+      this.scheduleRefresh();
     }
-    refreshed(refusal) {
-      if (refusal === void 0) {
-        this.scheduleRefresh();
-      } else {
-        this.listener.error(new AuthError(`the server refused the refreshed token: ${refusal.message}`, CLOSE_UNAUTHORIZED));
-      }
-    }
-    sessionEnded(end) {
-      this.session = void 0;
-      clearTimeout(this.refreshTimer);
-      if (end.wasRegistered) {
-        this.listener.lost();
-      }
-      if (end.wasReady) {
-        this.listener.disconnected(end.code, end.reason);
-      }
-      if (this.state === "closing") {
-        this.finishClose();
-      } else if (end.code === CLOSE_REPLACED) {
-        this.listener.error(new ConnectionReplaced(`replaced by a newer connection with the same ID (close code ${CLOSE_REPLACED})`));
-        this.closeForGood();
-      } else if (authRefusal(end) !== void 0) {
-        this.authRefused(authRefusal(end));
-      } else if (!end.wasReady) {
-        this.attemptFailed(describeEnd(end), end.refusal);
-      } else if (this.options.reconnect) {
-        this.scheduleReconnect();
-      } else {
-        this.closeForGood();
-      }
-    }
-    /**
-     * The server refused the credentials (spec §7.2, §10). A first attempt without auto-restart rejects
-     * `NewClient`; then, with GetToken, a new token is fetched for the next attempt (at once after 4004, with
-     * backoff otherwise); without GetToken the same token would be refused again: closed for good.
-     */
-    authRefused(error) {
-      if (this.firstAttempt !== void 0 && (!this.options.autoRestart || !this.tokens.refreshable)) {
-        this.state = "closed";
-        this.settleFirstAttempt(error);
-        return;
-      }
-      this.listener.error(error);
-      this.settleFirstAttempt();
-      if (!this.tokens.refreshable) {
-        this.closeForGood();
-      } else if (error.code === CLOSE_TOKEN_EXPIRED) {
-        this.state = "waiting";
-        this.reconnectTimer = setTimeout(() => this.connect(), 0);
-      } else {
-        this.scheduleReconnect();
-      }
-    }
-    attemptFailed(why, cause) {
-      const message = `could not connect to ${this.options.url}: ${why}`;
-      const error = cause === void 0 ? new ConnectionFailed(message) : new ConnectionFailed(message, { cause });
-      if (this.firstAttempt === void 0) {
-        this.listener.error(error);
-        this.scheduleReconnect();
-        return;
-      }
-      if (this.options.autoRestart) {
-        this.listener.error(error);
-        this.settleFirstAttempt();
-        this.scheduleReconnect();
-      } else {
-        this.state = "closed";
-        this.settleFirstAttempt(error);
-      }
-    }
-    scheduleReconnect() {
-      this.state = "waiting";
-      this.reconnectTimer = setTimeout(() => this.connect(), this.policy.nextDelay());
-    }
-    closeForGood() {
-      this.state = "closing";
-      this.finishClose();
-    }
-    finishClose() {
-      this.state = "closed";
-      this.listener.closed();
-      for (const resolve of this.closedWaiters.splice(0)) {
-        resolve();
-      }
-    }
-    settleFirstAttempt(error) {
-      const first = this.firstAttempt;
-      this.firstAttempt = void 0;
-      if (first !== void 0) {
-        if (error === void 0) {
-          first.resolve();
-        } else {
-          first.reject(error);
-        }
+    armTimer() {
+      clearTimeout(this.timer);
+      this.timer = void 0;
+      const deadline = this.core.deadline;
+      if (deadline !== null) {
+        this.timer = setTimeout(() => this.input({ type: "timer" }), Math.max(0, deadline - clock()));
       }
     }
   };
-  function authRefusal(end) {
-    if (end.code === CLOSE_UNAUTHORIZED) {
-      return new AuthError(`the server refused the credentials: ${end.reason || "unauthorized"}`, CLOSE_UNAUTHORIZED);
-    }
-    if (end.code === CLOSE_TOKEN_EXPIRED) {
-      return new AuthError(`the token expired: ${end.reason || "token expired"}`, CLOSE_TOKEN_EXPIRED);
-    }
-    if (end.code === null && /Unexpected server response: 401\b/.test(end.reason ?? "")) {
-      return new AuthError(`the server refused the token: HTTP 401 from the upgrade`, 401);
-    }
-    return void 0;
-  }
-  function describeEnd(end) {
-    if (end.code === null) {
-      return end.reason ?? "connection failed";
-    }
-    return `closed with code ${end.code}${end.reason ? ` (${end.reason})` : ""}`;
+  function errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
   }
 
   // src/dispatch.ts
@@ -1196,114 +1675,99 @@ var BusClient = (() => {
     }
   };
 
-  // src/inbound.ts
-  function routeFrame(frame, to) {
-    switch (frame.action) {
-      case ServerAction.Publish:
-        deliverToTopic(frame, "", to);
-        break;
-      case ServerAction.PublishAck:
-        deliverWithAck(frame, to);
-        break;
-      case ServerAction.DirectMessage: {
-        const handler = to.subscriptions.idHandler;
-        if (handler !== void 0) {
-          to.dispatcher.deliver(handler, directMessage(frame), "");
+  // src/handles.ts
+  var HandleTable = class {
+    constructor() {
+      this.subscribes = /* @__PURE__ */ new Map();
+      this.presences = /* @__PURE__ */ new Map();
+      this.acks = /* @__PURE__ */ new Map();
+      this.counter = 0;
+    }
+    /** A fresh handle name. */
+    newHandle(prefix) {
+      this.counter += 1;
+      return `${prefix}${this.counter}`;
+    }
+    addSubscribe(handle, pending) {
+      this.subscribes.set(handle, pending);
+    }
+    /** Resolves a Subscribe now, keeping its handle: a later refusal (of the restore) still reaches it. */
+    resolveNow(handle) {
+      this.subscribes.get(handle)?.resolve();
+    }
+    addPresence(handle, pending) {
+      this.presences.set(handle, pending);
+    }
+    addAck(handle, ack) {
+      this.acks.set(handle, ack);
+    }
+    /** Settles what a handle event concerns; `cause` is the input that produced it. */
+    handleEvent(event, cause, detail) {
+      switch (event.type) {
+        case "subscribed":
+        case "unsubscribed":
+          this.takeSubscribe(event.handle)?.resolve();
+          return;
+        case "refused":
+          return this.refused(event, detail);
+        case "ack_response": {
+          const response = { ack_id: this.acks.get(event.handle)?.id ?? "", client_id: event.client_id, success: event.success };
+          this.acks.get(event.handle)?._onResponse(event.error === void 0 ? response : { ...response, error: event.error });
+          return;
         }
-        break;
-      }
-      case ServerAction.AckProgress: {
-        const response = readAckResponse(frame.data);
-        if (response !== void 0) {
-          to.acks.get(frame.ack_id ?? "")?._onProgress(response);
+        case "status":
+          this.acks.get(event.handle)?._onStatus(event.status);
+          return;
+        case "presence": {
+          const { count, ids, truncated } = event;
+          this.presences.get(event.handle)?.resolve({ count, ids, truncated });
+          this.presences.delete(event.handle);
+          return;
         }
-        break;
+        case "ack_done": {
+          const ack = this.acks.get(event.handle);
+          this.acks.delete(event.handle);
+          if (cause?.type === "frame" && cause.frame.action === ServerAction.AckResponse) {
+            ack?._onFinal();
+          }
+          ack?._onDone();
+          return;
+        }
       }
-      case ServerAction.AckResponse:
-        to.acks.get(frame.ack_id ?? "")?._onResponse(frame.responses ?? {});
-        break;
-      case ServerAction.AckStatus:
-        to.statusQueries.answered(frame.ack_id ?? "", frame.status);
-        break;
-      case ServerAction.Subscribed:
-        to.requests.answered(frame.rid ?? "", void 0, frame.topic ?? "");
-        break;
-      case ServerAction.Error:
-        routeError(frame, to);
-        break;
-      default:
-        break;
     }
-  }
-  function routeError(frame, to) {
-    const error = errorReply(frame);
-    if (frame.rid !== void 0 && to.requests.answered(frame.rid, error)) {
-      return;
-    }
-    const handle = frame.ack_id === void 0 ? void 0 : to.acks.get(frame.ack_id);
-    if (handle !== void 0) {
-      handle._fail(error);
-      return;
-    }
-    to.reportError(error);
-  }
-  function deliverToTopic(frame, ackId, to) {
-    const subscription = to.subscriptions.get(frame.topic ?? "");
-    if (subscription === void 0) {
-      to.dispatcher.noSubscriber(ackId);
-    } else {
-      to.dispatcher.deliver(subscription, unwrapDelivery(frame), ackId);
-    }
-  }
-  function deliverWithAck(frame, to) {
-    const ackId = frame.ack_id ?? "";
-    if (!(frame.topic ?? "").startsWith(directTopicPrefix(to.clientId))) {
-      deliverToTopic(frame, ackId, to);
-      return;
-    }
-    const handler = to.subscriptions.idHandler;
-    if (handler === void 0) {
-      to.dispatcher.noSubscriber(ackId);
-    } else {
-      to.dispatcher.deliver(handler, unwrapDelivery(frame), ackId);
-    }
-  }
-
-  // src/offline-queue.ts
-  var OfflineQueue = class {
-    constructor(capacity, policy) {
-      this.capacity = capacity;
-      this.policy = policy;
-      this.frames = [];
-    }
-    get size() {
-      return this.frames.length;
-    }
-    /** Queues one frame. Returns the frame dropped to respect the bound, if any. */
-    push(frame) {
-      if (this.frames.length < this.capacity) {
-        this.frames.push(frame);
-        return void 0;
+    /** The client closed: `closed` is final, every pending handle ends (a pending Subscribe resolves). */
+    closeAll() {
+      for (const pending of this.subscribes.values()) {
+        pending.resolve();
       }
-      if (this.policy === "raise") {
-        throw new OfflineQueueFull(`offline queue full (${this.capacity} publications); not sent`);
+      this.subscribes.clear();
+      for (const ack of this.acks.values()) {
+        ack._onDone();
       }
-      if (this.policy === "drop_newest" || this.capacity === 0) {
-        return frame;
+      this.acks.clear();
+      for (const pending of this.presences.values()) {
+        pending.reject(new NotConnected("the client was closed before the server answered"));
       }
-      const dropped = this.frames.shift();
-      this.frames.push(frame);
-      return dropped;
+      this.presences.clear();
     }
-    /** Removes the queued request of one ack, if it is still queued (it was cancelled or timed out). */
-    removeAck(ackId) {
-      this.frames = this.frames.filter((frame) => frame.ackId !== ackId);
+    refused(event, detail) {
+      const presence2 = this.presences.get(event.handle);
+      this.presences.delete(event.handle);
+      if (event.error === "NotConnected") {
+        this.acks.get(event.handle)?._onStatusRefused(new NotConnected(detail));
+        presence2?.reject(new NotConnected(detail));
+        return;
+      }
+      const text = `the server answered: ${detail}`;
+      presence2?.reject(new ServerErrorReply(text, { code: event.code, topic: presence2.topic }));
+      this.takeSubscribe(event.handle)?.reject(new ServerErrorReply(text, { code: event.code }));
+      const ack = this.acks.get(event.handle);
+      ack?._onRefused(new ServerErrorReply(text, { code: event.code, ackId: ack.id }));
     }
-    /** Removes and returns every queued frame, oldest first. */
-    drain() {
-      const frames = this.frames;
-      this.frames = [];
-      return frames;
+    takeSubscribe(handle) {
+      const pending = this.subscribes.get(handle);
+      this.subscribes.delete(handle);
+      return pending;
     }
   };
 
@@ -1387,68 +1851,6 @@ var BusClient = (() => {
     return Array.from(bytes, (byte) => (byte % 36).toString(36)).join("");
   }
 
-  // src/outbox.ts
-  var Outbox = class {
-    constructor(connection, queue, acks, reportError) {
-      this.connection = connection;
-      this.queue = queue;
-      this.acks = acks;
-      this.reportError = reportError;
-    }
-    /** Sends one frame now, or queues it. Throws {@link OfflineQueueFull} under the `"raise"` policy. */
-    send(frame) {
-      if (this.trySend(frame)) {
-        return;
-      }
-      let dropped;
-      try {
-        dropped = this.queue.push(frame);
-      } catch (error) {
-        this.reportError(error);
-        throw error;
-      }
-      if (dropped !== void 0) {
-        const which = dropped === frame ? "the new publication was dropped" : "the oldest queued publication was dropped";
-        this.reportError(new OfflineQueueFull(`offline queue full (${this.queue.capacity} publications); ${which}`));
-        if (dropped.ackId !== void 0) {
-          this.acks.get(dropped.ackId)?._finish();
-        }
-      }
-    }
-    /** Sends the queued frames, oldest first; what cannot be sent stays queued for the next connection. */
-    flush() {
-      const queued = this.queue.drain();
-      for (const [index, frame] of queued.entries()) {
-        if (frame.ackId !== void 0 && this.acks.get(frame.ackId) === void 0) {
-          continue;
-        }
-        if (!this.trySend(frame)) {
-          for (const rest of queued.slice(index)) {
-            this.queue.push(rest);
-          }
-          return;
-        }
-      }
-    }
-    /** Drops a queued ack request (its handle ended). */
-    forgetAck(ackId) {
-      this.queue.removeAck(ackId);
-    }
-    /** Drops everything queued (the client is closed). */
-    clear() {
-      this.queue.drain();
-    }
-    trySend(frame) {
-      if (!this.connection.send(frame.text)) {
-        return false;
-      }
-      if (frame.ackId !== void 0) {
-        this.acks.get(frame.ackId)?._markSent();
-      }
-      return true;
-    }
-  };
-
   // src/transport.ts
   var decoder = typeof TextDecoder === "function" ? new TextDecoder() : void 0;
   function webSocketOpener(WebSocketClass) {
@@ -1457,10 +1859,12 @@ var BusClient = (() => {
       socket.binaryType = "arraybuffer";
       let detail = "";
       let closed = false;
+      const whenClosed = [];
       const finish = (code, reason) => {
         if (!closed) {
           closed = true;
           handlers.onClose(code, reason, detail);
+          for (const callback of whenClosed.splice(0)) callback();
         }
       };
       socket.onopen = () => handlers.onOpen();
@@ -1490,7 +1894,8 @@ var BusClient = (() => {
             socket.close();
           }
           finish(1006, "");
-        }
+        },
+        onceClosed: (callback) => closed ? callback() : void whenClosed.push(callback)
       };
     };
   }
@@ -1517,129 +1922,18 @@ var BusClient = (() => {
     return webSocketOpener(WebSocketClass);
   }
 
-  // src/requests.ts
-  var PendingRequests = class {
-    constructor() {
-      this.byRid = /* @__PURE__ */ new Map();
-      this.counter = 0;
-    }
-    /** A fresh request ID, unique on this client. */
-    newRid() {
-      this.counter += 1;
-      return String(this.counter);
-    }
-    /** Waits for the answer to the request sent with `rid` about `topic`. */
-    add(rid, topic, settle) {
-      this.byRid.set(rid, { topic, settle });
-    }
-    /**
-     * The server answered `rid` (with `refusal` for an error frame); true when a request waited for it. A
-     * confirmation without `rid` goes to the oldest request about its topic.
-     */
-    answered(rid, refusal, topic = "") {
-      let key = rid;
-      if (rid === "") {
-        key = [...this.byRid].find(([, pending2]) => pending2.topic === topic && topic !== "")?.[0];
-      }
-      const pending = key === void 0 ? void 0 : this.byRid.get(key);
-      if (key === void 0 || pending === void 0) {
-        return false;
-      }
-      this.byRid.delete(key);
-      pending.settle(refusal);
-      return true;
-    }
-    /** The connection is gone: the requests are restored on the next one, so they count as done. */
-    connectionLost() {
-      const pending = [...this.byRid.values()];
-      this.byRid.clear();
-      for (const request of pending) {
-        request.settle(void 0);
-      }
-    }
-  };
-
-  // src/status-queries.ts
-  var STATUS_TIMEOUT_MS = 2e3;
-  var StatusQueries = class {
-    constructor(connection, encoder) {
-      this.connection = connection;
-      this.encoder = encoder;
-      this.waiting = /* @__PURE__ */ new Map();
-    }
-    /**
-     * Asks the server; resolves to the status map, or undefined when not connected, not answered in time, or
-     * answered without status (the request is unknown or finished).
-     */
-    query(ackId) {
-      if (!this.connection.isConnected) {
-        return Promise.resolve(void 0);
-      }
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => answer(void 0), STATUS_TIMEOUT_MS);
-        const answer = (status) => {
-          clearTimeout(timer);
-          this.remove(ackId, answer);
-          resolve(status);
-        };
-        this.answersFor(ackId).push(answer);
-        if (!this.connection.send(this.encoder.getAckStatus(ackId))) {
-          answer(void 0);
-        }
-      });
-    }
-    /** An `ack_status` frame arrived. */
-    answered(ackId, status) {
-      const answer = this.waiting.get(ackId)?.[0];
-      if (answer !== void 0) {
-        answer(status !== void 0 && Object.keys(status).length > 0 ? status : void 0);
-      }
-    }
-    /** The connection is gone: no answer will come. */
-    connectionLost() {
-      for (const answers of [...this.waiting.values()]) {
-        for (const answer of [...answers]) {
-          answer(void 0);
-        }
-      }
-    }
-    answersFor(ackId) {
-      let answers = this.waiting.get(ackId);
-      if (answers === void 0) {
-        answers = [];
-        this.waiting.set(ackId, answers);
-      }
-      return answers;
-    }
-    remove(ackId, answer) {
-      const answers = this.waiting.get(ackId);
-      if (answers === void 0) {
-        return;
-      }
-      const index = answers.indexOf(answer);
-      if (index >= 0) {
-        answers.splice(index, 1);
-      }
-      if (answers.length === 0) {
-        this.waiting.delete(ackId);
-      }
-    }
-  };
-
   // src/subscriptions.ts
   var Subscription = class {
-    constructor(topic, callback, unsubscribe) {
+    constructor(topic, callback, unsubscribe2) {
       this.topic = topic;
       this.callback = callback;
       this.active = true;
-      this.unsub = () => unsubscribe(this);
+      this.unsub = () => unsubscribe2(this);
     }
   };
   var SubscriptionRegistry = class {
     constructor() {
       this.byTopic = /* @__PURE__ */ new Map();
-      /** Topics unsubscribed while offline: the server may still hold them for this ID (spec §3.3). */
-      this.stale = /* @__PURE__ */ new Set();
     }
     /** Makes `subscription` the topic's current one; the one it replaces stops receiving. */
     add(subscription) {
@@ -1648,7 +1942,6 @@ var BusClient = (() => {
         old.active = false;
       }
       this.byTopic.set(subscription.topic, subscription);
-      this.stale.delete(subscription.topic);
     }
     /** The OnId handler, as a subscription: its deliveries are ordered and acknowledged like a topic's. */
     get idHandler() {
@@ -1661,16 +1954,6 @@ var BusClient = (() => {
       }
       this.direct = handler === void 0 ? void 0 : new Subscription("", (message) => handler(message), () => {
       });
-    }
-    /** Remembers a topic the server could not be told about (unsubscribed while offline). */
-    markStale(topic) {
-      this.stale.add(topic);
-    }
-    /** The stale topics not subscribed again since, to unsubscribe on the next connection; forgets them. */
-    takeStaleTopics() {
-      const topics = [...this.stale].filter((topic) => !this.byTopic.has(topic));
-      this.stale.clear();
-      return topics;
     }
     /** Removes `subscription` if it is still the topic's current one; true when it was. */
     remove(subscription) {
@@ -1702,7 +1985,6 @@ var BusClient = (() => {
         subscription.active = false;
       }
       this.byTopic.clear();
-      this.stale.clear();
       this.setIdHandler(void 0);
     }
   };
@@ -1712,36 +1994,27 @@ var BusClient = (() => {
   var Client = class _Client {
     constructor(options, opener, raw) {
       this.subscriptions = new SubscriptionRegistry();
-      this.requests = new PendingRequests();
+      this.handles = new HandleTable();
+      this.ackCounter = 0;
       this.options = options;
-      this.encoder = new FrameEncoder(options.id);
       this.events = new ClientEvents(raw);
-      const reportError = this.events.emit.bind(this.events, "error");
-      this.reportError = reportError;
-      this.acks = new AckTable(options.id);
-      this.connection = new Connection(options, opener, this.encoder, this.connectionListener());
-      const queue = new OfflineQueue(options.offlineQueueSize, options.offlineQueuePolicy);
-      this.outbox = new Outbox(this.connection, queue, this.acks, reportError);
-      this.statusQueries = new StatusQueries(this.connection, this.encoder);
-      const dispatcher = new CallbackDispatcher(
-        (ackId, success, error) => this.connection.send(this.encoder.ack(ackId, success, error)),
-        reportError
+      this.hooks = { OnJoin: raw.OnJoin, OnLeave: raw.OnLeave };
+      this.driver = new SessionDriver(
+        options,
+        opener,
+        (event, cause, detail) => this.onCoreEvent(event, cause, detail),
+        () => `client_ack_${options.id}_${++this.ackCounter}`
       );
-      this.inbound = {
-        clientId: options.id,
-        subscriptions: this.subscriptions,
-        dispatcher,
-        acks: this.acks,
-        statusQueries: this.statusQueries,
-        requests: this.requests,
-        reportError
-      };
+      this.dispatcher = new CallbackDispatcher(
+        (ackId, success, error) => this.driver.input(error === "" ? { type: "ack", ack_id: ackId, success } : { type: "ack", ack_id: ackId, success, error }),
+        (error) => this.reportError(error)
+      );
       this.subscriptions.setIdHandler(raw.OnId);
     }
     /**
      * Connects to a ksps server. Resolves once the client is registered. When the first connection fails,
-     * rejects with {@link ConnectionFailed}, unless `Autorestart` is set: then it resolves at once with a
-     * client that keeps trying in the background.
+     * rejects with {@link ConnectionFailed} (or {@link AuthError}), unless `Autorestart` is set: then it
+     * resolves after the first failed attempt with a client that keeps trying in the background.
      */
     static async NewClient(options = {}) {
       if (!options.Id && options.Token === void 0 && options.GetToken !== void 0) {
@@ -1749,7 +2022,10 @@ var BusClient = (() => {
       }
       const opener = options.WebSocket !== void 0 ? webSocketOpener(options.WebSocket) : defaultWebSocketOpener();
       const client = new _Client(resolveOptions(options), opener, options);
-      await client.connection.start();
+      await new Promise((resolve, reject) => {
+        client.firstAttempt = { resolve, reject };
+        client.driver.input({ type: "start" });
+      });
       return client;
     }
     /** Same as {@link Client.NewClient}. */
@@ -1766,19 +2042,19 @@ var BusClient = (() => {
     }
     /** True while connected and registered. */
     get IsConnected() {
-      return this.connection.isConnected;
+      return this.driver.core.ready;
     }
     /** Same as {@link Client.IsConnected}. */
     get isConnected() {
-      return this.connection.isConnected;
+      return this.driver.core.ready;
     }
     /**
      * Subscribes to a topic: `callback({data, from}, unsub)` runs for each publication. Subscribing again
      * to the same topic replaces the callback. Works while offline too: the subscription is made on the
      * next connection. Returns the function that ends the subscription; awaiting it waits for the server's
-     * confirmation and throws {@link ServerErrorReply} when the server refused it (see {@link SubscribeResult}).
+     * `subscribed` and throws {@link ServerErrorReply} when the server refused it (see {@link SubscribeResult}).
      */
-    Subscribe(topic, callback) {
+    Subscribe(topic, callback, options = {}) {
       this.checkOpen();
       checkName("topic", topic);
       if (typeof callback !== "function") {
@@ -1788,25 +2064,32 @@ var BusClient = (() => {
       this.subscriptions.add(subscription);
       const unsub = () => subscription.unsub();
       let awaited = false;
+      const handle = this.handles.newHandle("s");
+      let settled = false;
       const confirmed = new Promise((resolve, reject) => {
-        const rid = this.requests.newRid();
-        this.requests.add(rid, topic, (refusal) => {
-          if (refusal === void 0) {
+        this.handles.addSubscribe(handle, {
+          resolve: () => {
+            settled = true;
             resolve(unsub);
-            return;
+          },
+          reject: (refusal) => {
+            const error = new ServerErrorReply(refusal.message, { code: refusal.code, topic });
+            this.subscriptions.remove(subscription);
+            if (!awaited || settled) {
+              this.reportError(error);
+            }
+            settled = true;
+            reject(error);
           }
-          this.subscriptions.remove(subscription);
-          if (!awaited) {
-            this.reportError(refusal);
-          }
-          reject(refusal);
         });
-        if (!this.connection.send(this.encoder.subscribe(topic, rid))) {
-          this.requests.answered(rid, void 0);
-        }
       });
       confirmed.catch(() => {
       });
+      const offline = !this.driver.core.registered;
+      this.driver.input({ type: "subscribe", topic, handle, join_leave: options.joinLeave === true });
+      if (offline) {
+        this.handles.resolveNow(handle);
+      }
       const result = (() => subscription.unsub());
       result.then = (onFulfilled, onRejected) => {
         awaited = true;
@@ -1814,30 +2097,43 @@ var BusClient = (() => {
       };
       return result;
     }
+    /**
+     * The members of `topic` on every node: `{count, ids, truncated}` (spec §15.2). Rejects with
+     * {@link NotConnected} while disconnected and with {@link ServerErrorReply} (`code` `"forbidden"`) when
+     * the client may not subscribe to `topic`.
+     */
+    Presence(topic) {
+      this.checkOpen();
+      checkName("topic", topic);
+      const handle = this.handles.newHandle("p");
+      const answer = new Promise((resolve, reject) => this.handles.addPresence(handle, { topic, resolve, reject }));
+      this.driver.input({ type: "presence", topic, handle });
+      return answer;
+    }
     /** Ends the topic's subscription; its callback stops at once (spec §4.1). */
     Unsubscribe(topic) {
       this.checkOpen();
       checkName("topic", topic);
       this.subscriptions.removeTopic(topic);
-      this.tellUnsubscribed(topic);
+      this.driver.input({ type: "unsubscribe", topic });
     }
     /** Publishes `data` (any JSON value) to every subscriber of `topic` (spec §4.2). */
     Publish(topic, data) {
       this.checkOpen();
       checkName("topic", topic);
-      this.outbox.send({ text: this.encoder.publish(topic, data) });
+      this.publishing({ type: "publish", topic, data });
     }
     /** Sends `data` to one client, or to the server's OnID handler when `targetId` is the server's ID (spec §5). */
     PublishToID(targetId, data) {
       this.checkOpen();
       checkName("target ID", targetId);
-      this.outbox.send({ text: this.encoder.direct(targetId, data) });
+      this.publishing({ type: "publish_to_id", to: targetId, data });
     }
     /** Asks the server to relay `data` to the server at `addrWithPath` (spec §8.1). */
     PublishToServer(addrWithPath, data, secure = false) {
       this.checkOpen();
       checkName("server address", addrWithPath);
-      this.outbox.send({ text: this.encoder.publishToServer(addrWithPath, data, secure) });
+      this.publishing({ type: "publish_to_server", address: addrWithPath, data, secure });
     }
     /**
      * Publishes with acknowledgement: every subscriber answers once its callback finished. The server
@@ -1847,16 +2143,14 @@ var BusClient = (() => {
       this.checkOpen();
       checkName("topic", topic);
       const timeout = checkTimeout(timeoutMs);
-      const ackId = this.acks.newId();
-      return this.startAck(ackId, timeout, this.encoder.publishWithAck(topic, data, ackId, timeout));
+      return this.startAck((handle) => ({ type: "publish_with_ack", topic, data, timeout, handle }), timeout);
     }
     /** Sends `data` to one client (its OnId handler) with acknowledgement (spec §6.4). */
     PublishToIDWithAck(targetId, data, timeoutMs = DEFAULT_ACK_TIMEOUT_MS) {
       this.checkOpen();
       checkName("target ID", targetId);
       const timeout = checkTimeout(timeoutMs);
-      const ackId = this.acks.newId();
-      return this.startAck(ackId, timeout, this.encoder.publishToIdWithAck(targetId, data, ackId, timeout));
+      return this.startAck((handle) => ({ type: "publish_to_id_with_ack", to: targetId, data, timeout, handle }), timeout);
     }
     /** Sets (or removes, with undefined) the handler of direct messages to this client. */
     OnId(handler) {
@@ -1879,89 +2173,133 @@ var BusClient = (() => {
      * publications are dropped. Resolves once the connection is closed. Calling it again does nothing.
      */
     async Close() {
-      await this.connection.close();
+      await this.driver.close();
     }
     // -- internals -------------------------------------------------------------------------------------
-    connectionListener() {
-      return {
-        registered: () => this.restore(),
-        connected: () => this.events.emit("connect"),
-        lost: () => {
-          this.requests.connectionLost();
-          this.acks.connectionLost();
-          this.statusQueries.connectionLost();
-        },
-        disconnected: (code, reason) => this.events.emit("disconnect", code, reason),
-        frame: (frame) => routeFrame(frame, this.inbound),
-        error: (error) => this.events.emit("error", error),
-        closed: () => {
-          this.requests.connectionLost();
-          this.acks.finishAll();
-          this.statusQueries.connectionLost();
-          this.subscriptions.clear();
-          this.outbox.clear();
-          this.events.emit("close");
-        }
-      };
-    }
-    /**
-     * Sends what a new connection needs, in order: unsubscriptions made offline, every subscription, then
-     * the queued publications, which so reach the client's own restored subscriptions too.
-     */
-    restore() {
-      for (const topic of this.subscriptions.takeStaleTopics()) {
-        this.connection.send(this.encoder.unsubscribe(topic));
+    /** Feeds a publication; under the `"raise"` policy a publication that did not fit the queue throws. */
+    publishing(input) {
+      const outputs = this.driver.input(input);
+      if (this.options.offlineQueuePolicy === "raise" && outputs.some(isOverflow)) {
+        throw new OfflineQueueFull(`offline queue full (${this.options.offlineQueueSize} publications); not sent`);
       }
-      for (const topic of this.subscriptions.topics()) {
-        const rid = this.requests.newRid();
-        this.requests.add(rid, topic, (refusal) => this.restoreRefused(topic, refusal));
-        this.connection.send(this.encoder.subscribe(topic, rid));
-      }
-      this.outbox.flush();
+      return outputs;
     }
-    restoreRefused(topic, refusal) {
-      if (refusal !== void 0) {
-        this.subscriptions.removeTopic(topic);
-        this.reportError(refusal);
+    startAck(input, timeout) {
+      const handle = this.handles.newHandle("a");
+      const ack = new ClientAck(handle, `client_ack_${this.options.id}_${this.ackCounter + 1}`, timeout, {
+        cancel: (name) => this.driver.input({ type: "cancel", ack: name }),
+        fetchStatus: (name) => this.driver.input({ type: "fetch_status", ack: name })
+      });
+      this.handles.addAck(handle, ack);
+      this.publishing(input(handle));
+      return ack;
+    }
+    onCoreEvent(event, cause, detail) {
+      switch (event.type) {
+        case "connected":
+          this.settleFirstAttempt();
+          return this.events.emit("connect");
+        case "disconnected":
+          return this.events.emit("disconnect", event.code, event.reason);
+        case "delivery":
+          return this.deliver(this.subscriptions.get(event.topic), { data: event.data, from: event.from }, event.ack_id);
+        case "direct":
+          return this.deliver(this.subscriptions.idHandler, { data: event.data, from: event.from }, event.ack_id);
+        case "error":
+          return this.failed(coreError(event, detail));
+        case "queue_overflow":
+          return this.reportError(new OfflineQueueFull(
+            `offline queue full (${this.options.offlineQueueSize} publications); ${this.options.offlineQueuePolicy === "drop_oldest" ? "the oldest queued publication was dropped" : "the new publication was dropped"}`
+          ));
+        case "reconnecting":
+          return this.settleFirstAttempt(void 0, true);
+        case "closed":
+          return this.closed();
+        case "join":
+        case "leave":
+          return this.member(event.type === "join" ? this.hooks.OnJoin : this.hooks.OnLeave, event.topic, event.id);
+        default:
+          return this.handles.handleEvent(event, cause, detail);
       }
     }
-    startAck(ackId, timeout, text) {
-      const handle = new ClientAck(ackId, timeout, this.ackOwner());
-      this.acks.add(handle);
+    /** OnJoin/OnLeave (spec §15.3); what the hook throws goes to OnError. */
+    member(hook, topic, id) {
       try {
-        this.outbox.send({ text, ackId });
+        hook?.(topic, id);
       } catch (error) {
-        handle._finish();
-        throw error;
+        this.reportError(new CallbackError(topic, error));
       }
-      return handle;
     }
-    ackOwner() {
-      return {
-        forget: (ackId) => {
-          this.acks.forget(ackId);
-          this.outbox.forgetAck(ackId);
-        },
-        queryStatus: (ackId) => this.statusQueries.query(ackId),
-        cancelOnServer: (ackId) => this.connection.send(this.encoder.cancelAck(ackId))
-      };
+    deliver(subscription, message, ackId = "") {
+      if (subscription === void 0) {
+        if (ackId !== "") {
+          this.driver.input({ type: "ack", ack_id: ackId, success: false, error: NO_SUBSCRIBER });
+        }
+        return;
+      }
+      this.dispatcher.deliver(subscription, message, ackId);
+    }
+    /** An error no caller sees as an exception, except the first attempt's, which rejects NewClient. */
+    failed(error) {
+      if (this.firstAttempt !== void 0 && (error instanceof ConnectionFailed || error instanceof AuthError)) {
+        this.firstAttempt.lastError = error;
+        return;
+      }
+      this.reportError(error);
+    }
+    reportError(error) {
+      this.events.emit("error", error);
+    }
+    /** Resolves NewClient; after a failed first attempt with Autorestart, its error goes to OnError then. */
+    settleFirstAttempt(error, retrying = false) {
+      const first = this.firstAttempt;
+      this.firstAttempt = void 0;
+      if (first === void 0) {
+        return;
+      }
+      if (error !== void 0) {
+        first.reject(error);
+        return;
+      }
+      if (retrying && first.lastError !== void 0) {
+        this.reportError(first.lastError);
+      }
+      first.resolve();
+    }
+    closed() {
+      this.settleFirstAttempt(this.firstAttempt?.lastError ?? new ClientClosed("the client was closed before it connected"));
+      this.handles.closeAll();
+      this.subscriptions.clear();
+      this.events.emit("close");
     }
     endSubscription(subscription) {
-      if (this.subscriptions.remove(subscription) && !this.connection.isClosed) {
-        this.tellUnsubscribed(subscription.topic);
-      }
-    }
-    tellUnsubscribed(topic) {
-      if (!this.connection.send(this.encoder.unsubscribe(topic, this.requests.newRid()))) {
-        this.subscriptions.markStale(topic);
+      if (this.subscriptions.remove(subscription) && !this.driver.core.closed) {
+        this.driver.input({ type: "unsubscribe", topic: subscription.topic });
       }
     }
     checkOpen() {
-      if (this.connection.isClosed) {
+      if (this.driver.core.closed) {
         throw new ClientClosed("the client is closed; create a new one with Client.NewClient");
       }
     }
   };
+  function coreError(event, detail) {
+    switch (event.error) {
+      case "ConnectionFailed":
+        return typeof event.code === "string" && event.code !== "" ? new ConnectionFailed(detail, { cause: new ServerErrorReply(detail, { code: event.code }) }) : new ConnectionFailed(detail);
+      case "ConnectionReplaced":
+        return new ConnectionReplaced(detail);
+      case "AuthError":
+        return new AuthError(detail, typeof event.code === "number" ? event.code : 0);
+      case "ProtocolError":
+        return new ProtocolError(detail);
+      default:
+        return new ServerErrorReply(`the server answered: ${detail}`, { code: String(event.code ?? ""), topic: event.topic ?? "" });
+    }
+  }
+  function isOverflow(output) {
+    return output.type === "event" && output.event.type === "queue_overflow";
+  }
   function checkName(what, value) {
     if (typeof value !== "string" || value === "") {
       throw new TypeError(`the ${what} must be a non-empty string`);
@@ -1976,6 +2314,7 @@ var BusClient = (() => {
   Object.assign(Client.prototype, {
     subscribe: Client.prototype.Subscribe,
     unsubscribe: Client.prototype.Unsubscribe,
+    presence: Client.prototype.Presence,
     publish: Client.prototype.Publish,
     publishToId: Client.prototype.PublishToID,
     publishToID: Client.prototype.PublishToID,

@@ -1,99 +1,11 @@
 /**
- * Client-side codec: the frames a client sends, and the checked decoding of what the server sends
- * (spec/protocol.md §2-§8). No I/O here: text in, frames out.
+ * Client-side decoding: the checked decoding of what the server sends
+ * (spec/protocol.md §2-§8). No I/O here: text in, frames out (the frames a client sends are built by core/frames.ts).
  * @module
  */
 
 import { ProtocolError } from "../errors.js";
-import { ClientAction } from "./actions.js";
 import type { AckResponse, Message, ServerFrame } from "./types.js";
-
-/**
- * Encodes the frames of one client. Every frame carries `from` for servers that still read it (the
- * original KSPS trusts it; ksps uses the registered ID, spec §4.2). `data` that JSON cannot carry (a BigInt,
- * a cycle) makes the encoder throw a `TypeError`, so the caller sees it at once.
- */
-export class FrameEncoder {
-  constructor(private readonly clientId: string) {}
-
-  /**
-   * Registration, the liveness probe of an open connection (spec §3.1), and the in-place refresh of the
-   * token (spec §10). `token` and `rid` are left out when empty.
-   */
-  ping(token = "", rid = ""): string {
-    return this.encode(withOptional({ action: ClientAction.Ping }, token, rid));
-  }
-
-  /** `rid` matches the server's refusal to this request (spec §11). */
-  subscribe(topic: string, rid = ""): string {
-    return this.encode(withOptional({ action: ClientAction.Subscribe, topic }, "", rid));
-  }
-
-  unsubscribe(topic: string, rid = ""): string {
-    return this.encode(withOptional({ action: ClientAction.Unsubscribe, topic }, "", rid));
-  }
-
-  publish(topic: string, data: unknown): string {
-    return this.encode({ action: ClientAction.Publish, topic, data });
-  }
-
-  /** A direct message to one client, or to the server's OnID handler (spec §5.1). */
-  direct(targetId: string, data: unknown): string {
-    return this.encode({ action: ClientAction.DirectMessage, to: targetId, data });
-  }
-
-  /** Publish with acknowledgement; always asks for `ack_progress` frames (spec §6.1-§6.3). */
-  publishWithAck(topic: string, data: unknown, ackId: string, timeoutMs: number): string {
-    return this.encode({
-      action: ClientAction.PublishWithAck, topic, data, ack_id: ackId, timeout: timeoutMs, progress: true,
-    });
-  }
-
-  /** A direct message with acknowledgement (spec §6.4). */
-  publishToIdWithAck(targetId: string, data: unknown, ackId: string, timeoutMs: number): string {
-    return this.encode({
-      action: ClientAction.PublishToIdWithAck, to: targetId, data, ack_id: ackId, timeout: timeoutMs,
-      progress: true,
-    });
-  }
-
-  /** A subscriber's answer to a `publish_ack` (spec §6.1). */
-  ack(serverAckId: string, success: boolean, error: string): string {
-    const body: AckResponse = { ack_id: serverAckId, client_id: this.clientId, success };
-    if (error !== "") {
-      body.error = error;
-    }
-    return this.encode({ action: ClientAction.Ack, ack_id: serverAckId, data: body });
-  }
-
-  getAckStatus(ackId: string): string {
-    return this.encode({ action: ClientAction.GetAckStatus, ack_id: ackId });
-  }
-
-  cancelAck(ackId: string): string {
-    return this.encode({ action: ClientAction.CancelAck, ack_id: ackId });
-  }
-
-  /** Ask the server to relay `data` to another server (spec §8.1). */
-  publishToServer(address: string, data: unknown, secure: boolean): string {
-    return this.encode({ action: ClientAction.PublishToServer, to: address, data, status: { is_secure: secure } });
-  }
-
-  private encode(frame: Record<string, unknown>): string {
-    frame["from"] = this.clientId;
-    return JSON.stringify(frame);
-  }
-}
-
-function withOptional(frame: Record<string, unknown>, token: string, rid: string): Record<string, unknown> {
-  if (token !== "") {
-    frame["token"] = token;
-  }
-  if (rid !== "") {
-    frame["rid"] = rid;
-  }
-  return frame;
-}
 
 /**
  * Decodes one WebSocket message from the server into its frames. The server sends one object per message
@@ -101,13 +13,22 @@ function withOptional(frame: Record<string, unknown>, token: string, rid: string
  * {@link ProtocolError} for anything else.
  */
 export function decodeServerFrames(text: string): ServerFrame[] {
+  return parseServerMessage(text).map(checkFrame);
+}
+
+/**
+ * Parses one WebSocket message from the server into the frames it carries, unchecked (the core checks
+ * each one): one object per message (spec §1.3), or an array of them as the original clients accepted.
+ * Throws {@link ProtocolError} for text that is not JSON.
+ */
+export function parseServerMessage(text: string): unknown[] {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
     throw new ProtocolError(`invalid JSON from the server: ${(error as Error).message}`, { cause: error });
   }
-  return Array.isArray(value) ? value.map(checkFrame) : [checkFrame(value)];
+  return Array.isArray(value) ? value : [value];
 }
 
 /**
@@ -150,7 +71,8 @@ export function readAckResponse(value: unknown, fallbackClientId = ""): AckRespo
 
 const STRING_MEMBERS = ["topic", "from", "to", "id", "error", "ack_id", "rid", "code"] as const;
 
-function checkFrame(value: unknown): ServerFrame {
+/** Checks one decoded frame from the server; throws {@link ProtocolError} when it breaks spec §2. */
+export function checkFrame(value: unknown): ServerFrame {
   if (!isObject(value)) {
     throw new ProtocolError("invalid frame from the server: expected a JSON object");
   }
@@ -176,11 +98,27 @@ function checkFrame(value: unknown): ServerFrame {
   if (status !== undefined) {
     frame.status = status;
   }
+  readPresence(value, frame);
   const responses = readResponses(value["responses"]);
   if (responses !== undefined) {
     frame.responses = responses;
   }
   return frame;
+}
+
+/** The members of a `presence` reply (spec §15.2); wrong types read as absent. */
+function readPresence(value: Record<string, unknown>, frame: ServerFrame): void {
+  const count = value["count"];
+  if (typeof count === "number" && Number.isInteger(count)) {
+    frame.count = count;
+  }
+  const ids = value["ids"];
+  if (Array.isArray(ids)) {
+    frame.ids = ids.filter((id): id is string => typeof id === "string");
+  }
+  if (value["truncated"] === true) {
+    frame.truncated = true;
+  }
 }
 
 function readStatus(value: unknown): Record<string, boolean> | undefined {

@@ -42,4 +42,8 @@ export interface ServerFrame {
   rid?: string;
   /** Machine-readable class of an `error` frame (spec §11). */
   code?: string;
+  /** `presence` reply (spec §15.2): members, their smallest IDs, whether `ids` was cut. */
+  count?: number;
+  ids?: string[];
+  truncated?: boolean;
 }

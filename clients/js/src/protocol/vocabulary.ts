@@ -18,6 +18,7 @@ export const ClientAction = {
   PublishToServer: "publish_to_server",
   ServerToServer: "server-to-server",
   Presence: "presence",
+  History: "history",
 } as const;
 
 /** Actions a server sends (spec §3-§8). */
@@ -33,6 +34,7 @@ export const ServerAction = {
   AckProgress: "ack_progress",
   AckStatus: "ack_status",
   AckCancelled: "ack_cancelled",
+  History: "history",
   ServerMessageSent: "server_message_sent",
   Error: "error",
   Presence: "presence",
@@ -78,6 +80,8 @@ export const ErrorText = {
   TooManyTopics: "limit: max_topics_per_connection ({limit}) reached",
   TooManyPendingAcks: "limit: max_pending_acks_per_connection ({limit}) reached",
   ServerPendingAcks: "limit: max_pending_acks ({limit}) reached on this server",
+  NoHistory: "no history for topic: {topic}",
+  HistoryUnavailable: "history unavailable, try again",
 } as const;
 
 /** The `code` member of error frames (spec §11.2). */
@@ -85,6 +89,7 @@ export const ErrorCode = {
   Forbidden: "forbidden",
   IdTaken: "id_taken",
   Limit: "limit",
+  NoHistory: "no_history",
 } as const;
 
 /** WebSocket close codes (spec §7.2). */

@@ -8,9 +8,11 @@ import * as esbuild from "esbuild";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const entry = `
 export * from "./src/exports.ts";
-export { ReconnectPolicy } from "./src/reconnect-policy.ts";
-export { OfflineQueue } from "./src/offline-queue.ts";
-export { FrameEncoder, decodeServerFrames, unwrapDelivery, directMessage, readAckResponse } from "./src/protocol/codec.ts";
+export { ReconnectPolicy } from "./src/core/backoff.ts";
+export { OfflineQueue } from "./src/core/offline-queue.ts";
+export { ClientSession } from "./src/core/session.ts";
+export { FrameBuilder } from "./src/core/frames.ts";
+export { decodeServerFrames, unwrapDelivery, directMessage, readAckResponse } from "./src/protocol/codec.ts";
 export { resolveOptions } from "./src/options.ts";
 export * as actions from "./src/protocol/actions.ts";
 `;
@@ -28,7 +30,7 @@ writeFileSync(file, result.outputFiles[0].text);
 const internals = await import(pathToFileURL(file).href);
 rmSync(dir, { recursive: true, force: true });
 
-export const { ReconnectPolicy, OfflineQueue, FrameEncoder, decodeServerFrames, unwrapDelivery, directMessage, readAckResponse } =
+export const { ReconnectPolicy, OfflineQueue, ClientSession, FrameBuilder, decodeServerFrames, unwrapDelivery, directMessage, readAckResponse } =
   internals;
 /** The option resolution NewClient uses, and the protocol constants the client uses (the vocabulary check). */
 export const { resolveOptions, actions } = internals;

@@ -1,7 +1,7 @@
 // Publications with acknowledgement: Wait, WaitAny, GetStatus, IsComplete, Cancel, error acks (spec §6).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { CallbackError } from "ksps";
+import { CallbackError, NotConnected } from "ksps";
 import { connect, subscribed } from "../helpers/clients.mjs";
 import { TestServer } from "../helpers/server.mjs";
 import { UNIT, deferred, withTimeout } from "../helpers/wait.mjs";
@@ -38,8 +38,8 @@ describe("acknowledgements", () => {
     }
     // The results are kept: a later wait sees them too.
     assert.deepEqual(await ack.wait(), responses);
-    assert.equal(await ack.IsComplete(), true);
-    assert.deepEqual(await ack.GetStatus(), { [b.Id]: true, [c.Id]: true });
+    assert.equal(ack.IsComplete(), true);
+    assert.deepEqual(ack.GetStatus(), { [b.Id]: true, [c.Id]: true });
   });
 
   test("WaitAny returns the FIRST response while others are still pending", async () => {
@@ -51,24 +51,31 @@ describe("acknowledgements", () => {
     const first = await withTimeout(ack.WaitAny(), 3 * UNIT, "WaitAny");
     assert.equal(first.success, true);
     assert.equal(first.response.client_id, fast.Id);
-    assert.equal(await ack.isComplete(), false);
+    assert.equal(ack.isComplete(), false);
     release.resolve();
     const responses = await ack.Wait();
     assert.deepEqual(Object.keys(responses).sort(), [fast.Id, slow.Id].sort());
     assert.deepEqual(await ack.waitAny(), first);
   });
 
-  test("GetStatus asks the server while the request runs", async () => {
+  test("FetchStatus asks the server; GetStatus and IsComplete give the last known state synchronously", async () => {
+    // Issue 14: IsComplete/GetStatus returned promises, so `if (ack.IsComplete())` was always true.
     const [a, b] = [await open(), await open()];
     const release = deferred();
     await subscribed(b, "status", () => release.promise);
     const ack = a.PublishWithAck("status", 1, 5 * UNIT);
-    assert.deepEqual(await ack.GetStatus(), { [b.Id]: false });
-    assert.equal(await ack.IsComplete(), false);
+    assert.equal(ack.IsComplete(), false);
+    assert.deepEqual(ack.GetStatus(), {});
+    const fetched = ack.FetchStatus();
+    assert.ok(fetched instanceof Promise);
+    assert.deepEqual(await fetched, { [b.Id]: false });
+    assert.deepEqual(ack.getStatus(), { [b.Id]: false });
+    assert.equal(ack.isComplete(), false);
     release.resolve();
     await ack.Wait();
-    assert.deepEqual(await ack.getStatus(), { [b.Id]: true });
-    assert.equal(await ack.IsComplete(), true);
+    assert.deepEqual(ack.GetStatus(), { [b.Id]: true });
+    assert.equal(ack.IsComplete(), true);
+    await assert.rejects(ack.fetchStatus(), NotConnected); // ended: the server forgot it
   });
 
   test("Cancel releases a pending Wait at once", async () => {
@@ -78,12 +85,13 @@ describe("acknowledgements", () => {
     const ack = a.PublishWithAck("cancel", 1, 20 * UNIT);
     const waiting = ack.Wait();
     const waitingAny = ack.WaitAny();
-    assert.deepEqual(await ack.GetStatus(), { [b.Id]: false });
-    ack.Cancel();
+    assert.deepEqual(await ack.FetchStatus(), { [b.Id]: false });
+    assert.equal(ack.Cancel(), undefined);
+    assert.equal(ack.IsComplete(), false);
     assert.deepEqual(await withTimeout(waiting, UNIT, "Wait after Cancel"), {});
     assert.deepEqual(await withTimeout(waitingAny, UNIT, "WaitAny after Cancel"), { response: null, success: false });
     assert.equal(ack.cancelled, true);
-    assert.equal(await ack.IsComplete(), false);
+    assert.equal(ack.IsComplete(), false);
     ack.cancel();
     release.resolve();
   });
@@ -159,7 +167,7 @@ describe("acknowledgements", () => {
     const release = deferred();
     const b = await open({ OnId: () => release.promise });
     const ack = a.PublishToIDWithAck(b.Id, 1, 5 * UNIT);
-    assert.deepEqual(await ack.GetStatus(), { [b.Id]: false });
+    assert.deepEqual(await ack.FetchStatus(), { [b.Id]: false });
     release.resolve();
     assert.equal((await ack.Wait())[b.Id].success, true);
   });

@@ -2,9 +2,10 @@
 // takeover of an ID (close code 4001), keepalive. Each test has its own server, which it restarts.
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
-import { Client, ClientClosed, ConnectionFailed, ConnectionReplaced, OfflineQueueFull } from "ksps";
+import { Client, ClientClosed, ConnectionFailed, ConnectionReplaced, OfflineQueueFull, NotConnected, ServerErrorReply } from "ksps";
 import { connect, record, subscribed, synced, uniqueId } from "../helpers/clients.mjs";
 import { TestServer } from "../helpers/server.mjs";
+import { mint, SECRET } from "../helpers/tokens.mjs";
 import { Inbox, UNIT, deferred, withTimeout } from "../helpers/wait.mjs";
 
 const FAST_RECONNECT = { ReconnectInitialDelay: 0.05 * UNIT, ReconnectMaxDelay: 0.2 * UNIT };
@@ -16,8 +17,8 @@ describe("connection life", () => {
       await cleanup();
     }
   });
-  const startServer = async () => {
-    const server = await TestServer.start();
+  const startServer = async (args = []) => {
+    const server = await TestServer.start({ args });
     cleanups.push(() => server.stop());
     return server;
   };
@@ -72,6 +73,21 @@ describe("connection life", () => {
     await a.testEvents.next((event) => event.type === "connect");
   });
 
+  test("a Subscribe made offline resolves at once, and a refusal when it is restored goes to OnError", async () => {
+    const server = await startServer(["--jwt-secret", SECRET, "--jwt-leeway", "0"]);
+    const id = uniqueId();
+    const a = await open(server, { Id: id, Token: mint(id, { subscribe: ["ok.*"] }) });
+    await goOffline(server, a);
+    const kept = new Inbox("ok.kept");
+    await withTimeout(Promise.resolve(a.Subscribe("ok.kept", (message) => kept.push(message))), UNIT, "offline Subscribe");
+    await withTimeout(Promise.resolve(a.Subscribe("secret", () => {})), UNIT, "offline Subscribe");
+    await server.launch(server.port);
+    const { error } = await a.testEvents.next((event) => event.type === "error" && event.error instanceof ServerErrorReply);
+    assert.equal(error.code, "forbidden");
+    assert.equal(error.topic, "secret");
+    await a.testEvents.next((event) => event.type === "connect");
+  });
+
   test("a pending ack ends at once when its connection is lost", async () => {
     const server = await startServer();
     const [a, b] = [await open(server), await open(server)];
@@ -79,9 +95,21 @@ describe("connection life", () => {
     cleanups.push(() => release.resolve());
     await subscribed(b, "held", () => release.promise);
     const ack = a.PublishWithAck("held", 1, 30 * UNIT);
-    assert.deepEqual(await ack.GetStatus(), { [b.Id]: false });
+    assert.deepEqual(await ack.FetchStatus(), { [b.Id]: false });
     await server.stop();
     assert.deepEqual(await withTimeout(ack.Wait(), 2 * UNIT, "Wait after the connection was lost"), {});
+  });
+
+  test("FetchStatus rejects with NotConnected while offline; GetStatus still answers the last known state", async () => {
+    const server = await startServer();
+    const a = await open(server, { ConnectTimeout: 2 * UNIT });
+    await goOffline(server, a);
+    const ack = a.PublishWithAck("queued", 1, 30 * UNIT);
+    await assert.rejects(withTimeout(ack.FetchStatus(), UNIT, "FetchStatus offline"), NotConnected);
+    assert.deepEqual(ack.GetStatus(), {});
+    assert.equal(ack.IsComplete(), false);
+    ack.Cancel();
+    assert.deepEqual(await withTimeout(ack.Wait(), UNIT, "Wait after Cancel"), {});
   });
 
   test("a topic unsubscribed while offline is not restored", async () => {

@@ -2,9 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
-  FrameEncoder,
+  FrameBuilder,
   OfflineQueue,
-  OfflineQueueFull,
   ProtocolError,
   ReconnectPolicy,
   decodeServerFrames,
@@ -42,7 +41,7 @@ describe("ReconnectPolicy", () => {
 });
 
 describe("OfflineQueue", () => {
-  const frame = (n, ackId) => ({ text: `frame ${n}`, ackId });
+  const frame = (n, handle) => (handle === undefined ? { frame: { n } } : { frame: { n }, handle });
 
   test("drop_oldest keeps the newest frames and returns the dropped one", () => {
     const queue = new OfflineQueue(2, "drop_oldest");
@@ -60,30 +59,31 @@ describe("OfflineQueue", () => {
     assert.deepEqual(queue.drain(), [frame(1)]);
   });
 
-  test("raise throws OfflineQueueFull; size 0 queues nothing", () => {
+  test("raise drops the new frame (the client throws OfflineQueueFull); size 0 queues nothing", () => {
     const queue = new OfflineQueue(1, "raise");
     queue.push(frame(1));
-    assert.throws(() => queue.push(frame(2)), OfflineQueueFull);
+    assert.deepEqual(queue.push(frame(2)), frame(2));
     const none = new OfflineQueue(0, "drop_oldest");
     assert.deepEqual(none.push(frame(1)), frame(1));
     assert.equal(none.size, 0);
   });
 
-  test("removeAck drops a queued ack request", () => {
+  test("removeHandle drops a queued ack request", () => {
     const queue = new OfflineQueue(3, "drop_oldest");
     queue.push(frame(1, "a1"));
     queue.push(frame(2));
-    queue.removeAck("a1");
+    assert.equal(queue.removeHandle("a1"), true);
     assert.deepEqual(queue.drain(), [frame(2)]);
   });
 });
 
 describe("codec", () => {
-  const encoder = new FrameEncoder("me");
-  const decode = (text) => JSON.parse(text);
+  const encoder = new FrameBuilder("me");
+  const decode = (frame) => frame;
 
   test("every frame carries from; acks ask for a timeout and progress (spec §6.1-§6.3)", () => {
-    assert.deepEqual(decode(encoder.ping()), { action: "ping", from: "me" });
+    assert.deepEqual(decode(encoder.ping("1")), { action: "ping", from: "me", rid: "1" });
+    assert.deepEqual(decode(encoder.ping("2", "T")), { action: "ping", from: "me", token: "T", rid: "2" });
     assert.deepEqual(decode(encoder.publish("t", { a: 1 })), { action: "publish", topic: "t", data: { a: 1 }, from: "me" });
     assert.deepEqual(decode(encoder.publishWithAck("t", 1, "c1", 250)), {
       action: "publish_with_ack", topic: "t", data: 1, ack_id: "c1", timeout: 250, progress: true, from: "me",

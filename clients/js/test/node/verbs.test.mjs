@@ -1,10 +1,10 @@
 // Every verb against a real server: subscribe, unsubscribe, publish, direct messages, server relay.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Client, ClientClosed } from "ksps";
+import { Client, ClientClosed, ServerErrorReply } from "ksps";
 import { connect, isProbe, record, synced, uniqueId } from "../helpers/clients.mjs";
 import { TestServer } from "../helpers/server.mjs";
-import { Inbox } from "../helpers/wait.mjs";
+import { Inbox, UNIT, withTimeout } from "../helpers/wait.mjs";
 
 describe("verbs", () => {
   let server;
@@ -150,6 +150,18 @@ describe("verbs", () => {
     await synced(a, "still-open", inbox);
   });
 
+  test("a Subscribe the server refuses rejects with ServerErrorReply, matched by its rid (a 300-byte topic)", async () => {
+    // Issue 14: the refusal carried no rid, so the JS Subscribe never settled (Python: waited out ConnectTimeout).
+    const a = await open();
+    await assert.rejects(
+      withTimeout(Promise.resolve(a.Subscribe("y".repeat(300), () => {})), 5 * UNIT, "Subscribe of a too long topic"),
+      (error) => error instanceof ServerErrorReply && /topic too long/.test(error.message),
+    );
+    assert.deepEqual(a.testEvents.pending((event) => event.type === "error"), []);
+    const inbox = record(a, "after-refusal");
+    await synced(a, "after-refusal", inbox);
+  });
+
   test("bad arguments throw at once", async () => {
     const a = await open();
     assert.throws(() => a.Subscribe("", () => {}), TypeError);
@@ -160,14 +172,14 @@ describe("verbs", () => {
     assert.throws(() => a.Publish("t", 10n), TypeError);
   });
 
-  test("Close ends the client: close event once, verbs throw ClientClosed, Close again is harmless", async () => {
+  test("Close ends the client: close event once, no disconnect event, verbs throw ClientClosed, Close again is harmless", async () => {
+    // Issue 14: the client's own Close() called OnDisconnect (Python with (None, None)); it knows it closed.
     const a = await connect(server);
     await a.Close();
     assert.equal(a.IsConnected, false);
-    await a.testEvents.next((e) => e.type === "disconnect");
     await a.testEvents.next((e) => e.type === "close");
     await a.close();
-    assert.deepEqual(a.testEvents.pending((e) => e.type === "close"), []);
+    assert.deepEqual(a.testEvents.pending((e) => e.type === "close" || e.type === "disconnect"), []);
     assert.throws(() => a.Publish("t", 1), ClientClosed);
     assert.throws(() => a.Subscribe("t", () => {}), ClientClosed);
   });

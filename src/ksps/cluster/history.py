@@ -1,0 +1,251 @@
+"""The Redis history engine (spec §14.5, spec/cluster.md §7): topic history shared by every node.
+
+Per topic two keys: a hash `<prefix>:h:<topic>` holding the offset of the latest publication (`t`) and the
+epoch (`e`), and a list `<prefix>:hl:<topic>` of the kept publications, each `<offset>,<expires ms>,<json
+[sender, data]>`. Two Lua scripts do all the work atomically in Redis:
+
+- append (a whole batch at once): create the epoch if the hash is gone (Redis lost it, or it expired),
+  HINCRBY the offset (so two nodes never hand out the same one), RPUSH, LTRIM to the size, and refresh the
+  keys' expiry;
+- read: the same epoch creation, drop expired heads, and LRANGE the asked window, computed from the offsets
+  (the list holds consecutive offsets, so index = offset - first).
+
+Appends are queued and sent as one script call per batch (whatever accumulated while the previous call was
+in flight) by one writer task, so their callbacks run in the order the publications were made. While Redis
+is unreachable, appends and reads answer None at once (publications are then delivered live without an
+offset, spec §14.3) and a probe reconnects in the background.
+Why a list and Lua rather than Streams: docs/architecture.md (decisions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from ..broker.history import HistoryPolicy, Page, Position, Query, Record
+
+__all__ = ["META_TTL", "RedisHistory"]
+
+log = logging.getLogger("ksps.cluster")
+
+#: Seconds a topic's offset and epoch outlive its last publication or read (its publications live `ttl`).
+META_TTL = 86_400
+#: Seconds between two reconnection attempts while Redis is unreachable.
+PROBE_INTERVAL = 0.5
+
+_EPOCH = """
+local epoch = redis.call('HGET', KEYS[1], 'e')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('HSET', KEYS[1], 'e', epoch, 't', 0)
+  redis.call('DEL', KEYS[2])
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+"""
+
+#: One call for a whole batch. KEYS: meta and list of each publication. ARGV: new epoch, meta ttl s, now ms,
+#: then for each publication `<size>,<ttl ms>,<entry>` (one argument: fewer to encode). Returns offset and epoch
+#: of each.
+APPEND = """
+local out = {}
+local now = tonumber(ARGV[3])
+for i = 1, #KEYS / 2 do
+  local meta, list = KEYS[2 * i - 1], KEYS[2 * i]
+  local item = ARGV[3 + i]
+  local c1 = string.find(item, ',', 1, true)
+  local c2 = string.find(item, ',', c1 + 1, true)
+  local size, ttl = tonumber(string.sub(item, 1, c1 - 1)), tonumber(string.sub(item, c1 + 1, c2 - 1))
+  local entry = string.sub(item, c2 + 1)
+  local epoch = redis.call('HGET', meta, 'e')
+  if not epoch then
+    epoch = ARGV[1] .. '.' .. i
+    redis.call('HSET', meta, 'e', epoch, 't', 0)
+    redis.call('DEL', list)
+  end
+  redis.call('EXPIRE', meta, tonumber(ARGV[2]))
+  local top = redis.call('HINCRBY', meta, 't', 1)
+  redis.call('RPUSH', list, top .. ',' .. (now + ttl) .. ',' .. entry)
+  redis.call('LTRIM', list, -size, -1)
+  redis.call('PEXPIRE', list, ttl)
+  out[2 * i - 1] = top
+  out[2 * i] = epoch
+end
+return out
+"""
+
+#: KEYS: meta, list. ARGV: new epoch, meta ttl s, after, before (-1 = none), limit, tail (0/1), now ms.
+READ = _EPOCH + """
+local now = tonumber(ARGV[7])
+while true do
+  local head = redis.call('LINDEX', KEYS[2], 0)
+  if not head then break end
+  local c1 = string.find(head, ',', 1, true)
+  local c2 = string.find(head, ',', c1 + 1, true)
+  if tonumber(string.sub(head, c1 + 1, c2 - 1)) > now then break end
+  redis.call('LPOP', KEYS[2])
+end
+local top = tonumber(redis.call('HGET', KEYS[1], 't'))
+local n = redis.call('LLEN', KEYS[2])
+local first = top - n + 1
+local after, before, limit = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local start = math.max(after + 1 - first, 0)
+local stop = n
+if before >= 0 then stop = math.max(math.min(before - first, n), 0) end
+if stop - start > limit then
+  if ARGV[6] == '1' then start = stop - limit end
+  stop = start + limit
+end
+local items = {}
+if stop > start then items = redis.call('LRANGE', KEYS[2], start, stop - 1) end
+return {top, epoch, first, items}
+"""
+
+_Entry = tuple[str, msgspec.Raw]
+_decode_entry = msgspec.json.Decoder(_Entry).decode
+_encode_entry = msgspec.json.encode
+_Append = tuple[str, HistoryPolicy, bytes, str, Callable[[Position | None], None]]
+
+
+class RedisHistory:
+    """History in Redis; implements the broker's `HistoryEngine` (broker/history/engine.py)."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self._redis = aioredis.Redis.from_url(
+            url, socket_connect_timeout=2.0, socket_timeout=5.0, socket_keepalive=True, retry=Retry(NoBackoff(), 1)
+        )
+        self._prefix = prefix
+        self._key_cache: dict[str, tuple[str, str]] = {}
+        self._append = self._redis.register_script(APPEND)
+        self._read = self._redis.register_script(READ)
+        self._queue: list[_Append] = []
+        self._wake = asyncio.Event()
+        self._healthy = True
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writer: asyncio.Task[None] | None = None
+        self._probe: asyncio.Task[None] | None = None
+
+    def _keys(self, topic: str) -> tuple[str, str]:
+        keys = self._key_cache.get(topic)
+        if keys is None:
+            if len(self._key_cache) >= 4096:  # bounded: a client cycling topics cannot grow it
+                self._key_cache.clear()
+            keys = self._key_cache[topic] = (f"{self._prefix}:h:{topic}", f"{self._prefix}:hl:{topic}")
+        return keys
+
+    @staticmethod
+    def _new_epoch() -> str:
+        return uuid.uuid4().hex[:12]
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the writer task (in the running loop)."""
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="ksps-history-writer")
+
+    async def stop(self) -> None:
+        """Answer what is queued with None, stop the tasks and close the connection."""
+        for task in (self._writer, self._probe, *self._tasks):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+                    await task
+        self._fail(self._queue)
+        self._queue = []
+        with contextlib.suppress(RedisError, OSError):
+            await self._redis.aclose()
+
+    # -- the engine interface ------------------------------------------------------------------------------
+
+    def append(
+        self, topic: str, policy: HistoryPolicy, data: bytes, sender: str, done: Callable[[Position | None], None]
+    ) -> None:
+        """Queue one publication for the next pipeline; `done` gets its position (None while Redis is away)."""
+        if not self._healthy or self._writer is None:
+            done(None)
+            return
+        self._queue.append((topic, policy, data, sender, done))
+        self._wake.set()
+
+    def read(self, topic: str, query: Query, done: Callable[[Page | None], None]) -> None:
+        """Run the read script; `done` gets the page, or None while Redis is away."""
+        if not self._healthy:
+            done(None)
+            return
+        task = asyncio.get_running_loop().create_task(self._run_read(topic, query, done))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def size(self) -> tuple[int, int]:
+        """Not counted per node: the history lives in Redis."""
+        return 0, 0
+
+    # -- I/O -----------------------------------------------------------------------------------------------
+
+    async def _run_read(self, topic: str, query: Query, done: Callable[[Page | None], None]) -> None:
+        args: list[str | int] = [self._new_epoch(), META_TTL, query.after, -1 if query.before is None else query.before,
+                query.limit, int(query.tail), int(time.time() * 1000)]  # fmt: skip
+        try:
+            top, epoch, first, items = await self._read(keys=list(self._keys(topic)), args=args)
+        except (RedisError, OSError) as exc:
+            self._unhealthy(exc)
+            done(None)
+            return
+        records = []
+        for item in items:
+            offset, _, entry = item.split(b",", 2)
+            sender, data = _decode_entry(entry)
+            records.append(Record(int(offset), bytes(data), sender))
+        done(Page(Position(int(top), epoch.decode()), int(first), records))
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._queue = self._queue, []
+            if not batch:
+                continue
+            keys: list[str] = []
+            args: list[str | int | bytes] = [self._new_epoch(), META_TTL, int(time.time() * 1000)]
+            for topic, policy, data, sender, _ in batch:
+                keys += self._keys(topic)
+                head = b"%d,%d," % (policy.size, int(policy.ttl * 1000))
+                args.append(head + _encode_entry((sender, msgspec.Raw(data))))
+            try:
+                results: list[Any] = await self._append(keys=keys, args=args)
+            except (RedisError, OSError) as exc:
+                self._unhealthy(exc)
+                self._fail(batch)
+                continue
+            for index, (*_, done) in enumerate(batch):
+                done(Position(int(results[2 * index]), results[2 * index + 1].decode()))
+
+    @staticmethod
+    def _fail(batch: list[_Append]) -> None:
+        for *_, done in batch:
+            done(None)
+
+    def _unhealthy(self, exc: BaseException) -> None:
+        if self._healthy:
+            log.warning("history: redis unreachable (%s); publications go out without offsets meanwhile", exc)
+            self._healthy = False
+            self._probe = asyncio.get_running_loop().create_task(self._reconnect(), name="ksps-history-probe")
+
+    async def _reconnect(self) -> None:
+        while True:
+            await asyncio.sleep(PROBE_INTERVAL)
+            with contextlib.suppress(RedisError, OSError):
+                await self._redis.ping()
+                log.info("history: redis reachable again")
+                self._healthy = True
+                return

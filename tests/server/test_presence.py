@@ -173,3 +173,30 @@ async def test_presence_needs_the_subscribe_permission(start_server: StartServer
     await alice.send({"action": "subscribe", "topic": "secret", "join_leave": True})
     assert (await alice.recv())["code"] == "forbidden"
     await alice.close()
+
+
+@pytest.mark.server_options(history_size=100)
+async def test_members_of_a_history_topic_join_and_leave(connect: Connect, server: Server) -> None:
+    """PRES-7: on a topic with history (spec §14) subscriptions, plain or recovering with `since`, make
+    members, and `join_leave` works, as on any topic (spec §15.3)."""
+    amy = await connect("amy")
+    await amy.send({"action": "publish", "topic": "chat", "data": 1, "rid": "p1"})
+    published = await amy.expect("published", topic="chat", rid="p1")
+    watcher = await connect("watcher")
+    await watch(watcher, "chat")  # through the history path: the watch flag is kept
+    await amy.subscribe("chat")
+    bob = await connect("bob")
+    await bob.send({"action": "subscribe", "topic": "chat", "since": {"offset": 0, "epoch": published["epoch"]}})
+    await bob.expect("publish", topic="chat", offset=1)  # recovered (spec §14.3), then subscribed
+    await bob.expect("subscribed", topic="chat", recovered=True)
+    info = await server.presence("chat")
+    assert (info.count, info.ids) == (3, ["amy", "bob", "watcher"])
+    await bob.send({"action": "unsubscribe", "topic": "chat"})
+    await bob.expect("unsubscribed", topic="chat")
+    expected = [
+        {"action": "join", "topic": "chat", "id": "amy"},
+        {"action": "join", "topic": "chat", "id": "bob"},
+        {"action": "leave", "topic": "chat", "id": "bob"},
+    ]
+    assert [await watcher.recv() for _ in expected] == expected
+    assert (await server.presence("chat")).ids == ["amy", "watcher"]

@@ -360,8 +360,9 @@ SCENARIOS: list[dict[str, Any]] = [
         "name": "join-leave-restored",
         "description": "subscribe with join_leave sends `join_leave: true` (spec §15.3); `join`/`leave` frames of "
         "that topic are `join`/`leave` events (topic, id), those of a topic without the flag are ignored. "
-        "After a lost connection the subscription is restored with the flag, the other without it; once "
-        "unsubscribed, the topic's member events are ignored.",
+        "After a lost connection the subscription is restored with the flag, the other without it; presence "
+        "may be asked once registered, while the restore is still going on; once unsubscribed, the topic's "
+        "member events are ignored.",
         "options": BASE,
         "random": [0.5],
         "steps": [
@@ -376,11 +377,13 @@ SCENARIOS: list[dict[str, Any]] = [
             (290, {"type": "timer"}),
             (293, {"type": "opened"}),
             (294, frame("pong", id="c1", rid="4")),
-            (295, frame("subscribed", topic="room", rid="5")),
-            (296, frame("subscribed", topic="news", rid="6")),
+            (295, {"type": "presence", "topic": "room", "handle": "h3"}),
+            (296, frame("subscribed", topic="room", rid="5")),
+            (297, frame("subscribed", topic="news", rid="6")),
+            (298, frame("presence", topic="room", count=1, ids=["c1"], rid="7")),
             (300, frame("join", topic="room", id="c4")),
-            (310, {"type": "unsubscribe", "topic": "room", "handle": "h3"}),
-            (311, frame("unsubscribed", topic="room", rid="7")),
+            (310, {"type": "unsubscribe", "topic": "room", "handle": "h4"}),
+            (311, frame("unsubscribed", topic="room", rid="8")),
             (312, frame("leave", topic="room", id="c4")),
         ],
     },

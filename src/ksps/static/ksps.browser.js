@@ -805,7 +805,7 @@ var BusClient = (() => {
     }
   }
   function presence(session, topic, handle) {
-    if (session.phase !== "ready") {
+    if (!session.registered) {
       session.notConnected(handle);
       return;
     }

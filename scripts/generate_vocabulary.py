@@ -81,6 +81,7 @@ def python(vocab: Vocabulary) -> str:
              "from collections.abc import Mapping", "from typing import Final", "", "# Actions (spec §3-§8)."]
     lines += [f"{name.upper()}: Final = {_py(wire)}" for name, wire in actions(vocab).items()]
     lines += [""] + [f"{name.upper()}: Final = {_py(text)}" for name, text in vocab["strings"].items()]
+    lines += [f"{name.upper()}: Final = {value!r}" for name, value in vocab.get("limits", {}).items()]
     lines += py_class("Fields", "Members of a frame (spec §2.1).", ((n, n) for n in vocab["fields"]))
     lines += py_class("Errors", "Error texts sent in `error` frames (spec §7.1).", vocab["error_texts"].items())
     lines += py_class("ErrorCodes", "The `code` member of error frames (spec §11.2).",
@@ -101,7 +102,8 @@ def python(vocab: Vocabulary) -> str:
     for kind, const in (("client", "CLIENT_NAMES"), ("ack", "ACK_NAMES")):
         lines += ["}", f"#: PascalCase alias -> snake_case name, for the {kind} verbs (ksps._dialect KSPS_NAMES).",
                   f"{const}: Final[Mapping[str, str]] = {{"]
-        lines += [f"    {_py(v['alias'])}: {_py(v['python'])}," for v in vocab["verbs"] if v["kind"] == kind]
+        lines += [f"    {_py(v['alias'])}: {_py(v['python'])}," for v in vocab["verbs"]
+                  if v["kind"] == kind and v["alias"]]
     return "\n".join([*lines, "}", ""])
 
 
@@ -129,6 +131,8 @@ def javascript(vocab: Vocabulary) -> str:
                        ((pascal(n), w) for n, w in vocab["actions"]["server"].items()))
     for name, text in vocab["strings"].items():
         lines += ["", f"export const {name.upper()} = {_js(text)};"]
+    for name, value in vocab.get("limits", {}).items():
+        lines += ["", f"export const {name.upper()} = {_js(value)};"]
     lines += js_object("ErrorText", "Error texts of `error` frames (spec §7.1).",
                        ((pascal(n), t) for n, t in vocab["error_texts"].items()))
     lines += js_object("ErrorCode", "The `code` member of error frames (spec §11.2).",
@@ -179,6 +183,9 @@ def go(vocab: Vocabulary) -> str:
     lines += go_block([("action" + pascal(n, id_word="ID"), _js(w)) for n, w in actions(vocab).items()],
                       "Actions of spec/protocol.md §3-§8, as on the wire.")
     lines += go_block([(camel(n), _js(t)) for n, t in vocab["strings"].items()], "Fixed texts (spec §6).")
+    if vocab.get("limits"):
+        lines += go_block([(camel(n), _js(v)) for n, v in vocab["limits"].items()],
+                          "Fixed numbers of the protocol (spec §15.2).")
     lines += go_block([("errorText" + pascal(n, id_word="ID"), _js(t)) for n, t in vocab["error_texts"].items()],
                       "Error texts of error frames (spec §7.1).")
     lines += go_block([("Code" + pascal(n, id_word="ID"), _js(n)) for n in vocab["error_codes"]],

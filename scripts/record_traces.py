@@ -334,6 +334,59 @@ SCENARIOS: list[dict[str, Any]] = [
             (48, frame("subscribed", topic="c", rid="7")),
         ],
     },
+    # --- presence (spec §15)
+    {
+        "name": "presence-request",
+        "description": "presence is a request with rid (spec §15.2): the `presence` reply with that rid answers "
+        "the handle with count, ids and truncated; an `error` with its rid refuses it (ServerErrorReply, code "
+        "forbidden); a request still unanswered when the connection is lost is refused NotConnected, and "
+        "presence while not registered is refused NotConnected at once, nothing queued or sent.",
+        "options": BASE,
+        "random": [0.5],
+        "steps": [
+            *connect(),
+            (10, {"type": "presence", "topic": "room", "handle": "h1"}),
+            (11, frame("presence", topic="room", count=2, ids=["a", "b"], rid="2")),
+            (20, {"type": "presence", "topic": "big", "handle": "h2"}),
+            (21, frame("presence", topic="big", count=1500, ids=["a"], truncated=True, rid="3")),
+            (30, {"type": "presence", "topic": "secret", "handle": "h3"}),
+            (31, frame("error", error="forbidden: presence to secret", code="forbidden", topic="secret", rid="4")),
+            (40, {"type": "presence", "topic": "room", "handle": "h4"}),
+            (50, {"type": "lost", "code": 1006, "reason": ""}),
+            (60, {"type": "presence", "topic": "room", "handle": "h5"}),
+        ],
+    },
+    {
+        "name": "join-leave-restored",
+        "description": "subscribe with join_leave sends `join_leave: true` (spec §15.3); `join`/`leave` frames of "
+        "that topic are `join`/`leave` events (topic, id), those of a topic without the flag are ignored. "
+        "After a lost connection the subscription is restored with the flag, the other without it; presence "
+        "may be asked once registered, while the restore is still going on; once unsubscribed, the topic's "
+        "member events are ignored.",
+        "options": BASE,
+        "random": [0.5],
+        "steps": [
+            *connect(),
+            (10, {"type": "subscribe", "topic": "room", "handle": "h1", "join_leave": True}),
+            (11, frame("subscribed", topic="room", rid="2")),
+            *subscribe(20, "news", "h2", "3"),
+            (30, frame("join", topic="room", id="c2")),
+            (31, frame("leave", topic="room", id="c2")),
+            (32, frame("join", topic="news", id="c3")),
+            (40, {"type": "lost", "code": 1006, "reason": ""}),
+            (290, {"type": "timer"}),
+            (293, {"type": "opened"}),
+            (294, frame("pong", id="c1", rid="4")),
+            (295, {"type": "presence", "topic": "room", "handle": "h3"}),
+            (296, frame("subscribed", topic="room", rid="5")),
+            (297, frame("subscribed", topic="news", rid="6")),
+            (298, frame("presence", topic="room", count=1, ids=["c1"], rid="7")),
+            (300, frame("join", topic="room", id="c4")),
+            (310, {"type": "unsubscribe", "topic": "room", "handle": "h4"}),
+            (311, frame("unsubscribed", topic="room", rid="8")),
+            (312, frame("leave", topic="room", id="c4")),
+        ],
+    },
     {
         "name": "application-close",
         "description": "close by the application: close 1000 and closed, with no disconnected event (the old "

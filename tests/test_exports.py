@@ -67,6 +67,7 @@ SERVER_API = {
     "publish_to_server",
     "count_clients",
     "count_subscribers",
+    "presence",
     "history",
     # facts
     "id",
@@ -102,6 +103,7 @@ SERVER_KSPS_NAMES = {
     "PublishToServer": "publish_to_server",
     "CountClients": "count_clients",
     "CountSubscribers": "count_subscribers",
+    "Presence": "presence",
     "History": "history",
 }
 
@@ -285,6 +287,7 @@ SYNC_CLIENT_API = {
     "publish_with_ack",
     "publish_to_id_with_ack",
     "close",
+    "presence",
     "KSPS_NAMES",
 }
 

@@ -29,6 +29,12 @@ type envelope struct {
 	RID string `json:"rid,omitempty"`
 	// Code is the machine-readable class of an error frame (§11).
 	Code string `json:"code,omitempty"`
+	// JoinLeave asks, on subscribe, for the topic's join/leave events (§15.3).
+	JoinLeave bool `json:"join_leave,omitempty"`
+	// Count, IDs and Truncated are the members of a presence reply (§15.2).
+	Count     int      `json:"count,omitempty"`
+	IDs       []string `json:"ids,omitempty"`
+	Truncated bool     `json:"truncated,omitempty"`
 }
 
 // encodeFrame serialises a frame. It cannot fail for envelopes built by this package: Data was

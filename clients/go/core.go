@@ -35,9 +35,10 @@ type session struct {
 	retryAt       int64  // the end of the backoff delay, or noDeadline
 	stopped       error  // why the session closed for good (ErrClosed, ErrReplaced, ...)
 
-	topics    orderedTopics // the subscription registry, restored in order on every connection
-	requests  requestBook   // requests of the current connection awaiting their reply
-	restoring int           // resubscriptions still unanswered
+	topics    orderedTopics   // the subscription registry, restored in order on every connection
+	joinLeave map[string]bool // topics subscribed with JoinLeave: restored with it (spec §15.3)
+	requests  requestBook     // requests of the current connection awaiting their reply
+	restoring int             // resubscriptions still unanswered
 	offline   []queuedFrame
 	acks      ackBook
 }
@@ -87,6 +88,7 @@ func newSession(cfg sessionConfig, random func() float64) *session {
 		cfg: cfg, random: random, token: cfg.token,
 		connectAt: noDeadline, retryAt: noDeadline,
 		topics: newOrderedTopics(), requests: newRequestBook(), acks: newAckBook(cfg.id),
+		joinLeave: make(map[string]bool),
 	}
 }
 
@@ -197,7 +199,8 @@ func (s *session) registeredOnLink() []output {
 	var out []output
 	for _, topic := range s.topics.order {
 		req := s.requests.add(requestRestore, topic, s.topics.handles[topic])
-		out = append(out, sendFrame(&envelope{Action: actionSubscribe, Topic: topic, From: s.cfg.id, RID: req.rid}))
+		out = append(out, sendFrame(&envelope{Action: actionSubscribe, Topic: topic, From: s.cfg.id, RID: req.rid,
+			JoinLeave: s.joinLeave[topic]}))
 	}
 	s.restoring = len(s.topics.order)
 	if s.restoring == 0 {
@@ -306,6 +309,9 @@ func (s *session) releaseRequests() []output {
 			out = append(out, emit(&event{Type: evUnsubscribed, Handle: req.handle}))
 		case requestStatus:
 			out = append(out, refusedEvent(req.handle, errNotConnected, "", ErrNotConnected))
+		case requestPresence:
+			lost := fmt.Errorf("%w: connection lost before the presence answer", ErrNotConnected)
+			out = append(out, refusedEvent(req.handle, errNotConnected, "", lost))
 		}
 	}
 	return out
@@ -341,5 +347,6 @@ func (s *session) finish(reason error) []output {
 	ended := s.acks.clear()
 	s.offline = nil
 	s.topics = newOrderedTopics()
+	s.joinLeave = make(map[string]bool)
 	return []output{emit(&event{Type: evClosed, Err: reason, Ended: ended})}
 }

@@ -40,6 +40,23 @@ func (s *session) frame(now int64, e *envelope) []output {
 		}
 	case actionError:
 		return s.serverError(now, e)
+	case actionPresence:
+		if req := s.requests.take(e.RID, e.Topic, requestPresence); req != nil {
+			ids := e.IDs
+			if ids == nil {
+				ids = []string{}
+			}
+			return []output{emit(&event{Type: evPresence, Handle: req.handle, Count: e.Count, IDs: ids, Truncated: e.Truncated})}
+		}
+	case actionJoin, actionLeave:
+		// Only for topics subscribed with JoinLeave; late events of a topic left are dropped (§15.3).
+		if s.joinLeave[e.Topic] && e.ID != "" {
+			kind := evJoin
+			if e.Action == actionLeave {
+				kind = evLeave
+			}
+			return []output{emit(&event{Type: kind, Topic: e.Topic, Member: e.ID})}
+		}
 	}
 	// published, ack_cancelled, server_message_sent and unknown actions need nothing (§2.2).
 	return nil
@@ -134,6 +151,7 @@ func (s *session) requestRefused(now int64, req *request, refusal *ServerErrorRe
 	if req.kind == requestSubscribe || req.kind == requestRestore {
 		if handle, ok := s.topics.handles[req.key]; ok && handle == req.handle {
 			s.topics.remove(req.key) // a refused subscription is not kept (spec §10.4)
+			delete(s.joinLeave, req.key)
 		}
 		if req.kind == requestRestore {
 			out = append(out, s.restoredOne()...)

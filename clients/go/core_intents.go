@@ -56,6 +56,7 @@ const (
 	requestRestore                        // a subscribe sent again after a (re)connection
 	requestUnsubscribe                    // the application's unsubscribe
 	requestStatus                         // get_ack_status (§6.5)
+	requestPresence                       // presence (§15.2)
 )
 
 // requestBook holds the requests of the current connection in the order they were sent. Request
@@ -133,21 +134,45 @@ func (b *requestBook) takeAll() []*request {
 
 // subscribe records a subscription and asks the server when registered; subscribed or refused
 // with handle follows once the server answered (after the next registration when offline).
-func (s *session) subscribe(now int64, topic, handle string) []output {
+// joinLeave also asks for the topic's join/leave events, on this and every restored
+// subscription (spec §15.3).
+func (s *session) subscribe(now int64, topic, handle string, joinLeave bool) []output {
 	if s.state == stateClosed {
 		return []output{refusedEvent(handle, errClientClosed, "", s.stopped)}
 	}
 	s.topics.set(topic, handle)
+	if joinLeave {
+		s.joinLeave[topic] = true
+	} else {
+		delete(s.joinLeave, topic)
+	}
 	if !s.registered() {
 		return nil
 	}
 	req := s.requests.add(requestSubscribe, topic, handle)
-	return []output{sendFrame(&envelope{Action: actionSubscribe, Topic: topic, From: s.cfg.id, RID: req.rid})}
+	return []output{sendFrame(&envelope{Action: actionSubscribe, Topic: topic, From: s.cfg.id, RID: req.rid,
+		JoinLeave: joinLeave})}
+}
+
+// presence asks who subscribes to topic (spec §15.2): a presence event with handle answers, or
+// refused with the server's error; refused with NotConnected at once when not registered
+// (nothing is queued: the answer would be stale), or when the connection is lost first.
+func (s *session) presence(now int64, topic, handle string) []output {
+	if s.state == stateClosed {
+		return []output{refusedEvent(handle, errClientClosed, "", s.stopped)}
+	}
+	if !s.registered() {
+		offline := fmt.Errorf("%w: presence needs a connection to the server", ErrNotConnected)
+		return []output{refusedEvent(handle, errNotConnected, "", offline)}
+	}
+	req := s.requests.add(requestPresence, topic, handle)
+	return []output{sendFrame(&envelope{Action: actionPresence, Topic: topic, From: s.cfg.id, RID: req.rid})}
 }
 
 // unsubscribe forgets a topic; unsubscribed with handle once the server confirmed (at once
 // when offline).
 func (s *session) unsubscribe(now int64, topic, handle string) []output {
+	delete(s.joinLeave, topic)
 	if s.topics.has(topic) && s.registered() {
 		s.topics.remove(topic)
 		req := s.requests.add(requestUnsubscribe, topic, handle)

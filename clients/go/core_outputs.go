@@ -28,6 +28,9 @@ const (
 	evError         = "error"
 	evQueueOverflow = "queue_overflow"
 	evReconnecting  = "reconnecting"
+	evPresence      = "presence" // the answer to a presence intent (spec §15.2)
+	evJoin          = "join"     // a member event of a JoinLeave topic (§15.3)
+	evLeave         = "leave"
 )
 
 // output is one thing the driver must do.
@@ -76,6 +79,11 @@ type event struct {
 	Dropped *envelope
 	// reconnecting
 	Delay int64
+	// presence: the answer's members (spec §15.2); join, leave: Topic and the Member's ID
+	Count     int
+	IDs       []string
+	Truncated bool
+	Member    string
 
 	// Not in traces: how an ack request ended (ack_done), the handles a closed session ended
 	// (closed), and the Go error behind an event.
@@ -149,6 +157,10 @@ func (e *event) traceJSON() map[string]any {
 		m["dropped"] = frame
 	case evReconnecting:
 		m["delay"] = e.Delay
+	case evPresence:
+		m["handle"], m["count"], m["ids"], m["truncated"] = e.Handle, e.Count, e.IDs, e.Truncated
+	case evJoin, evLeave:
+		m["topic"], m["id"] = e.Topic, e.Member
 	}
 	return m
 }

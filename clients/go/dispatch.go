@@ -35,6 +35,13 @@ func (c *Client) dispatch(ev *event) {
 		c.reportError(c.errorOf(ev))
 	case evQueueOverflow:
 		c.reportError(ev.Err)
+	case evPresence:
+		if call := c.calls[ev.Handle]; call != nil {
+			call.info = PresenceInfo{Count: ev.Count, IDs: ev.IDs, Truncated: ev.Truncated}
+		}
+		c.answered(ev.Handle, nil)
+	case evJoin, evLeave:
+		c.member(ev)
 	}
 }
 

@@ -102,6 +102,11 @@ type ClientOptions struct {
 	// OnClose is called once, when the client is closed for good: by Close, by close code 4001,
 	// or by a lost connection with DisableReconnect.
 	OnClose func()
+	// OnJoin is called when id subscribes to a topic this client subscribed to with
+	// SubscribeOptions{JoinLeave: true}; OnLeave when it leaves it (unsubscribe, disconnection,
+	// rename). Calls are made in arrival order with the other hooks (spec/protocol.md §15.3).
+	OnJoin  func(topic, id string)
+	OnLeave func(topic, id string)
 }
 
 // OverflowPolicy decides which publication is lost when the offline queue is full.

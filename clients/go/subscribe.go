@@ -33,6 +33,11 @@ func (c *Client) Subscribe(topic string, callback func(msg Message, unsubscribe 
 // registered. A refusal by the server returns the *ServerErrorReply (spec/protocol.md §11) and drops
 // the subscription; one made offline is refused after the next registration, through OnError.
 func (c *Client) SubscribeContext(ctx context.Context, topic string, callback func(msg Message, unsubscribe func())) (func(), error) {
+	return c.subscribe(ctx, topic, callback, SubscribeOptions{})
+}
+
+// subscribe is SubscribeContext with options (SubscribeWithOptions, presence.go).
+func (c *Client) subscribe(ctx context.Context, topic string, callback func(msg Message, unsubscribe func()), opts SubscribeOptions) (func(), error) {
 	if c.closed.Load() {
 		return func() {}, ErrClosed
 	}
@@ -48,7 +53,7 @@ func (c *Client) SubscribeContext(ctx context.Context, topic string, callback fu
 	handle := c.newHandle()
 	c.calls[handle] = call
 	registered := c.core.registered()
-	c.run(c.core.subscribe(c.now(), topic, handle))
+	c.run(c.core.subscribe(c.now(), topic, handle, opts.JoinLeave))
 	if !registered && c.calls[handle] == call {
 		call.detached = true // confirmed when the next connection restores it
 	}

@@ -20,6 +20,8 @@ type pendingCall struct {
 	reply chan error    // buffered: the core's events never wait on it
 	// detached: the caller no longer waits (offline intent, ctx over); a refusal goes to OnError.
 	detached bool
+	// info is the answer of a Presence call, set before reply gets nil.
+	info PresenceInfo
 }
 
 // addCallback makes callback the topic's subscription, replacing any previous one. Caller

@@ -207,7 +207,10 @@ func applyTraceInput(s *session, now int64, in map[string]any) ([]output, error)
 	case "close":
 		return s.close(now), nil
 	case "subscribe":
-		return s.subscribe(now, str("topic"), handle), nil
+		joinLeave, _ := in["join_leave"].(bool)
+		return s.subscribe(now, str("topic"), handle, joinLeave), nil
+	case "presence":
+		return s.presence(now, str("topic"), handle), nil
 	case "unsubscribe":
 		return s.unsubscribe(now, str("topic"), handle), nil
 	case "publish":

@@ -18,6 +18,7 @@ const (
 	actionCancelAck          = "cancel_ack"
 	actionPublishToServer    = "publish_to_server"
 	actionServerToServer     = "server-to-server"
+	actionPresence           = "presence"
 	actionHistory            = "history"
 	actionPong               = "pong"
 	actionSubscribed         = "subscribed"
@@ -30,6 +31,8 @@ const (
 	actionAckCancelled       = "ack_cancelled"
 	actionServerMessageSent  = "server_message_sent"
 	actionError              = "error"
+	actionJoin               = "join"
+	actionLeave              = "leave"
 )
 
 // Fixed texts (spec §6).
@@ -37,6 +40,11 @@ const (
 	directTopicPrefix  = "__direct_"
 	noSubscriber       = "no subscriber for topic"
 	clientDisconnected = "client disconnected"
+)
+
+// Fixed numbers of the protocol (spec §15.2).
+const (
+	presenceMaxIds = 1000
 )
 
 // Error texts of error frames (spec §7.1).

@@ -10,7 +10,7 @@ Every exception ksps raises derives from :class:`KspsError`::
     ├── AuthError              the server refused the client's credentials (close 4003/4004, HTTP 401)
     ├── OfflineQueueFull       a publish made while offline did not fit the bounded queue
     ├── CallbackError          a user callback (subscription, OnId) raised; reported to OnError
-    ├── NotConnected           an operation that needs the server (e.g. fetch_status) while disconnected
+    ├── NotConnected           an operation that needs the server (fetch_status, presence) while disconnected
     └── ListenError            the server could not start: its socket could not be opened (address in use)
         └── ConfigError        settings that cannot work (each problem listed), raised before anything starts
 
@@ -99,8 +99,8 @@ class CallbackError(KspsError):
 
 
 class NotConnected(KspsError):
-    """An operation that needs the server (for example an ack handle's `fetch_status`) was made while the
-    client was disconnected. Try again once it reconnected (the OnConnect hook tells when)."""
+    """An operation that needs the server (an ack handle's `fetch_status`, the client's `presence`) was made
+    while the client was disconnected. Try again once it reconnected (the OnConnect hook tells when)."""
 
 
 class ListenError(KspsError):

@@ -32,6 +32,7 @@ from ._dialect import KspsSpelling
 from .client import Callback
 from .client import Client as AsyncClient
 from .client import ClientAck as AsyncAck
+from .protocol.presence import PresenceInfo
 
 __all__ = ["Ack", "Client"]
 
@@ -175,6 +176,7 @@ class Client(KspsSpelling):
         "PublishToIDWithAck": "publish_to_id_with_ack",
         "PublishToIdWithAck": "publish_to_id_with_ack",
         "Close": "close",
+        "Presence": "presence",
     }
 
     __slots__ = ("_client", "_runner")
@@ -215,12 +217,13 @@ class Client(KspsSpelling):
         found = _method(self._client, "is_connected", "connected")
         return bool(found() if callable(found) else found)
 
-    def subscribe(self, topic: str, callback: Callback) -> Callable[[], None]:
+    def subscribe(self, topic: str, callback: Callback, *, join_leave: bool = False) -> Callable[[], None]:
         """Call `callback(message, unsub)` on the client's thread for every publication on `topic`.
 
         Blocks until the server confirmed the subscription; returns a function that ends it (from any thread).
+        `join_leave=True` also reports the topic's members to the on_join/on_leave hooks (spec §15.3).
         """
-        unsub = self._runner.run(self._client.subscribe(topic, callback))
+        unsub = self._runner.run(self._client.subscribe(topic, callback, join_leave=join_leave))
         loop = self._runner.loop
 
         def unsubscribe() -> None:
@@ -230,6 +233,11 @@ class Client(KspsSpelling):
                 loop.call_soon_threadsafe(unsub)
 
         return unsubscribe
+
+    def presence(self, topic: str) -> PresenceInfo:
+        """Who subscribes to `topic` on every node (spec §15.2); NotConnected while disconnected."""
+        info: PresenceInfo = self._runner.run(self._client.presence(topic))
+        return info
 
     def unsubscribe(self, topic: str) -> None:
         """End this client's subscription to `topic`."""

@@ -106,6 +106,9 @@ const commands = {
       OnConnect: () => emit({ event: "connected" }),
       OnDisconnect: (code, reason) => emit({ event: "disconnected", code, reason }),
       OnError: (error) => emit({ event: "error", message: error.message, ...describe(error) }),
+      // -- presence (spec/protocol.md §15)
+      OnJoin: (topic, id) => emit({ event: "join", topic, id }),
+      OnLeave: (topic, id) => emit({ event: "leave", topic, id }),
     };
     if (args.token) options.Token = args.token;
     if (Array.isArray(args.tokens) && args.tokens.length > 0) {
@@ -127,6 +130,21 @@ const commands = {
       behave(behavior, unsub);
     });
     return {};
+  },
+
+  // -- presence (spec/protocol.md §15)
+  async subscribe_join_leave(args) {
+    await requireClient().Subscribe(
+      args.topic,
+      (message) => emit({ event: "message", topic: args.topic, data: message.data ?? null, from: message.from }),
+      { joinLeave: true },
+    );
+    return {};
+  },
+
+  async presence(args) {
+    const info = await requireClient().Presence(args.topic);
+    return { count: info.count, ids: info.ids, truncated: info.truncated };
   },
 
   unsubscribe(args) {

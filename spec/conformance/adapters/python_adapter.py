@@ -148,6 +148,9 @@ class Adapter:
             "OnConnect": lambda: emit({"event": "connected"}),
             "OnDisconnect": lambda code, reason: emit({"event": "disconnected", "code": code, "reason": reason}),
             "OnError": lambda exc: emit({"event": "error", "message": str(exc), **describe(exc)}),
+            # -- presence (spec/protocol.md §15)
+            "OnJoin": lambda topic, client_id: emit({"event": "join", "topic": topic, "id": client_id}),
+            "OnLeave": lambda topic, client_id: emit({"event": "leave", "topic": topic, "id": client_id}),
         }
         if token:
             options["Token"] = token
@@ -184,6 +187,19 @@ class Adapter:
 
         await self.need_client().Subscribe(topic, callback)
         return {}
+
+    # -- presence (spec/protocol.md §15)
+
+    async def cmd_subscribe_join_leave(self, topic: str) -> dict[str, Any]:
+        def callback(message: Message, unsub: Unsubscriber) -> None:
+            emit({"event": "message", "topic": topic, "data": message["data"], "from": message["from"]})
+
+        await self.need_client().subscribe(topic, callback, join_leave=True)
+        return {}
+
+    async def cmd_presence(self, topic: str) -> dict[str, Any]:
+        info = await self.need_client().presence(topic)
+        return {"count": info.count, "ids": info.ids, "truncated": info.truncated}
 
     async def cmd_unsubscribe(self, topic: str) -> dict[str, Any]:
         await self.need_client().Unsubscribe(topic)

@@ -111,6 +111,9 @@ class Adapter:
             "on_connect": lambda: emit({"event": "connected"}),
             "on_disconnect": lambda code, reason: emit({"event": "disconnected", "code": code, "reason": reason}),
             "on_error": lambda exc: emit({"event": "error", "message": str(exc), **describe(exc)}),
+            # -- presence (spec/protocol.md §15)
+            "on_join": lambda topic, client_id: emit({"event": "join", "topic": topic, "id": client_id}),
+            "on_leave": lambda topic, client_id: emit({"event": "leave", "topic": topic, "id": client_id}),
         }
         if token:
             options["token"] = token
@@ -147,6 +150,19 @@ class Adapter:
 
         self.need_client().subscribe(topic, callback)
         return {}
+
+    # -- presence (spec/protocol.md §15)
+
+    def cmd_subscribe_join_leave(self, topic: str) -> dict[str, Any]:
+        def callback(message: dict[str, Any], unsub: Callable[[], object]) -> None:
+            emit({"event": "message", "topic": topic, "data": message["data"], "from": message["from"]})
+
+        self.need_client().subscribe(topic, callback, join_leave=True)
+        return {}
+
+    def cmd_presence(self, topic: str) -> dict[str, Any]:
+        info = self.need_client().presence(topic)
+        return {"count": info.count, "ids": info.ids, "truncated": info.truncated}
 
     def cmd_unsubscribe(self, topic: str) -> dict[str, Any]:
         self.need_client().unsubscribe(topic)

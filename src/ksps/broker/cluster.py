@@ -13,6 +13,7 @@ from typing import Protocol
 import msgspec
 
 from ..protocol import AckResponse
+from .presence import MemberList
 
 __all__ = ["Backplane", "ClusterView", "NodeState"]
 
@@ -74,6 +75,9 @@ class Backplane(Protocol):
     def clients_changed(self, count: int) -> None:
         """The number of local registered clients changed."""
 
+    def presence_of(self, topic: str, local: MemberList, reply: Callable[[MemberList], None]) -> None:
+        """Add the other nodes' members of `topic` to `local`, then call `reply` once (spec §15.5)."""
+
 
 @dataclass
 class NodeState:
@@ -82,6 +86,8 @@ class NodeState:
     clients: int = 0
     #: topic -> (server-side, WebSocket) subscriber counts; absent means none.
     topics: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: Topics with `join_leave` watchers on that node (spec §15.5).
+    watching: set[str] = field(default_factory=set)
     seen_at: float = 0.0
 
 
@@ -104,6 +110,29 @@ class ClusterView:
                 state.topics[topic] = (internal, ws)
             else:
                 state.topics.pop(topic, None)
+
+    def apply_watching(self, node: str, changes: Mapping[str, bool], full: bool) -> list[str]:
+        """Merge the watched topics of a state message; returns the topics `node` newly watches."""
+        state = self.nodes.get(node)
+        if state is None:
+            return []
+        before = state.watching
+        after = set(before) if not full else set()
+        for topic, on in changes.items():
+            if on:
+                after.add(topic)
+            else:
+                after.discard(topic)
+        state.watching = after
+        return [topic for topic in after if topic not in before]
+
+    def nodes_watching(self, topic: str) -> list[str]:
+        """The other nodes with `join_leave` watchers of `topic`."""
+        return [node for node, state in self.nodes.items() if topic in state.watching]
+
+    def nodes_with_members(self, topic: str) -> list[str]:
+        """The other nodes with WebSocket subscribers of `topic` (presence members, spec §15.1)."""
+        return [node for node, state in self.nodes.items() if state.topics.get(topic, (0, 0))[1]]
 
     def seen(self, node: str, now: float) -> None:
         """A heartbeat from `node`."""

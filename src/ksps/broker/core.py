@@ -32,8 +32,9 @@ from .history import Position, TopicHistory
 from .interfaces import Message, Peer, Runner, Scheduler
 from .limits import BrokerLimits, LimitGuard
 from .permissions import claimant
+from .presence import MemberList, PresenceTracker
 from .stats import BrokerStats
-from .topics import ServerCallback, ServerSubscription, TopicRegistry
+from .topics import PeerSubscriptions, ServerCallback, ServerSubscription, TopicRegistry
 
 __all__ = ["Broker"]
 
@@ -58,6 +59,8 @@ class Broker:
         self.default_ack_timeout = default_ack_timeout
         self.topics = TopicRegistry()
         self.acks = AckTracker(scheduler)
+        #: Members, `join_leave` watchers and their events (spec §15).
+        self.presence = PresenceTracker(self.topics, scheduler)
         #: Per-connection and node-wide limits on topics and ack requests (spec §13.2).
         self.guard = LimitGuard(limits or BrokerLimits(), self.topics, self.acks)
         self.clients: dict[str, Peer] = {}
@@ -85,12 +88,14 @@ class Broker:
         current = peer.client_id
         if current == client_id:
             return client_id
-        if current is not None:  # rename: the old ID's state goes (spec §3.1, §9.13)
-            self.topics.drop_peer(peer)
+        if current is not None:  # rename: the old ID's state goes (spec §3.1, §9.13), its members leave (§15.3)
+            self._drop_subscriptions(peer, current)
             self._forget_id(current, peer)
         previous = self.clients.get(client_id)
         if previous is not None and previous is not peer:
+            # The ID keeps its subscriptions, so it neither leaves nor joins (spec §15.3).
             self.topics.move_peer(previous, peer)
+            self.presence.move(previous, peer)
             previous.client_id = None
             previous.close(CloseCodes.REPLACED, CloseReasons.REPLACED)
             self.acks.owner_gone(previous)
@@ -104,14 +109,23 @@ class Broker:
 
     def disconnect(self, peer: Peer) -> None:
         """Forget a closed connection: its subscriptions, its ID and its pending requests."""
-        self.topics.drop_peer(peer)
+        client_id = peer.client_id
+        self._drop_subscriptions(peer, client_id)
         self.acks.owner_gone(peer)
         self.guard.forget(peer)
         if self.history is not None and self.history.pending:
             self.history.forget(peer)
-        client_id = peer.client_id
         if client_id is not None:
             self._forget_id(client_id, peer)
+
+    def _drop_subscriptions(self, peer: Peer, client_id: str | None) -> None:
+        """Unsubscribe `peer` from everything; `client_id` leaves each topic (queued, spec §15.4)."""
+        presence = self.presence
+        presence.drop(peer)
+        topics = self.topics.drop_peer(peer)
+        if client_id is not None:
+            for topic in topics:
+                presence.left(topic, client_id)
 
     def _forget_id(self, client_id: str, peer: Peer) -> None:
         if self.clients.get(client_id) is peer:
@@ -121,6 +135,33 @@ class Broker:
         self.acks.responder_gone(client_id)
 
     # -- subscriptions (spec §4.1) ---------------------------------------------------------------------
+
+    def add_subscription(self, topic: str, peer: Peer, *, join_leave: bool | None = None) -> None:
+        """Subscribe a registered connection (idempotent); a new member joins (spec §4.1, §15.3).
+
+        `join_leave` says whether `peer` also receives the topic's `join`/`leave` events from now on; None
+        leaves that as it was.
+        """
+        new = not self.topics.is_subscribed(topic, peer)
+        self.topics.add_peer(topic, peer)
+        presence = self.presence
+        if join_leave is not None:
+            presence.watch(topic, peer, join_leave)
+        if new and peer.client_id is not None:
+            presence.joined(topic, peer.client_id, peer)
+
+    def subscriptions(self, *, join_leave: bool) -> PeerSubscriptions:
+        """The topic registry as a deferred subscription (a recovery, spec §14.3) uses it: adding a peer is
+        :meth:`add_subscription` with `join_leave`, so the member joins when it is really subscribed."""
+        return _MemberSubscriptions(self, join_leave)
+
+    def remove_subscription(self, topic: str, peer: Peer) -> None:
+        """Unsubscribe a connection (harmless when it was not subscribed); a member leaves (spec §15.3)."""
+        was = self.topics.is_subscribed(topic, peer)
+        self.presence.watch(topic, peer, False)
+        self.topics.remove_peer(topic, peer)
+        if was and peer.client_id is not None:
+            self.presence.left(topic, peer.client_id)
 
     def subscribe_server(self, topic: str, callback: ServerCallback) -> ServerSubscription:
         """Add a server-side subscriber; keep the returned subscription to end it."""
@@ -347,6 +388,15 @@ class Broker:
             ws += remote_ws
         return internal, ws
 
+    def presence_of(self, topic: str, reply: Callable[[MemberList], None]) -> None:
+        """Call `reply` with the members of `topic` on every node: at once alone, later in a cluster (spec §15.5)."""
+        local = self.presence.members(topic)
+        backplane = self.backplane
+        if backplane is None:
+            reply(local)
+        else:
+            backplane.presence_of(topic, local, reply)
+
     # -- helpers ---------------------------------------------------------------------------------------
 
     def _timeout(self, timeout: float | None) -> float:
@@ -394,3 +444,19 @@ class Broker:
                 owner.send(encode_ack_response(request.client_ack_id, request.responses))
 
         return on_update
+
+
+class _MemberSubscriptions:
+    """:meth:`Broker.subscriptions`: the registry's reads, and subscriptions that keep presence (spec §15.3)."""
+
+    __slots__ = ("_broker", "_join_leave")
+
+    def __init__(self, broker: Broker, join_leave: bool) -> None:
+        self._broker = broker
+        self._join_leave = join_leave
+
+    def add_peer(self, topic: str, peer: Peer) -> None:
+        self._broker.add_subscription(topic, peer, join_leave=self._join_leave)
+
+    def peers(self, topic: str) -> dict[Peer, None] | None:
+        return self._broker.topics.peers(topic)

@@ -22,6 +22,7 @@ from ..protocol import (
     encode_ack_status,
     encode_error,
     encode_position_reply,
+    encode_presence,
     encode_reply,
 )
 from ..protocol import actions as act
@@ -31,6 +32,7 @@ from .history import Position
 from .history.requests import read_history, subscribe_with_history
 from .interfaces import Message, Peer, Relay
 from .permissions import Gate
+from .presence import MemberList
 from .registration import AuthPolicy, Registrar
 from .signing import PeerVerifier, SignedFields
 
@@ -106,6 +108,7 @@ class FrameHandler:
             act.CANCEL_ACK: self._cancel_ack,
             act.PUBLISH_TO_SERVER: self._publish_to_server,
             act.HISTORY: self._history,
+            act.PRESENCE: self._presence,
         }
 
     def handle(self, peer: Peer, payload: bytes) -> None:
@@ -175,11 +178,17 @@ class FrameHandler:
             if (refusal := self.broker.guard.subscribe(peer, topic, rid=envelope.rid or "")) is not None:  # §13.2
                 peer.send(refusal)
                 return
-            history = self.broker.history
+            broker = self.broker
+            join_leave = envelope.join_leave is True
+            history = broker.history
             if history is not None and history.policy(topic) is not None:
-                subscribe_with_history(history, self.broker.topics, self.gate, peer, envelope, topic)  # §14.3
+                if broker.topics.is_subscribed(topic, peer):
+                    broker.add_subscription(topic, peer, join_leave=join_leave)  # the watch flag (spec §15.3)
+                # The member joins once really subscribed, after a recovery (spec §14.3, §15.3).
+                members = broker.subscriptions(join_leave=join_leave)
+                subscribe_with_history(history, members, self.gate, peer, envelope, topic)
                 return
-            self.broker.topics.add_peer(topic, peer)
+            broker.add_subscription(topic, peer, join_leave=join_leave)
             rid = envelope.rid
             if envelope.since is not None:  # nothing to recover from: the application must reload (spec §14.3)
                 peer.send(encode_position_reply(act.SUBSCRIBED, topic, None, rid=rid or "", recovered=False))
@@ -193,8 +202,21 @@ class FrameHandler:
             history = self.broker.history
             if history is not None and topic in history.pending:
                 history.forget(peer, topic)
-            self.broker.topics.remove_peer(topic, peer)
+            self.broker.remove_subscription(topic, peer)
             peer.send(encode_reply(act.UNSUBSCRIBED, topic=topic, rid=envelope.rid or ""))
+
+    def _presence(self, peer: Peer, envelope: Envelope) -> None:
+        # Who may subscribe to a topic may see who does (spec §15.2): the hook is asked about `subscribe`.
+        if topic := self._topic(peer, envelope):
+            if not self._permit(peer, envelope, peer.access.subscribe.allows(topic), act.SUBSCRIBE, topic):
+                return
+            rid = envelope.rid or ""
+
+            def reply(members: MemberList) -> None:
+                count, ids, truncated = members
+                peer.send(encode_presence(topic, count, ids, truncated=truncated, rid=rid))
+
+            self.broker.presence_of(topic, reply)
 
     def _publish(self, peer: Peer, envelope: Envelope) -> None:
         if topic := self._topic(peer, envelope):

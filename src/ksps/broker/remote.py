@@ -121,4 +121,4 @@ class RemoteInbox:
         peer = self.broker.clients.get(client_id)
         if peer is not None:
             for topic in topics:
-                self.broker.topics.add_peer(topic, peer)
+                self.broker.add_subscription(topic, peer)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from .interfaces import Message, Peer
 
-__all__ = ["ServerCallback", "ServerSubscription", "TopicRegistry"]
+__all__ = ["PeerSubscriptions", "ServerCallback", "ServerSubscription", "TopicRegistry"]
 
 #: A server-side subscriber: called with the message and a function that ends the subscription.
 ServerCallback = Callable[[Message, Callable[[], None]], Any]
@@ -24,6 +24,14 @@ class ServerSubscription:
         self.callback = callback
         self.responder_id = f"internal_{number}"
         self.active = True
+
+
+class PeerSubscriptions(Protocol):
+    """What a deferred subscription (a recovery, spec §14.3) needs: :class:`TopicRegistry`, or the broker's
+    view that also tracks presence (spec §15.3)."""
+
+    def add_peer(self, topic: str, peer: Peer) -> None: ...
+    def peers(self, topic: str) -> dict[Peer, None] | None: ...
 
 
 class TopicRegistry:

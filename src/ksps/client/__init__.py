@@ -22,11 +22,17 @@ for good; 4003/4004/HTTP 401 are `ksps.AuthError`. Ack handles: `is_complete()`,
 `cancel()` are synchronous (what the handle knows); `await fetch_status()` asks the server; `await wait()`,
 `await wait_any()` wait.
 
+Presence (spec §15): `await client.presence(topic)` -> `PresenceInfo(count, ids, truncated)` (NotConnected
+while offline); `subscribe(topic, cb, join_leave=True)` also reports the topic's members coming and going
+to the `on_join(topic, id)` / `on_leave(topic, id)` hooks, across reconnections.
+
 Layers: `core` is the sans-I/O session (every decision; spec/traces/ records it); `_driver` runs it on
 asyncio and picows (`_transport`); `_events` hands its events to callbacks (`_dispatch`, `_subscriptions`),
 hooks (`_hooks`) and ack handles (`_acks`); `_client` is the facade; `_options`, `_tokens` and `_refresh`
 handle settings and credentials. Nothing here imports the server.
 """
+
+from ksps.protocol.presence import PresenceInfo
 
 from ._acks import ClientAck
 from ._client import Client, Connecting
@@ -47,6 +53,7 @@ __all__ = [
     "Connecting",
     "Message",
     "OverflowPolicy",
+    "PresenceInfo",
     "ReconnectPolicy",
     "ServerErrorReply",
     "TokenCallback",

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from ksps._dialect import KspsSpelling
 from ksps.errors import ClientClosed, NotConnected
 from ksps.protocol import actions as act
+from ksps.protocol.presence import PresenceInfo
 from ksps.protocol.vocabulary import ClientDefaults
 
 from ._acks import ClientAck
@@ -44,6 +45,7 @@ class Client(KspsSpelling):
         "PublishToID": "publish_to_id", "PublishToId": "publish_to_id", "PublishToServer": "publish_to_server",
         "PublishWithAck": "publish_with_ack", "PublishToIDWithAck": "publish_to_id_with_ack",
         "PublishToIdWithAck": "publish_to_id_with_ack", "Close": "close", "WaitClosed": "wait_closed",
+        "Presence": "presence",
     }
 
     __slots__ = ("_driver", "_session")
@@ -88,14 +90,15 @@ class Client(KspsSpelling):
 
     # -- topics ------------------------------------------------------------------------------------------
 
-    async def subscribe(self, topic: str, callback: Callback) -> Unsubscriber:
+    async def subscribe(self, topic: str, callback: Callback, *, join_leave: bool = False) -> Unsubscriber:
         """Call `callback(message, unsub)` for each publication on `topic`; returns the `unsub` handle.
 
         `message` is ``{"data": payload, "from": sender_id}``. The callback may be sync or async; `unsub()`
         works from both. Subscribing again to a topic replaces its callback. When connected this waits for
         the server's confirmation; when not, the subscription is sent on the next connection. Raises
         :class:`~ksps.client.ServerErrorReply` (`code` "forbidden", `topic`) when the server refuses it
-        (spec §10); the refused subscription is not kept.
+        (spec §10); the refused subscription is not kept. With `join_leave=True` the OnJoin/OnLeave hooks
+        also hear the topic's members come and go, across reconnections (spec §15.3).
         """
         self._check_open()
         _check_topic(topic)
@@ -104,7 +107,7 @@ class Client(KspsSpelling):
         driver.registry.add(subscription)
         registered = self._session.registered
         waiter = driver.waiter()
-        driver.apply(self._session.subscribe(topic, handle=waiter, now=driver.now()))
+        driver.apply(self._session.subscribe(topic, handle=waiter, now=driver.now(), join_leave=join_leave))
         if not registered:
             return subscription.unsub
         answer = await _wait(waiter, driver.options.connect_timeout)
@@ -112,6 +115,27 @@ class Client(KspsSpelling):
             driver.registry.remove(subscription)
             raise answer
         return subscription.unsub
+
+    async def presence(self, topic: str) -> PresenceInfo:
+        """Who subscribes to `topic` on every node: `count`, the smallest `ids` (at most 1,000), `truncated`.
+
+        Needs the subscribe permission for `topic` (else :class:`~ksps.client.ServerErrorReply`, `code`
+        "forbidden") and a connection (else :class:`~ksps.errors.NotConnected`; nothing is queued, the answer
+        would be stale); see spec §15.2.
+        """
+        self._check_open()
+        _check_topic(topic)
+        driver = self._driver
+        waiter = driver.waiter()
+        driver.apply(self._session.presence(topic, handle=waiter, now=driver.now()))
+        answer = await _wait(waiter, driver.options.connect_timeout)
+        if isinstance(answer, PresenceInfo):
+            return answer
+        if isinstance(answer, Exception):
+            raise answer
+        if self.closed:
+            raise ClientClosed(f"client {self.id!r} closed before the server answered presence")
+        raise TimeoutError(f"the server did not answer presence within {driver.options.connect_timeout} s")
 
     async def unsubscribe(self, topic: str) -> None:
         """Stop receiving `topic`; waits for the server's confirmation when connected."""

@@ -37,8 +37,11 @@ from .core import (
     Direct,
     Disconnected,
     ErrorEvent,
+    Join,
+    Leave,
     Open,
     Output,
+    Presence,
     QueueOverflow,
     Reconnecting,
     Refused,
@@ -107,6 +110,7 @@ class Driver(EventHandlers):
             Subscribed: self._settle, Unsubscribed: self._settle, Refused: self._refused,
             AckAnswer: self._ack_answer, AckDone: self._ack_done, Status: self._status, ErrorEvent: self._error,
             QueueOverflow: self._overflow, Reconnecting: self._reconnecting,
+            Presence: self._presence, Join: self._member, Leave: self._member,
         }
 
     def now(self) -> int:

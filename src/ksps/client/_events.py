@@ -6,6 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from ksps.errors import ConnectionFailed, OfflineQueueFull
+from ksps.protocol.presence import PresenceInfo
 
 from ._acks import ClientAck
 from ._hooks import log
@@ -18,7 +19,9 @@ from .core import (
     Direct,
     Disconnected,
     ErrorEvent,
+    Member,
     Output,
+    Presence,
     QueueOverflow,
     Reconnecting,
     Refused,
@@ -122,6 +125,16 @@ class EventHandlers:
             self._waiters.discard(handle)
             if not handle.done():
                 handle.set_result(event.exception)
+
+    def _presence(self, event: Presence) -> None:
+        handle = event.handle
+        if isinstance(handle, asyncio.Future):
+            self._waiters.discard(handle)
+            if not handle.done():
+                handle.set_result(PresenceInfo(event.count, event.ids, event.truncated))
+
+    def _member(self, event: Member) -> None:
+        self.hooks.member(event.kind == "join", event.topic, event.client_id)
 
     def _ack_answer(self, event: AckAnswer) -> None:
         if isinstance(event.handle, ClientAck):

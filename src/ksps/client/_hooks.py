@@ -31,6 +31,8 @@ class Hooks:
         self._on_disconnect = options.on_disconnect
         self._on_error = options.on_error
         self._on_close = options.on_close
+        self._on_join = options.on_join
+        self._on_leave = options.on_leave
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def connected(self) -> None:
@@ -48,6 +50,10 @@ class Hooks:
             return
         log.debug("ksps client: %s", exc)
         self._call(self._on_error, exc)
+
+    def member(self, joined: bool, topic: str, client_id: str) -> None:
+        """A `join` or `leave` event of a topic subscribed with `join_leave` (spec §15.3)."""
+        self._call(self._on_join if joined else self._on_leave, topic, client_id)
 
     def closed(self) -> None:
         """The client is closed for good."""

@@ -96,6 +96,10 @@ class ClientOptions:
     on_disconnect: Hook | None = None
     #: `OnError(exc)`: a failure the caller did not see as an exception (see docs of each source).
     on_error: Hook | None = None
+    #: `OnJoin(topic, id)`: `id` subscribed to a topic subscribed with `join_leave=True` (spec §15.3).
+    on_join: Hook | None = None
+    #: `OnLeave(topic, id)`: `id` left such a topic (unsubscribed, disconnected, renamed).
+    on_leave: Hook | None = None
 
     async def with_id(self) -> ClientOptions:
         """These options with an ID: as given, else the `sub` of the token (the first one GetToken returns),
@@ -156,6 +160,7 @@ KSPS_OPTION_NAMES: dict[str, str] = {
     "KeepaliveTimeout": "keepalive_timeout", "ConnectTimeout": "connect_timeout",
     "MaxPendingDeliveries": "max_pending_deliveries", "OnId": "on_id", "OnID": "on_id", "OnClose": "on_close",
     "OnConnect": "on_connect", "OnDisconnect": "on_disconnect", "OnError": "on_error",
+    "OnJoin": "on_join", "OnLeave": "on_leave",
 }
 
 

@@ -13,8 +13,12 @@ __all__ = [
     "DirectAck",
     "Expect",
     "Hello",
+    "Member",
+    "Members",
     "Moved",
     "NodeMessage",
+    "PresenceAnswer",
+    "PresenceAsk",
     "Publication",
     "PublicationAck",
     "Result",
@@ -110,6 +114,8 @@ class State(_Base, tag="state"):
     c: int
     t: dict[str, tuple[int, int]]
     full: bool
+    #: Topics with `join_leave` watchers on `n` (spec/cluster.md §10): true = watched; `full` replaces them too.
+    w: dict[str, bool] = msgspec.field(default_factory=dict)
 
 
 class Hello(_Base, tag="hello"):
@@ -120,8 +126,54 @@ class Bye(_Base, tag="bye"):
     """Node `n` is stopping."""
 
 
+class PresenceAsk(_Base, tag="pq"):
+    """Node `n` asks for the members of topic `t`, query `q` (spec/cluster.md §10)."""
+
+    q: str
+    t: str
+
+
+class PresenceAnswer(_Base, tag="pa"):
+    """The answer to query `q`: `c` members, the smallest IDs `i` (at most 1,000), `tr` when cut."""
+
+    q: str
+    c: int
+    i: list[str]
+    tr: bool = False
+
+
+class Member(_Base, tag="mem"):
+    """Client `id` joined (`j`) or left topic `t` on node `n`; sent to the nodes watching `t`."""
+
+    t: str
+    id: str
+    j: bool
+
+
+class Members(_Base, tag="mems"):
+    """Node `n`'s members of topic `t` (at most 10,000), sent once to a node that started watching `t`."""
+
+    t: str
+    i: list[str]
+
+
 NodeMessage = (
-    Publication | PublicationAck | Direct | DirectAck | Expect | Result | Claim | Taken | Moved | State | Hello | Bye
+    Publication
+    | PublicationAck
+    | Direct
+    | DirectAck
+    | Expect
+    | Result
+    | Claim
+    | Taken
+    | Moved
+    | State
+    | Hello
+    | Bye
+    | PresenceAsk
+    | PresenceAnswer
+    | Member
+    | Members
 )
 
 _decoder: msgspec.json.Decoder[list[NodeMessage]] = msgspec.json.Decoder(list[NodeMessage])

@@ -25,10 +25,12 @@ from redis.exceptions import RedisError
 from ..broker import Broker
 from ..broker.cluster import ClusterView
 from ..broker.permissions import claimant
+from ..broker.presence import MemberList
 from ..broker.remote import RemoteInbox
 from ..protocol import AckResponse
 from . import messages as m
 from .pipe import PublishPipe, Receivers
+from .presence import ClusterPresence
 
 __all__ = ["RedisBackplane"]
 
@@ -74,6 +76,9 @@ class RedisBackplane:
         self._stopping = False
         broker.backplane = self
         broker.topics.on_change = self._topic_counts_changed
+        # -- presence (spec/protocol.md §15.5)
+        self._presence = ClusterPresence(broker, self.view, self.node_id, self._send_to_node)
+        broker.presence.on_watch = self._watch_changed
 
     # -- channels ---------------------------------------------------------------------------------------
 
@@ -241,6 +246,17 @@ class RedisBackplane:
         self._state_dirty = True
         self._wake.set()
 
+    def presence_of(self, topic: str, local: MemberList, reply: Callable[[MemberList], None]) -> None:
+        self._presence.query(topic, local, reply, self._connected.is_set())
+
+    def _send_to_node(self, node: str, payload: bytes, receivers: Callable[[int], None] | None) -> None:
+        self._send(self._node_channel(node), payload, receivers)
+
+    def _watch_changed(self, topic: str, watched: bool) -> None:
+        self._presence.watch_changed(topic, watched)
+        self._state_dirty = True
+        self._wake.set()
+
     def _topic_counts_changed(self, topic: str) -> None:
         internal, ws = self._broker.topics.count(topic)
         self.topic_changed(topic, internal, ws)
@@ -294,11 +310,14 @@ class RedisBackplane:
         if full:
             registry = self._broker.topics
             topics = {topic: registry.count(topic) for topic in registry.topics()}
+            self._presence.take_watch_changes()
+            watched = dict.fromkeys(self._broker.presence.watched(), True)
         else:
             topics = dict(self._state_changes)
+            watched = self._presence.take_watch_changes()
         self._state_changes.clear()
         self._state_dirty = False
-        state = m.State(n=self.node_id, c=len(self._broker.clients), t=topics, full=full)
+        state = m.State(n=self.node_id, c=len(self._broker.clients), t=topics, full=full, w=watched)
         self._out.append((self._all_channel, m.encode(state), None))
 
     def _queue_claims(self) -> None:
@@ -422,6 +441,9 @@ class RedisBackplane:
 
     def _on_state(self, msg: m.State) -> None:
         self.view.apply(msg.n, time.monotonic(), msg.c, msg.t, msg.full)
+        newly_watched = self.view.apply_watching(msg.n, msg.w, msg.full)
+        if newly_watched:
+            self._presence.watchers_changed(msg.n, newly_watched)
 
     def _on_hello(self, msg: m.Hello) -> None:
         self._queue_state(full=True)
@@ -429,6 +451,19 @@ class RedisBackplane:
 
     def _on_bye(self, msg: m.Bye) -> None:
         self.view.forget(msg.n)
+        self._presence.node_gone(msg.n)
+
+    def _on_presence_ask(self, msg: m.PresenceAsk) -> None:
+        self._presence.ask(msg)
+
+    def _on_presence_answer(self, msg: m.PresenceAnswer) -> None:
+        self._presence.answer(msg)
+
+    def _on_member(self, msg: m.Member) -> None:
+        self._presence.member(msg)
+
+    def _on_members(self, msg: m.Members) -> None:
+        self._presence.members(msg)
 
     # -- heartbeat --------------------------------------------------------------------------------------
 
@@ -438,6 +473,7 @@ class RedisBackplane:
             await asyncio.sleep(self._heartbeat)
             for node in self.view.expire(time.monotonic(), self._node_timeout):
                 log.warning("cluster node %s went silent; forgetting its clients and subscriptions", node)
+                self._presence.node_gone(node)
             for client_id in [c for c in self._claims if c not in self._broker.clients]:
                 del self._claims[client_id]
             if self._connected.is_set():
@@ -458,4 +494,8 @@ _HANDLERS: dict[type, Callable[[RedisBackplane, Any], None]] = {
     m.State: RedisBackplane._on_state,
     m.Hello: RedisBackplane._on_hello,
     m.Bye: RedisBackplane._on_bye,
+    m.PresenceAsk: RedisBackplane._on_presence_ask,
+    m.PresenceAnswer: RedisBackplane._on_presence_answer,
+    m.Member: RedisBackplane._on_member,
+    m.Members: RedisBackplane._on_members,
 }

@@ -25,7 +25,9 @@ from .frames import (
     encode_direct,
     encode_error,
     encode_history,
+    encode_member_event,
     encode_position_reply,
+    encode_presence,
     encode_reply,
 )
 
@@ -52,6 +54,8 @@ __all__ = [
     "encode_direct",
     "encode_error",
     "encode_history",
+    "encode_member_event",
     "encode_position_reply",
+    "encode_presence",
     "encode_reply",
 ]

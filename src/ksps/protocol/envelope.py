@@ -59,6 +59,8 @@ class Envelope(msgspec.Struct, frozen=True, gc=False):
     ts: int | None = None
     nonce: str | None = None
     sig: str | None = None
+    #: On `subscribe`: also send `join`/`leave` events of the topic (spec §15.3).
+    join_leave: bool | None = None
     #: History (spec §14): the position to recover or read from, and the `history` read's bounds.
     since: Since | None = None
     limit: Annotated[int, msgspec.Meta(ge=0)] | None = None

@@ -23,7 +23,9 @@ __all__ = [
     "encode_direct",
     "encode_error",
     "encode_history",
+    "encode_member_event",
     "encode_position_reply",
+    "encode_presence",
     "encode_reply",
 ]
 
@@ -116,6 +118,16 @@ def encode_ack_status(client_ack_id: str, status: Mapping[str, bool], rid: str =
     return Frame(_encode(body))
 
 
+def encode_presence(topic: str, count: int, ids: list[str], *, truncated: bool, rid: str = "") -> Frame:
+    """The reply to `presence` (spec §15.2): `truncated` only when `ids` was cut, `rid` when given."""
+    body: dict[str, Any] = {"action": actions.PRESENCE, "topic": topic, "count": count, "ids": ids}
+    if truncated:
+        body["truncated"] = True
+    if rid:
+        body["rid"] = rid
+    return Frame(_encode(body))
+
+
 def encode_position_reply(
     action: str, topic: str, position: tuple[int, str] | None, *, rid: str = "", recovered: bool | None = None
 ) -> Frame:
@@ -129,6 +141,12 @@ def encode_position_reply(
     if rid:
         body["rid"] = rid
     return Frame(_encode(body))
+
+
+def encode_member_event(action: str, topic: str, client_id: str) -> Frame:
+    """A `join` or `leave` event of `client_id` on `topic` (spec §15.3)."""
+    head = b'{"action":"' + action.encode() + b'","topic":' + _encode(topic)
+    return Frame(head + b',"id":' + _encode(client_id) + b"}")
 
 
 def encode_history(

@@ -21,6 +21,7 @@ GET_ACK_STATUS: Final = "get_ack_status"
 CANCEL_ACK: Final = "cancel_ack"
 PUBLISH_TO_SERVER: Final = "publish_to_server"
 SERVER_TO_SERVER: Final = "server-to-server"
+PRESENCE: Final = "presence"
 HISTORY: Final = "history"
 PONG: Final = "pong"
 SUBSCRIBED: Final = "subscribed"
@@ -33,10 +34,13 @@ ACK_STATUS: Final = "ack_status"
 ACK_CANCELLED: Final = "ack_cancelled"
 SERVER_MESSAGE_SENT: Final = "server_message_sent"
 ERROR: Final = "error"
+JOIN: Final = "join"
+LEAVE: Final = "leave"
 
 DIRECT_TOPIC_PREFIX: Final = "__direct_"
 NO_SUBSCRIBER: Final = "no subscriber for topic"
 CLIENT_DISCONNECTED: Final = "client disconnected"
+PRESENCE_MAX_IDS: Final = 1000
 
 
 class Fields:
@@ -62,6 +66,10 @@ class Fields:
     TS: Final = "ts"
     NONCE: Final = "nonce"
     SIG: Final = "sig"
+    JOIN_LEAVE: Final = "join_leave"
+    COUNT: Final = "count"
+    IDS: Final = "ids"
+    TRUNCATED: Final = "truncated"
     OFFSET: Final = "offset"
     EPOCH: Final = "epoch"
     SINCE: Final = "since"
@@ -218,6 +226,9 @@ CLIENT_NAMES: Final[Mapping[str, str]] = {
     "Id": "id",
     "IsConnected": "is_connected",
     "OnId": "on_id",
+    "Presence": "presence",
+    "OnJoin": "on_join",
+    "OnLeave": "on_leave",
 }
 #: PascalCase alias -> snake_case name, for the ack verbs (ksps._dialect KSPS_NAMES).
 ACK_NAMES: Final[Mapping[str, str]] = {

@@ -8,6 +8,7 @@ Payloads here are already-encoded JSON (`msgspec.Raw`); the facade encodes the u
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,8 @@ import msgspec
 
 from ..broker import Message, RelayTarget, ServerCallback
 from ..broker.permissions import AuthorizeHook
+from ..broker.presence import MemberList
+from ..protocol.presence import PresenceInfo
 from .ack import Ack
 from .history import HistoryPage, read_history
 from .upgrade import Middleware, UpgradeHook
@@ -84,6 +87,17 @@ class LocalApi:
         """(server-side, WebSocket) subscribers of `topic`."""
         return self._core.broker.count_subscribers(topic)
 
+    async def presence(self, topic: str) -> PresenceInfo:
+        """The registered client subscribers of `topic` on every node (spec §15.2); asks the cluster if any."""
+        done: asyncio.Future[PresenceInfo] = asyncio.get_running_loop().create_future()
+
+        def reply(members: MemberList) -> None:
+            if not done.done():
+                count, ids, truncated = members
+                done.set_result(PresenceInfo(count, list(ids), truncated))  # the list may be shared (cached)
+
+        self._core.broker.presence_of(topic, reply)
+        return await done
     async def history(
         self, topic: str, *, since: tuple[int, str] | None, limit: int | None, reverse: bool
     ) -> HistoryPage:

@@ -114,6 +114,11 @@ class ServerCollector(Collector):
         yield _counter("ksps_acks_completed", "Ack requests that got every answer.", acks.completed)
         yield _counter("ksps_acks_timed_out", "Ack requests ended by their timeout.", acks.timed_out)
         yield _gauge("ksps_acks_pending", "Ack requests waiting for answers.", len(acks))
+        # -- presence (spec §15)
+        presence = broker.presence
+        watched = presence.watched_count()
+        yield _gauge("ksps_presence_watched_topics", "Topics with join_leave watchers on this node.", watched)
+        yield _gauge("ksps_presence_events_pending", "join/leave events queued, not sent yet.", presence.pending())
         slow = CounterMetricFamily(
             "ksps_slow_consumer_closes",
             "Connections closed with 4002 or dropped for being too slow.",

@@ -25,6 +25,7 @@ from .._dialect import KspsSpelling
 from ..broker import Message, RelayTarget, ServerCallback, parse_relay_address
 from ..broker.permissions import AuthorizeHook
 from ..errors import ConnectionFailed
+from ..protocol.presence import PresenceInfo
 from .ack import Ack
 from .config import ServerConfig
 from .core import ServerCore
@@ -78,6 +79,7 @@ class Server(KspsSpelling):
         "PublishToServer": "publish_to_server",
         "CountClients": "count_clients",
         "CountSubscribers": "count_subscribers",
+        "Presence": "presence",
         "History": "history",
     }
 
@@ -262,6 +264,13 @@ class Server(KspsSpelling):
         internal, ws = self._api.count_subscribers(topic)
         return {"internal": internal, "ws": ws, "total": internal + ws}
 
+    async def presence(self, topic: str) -> PresenceInfo:
+        """Who subscribes to `topic` on every node: the registered clients' count and smallest IDs (spec §15).
+
+        Server-side subscribers are not members. In a cluster the other nodes are asked, so this awaits one
+        Redis round trip (at most 2 seconds for a node that does not answer).
+        """
+        return await self._api.presence(topic)
     async def history(
         self, topic: str, since: tuple[int, str] | None = None, limit: int | None = None, reverse: bool = False
     ) -> HistoryPage:

@@ -327,6 +327,7 @@ var BusClient = (() => {
     CancelAck: "cancel_ack",
     PublishToServer: "publish_to_server",
     ServerToServer: "server-to-server",
+    Presence: "presence",
     History: "history"
   };
   var ServerAction = {
@@ -343,7 +344,10 @@ var BusClient = (() => {
     AckCancelled: "ack_cancelled",
     History: "history",
     ServerMessageSent: "server_message_sent",
-    Error: "error"
+    Error: "error",
+    Presence: "presence",
+    Join: "join",
+    Leave: "leave"
   };
   var DIRECT_TOPIC_PREFIX = "__direct_";
   var NO_SUBSCRIBER = "no subscriber for topic";
@@ -604,7 +608,7 @@ var BusClient = (() => {
       }
       case "join":
       case "leave":
-        return frame.topic === void 0 || frame.id === void 0 ? void 0 : session.emit({ type: frame.action, topic: frame.topic, id: frame.id });
+        return frame.topic === void 0 || frame.id === void 0 || frame.id === "" || !session.joinLeave.has(frame.topic) ? void 0 : session.emit({ type: frame.action, topic: frame.topic, id: frame.id });
       case ServerAction.Pong:
         if (frame.rid !== void 0 && frame.rid === session.refreshRid) session.refreshRid = "";
         return void 0;
@@ -677,6 +681,7 @@ var BusClient = (() => {
   function refused(session, request, code, topic) {
     if (request.kind === "subscribe" || request.kind === "restore") {
       session.topics.delete(request.key);
+      session.joinLeave.delete(request.key);
     }
     const handles = request.kind === "restore" ? session.takeWaiting(request.key) : [request.handle].filter(Boolean);
     if (request.kind === "restore") {
@@ -800,7 +805,7 @@ var BusClient = (() => {
     }
   }
   function presence(session, topic, handle) {
-    if (session.phase !== "ready") {
+    if (!session.registered) {
       session.notConnected(handle);
       return;
     }

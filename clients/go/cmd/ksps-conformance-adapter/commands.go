@@ -51,7 +51,10 @@ func (a *adapter) connect(raw json.RawMessage) (any, error) {
 		OnError: func(err error) {
 			a.emit(withErrorFields(map[string]any{"event": "error", "message": err.Error()}, err))
 		},
-		Token: args.Token,
+		// -- presence (spec/protocol.md §15)
+		OnJoin:  func(topic, id string) { a.emit(map[string]any{"event": "join", "topic": topic, "id": id}) },
+		OnLeave: func(topic, id string) { a.emit(map[string]any{"event": "leave", "topic": topic, "id": id}) },
+		Token:   args.Token,
 	}
 	if len(args.Tokens) > 0 {
 		var handed atomic.Int64

@@ -57,6 +57,7 @@ func newAdapter(out io.Writer) *adapter {
 	a := &adapter{out: out, handles: make(map[string]*ksps.Ack), onIDMode: "ok"}
 	a.quick = map[string]handler{
 		"subscribe":              a.subscribe,
+		"subscribe_join_leave":   a.subscribeJoinLeave,
 		"unsubscribe":            a.unsubscribe,
 		"publish":                a.publish,
 		"publish_to_id":          a.publishToID,
@@ -68,6 +69,7 @@ func newAdapter(out io.Writer) *adapter {
 	}
 	a.blocking = map[string]handler{
 		"connect":          a.connect,
+		"presence":         a.presence,
 		"ack_wait":         a.ackWait,
 		"ack_wait_any":     a.ackWaitAny,
 		"ack_status":       a.ackStatus,

@@ -72,8 +72,11 @@ function route(session: ClientSession, frame: ServerFrame): void {
     }
     case "join":
     case "leave":
-      // A member of a topic subscribed with join_leave came or went (spec §15.3).
-      return frame.topic === undefined || frame.id === undefined ? undefined : session.emit({ type: frame.action, topic: frame.topic, id: frame.id });
+      // A member of a topic subscribed with join_leave came or went (spec §15.3); events of a topic
+      // subscribed without it, or no longer subscribed (late frames), are dropped (spec/traces join-leave-restored).
+      return frame.topic === undefined || frame.id === undefined || frame.id === "" || !session.joinLeave.has(frame.topic)
+        ? undefined
+        : session.emit({ type: frame.action, topic: frame.topic, id: frame.id });
     case ServerAction.Pong:
       if (frame.rid !== undefined && frame.rid === session.refreshRid) session.refreshRid = "";
       return undefined;
@@ -153,6 +156,7 @@ function routeError(session: ClientSession, frame: ServerFrame): void {
 function refused(session: ClientSession, request: PendingRequest, code: string, topic: string | undefined): void {
   if (request.kind === "subscribe" || request.kind === "restore") {
     session.topics.delete(request.key); // a refused subscription is not kept (spec §10.4)
+    session.joinLeave.delete(request.key);
   }
   // A subscription the server now refuses on restore (spec §10) is dropped; the restore goes on (and may
   // end: connected), then the refusal is reported: to the Subscribe calls waiting for it, else to OnError.

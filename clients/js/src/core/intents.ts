@@ -119,9 +119,10 @@ function refreshToken(session: ClientSession, token: string): void {
   }
 }
 
-/** Asks for a topic's members (spec §15.2); needs the server, so refused NotConnected while not ready. */
+/** Asks for a topic's members (spec §15.2); needs a registered connection (also while the subscriptions are
+ * being restored), so refused NotConnected otherwise; never queued (spec/traces join-leave-restored). */
 function presence(session: ClientSession, topic: string, handle: string): void {
-  if (session.phase !== "ready") {
+  if (!session.registered) {
     session.notConnected(handle);
     return;
   }

@@ -17,6 +17,7 @@ export const ClientAction = {
   CancelAck: "cancel_ack",
   PublishToServer: "publish_to_server",
   ServerToServer: "server-to-server",
+  Presence: "presence",
   History: "history",
 } as const;
 
@@ -36,6 +37,9 @@ export const ServerAction = {
   History: "history",
   ServerMessageSent: "server_message_sent",
   Error: "error",
+  Presence: "presence",
+  Join: "join",
+  Leave: "leave",
 } as const;
 
 export const DIRECT_TOPIC_PREFIX = "__direct_";
@@ -43,6 +47,8 @@ export const DIRECT_TOPIC_PREFIX = "__direct_";
 export const NO_SUBSCRIBER = "no subscriber for topic";
 
 export const CLIENT_DISCONNECTED = "client disconnected";
+
+export const PRESENCE_MAX_IDS = 1000;
 
 /** Error texts of `error` frames (spec §7.1). */
 export const ErrorText = {

@@ -10,7 +10,7 @@ from ...protocol import Envelope, ErrorCodes, Errors, encode_error, encode_histo
 from ...protocol import actions as act
 from ..interfaces import Peer
 from ..permissions import Gate
-from ..topics import TopicRegistry
+from ..topics import PeerSubscriptions
 from .service import TopicHistory
 from .stream import Page, Position
 
@@ -18,7 +18,7 @@ __all__ = ["read_history", "subscribe_with_history"]
 
 
 def subscribe_with_history(
-    history: TopicHistory, topics: TopicRegistry, gate: Gate, peer: Peer, envelope: Envelope, topic: str
+    history: TopicHistory, topics: PeerSubscriptions, gate: Gate, peer: Peer, envelope: Envelope, topic: str
 ) -> None:
     """`subscribed` with the stream position; with `since`, the recovery first (spec §14.3)."""
     since = envelope.since

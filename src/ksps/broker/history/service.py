@@ -14,7 +14,7 @@ from typing import Any
 from ...protocol import Frame, encode_delivery
 from ...protocol import actions as act
 from ..interfaces import Peer
-from ..topics import TopicRegistry
+from ..topics import PeerSubscriptions
 from .engine import HistoryEngine
 from .policy import HistoryPolicy, TopicPolicies
 from .stream import Page, Position, Query, Recovery, plan_recovery
@@ -75,7 +75,7 @@ class TopicHistory:
         self,
         peer: Peer,
         topic: str,
-        topics: TopicRegistry,
+        topics: PeerSubscriptions,
         *,
         since: Position | None,
         strict: bool,

@@ -42,6 +42,10 @@ class ServerFrame(msgspec.Struct, gc=False):
     rid: str = ""
     #: Machine-readable class of an `error` frame: "forbidden", "id_taken", "limit" (spec §11).
     code: str = ""
+    # -- presence (spec §15.2): read leniently, a wrong type must not make the frame undecodable.
+    count: Any = None
+    ids: Any = None
+    truncated: Any = None
 
 
 _decoder = msgspec.json.Decoder(ServerFrame)
@@ -82,9 +86,15 @@ class FrameEncoder:
         """Registration, or an in-place token refresh with `token` (spec §3.1, §10)."""
         return b'{"action":"ping"' + _member(b"token", token) + _member(b"rid", rid) + self._from_tail
 
-    def subscribe(self, topic: str, rid: str = "") -> bytes:
-        """Subscribe to a topic (spec §4.1); `rid` matches a refusal to this request (spec §11)."""
-        return b'{"action":"subscribe","topic":' + _encode(topic) + _member(b"rid", rid) + self._from_tail
+    def subscribe(self, topic: str, rid: str = "", *, join_leave: bool = False) -> bytes:
+        """Subscribe to a topic (spec §4.1); `rid` matches a refusal to this request (spec §11);
+        `join_leave` asks for the topic's `join`/`leave` events too (spec §15.3)."""
+        flag = b',"join_leave":true' if join_leave else b""
+        return b'{"action":"subscribe","topic":' + _encode(topic) + flag + _member(b"rid", rid) + self._from_tail
+
+    def presence(self, topic: str, rid: str) -> bytes:
+        """Ask who subscribes to a topic (spec §15.2)."""
+        return b'{"action":"presence","topic":' + _encode(topic) + _member(b"rid", rid) + self._from_tail
 
     def unsubscribe(self, topic: str, rid: str = "") -> bytes:
         """Unsubscribe from a topic (spec §4.1)."""

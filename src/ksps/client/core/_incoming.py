@@ -12,7 +12,21 @@ from ksps.protocol import actions as act
 
 from ._codec import AckResponse, ServerFrame, decode_server_frame, is_published_reply
 from ._errors import ServerErrorReply
-from ._outputs import AckAnswer, Delivery, Direct, ErrorEvent, Output, Refused, Send, Status, Subscribed, Unsubscribed
+from ._outputs import (
+    AckAnswer,
+    Delivery,
+    Direct,
+    ErrorEvent,
+    Join,
+    Leave,
+    Output,
+    Presence,
+    Refused,
+    Send,
+    Status,
+    Subscribed,
+    Unsubscribed,
+)
 
 if TYPE_CHECKING:
     from ._acks import AckBook, AckRecord
@@ -43,6 +57,7 @@ class IncomingFrames:
         encoder: FrameEncoder
         _out: list[Output]
         _topics: dict[str, object]
+        _join_leave: set[str]
         _requests: RequestBook
         _acks: AckBook
 
@@ -117,6 +132,25 @@ class IncomingFrames:
         if request is not None:
             self._out.append(Status(request.handle, frame.status or {}))
 
+    # -- presence (spec §15) -----------------------------------------------------------------------------
+
+    def _presence(self, frame: ServerFrame, now: int) -> None:
+        request = self._requests.take(frame.rid, ("presence",), frame.topic)
+        if request is None:
+            return
+        # Read leniently: members of the wrong type read as empty (a client never trusts a frame).
+        count = frame.count if type(frame.count) is int else 0
+        ids = [i for i in frame.ids if type(i) is str] if type(frame.ids) is list else []
+        self._out.append(Presence(request.handle, count, ids, frame.truncated is True))
+
+    def _join(self, frame: ServerFrame, now: int) -> None:
+        if frame.topic in self._join_leave and frame.id:
+            self._out.append(Join(frame.topic, frame.id))
+
+    def _leave(self, frame: ServerFrame, now: int) -> None:
+        if frame.topic in self._join_leave and frame.id:
+            self._out.append(Leave(frame.topic, frame.id))
+
     # -- replies and errors (spec §3.1, §4.1, §7.1, §11) -------------------------------------------------
 
     def _pong(self, frame: ServerFrame, now: int) -> None:
@@ -163,6 +197,7 @@ class IncomingFrames:
         if kind in ("subscribe", "restore"):
             if self._topics.get(key, self) is handle:
                 del self._topics[key]  # a refused subscription is not kept (spec §10.4)
+                self._join_leave.discard(key)
             if kind == "restore":
                 self._restored_one()
         if handle is None or kind == "refresh":
@@ -182,6 +217,9 @@ IncomingFrames._ROUTES = {
     act.SUBSCRIBED: IncomingFrames._subscribed,
     act.UNSUBSCRIBED: IncomingFrames._unsubscribed,
     act.ERROR: IncomingFrames._error,
+    act.PRESENCE: IncomingFrames._presence,
+    act.JOIN: IncomingFrames._join,
+    act.LEAVE: IncomingFrames._leave,
 }
 
 

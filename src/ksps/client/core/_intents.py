@@ -32,6 +32,7 @@ class Intents:
         deadline_version: int
         _out: list[Output]
         _topics: dict[str, object]
+        _join_leave: set[str]
         _requests: RequestBook
         _acks: AckBook
         _queue: OfflineQueue
@@ -42,20 +43,40 @@ class Intents:
         def closed(self) -> bool: ...
         def _take(self) -> list[Output]: ...
 
-    def subscribe(self, topic: str, *, handle: object, now: int) -> list[Output]:
+    def subscribe(self, topic: str, *, handle: object, now: int, join_leave: bool = False) -> list[Output]:
         """Record a subscription and ask the server when registered; `Subscribed(handle)` or `Refused(handle)`
-        follows once the server answers (after the next registration when offline)."""
+        follows once the server answers (after the next registration when offline). With `join_leave` the
+        server also sends the topic's `join`/`leave` events, on this and every restored subscription
+        (spec §15.3)."""
         if self.closed:
             self._out.append(Refused(handle, ClientClosed(f"client {self.client_id!r} is closed"), ""))
             return self._take()
         self._topics[topic] = handle
+        if join_leave:
+            self._join_leave.add(topic)
+        else:
+            self._join_leave.discard(topic)
         if self.registered:
             request = self._requests.add("subscribe", topic, handle)
-            self._out.append(Send(self.encoder.subscribe(topic, request.rid)))
+            self._out.append(Send(self.encoder.subscribe(topic, request.rid, join_leave=join_leave)))
+        return self._take()
+
+    def presence(self, topic: str, *, handle: object, now: int) -> list[Output]:
+        """Ask who subscribes to `topic` (spec §15.2): `Presence(handle)` answers, or `Refused(handle)` with the
+        server's error, or with NotConnected at once when not registered (nothing is queued: the answer would
+        be stale) or when the connection is lost before the answer."""
+        if self.closed:
+            self._out.append(Refused(handle, ClientClosed(f"client {self.client_id!r} is closed"), ""))
+        elif not self.registered:
+            self._out.append(Refused(handle, NotConnected("presence needs a connection to the server"), ""))
+        else:
+            request = self._requests.add("presence", topic, handle)
+            self._out.append(Send(self.encoder.presence(topic, request.rid)))
         return self._take()
 
     def unsubscribe(self, topic: str, *, handle: object, now: int) -> list[Output]:
         """Forget a topic; `Unsubscribed(handle)` once the server confirmed (at once when offline)."""
+        self._join_leave.discard(topic)
         if topic in self._topics and self.registered:
             del self._topics[topic]
             request = self._requests.add("unsubscribe", topic, handle)

@@ -25,8 +25,12 @@ __all__ = [
     "Disconnected",
     "ErrorEvent",
     "Event",
+    "Join",
+    "Leave",
+    "Member",
     "Open",
     "Output",
+    "Presence",
     "QueueOverflow",
     "Reconnecting",
     "Refused",
@@ -245,6 +249,51 @@ class Status(Event):
 
     def fields(self) -> dict[str, Any]:
         return {"handle": self.handle, "status": self.status}
+
+
+class Presence(Event):
+    """The server's answer to the presence request `handle` (spec §15.2): `count` members, the smallest
+    `ids` in order, `truncated` when `ids` does not list them all."""
+
+    __slots__ = ("count", "handle", "ids", "truncated")
+    kind = "presence"
+
+    def __init__(self, handle: object, count: int, ids: list[str], truncated: bool) -> None:
+        self.handle = handle
+        self.count = count
+        self.ids = ids
+        self.truncated = truncated
+
+    def fields(self) -> dict[str, Any]:
+        return {"handle": self.handle, "count": self.count, "ids": self.ids, "truncated": self.truncated}
+
+
+class Member(Event):
+    """A member event of `topic`, a topic subscribed with join_leave (spec §15.3): :class:`Join` or
+    :class:`Leave` of the client `client_id`."""
+
+    __slots__ = ("client_id", "topic")
+
+    def __init__(self, topic: str, client_id: str) -> None:
+        self.topic = topic
+        self.client_id = client_id
+
+    def fields(self) -> dict[str, Any]:
+        return {"topic": self.topic, "id": self.client_id}
+
+
+class Join(Member):
+    """`client_id` subscribed to `topic` (OnJoin)."""
+
+    __slots__ = ()
+    kind = "join"
+
+
+class Leave(Member):
+    """`client_id` unsubscribed from `topic` or disconnected (OnLeave)."""
+
+    __slots__ = ()
+    kind = "leave"
 
 
 class ErrorEvent(Event):

@@ -43,9 +43,11 @@ def apply_input(session: ClientSession, item: dict[str, Any], now: int) -> list[
     if kind in simple:
         return simple[kind](now)
     if kind == "subscribe":
-        return session.subscribe(item["topic"], handle=handle, now=now)
+        return session.subscribe(item["topic"], handle=handle, now=now, join_leave=bool(item.get("join_leave")))
     if kind == "unsubscribe":
         return session.unsubscribe(item["topic"], handle=handle, now=now)
+    if kind == "presence":
+        return session.presence(item["topic"], handle=handle, now=now)
     if kind == "publish":
         return session.publish(item["topic"], item.get("data"), now)
     if kind == "publish_to_id":

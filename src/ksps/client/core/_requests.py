@@ -10,8 +10,8 @@ __all__ = ["Request", "RequestBook"]
 
 
 class Request:
-    """One request: `kind` is ping, refresh, subscribe, restore, unsubscribe or status; `key` the topic or
-    ack ID; `handle` the intent's handle (None for a restored subscription without one)."""
+    """One request: `kind` is ping, refresh, subscribe, restore, unsubscribe, status or presence; `key` the
+    topic or ack ID; `handle` the intent's handle (None for a restored subscription without one)."""
 
     __slots__ = ("handle", "key", "kind", "rid")
 

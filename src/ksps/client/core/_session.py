@@ -83,6 +83,8 @@ class ClientSession(IncomingFrames, Intents):
         self._queue = OfflineQueue(config.offline_queue_size, config.offline_queue_policy)
         #: topic -> the handle of its not yet confirmed subscribe intent (None once confirmed), in order.
         self._topics: dict[str, object] = {}
+        #: The recorded topics subscribed with join_leave: restored with the flag (spec §15.3).
+        self._join_leave: set[str] = set()
         self._requests = RequestBook()
         self._acks = AckBook(config.id)
         self._restoring = 0
@@ -207,7 +209,8 @@ class ClientSession(IncomingFrames, Intents):
         self._policy.reset()
         for topic, handle in self._topics.items():
             request = self._requests.add("restore", topic, handle)
-            self._out.append(Send(self.encoder.subscribe(topic, request.rid)))
+            frame = self.encoder.subscribe(topic, request.rid, join_leave=topic in self._join_leave)
+            self._out.append(Send(frame))
         self._restoring = len(self._topics)
         if not self._restoring:
             self._ready()
@@ -285,7 +288,7 @@ class ClientSession(IncomingFrames, Intents):
                 continue
             if request.kind == "unsubscribe":
                 self._out.append(Unsubscribed(request.handle))  # the server forgot it with the connection
-            elif request.kind == "status":
+            elif request.kind in ("status", "presence"):
                 self._out.append(Refused(request.handle, NotConnected("connection lost"), ""))
             # A pending subscribe keeps its handle in _topics: the restore on the next connection confirms it.
 
@@ -305,6 +308,7 @@ class ClientSession(IncomingFrames, Intents):
         self._acks.clear()
         self._queue.drain()
         self._topics.clear()
+        self._join_leave.clear()
         self._out.append(Closed())
 
 

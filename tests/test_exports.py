@@ -300,3 +300,17 @@ def test_sync_client_surface_is_pinned_and_loads_no_server_code() -> None:
     assert public(dir(ksps.sync.Ack)) == ACK_API
     modules = loaded_after("import ksps.sync")
     assert not [name for name in modules if name.startswith(SERVER_SIDE)], sorted(modules)
+
+
+def test_one_ack_response_type_for_the_server_and_the_client() -> None:
+    """The server's `Ack` and the client's `ClientAck` give the same `AckResponse` (issue 14: there were two
+    types of that name, a msgspec Struct on the server and a TypedDict in the client)."""
+    import typing
+
+    import ksps.client
+    import ksps.protocol
+    from ksps.server.ack import Ack
+
+    assert ksps.client.AckResponse is ksps.protocol.AckResponse
+    hints = typing.get_type_hints(Ack.wait)
+    assert hints["return"] == dict[str, ksps.protocol.AckResponse]

@@ -6,7 +6,7 @@ import itertools
 
 from ksps.broker import AckRequest, AckTracker
 from ksps.broker.acks import _LEAVE_SLICE
-from ksps.protocol import AckResponse
+from ksps.protocol import AckAnswer
 from ksps.protocol.actions import CLIENT_DISCONNECTED
 
 from .fakes import ManualClock, RecordingPeer
@@ -97,7 +97,7 @@ def test_an_owner_with_many_requests_leaving_cancels_them_at_once_and_forgets_th
     tracker = AckTracker(clock)
     owner = RecordingPeer("owner")
 
-    def on_update(request: AckRequest, response: AckResponse | None) -> None:
+    def on_update(request: AckRequest, response: AckAnswer | None) -> None:
         events.append((request.server_ack_id, request.cancelled))
 
     count = _LEAVE_SLICE + 10
@@ -108,7 +108,7 @@ def test_an_owner_with_many_requests_leaving_cancels_them_at_once_and_forgets_th
     tracker.owner_gone(owner)
     assert tracker.owned(owner) == 0 and all(r.cancelled for r in requests)
     assert sum(r.finished for r in requests) == _LEAVE_SLICE
-    tracker.respond("s260", AckResponse("s260", "r", True))  # an answer to a request not yet forgotten
+    tracker.respond("s260", AckAnswer("s260", "r", True))  # an answer to a request not yet forgotten
     clock.advance(0)
     assert all(r.finished for r in requests) and len(tracker) == 0 and tracker.waiting_for("r") == 0
     assert ("s260", True) in events and all(cancelled for _, cancelled in events)

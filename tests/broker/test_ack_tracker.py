@@ -5,22 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ksps.broker import AckRequest, AckTracker
-from ksps.protocol import AckResponse
+from ksps.protocol import AckAnswer
 
 from .fakes import ManualClock, RecordingPeer
 
-Events = list[tuple[str, AckResponse | None]]
+Events = list[tuple[str, AckAnswer | None]]
 
 
-def listener(events: Events) -> Callable[[AckRequest, AckResponse | None], None]:
-    def on_update(request: AckRequest, response: AckResponse | None) -> None:
+def listener(events: Events) -> Callable[[AckRequest, AckAnswer | None], None]:
+    def on_update(request: AckRequest, response: AckAnswer | None) -> None:
         events.append((request.server_ack_id, response))
 
     return on_update
 
 
-def ok(server_ack_id: str, responder: str) -> AckResponse:
-    return AckResponse(server_ack_id, responder, True)
+def ok(server_ack_id: str, responder: str) -> AckAnswer:
+    return AckAnswer(server_ack_id, responder, True)
 
 
 def test_a_request_without_responders_ends_at_once() -> None:
@@ -53,7 +53,7 @@ def test_unexpected_repeated_and_unknown_answers_are_ignored() -> None:
     request = tracker.open("s1", ["a", "b"], timeout=5)
     tracker.respond("s1", ok("s1", "intruder"))
     tracker.respond("s1", ok("s1", "a"))
-    tracker.respond("s1", AckResponse("s1", "a", False, "second thoughts"))
+    tracker.respond("s1", AckAnswer("s1", "a", False, "second thoughts"))
     tracker.respond("unknown", ok("unknown", "b"))
     assert request.responses == {"a": ok("s1", "a")}
     assert not request.finished  # the original counted the intruder and ended early (spec §9.16)
@@ -79,9 +79,9 @@ def test_responder_gone_answers_client_disconnected_in_every_request() -> None:
     first = tracker.open("s1", ["a", "b"], timeout=5)
     second = tracker.open("s2", ["b"], timeout=5)
     tracker.responder_gone("b")
-    assert first.responses == {"b": AckResponse("s1", "b", False, "client disconnected")}
+    assert first.responses == {"b": AckAnswer("s1", "b", False, "client disconnected")}
     assert second.finished
-    assert second.responses == {"b": AckResponse("s2", "b", False, "client disconnected")}
+    assert second.responses == {"b": AckAnswer("s2", "b", False, "client disconnected")}
     tracker.responder_gone("b")  # nothing left for b
     assert len(first.responses) == 1
 

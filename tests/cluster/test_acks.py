@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 from ksps import Server
-from ksps.protocol import AckResponse
 
 from .conftest import Cluster, Connect, StartNode, routed
 from .wire import Frame, Inbox, WireClient, eventually, unique, units
@@ -156,14 +155,14 @@ async def test_server_api_ack_handle_follows_remote_subscribers(
     assert not ack.IsComplete()
 
     await second.ack(sid)
-    assert await asyncio.wait_for(ack.WaitAny(), units(3)) == (AckResponse(sid, second.id, True), True)
+    assert await asyncio.wait_for(ack.WaitAny(), units(3)) == (answer(sid, second.id, True), True)
     assert ack.GetStatus() == {first.id: False, second.id: True}
     assert not ack.IsComplete()
 
     await first.ack(sid, success=False, error="nope")
     assert await asyncio.wait_for(ack.Wait(), units(3)) == {
-        second.id: AckResponse(sid, second.id, True),
-        first.id: AckResponse(sid, first.id, False, "nope"),
+        second.id: answer(sid, second.id, True),
+        first.id: answer(sid, first.id, False, "nope"),
     }
     assert ack.IsComplete()
 
@@ -185,14 +184,14 @@ async def test_server_api_cancel_ignores_later_remote_answers(
     await first.ack(sid)
     await eventually(ack.GetStatus, {first.id: True, second.id: False}, what="GetStatus")
     ack.Cancel()
-    assert await asyncio.wait_for(ack.Wait(), units(1)) == {first.id: AckResponse(sid, first.id, True)}
+    assert await asyncio.wait_for(ack.Wait(), units(1)) == {first.id: answer(sid, first.id, True)}
     assert not ack.IsComplete()
 
     await second.ack(sid)
     await second.direct(observer.ID, "after my ack")  # travels behind the answer (one node's order)
     assert await on_id.get() == {"data": "after my ack", "from": second.id}
     assert ack.GetStatus() == {first.id: True, second.id: False}
-    assert await ack.Wait() == {first.id: AckResponse(sid, first.id, True)}
+    assert await ack.Wait() == {first.id: answer(sid, first.id, True)}
 
 
 async def test_server_side_subscribers_of_different_nodes_answer_separately(
@@ -241,7 +240,7 @@ async def test_publish_to_id_with_ack_reaches_a_client_of_another_node(
     frame = await target.expect("publish_ack", data={"data": "from the server API", "from": observer.ID})
     await target.ack(frame["ack_id"], success=False, error="busy")
     assert await asyncio.wait_for(ack.Wait(), units(3)) == {
-        target.id: AckResponse(frame["ack_id"], target.id, False, "busy")
+        target.id: answer(frame["ack_id"], target.id, False, "busy")
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from ksps.protocol import NULL, AckResponse, DecodeError, decode_ack_payload, decode_envelope
+from ksps.protocol import NULL, AckAnswer, DecodeError, decode_ack_payload, decode_envelope
 
 
 def test_every_member_is_decoded() -> None:
@@ -97,11 +97,11 @@ def test_ack_payload() -> None:
 
 
 def test_ack_response_wire_shape() -> None:
-    assert AckResponse("s1", "c", True).to_dict() == {"ack_id": "s1", "client_id": "c", "success": True}
-    assert AckResponse("s1", "c", False, "boom").to_dict() == {
+    assert AckAnswer("s1", "c", True).to_dict() == {"ack_id": "s1", "client_id": "c", "success": True}
+    assert AckAnswer("s1", "c", False, "boom").to_dict() == {
         "ack_id": "s1",
         "client_id": "c",
         "success": False,
         "error": "boom",
     }
-    assert msgspec.json.encode(AckResponse("s1", "c", True)) == b'{"ack_id":"s1","client_id":"c","success":true}'
+    assert msgspec.json.encode(AckAnswer("s1", "c", True)) == b'{"ack_id":"s1","client_id":"c","success":true}'

@@ -11,7 +11,7 @@ from websockets.frames import Opcode
 from websockets.streams import StreamReader
 
 from ksps.protocol import (
-    AckResponse,
+    AckAnswer,
     Frame,
     encode_ack_progress,
     encode_ack_response,
@@ -93,7 +93,7 @@ def test_error_frame() -> None:
 
 def test_ack_response_with_and_without_responses() -> None:
     assert json.loads(encode_ack_response("c1", {}).json) == {"action": "ack_response", "ack_id": "c1"}
-    responses = {"a": AckResponse("s1", "a", True), "b": AckResponse("s1", "b", False, "boom")}
+    responses = {"a": AckAnswer("s1", "a", True), "b": AckAnswer("s1", "b", False, "boom")}
     assert json.loads(encode_ack_response("c1", responses).json) == {
         "action": "ack_response",
         "ack_id": "c1",
@@ -105,7 +105,7 @@ def test_ack_response_with_and_without_responses() -> None:
 
 
 def test_ack_progress_and_status() -> None:
-    assert json.loads(encode_ack_progress("c1", AckResponse("s1", "a", True)).json) == {
+    assert json.loads(encode_ack_progress("c1", AckAnswer("s1", "a", True)).json) == {
         "action": "ack_progress",
         "ack_id": "c1",
         "data": {"ack_id": "s1", "client_id": "a", "success": True},
@@ -121,7 +121,7 @@ def test_ack_progress_and_status() -> None:
 @pytest.mark.parametrize("nasty", NASTY)
 def test_every_string_is_escaped(nasty: str) -> None:
     """The original wrote topics and IDs unescaped, producing invalid JSON (spec §9.1)."""
-    response = AckResponse("s" + nasty, "c" + nasty, False, "e" + nasty)
+    response = AckAnswer("s" + nasty, "c" + nasty, False, "e" + nasty)
     frames = {
         "delivery": encode_delivery("publish_ack", "t" + nasty, msgspec.Raw(b"1"), "f" + nasty, "a" + nasty),
         "direct": encode_direct("f" + nasty, msgspec.Raw(b"1")),

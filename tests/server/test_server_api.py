@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ksps import Server
-from ksps.protocol import AckResponse
+from ksps.protocol import AckAnswer, AckResponse
 from ksps.server.server import core_of
 
 from .conftest import Connect
@@ -174,9 +174,9 @@ async def test_publish_with_ack_wait_collects_every_response(connect: Connect, s
     await second.ack(delivery["ack_id"], success=False, error="bad job")
     responses = await asyncio.wait_for(ack.Wait(), units(2))
     assert set(responses) == {"s1", "s2", internal_id(responses)}
-    assert responses["s1"] == AckResponse(delivery["ack_id"], "s1", True)
-    assert responses["s2"] == AckResponse(delivery["ack_id"], "s2", False, "bad job")
-    assert responses[internal_id(responses)].success is True
+    assert responses["s1"] == AckAnswer(delivery["ack_id"], "s1", True).to_dict()
+    assert responses["s2"] == AckAnswer(delivery["ack_id"], "s2", False, "bad job").to_dict()
+    assert responses[internal_id(responses)]["success"] is True
     assert ack.IsComplete()
     assert ack.GetStatus() == dict.fromkeys(responses, True)
     internal()
@@ -224,11 +224,11 @@ async def test_wait_any_returns_the_first_to_arrive_without_consuming_it(connect
     assert not waiting.done()
     await second.ack(server_ack_id)  # second subscribed, first to answer
     response, ok = await asyncio.wait_for(waiting, units(2))
-    assert ok and response is not None and response.client_id == "s2"
+    assert ok and response is not None and response["client_id"] == "s2"
     await first.ack(server_ack_id)
     assert set(await asyncio.wait_for(ack.Wait(), units(2))) == {"s1", "s2"}
     response, ok = await ack.WaitAny()
-    assert ok and response is not None and response.client_id == "s2"
+    assert ok and response is not None and response["client_id"] == "s2"
 
 
 async def test_wait_any_with_no_answer_before_the_end(connect: Connect, server: Server) -> None:
@@ -282,8 +282,8 @@ async def test_raising_server_callback_answers_success_false(server: Server, is_
     keep = server.Subscribe("jobs", failing_async if is_async else failing)
     ack = server.PublishWithAck("jobs", 1, timeout=units(60))
     [response] = (await asyncio.wait_for(ack.Wait(), units(2))).values()
-    assert response.success is False
-    assert response.error == "cannot process job 42"
+    assert response["success"] is False
+    assert response["error"] == "cannot process job 42"
     keep()
 
 
@@ -320,7 +320,8 @@ async def test_publish_to_id_with_ack_from_the_server(connect: Connect, server: 
     assert re.fullmatch(r"__direct_target_\d+", delivery["topic"])
     assert delivery["data"] == {"data": {"cmd": "go"}, "from": server.ID}
     await target.ack(delivery["ack_id"])
-    assert await asyncio.wait_for(ack.Wait(), units(2)) == {"target": AckResponse(delivery["ack_id"], "target", True)}
+    expected = {"target": AckAnswer(delivery["ack_id"], "target", True).to_dict()}
+    assert await asyncio.wait_for(ack.Wait(), units(2)) == expected
     unknown = server.PublishToIDWithAck("ghost", 1)
     assert unknown.IsComplete()
     assert await asyncio.wait_for(unknown.Wait(), units(1)) == {}
@@ -331,14 +332,14 @@ async def test_publish_to_id_with_ack_to_the_own_id(server: Server) -> None:
     server.OnID(inbox)
     ack = server.PublishToIDWithAck(server.ID, "ping", timeout=units(60))
     [(responder, response)] = (await asyncio.wait_for(ack.Wait(), units(2))).items()
-    assert re.fullmatch(r"internal_\d+", responder) and response.success
+    assert re.fullmatch(r"internal_\d+", responder) and response["success"]
     assert await inbox.get() == {"data": "ping", "from": server.ID}
 
 
 async def test_publish_to_id_with_ack_without_on_id(server: Server) -> None:
     ack = server.PublishToIDWithAck(server.ID, "ping", timeout=units(60))
     [response] = (await asyncio.wait_for(ack.Wait(), units(2))).values()
-    assert (response.success, response.error) == (False, "no subscriber for topic")
+    assert (response["success"], response.get("error")) == (False, "no subscriber for topic")
 
 
 # -- counts --------------------------------------------------------------------------------------------------

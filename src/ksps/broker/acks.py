@@ -7,7 +7,7 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
-from ..protocol import AckResponse
+from ..protocol import AckAnswer
 from ..protocol.actions import CLIENT_DISCONNECTED
 from .interfaces import Cancellable, Peer, Scheduler
 
@@ -23,7 +23,7 @@ _SWEEP_GRANULARITY = 0.005
 _HEAP_SLACK = 64
 
 #: Called on every response as it arrives (with it) and once when the request ends (with None).
-AckListener = Callable[["AckRequest", "AckResponse | None"], None]
+AckListener = Callable[["AckRequest", "AckAnswer | None"], None]
 
 
 class AckRequest:
@@ -51,7 +51,7 @@ class AckRequest:
         #: responder ID -> answered yet (the `status` of spec §6.5).
         self.expected: dict[str, bool] = dict.fromkeys(expected, False)
         #: responder ID -> response, in arrival order; kept after the request ends (spec §9.3).
-        self.responses: dict[str, AckResponse] = {}
+        self.responses: dict[str, AckAnswer] = {}
         self.owner = owner
         self.client_ack_id = client_ack_id
         self.progress = progress
@@ -78,7 +78,7 @@ class AckRequest:
         else:
             self._listeners.append(listener)
 
-    def _notify(self, response: AckResponse | None) -> None:
+    def _notify(self, response: AckAnswer | None) -> None:
         for listener in tuple(self._listeners):
             listener(self, response)
 
@@ -170,7 +170,7 @@ class AckTracker:
         self._add_deadline(request, self._scheduler.time() + timeout)
         return request
 
-    def respond(self, server_ack_id: str, response: AckResponse) -> None:
+    def respond(self, server_ack_id: str, response: AckAnswer) -> None:
         """Record one answer; answers from unexpected or repeated responders are ignored (spec §9.16)."""
         request = self._by_server_id.get(server_ack_id)
         if request is None:
@@ -180,7 +180,7 @@ class AckTracker:
         self._forget_responder(request, response.client_id)
         self._record(request, response)
 
-    def _record(self, request: AckRequest, response: AckResponse) -> None:
+    def _record(self, request: AckRequest, response: AckAnswer) -> None:
         responder = response.client_id
         request.expected[responder] = True
         request.responses[responder] = response
@@ -256,7 +256,7 @@ class AckTracker:
                     self._end(request)
                 elif request.expected.get(responder) is False:
                     server_ack_id = request.server_ack_id
-                    self._record(request, AckResponse(server_ack_id, responder, False, CLIENT_DISCONNECTED))
+                    self._record(request, AckAnswer(server_ack_id, responder, False, CLIENT_DISCONNECTED))
             if budget:  # that client's work is done
                 self._left.popleft()
         if self._left:

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import msgspec
 
-from ..protocol import AckResponse
+from ..protocol import AckAnswer
 from .presence import MemberList
 
 __all__ = ["Backplane", "ClusterView", "NodeState"]
@@ -59,7 +59,7 @@ class Backplane(Protocol):
     def ack_expect(self, node: str, ack_id: str, responders: list[str]) -> None:
         """Tell the requesting node which of our responders will answer `ack_id`."""
 
-    def ack_result(self, node: str, ack_id: str, response: AckResponse) -> None:
+    def ack_result(self, node: str, ack_id: str, response: AckAnswer) -> None:
         """Forward one response to the requesting node."""
 
     def claim(self, client_id: str, who: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from ..protocol import (
-    AckResponse,
+    AckAnswer,
     CloseCodes,
     CloseReasons,
     encode_ack_progress,
@@ -370,7 +370,7 @@ class Broker:
     def acknowledge(self, peer: Peer, server_ack_id: str, success: bool, error: str) -> None:
         """A connection answered a `publish_ack`; its registered ID is the responder (spec §6.1, §9.6)."""
         if peer.client_id is not None:
-            self.acks.respond(server_ack_id, AckResponse(server_ack_id, peer.client_id, success, error))
+            self.acks.respond(server_ack_id, AckAnswer(server_ack_id, peer.client_id, success, error))
 
     # -- counts ----------------------------------------------------------------------------------------
 
@@ -407,7 +407,7 @@ class Broker:
 
     def _responder(self, server_ack_id: str, responder: str) -> Callable[[bool, str], None]:
         def done(success: bool, error: str) -> None:
-            self.acks.respond(server_ack_id, AckResponse(server_ack_id, responder, success, error))
+            self.acks.respond(server_ack_id, AckAnswer(server_ack_id, responder, success, error))
 
         return done
 
@@ -436,7 +436,7 @@ class Broker:
         if owner is None:
             return None
 
-        def on_update(request: AckRequest, response: AckResponse | None) -> None:
+        def on_update(request: AckRequest, response: AckAnswer | None) -> None:
             if response is not None:
                 if request.progress:
                     owner.send(encode_ack_progress(request.client_ack_id, response))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from ..protocol import AckResponse, CloseCodes, CloseReasons, encode_direct
+from ..protocol import AckAnswer, CloseCodes, CloseReasons, encode_direct
 from .acks import AckRequest
 from .core import Broker
 from .permissions import may_take_over
@@ -75,7 +75,7 @@ class RemoteInbox:
         backplane = self.broker.backplane
         assert backplane is not None
 
-        def forward(request: AckRequest, response: AckResponse | None) -> None:
+        def forward(request: AckRequest, response: AckAnswer | None) -> None:
             if response is not None:
                 backplane.ack_result(origin, ack_id, response)
 
@@ -85,7 +85,7 @@ class RemoteInbox:
         """Another node told us whom it expects to answer one of our requests."""
         self.broker.acks.add_expected(ack_id, responders)
 
-    def ack_result(self, ack_id: str, response: AckResponse) -> None:
+    def ack_result(self, ack_id: str, response: AckAnswer) -> None:
         """One answer to one of our requests, forwarded by the node of its responder."""
         self.broker.acks.respond(ack_id, response)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from ..protocol import AckResponse
+from ..protocol import AckAnswer
 
 __all__ = [
     "Bye",
@@ -83,7 +83,7 @@ class Result(_Base, tag="res"):
     """One answer to request `a`."""
 
     a: str
-    r: AckResponse
+    r: AckAnswer
 
 
 class Claim(_Base, tag="claim"):

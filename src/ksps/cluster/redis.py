@@ -27,7 +27,7 @@ from ..broker.cluster import ClusterView
 from ..broker.permissions import claimant
 from ..broker.presence import MemberList
 from ..broker.remote import RemoteInbox
-from ..protocol import AckResponse
+from ..protocol import AckAnswer
 from . import messages as m
 from .pipe import PublishPipe, Receivers
 from .presence import ClusterPresence
@@ -226,7 +226,7 @@ class RedisBackplane:
         for channel in list(self._held):
             self._release_held(channel)
 
-    def ack_result(self, node: str, ack_id: str, response: AckResponse) -> None:
+    def ack_result(self, node: str, ack_id: str, response: AckAnswer) -> None:
         self._send(self._node_channel(node), m.encode(m.Result(n=self.node_id, a=ack_id, r=response)))
 
     def claim(self, client_id: str, who: str) -> None:

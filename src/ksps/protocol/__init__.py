@@ -7,6 +7,7 @@ from . import actions
 from .actions import CloseCodes, CloseReasons, ErrorCodes, Errors
 from .envelope import (
     NULL,
+    AckAnswer,
     AckPayload,
     AckResponse,
     DecodeError,
@@ -33,6 +34,7 @@ from .frames import (
 
 __all__ = [
     "NULL",
+    "AckAnswer",
     "AckPayload",
     "AckResponse",
     "CloseCodes",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired, TypedDict
 
 import msgspec
 
@@ -10,6 +10,7 @@ from .actions import Errors
 
 __all__ = [
     "NULL",
+    "AckAnswer",
     "AckPayload",
     "AckResponse",
     "DecodeError",
@@ -73,17 +74,29 @@ class Envelope(msgspec.Struct, frozen=True, gc=False):
         return data if data else NULL
 
 
-class AckResponse(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
-    """One responder's answer to a publication with acknowledgement (spec §2.3)."""
+class AckResponse(TypedDict):
+    """One responder's answer to a publication with acknowledgement, in its wire shape (spec §2.3).
+
+    What ack handles give, on the server (`Ack.wait`) and in the Python client (`ClientAck.wait`) alike.
+    """
+
+    ack_id: str
+    client_id: str
+    success: bool
+    error: NotRequired[str]
+
+
+class AckAnswer(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
+    """One responder's answer as the broker keeps and encodes it (spec §2.3); users see it as an `AckResponse`."""
 
     ack_id: str
     client_id: str
     success: bool
     error: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> AckResponse:
         """The wire shape as a dict: `error` only when there is one."""
-        out: dict[str, Any] = {"ack_id": self.ack_id, "client_id": self.client_id, "success": self.success}
+        out: AckResponse = {"ack_id": self.ack_id, "client_id": self.client_id, "success": self.success}
         if self.error:
             out["error"] = self.error
         return out

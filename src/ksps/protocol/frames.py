@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from . import actions
-from .envelope import AckResponse
+from .envelope import AckAnswer
 
 __all__ = [
     "Frame",
@@ -95,7 +95,7 @@ def encode_error(text: str, **members: str) -> Frame:
     return Frame(_encode(body))
 
 
-def encode_ack_response(client_ack_id: str, responses: Mapping[str, AckResponse]) -> Frame:
+def encode_ack_response(client_ack_id: str, responses: Mapping[str, AckAnswer]) -> Frame:
     """The one aggregated `ack_response` of a client request; `responses` omitted when empty (spec §6.2)."""
     body: dict[str, Any] = {"action": actions.ACK_RESPONSE, "ack_id": client_ack_id}
     if responses:
@@ -103,7 +103,7 @@ def encode_ack_response(client_ack_id: str, responses: Mapping[str, AckResponse]
     return Frame(_encode(body))
 
 
-def encode_ack_progress(client_ack_id: str, response: AckResponse) -> Frame:
+def encode_ack_progress(client_ack_id: str, response: AckAnswer) -> Frame:
     """One response as it arrives, for requests that asked for progress (spec §6.3)."""
     return Frame(_encode({"action": actions.ACK_PROGRESS, "ack_id": client_ack_id, "data": response}))
 

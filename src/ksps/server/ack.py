@@ -15,7 +15,7 @@ from typing import ClassVar
 from .._dialect import KspsSpelling
 from ..broker import AckRequest
 from ..broker.acks import AckListener
-from ..protocol import AckResponse
+from ..protocol import AckAnswer, AckResponse
 
 __all__ = ["Ack"]
 
@@ -47,15 +47,18 @@ class Ack(KspsSpelling):
         self._cancel = cancel
         self._request = begin(self._on_update)
 
-    def _on_update(self, request: AckRequest, response: AckResponse | None) -> None:
+    def _on_update(self, request: AckRequest, response: AckAnswer | None) -> None:
         self._changed.set()
 
     async def wait(self) -> dict[str, AckResponse]:
-        """Every response, keyed by responder ID, once all arrived, the timeout passed, or `cancel` was called."""
+        """Every response, keyed by responder ID, once all arrived, the timeout passed, or `cancel` was called.
+
+        Each is an :class:`~ksps.protocol.AckResponse`, the same dict a client's ack handle gives.
+        """
         request = self._request
         while not request.finished:
             await self._next_change()
-        return dict(request.responses)
+        return {responder: answer.to_dict() for responder, answer in request.responses.items()}
 
     async def wait_any(self) -> tuple[AckResponse | None, bool]:
         """The first response to arrive and True; or (None, False) if none comes before the request ends."""
@@ -63,7 +66,7 @@ class Ack(KspsSpelling):
         while not request.responses and not request.finished:
             await self._next_change()
         if request.responses:
-            return next(iter(request.responses.values())), True
+            return next(iter(request.responses.values())).to_dict(), True
         return None, False
 
     def get_status(self) -> dict[str, bool]:

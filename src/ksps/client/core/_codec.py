@@ -6,24 +6,16 @@ once per client, so a publication costs one encoder call for its topic and one f
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import Any
 
 import msgspec
 
+from ksps.protocol import AckResponse
 from ksps.protocol import actions as act
 
 __all__ = ["AckResponse", "FrameEncoder", "ServerFrame", "decode_server_frame", "is_published_reply"]
 
 _encode = msgspec.json.Encoder().encode
-
-
-class AckResponse(TypedDict):
-    """One responder's answer to a publication with acknowledgement, in its wire shape (spec §2.3)."""
-
-    ack_id: str
-    client_id: str
-    success: bool
-    error: NotRequired[str]
 
 
 class ServerFrame(msgspec.Struct, gc=False):

@@ -23,7 +23,7 @@ fi
 step "python environment"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]' -r bench/requirements.txt
+.venv/bin/python -m pip install -q -e '.[test,docs]' -r bench/requirements.txt  # docs: tests/test_docs_site.py uses mkdocs
 export KSPS_PYTHON="$ROOT/.venv/bin/python"
 
 # --- vocab
@@ -77,7 +77,6 @@ step "benchmark suite: smoke mode"
 # (tests/test_docs_site.py). Here: the strict build (a broken link, anchor or reference fails it), then every
 # release artefact built and used from a clean place.
 step "documentation site: mkdocs build --strict (needs clients/js's npm ci above for TypeDoc, and go)"
-.venv/bin/python -m pip install -q -e '.[docs]'
 # Not --quiet: it hides the warnings from the counter of --strict, and broken links then pass.
 NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir site
 

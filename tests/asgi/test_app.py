@@ -131,6 +131,19 @@ async def test_the_origin_check_and_the_upgrade_hook_apply_to_the_mount() -> Non
         await allowed.close()
 
 
+async def test_upgrades_after_close_are_refused_with_503_so_clients_wait_for_the_next_server() -> None:
+    # Uvicorn keeps accepting while it shuts down: a client that reconnected in that window was accepted, then
+    # cut with 1012, and missed what the restarted server published (seen in the conformance run).
+    app = ASGIApp(Server())
+    async with under_uvicorn(app) as port:
+        client = await WireClient.open(ws_url(port))
+        assert await client.register("before") == "before"
+        await app.close()
+        with pytest.raises(InvalidStatus) as refused:
+            await WireClient.open(ws_url(port))
+        assert refused.value.response.status_code == 503
+
+
 async def test_other_paths_are_not_the_bus() -> None:
     async with under_uvicorn(ASGIApp(Server())) as port:
         with pytest.raises(InvalidStatus) as refused:

@@ -79,6 +79,9 @@ class ASGIApp:
             else None
         )
         self._connections: set[AsgiConnection] = set()
+        #: Set by `close`: the ASGI server may still accept sockets while it shuts down, and a client that
+        #: reconnected there would be cut again at once (1012) and miss what the next server publishes.
+        self._closing = False
         self._done = asyncio.Event()
         self._done.set()
 
@@ -102,7 +105,11 @@ class ASGIApp:
             await _http(send, 404, b"Not Found")
 
     async def close(self) -> None:
-        """Close every connection of this app with 1000 (spec §7.2) and wait up to `shutdown_grace` for them."""
+        """Close every connection of this app with 1000 (spec §7.2) and wait up to `shutdown_grace` for them.
+
+        New upgrades are refused from now on (503), as the picows listener stops listening before it closes.
+        """
+        self._closing = True
         for connection in tuple(self._connections):
             connection.close(CloseCodes.SHUTDOWN, CloseReasons.SHUTDOWN)
         if not self._core.listening:
@@ -130,6 +137,9 @@ class ASGIApp:
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
+            return
+        if self._closing:
+            await _deny(scope, send, Reject(503, "server shutting down"))
             return
         core = self._core
         headers = _Headers(scope.get("headers", []))

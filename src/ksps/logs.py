@@ -91,9 +91,10 @@ _MORE = " (and %d more like it)"
 class SampledLog:
     """Info lines about routine events (a connection opened or closed), sampled under churn.
 
-    The first `burst` lines of a kind in each `interval` go out; the rest are counted, and the count is
-    logged as one line when the next interval starts. A flood of connections then costs at most about
-    `burst + 1` lines per kind per interval (docs/observability.md).
+    The first `burst` lines of a kind in each `interval` go out; the rest are counted, and the count is logged
+    as one line when the interval ends (by a timer, so a burst that stops is still reported) or when the next
+    line of that kind starts a new interval, whichever comes first. A flood of connections then costs at most
+    about `burst + 1` lines per kind per interval (docs/observability.md).
     """
 
     def __init__(
@@ -103,11 +104,13 @@ class SampledLog:
         interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         logger: logging.Logger | None = None,
+        call_later: CallLater | None = call_later_in_running_loop,
     ) -> None:
         self.burst = burst
         self.interval = interval
         self._clock = clock
         self._log = logger or logging.getLogger("ksps.server")
+        self._call_later = call_later
         #: kind -> [start of its interval, lines logged in it, lines skipped in it]
         self._windows: dict[str, list[float]] = {}
 
@@ -118,20 +121,33 @@ class SampledLog:
         now = self._clock()
         window = self._windows.get(kind)
         if window is None or now - window[0] >= self.interval:
-            if window is not None and window[2]:
-                self._log.info(
-                    "%d more %s lines not logged in %.0f s (at most %d a second are)",
-                    window[2],
-                    kind,
-                    now - window[0],
-                    self.burst,
-                )
+            if window is not None:
+                self._report(kind, window, now)
             window = self._windows[kind] = [now, 0, 0]
         if window[1] < self.burst:
             window[1] += 1
             self._log.info(message, *args)
-        else:
-            window[2] += 1
+            return
+        window[2] += 1
+        if window[2] == 1 and self._call_later is not None:
+            start = window[0]
+            self._call_later(max(start + self.interval - now, 0.0), lambda: self._flush(kind, start))
+
+    def _flush(self, kind: str, start: float) -> None:
+        window = self._windows.get(kind)
+        if window is not None and window[0] == start:  # else a later line already started a new interval
+            self._report(kind, window, self._clock())
+            window[2] = 0
+
+    def _report(self, kind: str, window: list[float], now: float) -> None:
+        if window[2]:
+            self._log.info(
+                "%d more %s lines not logged in %.0f s (at most %d a second are)",
+                window[2],
+                kind,
+                max(now - window[0], self.interval),
+                self.burst,
+            )
 
 
 class PeerLogFilter(logging.Filter):

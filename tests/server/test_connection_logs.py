@@ -120,6 +120,9 @@ async def test_a_churn_of_connections_is_sampled(caplog: pytest.LogCaptureFixtur
         for raw in sockets:
             raw.close()
     await until(lambda: not core_of(server).connections, units(10), "every connection gone")
+    # The counts come when each kind's interval ends, even if the churn stopped before (a timer).
+    summaries = r"^\d+ more connection closed lines not logged"
+    await until(lambda: bool(lines(caplog, summaries)), units(5), "the count of the lines left out")
     seconds = loop.time() - started
     opened, closed = lines(caplog, "^connection from "), lines(caplog, "^closed ")
     skipped = lines(caplog, r"^\d+ more connection (opened|closed) lines not logged")
@@ -129,6 +132,27 @@ async def test_a_churn_of_connections_is_sampled(caplog: pytest.LogCaptureFixtur
     assert len(closed) <= SampledLog().burst * windows, (len(closed), seconds)
     assert skipped and len(skipped) <= 2 * windows
     assert len(opened) + len(closed) + len(skipped) < churn // 4
+
+
+def test_sampled_log_reports_the_count_when_a_burst_stops(caplog: pytest.LogCaptureFixture) -> None:
+    # A churn that ends within one interval used to leave its count unsaid until the next connection, maybe
+    # never (and failed test_a_churn_of_connections_is_sampled when the churn took under a second).
+    caplog.set_level(logging.INFO, logger="ksps.server")
+    now = [0.0]
+    timers: list[tuple[float, Callable[[], None]]] = []
+    sampled = SampledLog(
+        burst=2, interval=1.0, clock=lambda: now[0], call_later=lambda delay, fn: timers.append((delay, fn))
+    )
+    for n in range(5):
+        sampled.info("connection closed", "closed %s", n)
+    assert [delay for delay, _ in timers] == [1.0]  # one timer per interval with skipped lines
+    now[0] = 1.0
+    timers[0][1]()
+    assert [r.getMessage() for r in caplog.records][-1] == (
+        "3 more connection closed lines not logged in 1 s (at most 2 a second are)"
+    )
+    sampled.info("connection closed", "closed %s", "later")  # no second count for the same lines
+    assert [r.getMessage() for r in caplog.records][-1] == "closed later"
 
 
 def test_sampled_log_counts_what_it_leaves_out(caplog: pytest.LogCaptureFixture) -> None:

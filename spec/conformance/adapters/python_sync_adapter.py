@@ -14,10 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
-from python_adapter import vocabulary_report  # the same library underneath: the same constants
+from python_adapter import describe, vocabulary_report  # the same library and errors underneath
 
-from ksps.client import ServerErrorReply
-from ksps.errors import AuthError
 from ksps.sync import Ack, Client
 
 _out = threading.Lock()
@@ -29,21 +27,6 @@ def emit(obj: dict[str, Any]) -> None:
     with _out:
         sys.stdout.write(line)
         sys.stdout.flush()
-
-
-def describe(exc: BaseException) -> dict[str, Any]:
-    """`error_type` and, when the error or one it wraps has them, `code`, `topic`, `rid` (ADAPTER.md)."""
-    fields: dict[str, Any] = {"error_type": type(exc).__name__}  # spelled as in spec/vocabulary.toml
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, AuthError):
-            fields["code"] = cause.code
-            break
-        if isinstance(cause, ServerErrorReply):
-            fields.update(code=cause.code, topic=cause.topic, rid=getattr(cause, "rid", None))
-            break
-        cause = cause.__cause__
-    return fields
 
 
 class Adapter:

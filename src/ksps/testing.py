@@ -32,7 +32,7 @@ from .server.server import core_of
 if TYPE_CHECKING:
     from .asgi import ASGIApp
 
-__all__ = ["RestartableServer", "free_port", "main", "serve_for_tests"]
+__all__ = ["HypercornRunner", "RestartableServer", "UvicornRunner", "free_port", "main", "serve_for_tests"]
 
 
 #: The `Host` values a `python -m ksps.testing` server accepts by default: loopback names, any port.
@@ -46,52 +46,59 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class _Uvicorn:
-    """`app` served by uvicorn on 127.0.0.1 in the running loop (the ASGI target of the tests)."""
+class UvicornRunner:
+    """An ASGI `app` served by uvicorn on 127.0.0.1 in the running loop (the ASGI server target of the tests)."""
 
-    def __init__(self, app: ASGIApp, port: int) -> None:
+    def __init__(
+        self,
+        app: Any,
+        port: int = 0,
+        *,
+        lifespan: Literal["on", "off", "auto"] = "off",
+        max_size: int = 16 * 2**20,
+        ping_interval: float | None = None,
+        ping_timeout: float | None = None,
+    ) -> None:
         import uvicorn
 
-        config = app.server.config
-        self.app = app
         self.server = uvicorn.Server(
             uvicorn.Config(
                 app,
                 host="127.0.0.1",
                 port=port,
-                lifespan="off",
+                lifespan=lifespan,
                 log_level="warning",
                 ws="websockets-sansio",
-                ws_max_size=config.max_message_size,
-                ws_ping_interval=config.keepalive_interval or None,
-                ws_ping_timeout=config.keepalive_timeout or None,
+                ws_max_size=max_size,
+                ws_ping_interval=ping_interval,
+                ws_ping_timeout=ping_timeout,
             )
         )
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> int:
+    async def start(self, timeout: float = 10.0) -> int:
         """Serve; the port once it listens."""
         self._task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            if self._task.done():
-                self._task.result()
-                raise RuntimeError("uvicorn stopped before it listened")
-            await asyncio.sleep(0.01)  # uvicorn has no event for "started"
+        async with asyncio.timeout(timeout):
+            while not self.server.started:
+                if self._task.done():
+                    self._task.result()
+                    raise RuntimeError("uvicorn stopped before it listened")
+                await asyncio.sleep(0.01)  # polling a condition: uvicorn has no event for "started"
         return int(self.server.servers[0].sockets[0].getsockname()[1])
 
-    async def stop(self) -> None:
-        """Close the app's connections (1000), then stop uvicorn."""
-        await self.app.close()
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop uvicorn (a lifespan app gets its shutdown event)."""
         self.server.should_exit = True
         if self._task is not None:
-            await self._task
+            await asyncio.wait_for(self._task, timeout)
 
 
-class _Hypercorn:
-    """`app` served by hypercorn on 127.0.0.1 in the running loop, on a socket bound here (so the port is known
-    at once and connections wait in its backlog until hypercorn accepts them)."""
+class HypercornRunner:
+    """An ASGI `app` served by hypercorn on 127.0.0.1 in the running loop, on a socket bound here (so the port is
+    known at once and connections wait in its backlog until hypercorn accepts them)."""
 
-    def __init__(self, app: ASGIApp, port: int) -> None:
+    def __init__(self, app: Any, port: int = 0, *, max_size: int = 16 * 2**20) -> None:
         from hypercorn.config import Config
 
         self.app = app
@@ -102,7 +109,7 @@ class _Hypercorn:
         self.config = Config()
         self.config.bind = [f"fd://{self.socket.fileno()}"]
         self.config.loglevel = "WARNING"
-        self.config.websocket_max_message_size = app.server.config.max_message_size
+        self.config.websocket_max_message_size = max_size
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -110,15 +117,14 @@ class _Hypercorn:
         """Serve; the port (already listening)."""
         from hypercorn.asyncio import serve
 
-        self._task = asyncio.create_task(serve(self.app, self.config, shutdown_trigger=self._stop.wait))  # type: ignore[arg-type]
+        self._task = asyncio.create_task(serve(self.app, self.config, shutdown_trigger=self._stop.wait))
         return int(self.socket.getsockname()[1])
 
-    async def stop(self) -> None:
-        """Close the app's connections (1000), then stop hypercorn (which closes the socket it was given)."""
-        await self.app.close()
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop hypercorn (which closes the socket it was given)."""
         self._stop.set()
         if self._task is not None:
-            await self._task
+            await asyncio.wait_for(self._task, timeout)
 
 
 class RestartableServer:
@@ -142,7 +148,8 @@ class RestartableServer:
         self.asgi = asgi
         self.port = 0
         self.server: Server | None = None
-        self._asgi_server: _Uvicorn | _Hypercorn | None = None
+        self._asgi_server: UvicornRunner | HypercornRunner | None = None
+        self._asgi_app: ASGIApp | None = None
 
     @property
     def address(self) -> str:
@@ -164,8 +171,19 @@ class RestartableServer:
         if self.asgi:
             from .asgi import ASGIApp
 
-            runner = _Uvicorn if self.asgi == "uvicorn" else _Hypercorn
-            self._asgi_server = runner(ASGIApp(server), self.port)
+            config = server.config
+            app = self._asgi_app = ASGIApp(server)
+            self._asgi_server = (
+                UvicornRunner(
+                    app,
+                    self.port,
+                    max_size=config.max_message_size,
+                    ping_interval=config.keepalive_interval or None,
+                    ping_timeout=config.keepalive_timeout or None,
+                )
+                if self.asgi == "uvicorn"
+                else HypercornRunner(app, self.port, max_size=config.max_message_size)
+            )
             self.server, self.port = server, await self._asgi_server.start()
             core_of(server).serve_port(self.port)
             return self
@@ -175,8 +193,10 @@ class RestartableServer:
 
     async def stop(self) -> None:
         """Stop gracefully: every client connection is closed with 1000."""
-        if self._asgi_server is not None:
-            listener, self._asgi_server, self.server = self._asgi_server, None, None
+        if self._asgi_server is not None and self._asgi_app is not None:
+            listener, app = self._asgi_server, self._asgi_app
+            self._asgi_server, self._asgi_app, self.server = None, None, None
+            await app.close()  # the app's connections get 1000 first, as from the server's own listener
             await listener.stop()
         if self.server is not None:
             server, self.server = self.server, None

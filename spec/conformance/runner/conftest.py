@@ -17,7 +17,7 @@ from typing import Any
 
 import harness
 import pytest
-from harness import REPO, Adapter, RunnerServer, python_executable
+from harness import REPO, Adapter, RedisServer, RunnerServer, python_executable
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -82,6 +82,14 @@ async def server() -> AsyncIterator[RunnerServer]:
     await runner_server.start()
     yield runner_server
     await runner_server.stop()
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[RedisServer]:
+    """A real `redis-server` of the runner's own, on a free port, for one test (history in Redis)."""
+    redis_server = await RedisServer().start()
+    yield redis_server
+    await redis_server.stop()
 
 
 StartAdapter = Callable[..., Awaitable[Adapter]]

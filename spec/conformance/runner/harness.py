@@ -10,14 +10,20 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+import pytest
+
 from ksps import Server
-from ksps.testing import RestartableServer
+from ksps.protocol import CloseCodes
+from ksps.server import Reject, UpgradeRequest
+from ksps.server.server import core_of
+from ksps.testing import RestartableServer, free_port
 
 #: The tunable time unit, in seconds.
 UNIT = float(os.environ.get("KSPS_CONFORMANCE_UNIT", "1.0"))
@@ -197,7 +203,8 @@ class Adapter:
 class RunnerServer(RestartableServer):
     """A real ksps server in the runner's event loop, restartable on the same port.
 
-    It records what its OnID and OnServerData handlers receive.
+    It records what its OnID and OnServerData handlers receive, and can keep clients away (`refuse_connections`)
+    and cut one client's connection (`drop`) while it runs.
     """
 
     def __init__(self, **options: Any) -> None:
@@ -208,10 +215,36 @@ class RunnerServer(RestartableServer):
         self.server_id = "conformance-server"
         self.direct: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.server_data: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        #: While set, every WebSocket upgrade is refused with 503 (see `refuse_connections`).
+        self.refusing = False
 
     def _hook(self, server: Server) -> None:
         server.OnID(self.direct.put_nowait)
         server.OnServerData(self.server_data.put_nowait)
+        server.use(self._gate)
+
+    def _gate(self, request: UpgradeRequest, call_next: Callable[[UpgradeRequest], Reject | None]) -> Reject | None:
+        # 503, not 401/403: clients treat it as "try again later" and keep retrying with their backoff.
+        return Reject(503, "refused by the conformance runner") if self.refusing else call_next(request)
+
+    def refuse_connections(self) -> None:
+        """Refuse new WebSocket connections (503) until `accept_connections`; open ones stay.
+
+        With `drop`, it keeps a client away for as long as a scenario needs (publications made while it is
+        disconnected) without stopping the server, which would change every epoch of the memory engine.
+        """
+        self.refusing = True
+
+    def accept_connections(self) -> None:
+        """Accept WebSocket connections again."""
+        self.refusing = False
+
+    def drop(self, client_id: str) -> None:
+        """Close the connection of `client_id` from the server side (1000, as a shutdown does): the client
+        reconnects as after any lost connection; the server keeps running."""
+        peer = core_of(self.s).broker.clients.get(client_id)
+        assert peer is not None, f"no connection registered as {client_id!r}"
+        peer.close(CloseCodes.SHUTDOWN, "dropped by the conformance runner")
 
 
 async def next_item(queue: asyncio.Queue[dict[str, Any]], timeout: float = WAIT) -> dict[str, Any]:
@@ -251,3 +284,72 @@ class HeldSubscriber:
         """Let every pending and future call return."""
         self._release.set()
 
+
+
+class RedisServer:
+    """A throwaway `redis-server` on 127.0.0.1, on a free port, persisting nothing; started by the runner.
+
+    A missing `redis-server` fails the scenario with how to install it (never a skip): scripts/test.sh installs
+    the Debian package.
+    """
+
+    def __init__(self) -> None:
+        executable = shutil.which("redis-server")
+        if executable is None:
+            pytest.fail(
+                "redis-server is not on PATH: the history.* scenarios with Redis need a real Redis "
+                "(Debian/Ubuntu: `sudo apt-get install redis-server`; scripts/test.sh installs it)",
+                pytrace=False,
+            )
+        self.executable = executable
+        self.port = 0
+        self.process: asyncio.subprocess.Process | None = None
+        self.log: list[str] = []
+        self._drain: asyncio.Task[None] | None = None
+
+    def url(self, db: int = 0) -> str:
+        """`redis://127.0.0.1:PORT/DB`."""
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    async def start(self) -> RedisServer:
+        """Start on a free port (another one if that was taken meanwhile); returns once it accepts connections."""
+        for _ in range(3):
+            self.port, self.log = free_port(), []
+            process = self.process = await asyncio.create_subprocess_exec(
+                self.executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                "no", "--daemonize", "no",
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+            assert process.stdout is not None
+            try:
+                async with asyncio.timeout(10 * UNIT):
+                    while line := await process.stdout.readline():
+                        self.log.append(line.decode(errors="replace").rstrip())
+                        if "Ready to accept connections" in self.log[-1]:
+                            self._drain = asyncio.create_task(self._read_rest(process.stdout))
+                            return self
+            except TimeoutError:
+                pass
+            await self.stop()
+            if not any("Address already in use" in line for line in self.log):
+                break
+        log = "\n".join(self.log[-20:])
+        raise AssertionError(f"redis-server did not start; its output:\n{log}")
+
+    async def _read_rest(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():  # read on, so that a full pipe never blocks Redis
+            self.log.append(line.decode(errors="replace").rstrip())
+
+    async def stop(self) -> None:
+        """Stop it (SIGTERM, then SIGKILL after 5 s)."""
+        process, self.process = self.process, None
+        if process is not None and process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 5)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        if self._drain is not None:
+            self._drain.cancel()
+            self._drain = None

@@ -10,7 +10,7 @@ HERE = Path(__file__).parent
 MODULES = [
     "test_connect", "test_pubsub", "test_direct", "test_ack", "test_server_to_server", "test_reconnect", "test_auth",
     "test_errors", "test_vocabulary",
-    "test_presence",
+    "test_presence", "test_history",
 ]
 
 

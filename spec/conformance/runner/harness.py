@@ -285,7 +285,6 @@ class HeldSubscriber:
         self._release.set()
 
 
-
 class RedisServer:
     """A throwaway `redis-server` on 127.0.0.1, on a free port, persisting nothing; started by the runner.
 

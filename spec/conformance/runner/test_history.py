@@ -68,14 +68,19 @@ async def subscribed(adapter: Adapter, topic: str, **match: Any) -> dict[str, An
     return event
 
 
+def state(event: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
+    """(recovering, recovered, offset, epoch) of a `subscribed` event."""
+    return event.get("recovering"), event.get("recovered"), event.get("offset"), event.get("epoch")
+
+
 async def test_history_recover_after_drop(server, adapters, connect):
     a, b = await adapters("A"), await adapters("B")
     await connect(a, id="A", **FAST_RETRY)
     await connect(b, id="B")
     await a.call("subscribe", topic="feed")
     first = await subscribed(a, "feed")
-    assert (first["recovering"], first["recovered"], first["offset"]) == (False, False, 0), first
     epoch = first["epoch"]
+    assert state(first) == (False, False, 0, epoch), first
     kept = stored(server, "feed")
     for n in (1, 2):
         await b.call("publish", topic="feed", data=n)
@@ -88,7 +93,7 @@ async def test_history_recover_after_drop(server, adapters, connect):
     await fence(kept, 5)  # the server kept 3, 4, 5 while A was away
     server.accept_connections()
     restored = await subscribed(a, "feed", recovering=True)
-    assert (restored["recovered"], restored["offset"], restored["epoch"]) == (True, 5, epoch), restored
+    assert state(restored) == (True, True, 5, epoch), restored
     await a.event("connected")
     await b.call("publish", topic="feed", data=6)
     got = await take(a, "feed", 4)
@@ -120,7 +125,7 @@ async def test_history_recover_after_restart_redis(adapters, redis: RedisServer)
         await fence(kept, 3)  # delivered once Redis gave them their offsets: they are in Redis
         server.accept_connections()
         restored = await subscribed(a, "feed", recovering=True)
-        assert (restored["recovered"], restored["offset"], restored["epoch"]) == (True, 6, epoch), restored
+        assert state(restored) == (True, True, 6, epoch), restored
         await a.event("connected")
         server.s.Publish("feed", 7)
         got = await take(a, "feed", 4)
@@ -144,7 +149,7 @@ async def test_history_not_recovered_trimmed(server, adapters, connect):
         server.s.Publish("short.t", n)
     server.accept_connections()
     restored = await subscribed(a, "short.t", recovering=True)
-    assert (restored["recovered"], restored["offset"], restored["epoch"]) == (False, 8, epoch), restored
+    assert state(restored) == (True, False, 8, epoch), restored
     await a.event("connected")
     server.s.Publish("short.t", 9)
     # What is still kept is delivered (the live stream goes on without a hole), then the live stream.
@@ -154,9 +159,7 @@ async def test_history_not_recovered_trimmed(server, adapters, connect):
     await connect(b, id="B")
     await b.call("subscribe", topic="short.t", since={"offset": 1, "epoch": epoch})
     explicit = await subscribed(b, "short.t")
-    assert (explicit["recovering"], explicit["recovered"], explicit["offset"], explicit["epoch"]) == (
-        True, False, 9, epoch
-    ), explicit
+    assert state(explicit) == (True, False, 9, epoch), explicit
     server.s.Publish("short.t", 10)
     assert data_and_offsets(await take(b, "short.t", 4)) == [(7, 7), (8, 8), (9, 9), (10, 10)]
     assert b.untaken("message", topic="short.t") == []
@@ -187,9 +190,7 @@ async def test_history_not_recovered_epoch_changed(server, adapters, connect):
     await connect(b, id="B")
     await b.call("subscribe", topic="room", since={"offset": 2, "epoch": old})
     explicit = await subscribed(b, "room")
-    assert (explicit["recovering"], explicit["recovered"], explicit["offset"], explicit["epoch"]) == (
-        True, False, 1, new
-    ), explicit
+    assert state(explicit) == (True, False, 1, new), explicit
     server.s.Publish("room", "live")
     assert data_and_offsets(await take(b, "room", 1)) == [("live", 2)]
     assert b.untaken("message", topic="room") == []
@@ -324,9 +325,7 @@ async def test_history_subscribe_since_stored(server, adapters, connect):
     await connect(c, id="A-reloaded")
     await c.call("subscribe", topic="doc", since=position)
     resumed = await subscribed(c, "doc")
-    assert (resumed["recovering"], resumed["recovered"], resumed["offset"], resumed["epoch"]) == (
-        True, True, 5, epoch
-    ), resumed
+    assert state(resumed) == (True, True, 5, epoch), resumed
     server.s.Publish("doc", 6)
     assert data_and_offsets(await take(c, "doc", 3)) == [(4, 4), (5, 5), (6, 6)]
     assert c.untaken("message", topic="doc") == []

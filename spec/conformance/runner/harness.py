@@ -207,11 +207,15 @@ class RunnerServer(RestartableServer):
     and cut one client's connection (`drop`) while it runs.
     """
 
-    def __init__(self, **options: Any) -> None:
-        """`options` are ServerConfig fields (e.g. `jwt_secret` for the `auth.*` scenarios)."""
-        super().__init__(
-            configure=self._hook, asgi=_ASGI_SERVERS.get(SERVER_TARGET), server_id="conformance-server", **options
-        )
+    def __init__(self, *, own_listener: bool = False, **options: Any) -> None:
+        """`options` are ServerConfig fields (e.g. `jwt_secret` for the `auth.*` scenarios).
+
+        `own_listener=True` serves through the server's own picows listener whatever `--server` says: for a
+        server with `redis_url`, which the ASGI mount does not join to Redis (it never starts the server, so no
+        backplane and no Redis history engine run; see history.recover_after_restart_redis in scenarios.md).
+        """
+        asgi = None if own_listener else _ASGI_SERVERS.get(SERVER_TARGET)
+        super().__init__(configure=self._hook, asgi=asgi, server_id="conformance-server", **options)
         self.server_id = "conformance-server"
         self.direct: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.server_data: asyncio.Queue[dict[str, Any]] = asyncio.Queue()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-__all__ = ["HistoryPage", "StreamPosition"]
+__all__ = ["HistoryPage", "StreamPosition", "SubscriptionInfo"]
 
 
 class StreamPosition(NamedTuple):
@@ -29,3 +29,19 @@ class HistoryPage:
     #: Offset of the topic's latest publication (0 = none yet), in `epoch`.
     offset: int
     epoch: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionInfo:
+    """What a client's OnSubscribed hook receives for a topic with history, on its first subscription and on
+    every restore after a reconnection (spec §14.3).
+
+    `position` is the stream position the server answered (None when it could not tell, e.g. Redis down);
+    `recovering` is True when the subscription asked for the publications since a position; `recovered` is
+    True when nothing was missed. `recovering and not recovered`: publications were lost (the epoch changed,
+    or they expired): reload the state from its source of truth, then use the deliveries that follow.
+    """
+
+    position: StreamPosition | None
+    recovering: bool
+    recovered: bool

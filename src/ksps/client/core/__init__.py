@@ -41,7 +41,7 @@ from ._outputs import (
     Send,
     Status,
     Subscribed,
-    Subscription,
+    SubscriptionReport,
     Unsubscribed,
 )
 from ._session import ClientSession, State
@@ -78,7 +78,7 @@ __all__ = [
     "State",
     "Status",
     "Subscribed",
-    "Subscription",
+    "SubscriptionReport",
     "Unsubscribed",
     "decode_server_frame",
     "is_published_reply",

@@ -27,7 +27,7 @@ from ._outputs import (
     Send,
     Status,
     Subscribed,
-    Subscription,
+    SubscriptionReport,
     Unsubscribed,
 )
 
@@ -198,7 +198,7 @@ class IncomingFrames:
             position = None
             if type(frame.epoch) is str and type(frame.offset) is int:
                 position = self._positions[topic] = StreamPosition(frame.offset, frame.epoch)
-            self._out.append(Subscription(topic, position, request.recovering, frame.recovered is True))
+            self._out.append(SubscriptionReport(topic, position, request.recovering, frame.recovered is True))
         if request.handle is not None:
             self._out.append(Subscribed(request.handle))
         if request.kind == "restore":

@@ -40,7 +40,7 @@ __all__ = [
     "Send",
     "Status",
     "Subscribed",
-    "Subscription",
+    "SubscriptionReport",
     "Unsubscribed",
 ]
 
@@ -276,7 +276,7 @@ class Presence(Event):
         return {"handle": self.handle, "count": self.count, "ids": self.ids, "truncated": self.truncated}
 
 
-class Subscription(Event):
+class SubscriptionReport(Event):
     """A history-aware `subscribed` reply for `topic` (spec §14.2, §14.3; OnSubscribed), on a first subscribe or
     a restore: `recovering` when the subscribe asked `since` a position, `recovered` when nothing was missed,
     `position` the stream position the reply carried (None when the server could not tell)."""

@@ -306,6 +306,8 @@ async def test_history_position(server, adapters, connect):
     await subscribed(a, "pos2")
     assert a.untaken("subscribed", topic="plain.p") == []
     assert await a.call("position", topic="plain.p") == {"position": None}
+    server.s.Publish("plain.p", "no offset")  # and its messages carry no offset
+    assert "offset" not in (await a.event("message", topic="plain.p")), a.events
     # Unsubscribing forgets the position.
     await a.call("unsubscribe", topic="pos")
     assert await a.call("position", topic="pos") == {"position": None}
@@ -332,3 +334,22 @@ async def test_history_subscribe_since_stored(server, adapters, connect):
     assert data_and_offsets(await take(c, "doc", 3)) == [(4, 4), (5, 5), (6, 6)]
     assert c.untaken("message", topic="doc") == []
     assert await c.call("position", topic="doc") == {"position": {"offset": 6, "epoch": epoch}}
+
+
+async def test_history_resubscribe_without_since(server, adapters, connect):
+    a = await adapters("A")
+    await connect(a, id="A")
+    await a.call("subscribe", topic="again")
+    epoch = (await subscribed(a, "again"))["epoch"]
+    for n in (1, 2):
+        server.s.Publish("again", n)
+    await take(a, "again", 2)
+    # Subscribing again without `since` does not recover by itself (a publication in flight would come twice):
+    # the frame carries no `since`, so the answer is not a recovery.
+    await a.call("subscribe", topic="again")
+    again = await subscribed(a, "again")
+    assert state(again) == (False, False, 2, epoch), again
+    server.s.Publish("again", 3)
+    assert data_and_offsets(await take(a, "again", 1)) == [(3, 3)]
+    assert a.untaken("message", topic="again") == []
+    assert await a.call("position", topic="again") == {"position": {"offset": 3, "epoch": epoch}}

@@ -353,3 +353,35 @@ async def test_history_resubscribe_without_since(server, adapters, connect):
     assert data_and_offsets(await take(a, "again", 1)) == [(3, 3)]
     assert a.untaken("message", topic="again") == []
     assert await a.call("position", topic="again") == {"position": {"offset": 3, "epoch": epoch}}
+
+
+async def test_history_new_stream_while_subscribed(adapters):
+    # One stream at most in memory: publishing to another topic evicts `evict.a`'s (spec §14.5).
+    server = RunnerServer(history_size=100, history_max_topics=1)
+    await server.start()
+    try:
+        a = await adapters("A")
+        await a.call("connect", address=server.address, path="/ws/bus", id="A", **FAST_RETRY)
+        await a.event("connected")
+        await a.call("subscribe", topic="evict.a")
+        old = (await subscribed(a, "evict.a"))["epoch"]
+        for n in (1, 2, 3):
+            server.s.Publish("evict.a", n)
+        assert data_and_offsets(await take(a, "evict.a", 3)) == [(1, 1), (2, 2), (3, 3)]
+        server.s.Publish("evict.b", "evicts evict.a")
+        server.s.Publish("evict.a", "after")  # a new stream: offset 1 again
+        server.s.Publish("evict.a", "next")
+        # Lower offsets than the 3 A saw are delivered, not filtered out as duplicates.
+        assert data_and_offsets(await take(a, "evict.a", 2)) == [("after", 1), ("next", 2)]
+        # The latest offset, not the highest; a delivery carries no epoch, so the old one stays until the
+        # next `subscribed` answer.
+        assert await a.call("position", topic="evict.a") == {"position": {"offset": 2, "epoch": old}}
+        server.drop("A")
+        restored = await subscribed(a, "evict.a", recovering=True)
+        new = restored["epoch"]
+        assert new != old and state(restored) == (True, False, 2, new), restored
+        await a.event("connected")
+        assert await a.call("position", topic="evict.a") == {"position": {"offset": 2, "epoch": new}}
+        assert a.untaken("message", topic="evict.a") == []
+    finally:
+        await server.stop()

@@ -203,6 +203,29 @@ async def test_history_seam_no_gap_no_duplicate(server, adapters, connect):
     a, b = await adapters("A"), await adapters("B")
     await connect(a, id="A", **FAST_RETRY)
     await connect(b, id="B")
+    await race_the_seam(server, a, b)
+
+
+async def test_history_seam_redis(adapters, redis: RedisServer):
+    # The Redis engine reads history asynchronously: publications keep coming while the recovery read is out.
+    server = RunnerServer(own_listener=True, redis_url=redis.url(), redis_prefix="conformance-seam", **HISTORY)
+    await server.start()
+    try:
+        a, b = await adapters("A"), await adapters("B")
+        await a.call("connect", address=server.address, path="/ws/bus", id="A", **FAST_RETRY)
+        await b.call("connect", address=server.address, path="/ws/bus", id="B")
+        await a.event("connected")
+        await b.event("connected")
+        await race_the_seam(server, a, b)
+    finally:
+        await server.stop()
+
+
+async def race_the_seam(server: RunnerServer, a: Adapter, b: Adapter) -> None:
+    """A follows `stream` while B publishes 1, 2, 3, ... on it without pause; S drops A SEAM_ROUNDS times.
+
+    Every restore races B's publications: A must get each number exactly once, in order.
+    """
     await a.call("subscribe", topic="stream")
     epoch = (await subscribed(a, "stream"))["epoch"]
     stop = asyncio.Event()

@@ -54,7 +54,9 @@ func offsetsAndData(msgs []ksps.Message) []string {
 // them.
 type streamLog chan string
 
-func (l streamLog) message(msg ksps.Message, _ func()) { l <- fmt.Sprintf("msg %d %v", msg.Offset, msg.Data) }
+func (l streamLog) message(msg ksps.Message, _ func()) {
+	l <- fmt.Sprintf("msg %d %v", msg.Offset, msg.Data)
+}
 
 func (l streamLog) subscribed(_ string, info ksps.SubscriptionInfo) {
 	position := "none"

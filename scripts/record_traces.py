@@ -49,6 +49,20 @@ def subscribe(at: int, topic: str, handle: str, rid: str) -> list[Step]:
     ]
 
 
+def delivery(topic: str, data: Any, offset: int) -> dict[str, Any]:
+    """A `publish` frame of a topic with history: the publication's offset at the top level (spec §14.2)."""
+    return frame("publish", topic=topic, offset=offset, data={"data": data, "from": "c9"})
+
+
+def reconnect(at: int, rid: str) -> list[Step]:
+    """timer (the reconnect delay ended), opened, pong: a registered client restoring its subscriptions."""
+    return [
+        (at, {"type": "timer"}),
+        (at + 3, {"type": "opened"}),
+        (at + 4, frame("pong", id="c1", rid=rid)),
+    ]
+
+
 SCENARIOS: list[dict[str, Any]] = [
     {
         "name": "registration",
@@ -385,6 +399,100 @@ SCENARIOS: list[dict[str, Any]] = [
             (310, {"type": "unsubscribe", "topic": "room", "handle": "h4"}),
             (311, frame("unsubscribed", topic="room", rid="8")),
             (312, frame("leave", topic="room", id="c4")),
+        ],
+    },
+    # --- history and recovery (spec §14)
+    {
+        "name": "history-read",
+        "description": "history is a request with rid (spec §14.4), like presence: while not registered it is "
+        "refused NotConnected at once, nothing queued or sent; registered it sends `since` ({offset, epoch}), "
+        "`limit` (0 is valid: the position only) and `reverse: true` only when given, and the `history` reply "
+        "with that rid is a history event (publications, offset, epoch); an `error` with its rid is refused "
+        "ServerErrorReply with its code (no_history); a read unanswered when the connection is lost is refused "
+        "NotConnected.",
+        "options": BASE,
+        "random": [0.5],
+        "steps": [
+            (0, {"type": "history", "topic": "chat", "handle": "h1"}),
+            *connect(1),
+            (10, {"type": "history", "topic": "chat", "handle": "h2", "since": {"offset": 3, "epoch": "e1"},
+                  "limit": 2}),
+            (11, frame("history", topic="chat", rid="2", offset=9, epoch="e1", publications=[
+                {"data": "d4", "from": "c9", "offset": 4}, {"data": {"n": 5}, "from": "c8", "offset": 5},
+            ])),
+            (20, {"type": "history", "topic": "chat", "handle": "h3", "limit": 0}),
+            (21, frame("history", topic="chat", rid="3", offset=9, epoch="e1", publications=[])),
+            (30, {"type": "history", "topic": "chat", "handle": "h4", "since": {"offset": 9, "epoch": "e1"},
+                  "limit": 2, "reverse": True}),
+            (31, frame("history", topic="chat", rid="4", offset=9, epoch="e1", publications=[
+                {"data": "d8", "from": "c9", "offset": 8}, {"data": "d7", "from": "c9", "offset": 7},
+            ])),
+            (40, {"type": "history", "topic": "plain", "handle": "h5", "reverse": False}),
+            (41, frame("error", error="no history for topic: plain", code="no_history", topic="plain", rid="5")),
+            (50, {"type": "history", "topic": "chat", "handle": "h6"}),
+            (60, {"type": "lost", "code": 1006, "reason": ""}),
+            (70, {"type": "history", "topic": "chat", "handle": "h7"}),
+        ],
+    },
+    {
+        "name": "recovery-restore",
+        "description": "A `subscribed` reply with offset and epoch (spec §14.2) is a subscription event "
+        "(recovering false, recovered false, offset, epoch) before the subscribed event, and the position is "
+        "remembered; each delivery with an offset carries it in the delivery event and moves the position. "
+        "After a lost connection the restore of that topic carries since {the last offset, the epoch}; the "
+        "replayed publications are ordinary deliveries; the `subscribed` with recovered true is a subscription "
+        "event (recovering true, recovered true), then connected. A topic without history restores without "
+        "since, its deliveries have no offset, and its replies give no subscription event.",
+        "options": BASE,
+        "random": [0.5],
+        "steps": [
+            *connect(),
+            (10, {"type": "subscribe", "topic": "chat", "handle": "h1"}),
+            (11, frame("subscribed", topic="chat", offset=4, epoch="e1", rid="2")),
+            *subscribe(20, "news", "h2", "3"),
+            (30, delivery("chat", "m5", 5)),
+            (31, delivery("chat", "m6", 6)),
+            (32, frame("publish", topic="news", data={"data": "n", "from": "c9"})),
+            (40, {"type": "lost", "code": 1006, "reason": ""}),
+            *reconnect(290, "4"),
+            (295, delivery("chat", "m7", 7)),
+            (296, delivery("chat", "m8", 8)),
+            (297, frame("subscribed", topic="chat", offset=8, epoch="e1", recovered=True, rid="5")),
+            (298, frame("subscribed", topic="news", rid="6")),
+            (300, delivery("chat", "m9", 9)),
+        ],
+    },
+    {
+        "name": "recovery-epoch-changed",
+        "description": "An explicit subscribe with since sends it (spec §14.3) and its reply reports recovering. "
+        "A restore answered recovered false with a new epoch is a subscription event (recovered false, the new "
+        "position); a delivery at a lower offset (the new stream) is delivered and becomes the position: no "
+        "client-side filtering. A reply without offset/epoch (the engine could not answer) reports recovered "
+        "false without a position and keeps the remembered one, so the next restore still asks since it. An "
+        "explicit re-subscribe without since sends none. Unsubscribing forgets the position: subscribed again, "
+        "the topic restores without since.",
+        "options": BASE,
+        "random": [0.5, 0.5, 0.5],
+        "steps": [
+            *connect(),
+            (10, {"type": "subscribe", "topic": "chat", "handle": "h1", "since": {"offset": 5, "epoch": "e1"}}),
+            (11, delivery("chat", "m6", 6)),
+            (12, frame("subscribed", topic="chat", offset=6, epoch="e1", recovered=True, rid="2")),
+            (20, {"type": "lost", "code": 1006, "reason": ""}),
+            *reconnect(270, "3"),
+            (275, frame("subscribed", topic="chat", offset=0, epoch="e2", recovered=False, rid="4")),
+            (280, delivery("chat", "fresh", 1)),
+            (290, {"type": "lost", "code": 1006, "reason": ""}),
+            *reconnect(540, "5"),
+            (545, frame("subscribed", topic="chat", recovered=False, rid="6")),
+            (546, delivery("chat", "m2", 2)),
+            (550, {"type": "subscribe", "topic": "chat", "handle": "h2"}),
+            (551, frame("subscribed", topic="chat", offset=2, epoch="e2", rid="7")),
+            (560, {"type": "lost", "code": 1006, "reason": ""}),
+            (561, {"type": "unsubscribe", "topic": "chat", "handle": "h3"}),
+            (562, {"type": "subscribe", "topic": "chat", "handle": "h4"}),
+            *reconnect(810, "8"),
+            (815, frame("subscribed", topic="chat", offset=2, epoch="e2", rid="9")),
         ],
     },
     {

@@ -288,6 +288,8 @@ SYNC_CLIENT_API = {
     "publish_to_id_with_ack",
     "close",
     "presence",
+    "history",
+    "position",
     "KSPS_NAMES",
 }
 
@@ -314,3 +316,19 @@ def test_one_ack_response_type_for_the_server_and_the_client() -> None:
     assert ksps.client.AckResponse is ksps.protocol.AckResponse
     hints = typing.get_type_hints(Ack.wait)
     assert hints["return"] == dict[str, ksps.protocol.AckResponse]
+
+
+def test_one_history_page_and_stream_position_for_the_server_and_the_client() -> None:
+    """`Server.history` and `Client.history` return the same `HistoryPage`; `StreamPosition` is a tuple, so
+    both take `(offset, epoch)` (issue 12)."""
+    import typing
+
+    import ksps.client
+    import ksps.protocol
+    import ksps.server.history
+
+    assert ksps.client.HistoryPage is ksps.protocol.HistoryPage is ksps.server.history.HistoryPage
+    assert ksps.client.StreamPosition is ksps.protocol.StreamPosition
+    assert ksps.protocol.StreamPosition(7, "e") == (7, "e")
+    assert typing.get_type_hints(Server.history)["return"] is ksps.protocol.HistoryPage
+    assert typing.get_type_hints(ksps.client.Client.history)["return"] is ksps.protocol.HistoryPage

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from ksps.client import HistoryPage, ServerErrorReply, StreamPosition, SubscriptionInfo
 from ksps.errors import ConnectionFailed
 from ksps.sync import Ack, Client
 from ksps.testing import free_port, serve_for_tests
@@ -24,13 +25,13 @@ from .server.wire import units
 
 @pytest.fixture
 def address() -> Iterator[str]:
-    """A real server on 127.0.0.1 in a thread of its own; its `host:port`."""
+    """A real server on 127.0.0.1 in a thread of its own; its `host:port`. Topics `hist.*` keep history."""
     loop = asyncio.new_event_loop()
     started: queue.Queue[tuple[str, asyncio.Event]] = queue.Queue()
 
     async def serve() -> None:
         stop = asyncio.Event()
-        async with serve_for_tests() as server:
+        async with serve_for_tests(history=["hist.*=100"]) as server:
             started.put((f"127.0.0.1:{server.port}", stop))
             await stop.wait()
 
@@ -91,6 +92,31 @@ def test_a_blocking_call_from_a_callback_raises_instead_of_deadlocking(address: 
             assert "deadlock" in str(error) or "deadlock" in str(error.__cause__)
         assert not client.closed  # close() from a callback refused, the client kept working
         client.publish("still", "usable")
+
+
+def test_history_position_and_since(address: str) -> None:
+    """The history verbs without await: messages carry offsets, `position` does not block, `history` reads,
+    `since` continues from a stored position, OnSubscribed runs on the client's thread."""
+    received: queue.Queue[tuple[Any, int]] = queue.Queue()
+    infos: queue.Queue[SubscriptionInfo] = queue.Queue()
+    with Client.connect(address=address, id="hist-reader", on_subscribed=lambda topic, info: infos.put(info)) as reader:
+        reader.subscribe("hist.a", lambda message, unsub: received.put((message["data"], message["offset"])))
+        epoch = infos.get(timeout=units(5)).position.epoch  # type: ignore[union-attr]
+        reader.publish("hist.a", "one")
+        assert received.get(timeout=units(5)) == ("one", 1)
+        assert reader.position("hist.a") == StreamPosition(1, epoch) == reader.Position("hist.a")
+        reader.publish("hist.a", "two")
+        assert received.get(timeout=units(5)) == ("two", 2)
+        page = reader.history("hist.a", since=(1, epoch))
+        assert page == HistoryPage([{"data": "two", "from": "hist-reader", "offset": 2}], 2, epoch)
+        assert reader.History("hist.a", limit=0).publications == []
+        with pytest.raises(ServerErrorReply):
+            reader.history("news")
+    with Client.connect(address=address, on_subscribed=lambda topic, info: infos.put(info)) as again:
+        again.subscribe("hist.a", lambda message, unsub: received.put((message["data"], message["offset"])),
+                        since=StreamPosition(1, epoch))
+        assert received.get(timeout=units(5)) == ("two", 2)
+        assert infos.get(timeout=units(5)) == SubscriptionInfo(StreamPosition(2, epoch), True, True)
 
 
 def test_unsubscribe_function_works_from_the_calling_thread(address: str) -> None:

@@ -32,6 +32,7 @@ from ._dialect import KspsSpelling
 from .client import Callback
 from .client import Client as AsyncClient
 from .client import ClientAck as AsyncAck
+from .protocol.history import HistoryPage, StreamPosition
 from .protocol.presence import PresenceInfo
 
 __all__ = ["Ack", "Client"]
@@ -177,6 +178,8 @@ class Client(KspsSpelling):
         "PublishToIdWithAck": "publish_to_id_with_ack",
         "Close": "close",
         "Presence": "presence",
+        "History": "history",
+        "Position": "position",
     }
 
     __slots__ = ("_client", "_runner")
@@ -217,13 +220,17 @@ class Client(KspsSpelling):
         found = _method(self._client, "is_connected", "connected")
         return bool(found() if callable(found) else found)
 
-    def subscribe(self, topic: str, callback: Callback, *, join_leave: bool = False) -> Callable[[], None]:
+    def subscribe(
+        self, topic: str, callback: Callback, *, join_leave: bool = False,
+        since: StreamPosition | tuple[int, str] | None = None,
+    ) -> Callable[[], None]:
         """Call `callback(message, unsub)` on the client's thread for every publication on `topic`.
 
         Blocks until the server confirmed the subscription; returns a function that ends it (from any thread).
-        `join_leave=True` also reports the topic's members to the on_join/on_leave hooks (spec §15.3).
+        `join_leave=True` also reports the topic's members to the on_join/on_leave hooks (spec §15.3); `since`
+        (a StreamPosition or `(offset, epoch)`) delivers the publications after it first (spec §14.3).
         """
-        unsub = self._runner.run(self._client.subscribe(topic, callback, join_leave=join_leave))
+        unsub = self._runner.run(self._client.subscribe(topic, callback, join_leave=join_leave, since=since))
         loop = self._runner.loop
 
         def unsubscribe() -> None:
@@ -238,6 +245,18 @@ class Client(KspsSpelling):
         """Who subscribes to `topic` on every node (spec §15.2); NotConnected while disconnected."""
         info: PresenceInfo = self._runner.run(self._client.presence(topic))
         return info
+
+    def history(
+        self, topic: str, *, since: StreamPosition | tuple[int, str] | None = None, limit: int | None = None,
+        reverse: bool = False,
+    ) -> HistoryPage:
+        """The kept publications of `topic` and its stream position (spec §14.4); see ``ksps.Client.history``."""
+        page: HistoryPage = self._runner.run(self._client.history(topic, since=since, limit=limit, reverse=reverse))
+        return page
+
+    def position(self, topic: str) -> StreamPosition | None:
+        """The stream position reached on the subscribed `topic` (spec §14.2), or None; does not block."""
+        return self._client.position(topic)
 
     def unsubscribe(self, topic: str) -> None:
         """End this client's subscription to `topic`."""

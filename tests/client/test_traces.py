@@ -22,7 +22,7 @@ REQUIRED = {
     "registration", "subscribe-confirmed-and-refused", "publish-connected", "offline-queue-drop-oldest",
     "offline-queue-drop-newest", "offline-queue-raise", "ack-progress-and-response", "ack-timeout",
     "ack-cancel-and-fetch-status", "reconnect-restores-subscriptions", "replaced-4001-closes-for-good",
-    "auth-4003-refused", "application-close",
+    "auth-4003-refused", "application-close", "history-read", "recovery-restore", "recovery-epoch-changed",
 }
 
 

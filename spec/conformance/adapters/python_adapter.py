@@ -18,7 +18,16 @@ from typing import Any
 
 import ksps.client
 import ksps.errors
-from ksps.client import Client, ClientAck, Message, ServerErrorReply, Unsubscriber
+from ksps.client import (
+    Client,
+    ClientAck,
+    HistoryPage,
+    Message,
+    ServerErrorReply,
+    StreamPosition,
+    SubscriptionInfo,
+    Unsubscriber,
+)
 from ksps.errors import AuthError, KspsError
 from ksps.protocol import CloseCodes, actions
 
@@ -45,6 +54,39 @@ def emit(obj: dict[str, Any]) -> None:
     """Write one JSON line to stdout at once (the runner parses stdout line by line)."""
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
+
+
+def message_event(topic: str, message: Message) -> dict[str, Any]:
+    """The `message` event of a delivery: `offset` too when the message has one (a topic with history)."""
+    event = {"event": "message", "topic": topic, "data": message["data"], "from": message["from"]}
+    if "offset" in message:
+        event["offset"] = message["offset"]
+    return event
+
+
+def subscribed_event(topic: str, info: SubscriptionInfo) -> dict[str, Any]:
+    """The `subscribed` event of the OnSubscribed hook (spec/protocol.md §14.3)."""
+    event: dict[str, Any] = {
+        "event": "subscribed", "topic": topic, "recovering": info.recovering, "recovered": info.recovered,
+    }
+    if info.position is not None:
+        event["offset"], event["epoch"] = info.position
+    return event
+
+
+def since_arg(since: dict[str, Any] | None) -> StreamPosition | None:
+    """The `since` argument (`{"offset", "epoch"}`) as the client takes it."""
+    return None if since is None else StreamPosition(since["offset"], since["epoch"])
+
+
+def history_result(page: HistoryPage) -> dict[str, Any]:
+    """The result of the `history` command."""
+    return {"publications": page.publications, "offset": page.offset, "epoch": page.epoch}
+
+
+def position_result(position: StreamPosition | None) -> dict[str, Any]:
+    """The result of the `position` command."""
+    return {"position": None if position is None else {"offset": position.offset, "epoch": position.epoch}}
 
 
 def vocabulary_report() -> dict[str, Any]:
@@ -151,6 +193,8 @@ class Adapter:
             # -- presence (spec/protocol.md §15)
             "OnJoin": lambda topic, client_id: emit({"event": "join", "topic": topic, "id": client_id}),
             "OnLeave": lambda topic, client_id: emit({"event": "leave", "topic": topic, "id": client_id}),
+            # -- history (spec/protocol.md §14)
+            "OnSubscribed": lambda topic, info: emit(subscribed_event(topic, info)),
         }
         if token:
             options["Token"] = token
@@ -177,22 +221,24 @@ class Adapter:
         self.on_id_behavior, self.on_id_error = behavior, error
         return {}
 
-    async def cmd_subscribe(self, topic: str, behavior: str = "ok", error: str = "") -> dict[str, Any]:
+    async def cmd_subscribe(
+        self, topic: str, behavior: str = "ok", error: str = "", since: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         def callback(message: Message, unsub: Unsubscriber) -> None:
-            emit({"event": "message", "topic": topic, "data": message["data"], "from": message["from"]})
+            emit(message_event(topic, message))
             if behavior == "raise":
                 raise RuntimeError(error)
             if behavior == "unsub":
                 unsub()
 
-        await self.need_client().Subscribe(topic, callback)
+        await self.need_client().Subscribe(topic, callback, since=since_arg(since))
         return {}
 
     # -- presence (spec/protocol.md §15)
 
     async def cmd_subscribe_join_leave(self, topic: str) -> dict[str, Any]:
         def callback(message: Message, unsub: Unsubscriber) -> None:
-            emit({"event": "message", "topic": topic, "data": message["data"], "from": message["from"]})
+            emit(message_event(topic, message))
 
         await self.need_client().subscribe(topic, callback, join_leave=True)
         return {}
@@ -200,6 +246,17 @@ class Adapter:
     async def cmd_presence(self, topic: str) -> dict[str, Any]:
         info = await self.need_client().presence(topic)
         return {"count": info.count, "ids": info.ids, "truncated": info.truncated}
+
+    # -- history (spec/protocol.md §14)
+
+    async def cmd_history(
+        self, topic: str, since: dict[str, Any] | None = None, limit: int | None = None, reverse: bool = False
+    ) -> dict[str, Any]:
+        page = await self.need_client().History(topic, since=since_arg(since), limit=limit, reverse=reverse)
+        return history_result(page)
+
+    async def cmd_position(self, topic: str) -> dict[str, Any]:
+        return position_result(self.need_client().Position(topic))
 
     async def cmd_unsubscribe(self, topic: str) -> dict[str, Any]:
         await self.need_client().Unsubscribe(topic)

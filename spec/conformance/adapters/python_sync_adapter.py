@@ -14,7 +14,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
-from python_adapter import describe, vocabulary_report  # the same library and errors underneath
+from python_adapter import (  # the same library, errors and event shapes underneath
+    describe,
+    history_result,
+    message_event,
+    position_result,
+    since_arg,
+    subscribed_event,
+    vocabulary_report,
+)
 
 from ksps.sync import Ack, Client
 
@@ -97,6 +105,8 @@ class Adapter:
             # -- presence (spec/protocol.md §15)
             "on_join": lambda topic, client_id: emit({"event": "join", "topic": topic, "id": client_id}),
             "on_leave": lambda topic, client_id: emit({"event": "leave", "topic": topic, "id": client_id}),
+            # -- history (spec/protocol.md §14)
+            "on_subscribed": lambda topic, info: emit(subscribed_event(topic, info)),
         }
         if token:
             options["token"] = token
@@ -123,22 +133,24 @@ class Adapter:
         self.on_id_behavior, self.on_id_error = behavior, error
         return {}
 
-    def cmd_subscribe(self, topic: str, behavior: str = "ok", error: str = "") -> dict[str, Any]:
+    def cmd_subscribe(
+        self, topic: str, behavior: str = "ok", error: str = "", since: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         def callback(message: dict[str, Any], unsub: Callable[[], object]) -> None:
-            emit({"event": "message", "topic": topic, "data": message["data"], "from": message["from"]})
+            emit(message_event(topic, message))
             if behavior == "raise":
                 raise RuntimeError(error)
             if behavior == "unsub":
                 unsub()
 
-        self.need_client().subscribe(topic, callback)
+        self.need_client().subscribe(topic, callback, since=since_arg(since))
         return {}
 
     # -- presence (spec/protocol.md §15)
 
     def cmd_subscribe_join_leave(self, topic: str) -> dict[str, Any]:
         def callback(message: dict[str, Any], unsub: Callable[[], object]) -> None:
-            emit({"event": "message", "topic": topic, "data": message["data"], "from": message["from"]})
+            emit(message_event(topic, message))
 
         self.need_client().subscribe(topic, callback, join_leave=True)
         return {}
@@ -146,6 +158,16 @@ class Adapter:
     def cmd_presence(self, topic: str) -> dict[str, Any]:
         info = self.need_client().presence(topic)
         return {"count": info.count, "ids": info.ids, "truncated": info.truncated}
+
+    # -- history (spec/protocol.md §14)
+
+    def cmd_history(
+        self, topic: str, since: dict[str, Any] | None = None, limit: int | None = None, reverse: bool = False
+    ) -> dict[str, Any]:
+        return history_result(self.need_client().history(topic, since=since_arg(since), limit=limit, reverse=reverse))
+
+    def cmd_position(self, topic: str) -> dict[str, Any]:
+        return position_result(self.need_client().position(topic))
 
     def cmd_unsubscribe(self, topic: str) -> dict[str, Any]:
         self.need_client().unsubscribe(topic)

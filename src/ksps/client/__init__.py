@@ -26,12 +26,20 @@ Presence (spec §15): `await client.presence(topic)` -> `PresenceInfo(count, ids
 while offline); `subscribe(topic, cb, join_leave=True)` also reports the topic's members coming and going
 to the `on_join(topic, id)` / `on_leave(topic, id)` hooks, across reconnections.
 
+History (spec §14): on topics with history, messages carry `"offset"` and the client remembers its stream
+position (`client.position(topic)` -> `StreamPosition(offset, epoch)`); after a reconnection it subscribes
+`since` that position, so what was published meanwhile is delivered first. The `on_subscribed(topic, info)`
+hook says whether nothing was missed (`SubscriptionInfo(position, recovering, recovered)`).
+`subscribe(topic, cb, since=position)` continues from a stored position (e.g. across a page reload);
+`await client.history(topic, since=..., limit=..., reverse=...)` -> `HistoryPage(publications, offset, epoch)`.
+
 Layers: `core` is the sans-I/O session (every decision; spec/traces/ records it); `_driver` runs it on
 asyncio and picows (`_transport`); `_events` hands its events to callbacks (`_dispatch`, `_subscriptions`),
 hooks (`_hooks`) and ack handles (`_acks`); `_client` is the facade; `_options`, `_tokens` and `_refresh`
 handle settings and credentials. Nothing here imports the server.
 """
 
+from ksps.protocol.history import HistoryPage, StreamPosition, SubscriptionInfo
 from ksps.protocol.presence import PresenceInfo
 
 from ._acks import ClientAck
@@ -51,11 +59,14 @@ __all__ = [
     "ClientOptions",
     "Confirmation",
     "Connecting",
+    "HistoryPage",
     "Message",
     "OverflowPolicy",
     "PresenceInfo",
     "ReconnectPolicy",
     "ServerErrorReply",
+    "StreamPosition",
+    "SubscriptionInfo",
     "TokenCallback",
     "Unsubscriber",
 ]

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from ksps._dialect import KspsSpelling
 from ksps.errors import ClientClosed, NotConnected
 from ksps.protocol import actions as act
+from ksps.protocol.history import HistoryPage, StreamPosition
 from ksps.protocol.presence import PresenceInfo
 from ksps.protocol.vocabulary import ClientDefaults
 
@@ -45,7 +46,7 @@ class Client(KspsSpelling):
         "PublishToID": "publish_to_id", "PublishToId": "publish_to_id", "PublishToServer": "publish_to_server",
         "PublishWithAck": "publish_with_ack", "PublishToIDWithAck": "publish_to_id_with_ack",
         "PublishToIdWithAck": "publish_to_id_with_ack", "Close": "close", "WaitClosed": "wait_closed",
-        "Presence": "presence",
+        "Presence": "presence", "History": "history", "Position": "position",
     }
 
     __slots__ = ("_driver", "_session")
@@ -90,24 +91,34 @@ class Client(KspsSpelling):
 
     # -- topics ------------------------------------------------------------------------------------------
 
-    async def subscribe(self, topic: str, callback: Callback, *, join_leave: bool = False) -> Unsubscriber:
+    async def subscribe(
+        self, topic: str, callback: Callback, *, join_leave: bool = False,
+        since: StreamPosition | tuple[int, str] | None = None,
+    ) -> Unsubscriber:
         """Call `callback(message, unsub)` for each publication on `topic`; returns the `unsub` handle.
 
-        `message` is ``{"data": payload, "from": sender_id}``. The callback may be sync or async; `unsub()`
-        works from both. Subscribing again to a topic replaces its callback. When connected this waits for
-        the server's confirmation; when not, the subscription is sent on the next connection. Raises
-        :class:`~ksps.client.ServerErrorReply` (`code` "forbidden", `topic`) when the server refuses it
-        (spec §10); the refused subscription is not kept. With `join_leave=True` the OnJoin/OnLeave hooks
-        also hear the topic's members come and go, across reconnections (spec §15.3).
+        `message` is ``{"data": payload, "from": sender_id}``, plus ``"offset"`` on a topic with history. The
+        callback may be sync or async; `unsub()` works from both. Subscribing again to a topic replaces its
+        callback. When connected this waits for the server's confirmation; when not, the subscription is sent
+        on the next connection. Raises :class:`~ksps.client.ServerErrorReply` (`code` "forbidden", `topic`)
+        when the server refuses it (spec §10); the refused subscription is not kept. With `join_leave=True`
+        the OnJoin/OnLeave hooks also hear the topic's members come and go, across reconnections (spec §15.3).
+
+        With `since` (a :class:`~ksps.protocol.StreamPosition` or an ``(offset, epoch)`` tuple, e.g. one
+        :meth:`position` gave before a page reload) the publications after that position are delivered first
+        (spec §14.3); the OnSubscribed hook says whether nothing was missed. Reconnections recover by
+        themselves on topics with history, `since` or not.
         """
         self._check_open()
         _check_topic(topic)
+        position = _check_position(since)
         driver = self._driver
         subscription = Subscription(topic, callback, self._end_subscription)
         driver.registry.add(subscription)
         registered = self._session.registered
         waiter = driver.waiter()
-        driver.apply(self._session.subscribe(topic, handle=waiter, now=driver.now(), join_leave=join_leave))
+        outputs = self._session.subscribe(topic, handle=waiter, now=driver.now(), join_leave=join_leave, since=position)
+        driver.apply(outputs)
         if not registered:
             return subscription.unsub
         answer = await _wait(waiter, driver.options.connect_timeout)
@@ -115,6 +126,50 @@ class Client(KspsSpelling):
             driver.registry.remove(subscription)
             raise answer
         return subscription.unsub
+
+    async def history(
+        self, topic: str, *, since: StreamPosition | tuple[int, str] | None = None, limit: int | None = None,
+        reverse: bool = False,
+    ) -> HistoryPage:
+        """The kept publications of `topic` (spec §14.4) and its stream position: a :class:`HistoryPage`.
+
+        Without `since`: the oldest first (the newest first with `reverse=True`); with `since`: those after
+        it, or before it with `reverse=True` (paging backwards); a `since` of another epoch gives none (compare
+        the page's `epoch`). At most `limit` (0: only the position), and never more than the server's cap.
+        Raises :class:`~ksps.client.ServerErrorReply` with `code` "no_history" (the topic keeps none) or
+        "forbidden", :class:`~ksps.errors.NotConnected` while disconnected (nothing is queued).
+        """
+        self._check_open()
+        _check_topic(topic)
+        position = _check_position(since)
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise (TypeError if type(limit) is not int else ValueError)(f"limit must be an int >= 0, got {limit!r}")
+        if type(reverse) is not bool:
+            raise TypeError(f"reverse must be a bool, got {type(reverse).__name__}")
+        driver = self._driver
+        waiter = driver.waiter()
+        outputs = self._session.history(
+            topic, handle=waiter, now=driver.now(), since=position, limit=limit, reverse=reverse
+        )
+        driver.apply(outputs)
+        answer = await _wait(waiter, driver.options.connect_timeout)
+        if isinstance(answer, HistoryPage):
+            return answer
+        if isinstance(answer, Exception):
+            raise answer
+        if self.closed:
+            raise ClientClosed(f"client {self.id!r} closed before the server answered history")
+        raise TimeoutError(f"the server did not answer history within {driver.options.connect_timeout} s")
+
+    def position(self, topic: str) -> StreamPosition | None:
+        """The stream position this client has reached on the subscribed `topic` (spec §14.2), or None.
+
+        Known for topics with history once subscribed: the epoch the server answered and the offset of the
+        latest publication delivered since. Store it (e.g. across a page reload) and give it to
+        :meth:`subscribe` as `since` to receive what was published in between.
+        """
+        _check_topic(topic)
+        return self._session.position(topic)
 
     async def presence(self, topic: str) -> PresenceInfo:
         """Who subscribes to `topic` on every node: `count`, the smallest `ids` (at most 1,000), `truncated`.
@@ -330,3 +385,17 @@ def _check_target(target_id: object) -> None:
         raise TypeError(f"target ID must be a str, got {type(target_id).__name__}: {target_id!r}")
     if not target_id:
         raise ValueError("target ID must not be empty")
+
+
+def _check_position(since: object) -> StreamPosition | None:
+    """`since` as a StreamPosition: None, or an `(offset, epoch)` pair with an int offset >= 0 and a str epoch."""
+    if since is None:
+        return None
+    if not isinstance(since, tuple) or len(since) != 2:
+        raise TypeError(f"since must be a StreamPosition or an (offset, epoch) tuple, got {since!r}")
+    offset, epoch = since
+    if type(offset) is not int or type(epoch) is not str:
+        raise TypeError(f"since must be (offset: int, epoch: str), got {since!r}")
+    if offset < 0:
+        raise ValueError(f"since offset must be >= 0, got {offset}")
+    return since if type(since) is StreamPosition else StreamPosition(offset, epoch)

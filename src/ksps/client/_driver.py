@@ -37,6 +37,7 @@ from .core import (
     Direct,
     Disconnected,
     ErrorEvent,
+    History,
     Join,
     Leave,
     Open,
@@ -49,6 +50,7 @@ from .core import (
     SessionConfig,
     Status,
     Subscribed,
+    SubscriptionReport,
     Unsubscribed,
 )
 
@@ -111,6 +113,7 @@ class Driver(EventHandlers):
             AckAnswer: self._ack_answer, AckDone: self._ack_done, Status: self._status, ErrorEvent: self._error,
             QueueOverflow: self._overflow, Reconnecting: self._reconnecting,
             Presence: self._presence, Join: self._member, Leave: self._member,
+            History: self._history, SubscriptionReport: self._subscription,
         }
 
     def now(self) -> int:

@@ -6,6 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from ksps.errors import ConnectionFailed, OfflineQueueFull
+from ksps.protocol.history import HistoryPage, SubscriptionInfo
 from ksps.protocol.presence import PresenceInfo
 
 from ._acks import ClientAck
@@ -19,6 +20,7 @@ from .core import (
     Direct,
     Disconnected,
     ErrorEvent,
+    History,
     Member,
     Output,
     Presence,
@@ -27,6 +29,7 @@ from .core import (
     Refused,
     Status,
     Subscribed,
+    SubscriptionReport,
     Unsubscribed,
 )
 
@@ -132,6 +135,16 @@ class EventHandlers:
             self._waiters.discard(handle)
             if not handle.done():
                 handle.set_result(PresenceInfo(event.count, event.ids, event.truncated))
+
+    def _history(self, event: History) -> None:
+        handle = event.handle
+        if isinstance(handle, asyncio.Future):
+            self._waiters.discard(handle)
+            if not handle.done():
+                handle.set_result(HistoryPage(event.publications, event.offset, event.epoch))
+
+    def _subscription(self, event: SubscriptionReport) -> None:
+        self.hooks.subscribed(event.topic, SubscriptionInfo(event.position, event.recovering, event.recovered))
 
     def _member(self, event: Member) -> None:
         self.hooks.member(event.kind == "join", event.topic, event.client_id)

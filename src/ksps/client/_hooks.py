@@ -1,4 +1,4 @@
-"""Calls the user's lifecycle hooks (OnConnect, OnDisconnect, OnError, OnClose), sync or async.
+"""Calls the user's hooks (OnConnect, OnDisconnect, OnError, OnClose, OnJoin, OnLeave, OnSubscribed), sync or async.
 
 A hook never breaks the client: what it raises is logged. Async hooks run as tasks that the client keeps
 until they finish (and cancels on close), so they are never garbage-collected mid-way.
@@ -14,6 +14,8 @@ import asyncio
 import inspect
 import logging
 from typing import Any
+
+from ksps.protocol.history import SubscriptionInfo
 
 from ._options import ClientOptions, Hook
 
@@ -33,6 +35,7 @@ class Hooks:
         self._on_close = options.on_close
         self._on_join = options.on_join
         self._on_leave = options.on_leave
+        self._on_subscribed = options.on_subscribed
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def connected(self) -> None:
@@ -54,6 +57,10 @@ class Hooks:
     def member(self, joined: bool, topic: str, client_id: str) -> None:
         """A `join` or `leave` event of a topic subscribed with `join_leave` (spec §15.3)."""
         self._call(self._on_join if joined else self._on_leave, topic, client_id)
+
+    def subscribed(self, topic: str, info: SubscriptionInfo) -> None:
+        """A topic with history was subscribed or restored (spec §14.3)."""
+        self._call(self._on_subscribed, topic, info)
 
     def closed(self) -> None:
         """The client is closed for good."""

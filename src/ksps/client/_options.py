@@ -27,7 +27,8 @@ __all__ = [
     "default_client_id",
 ]
 
-#: What a subscription callback and the OnId handler receive: `{"data": payload, "from": sender}`.
+#: What a subscription callback and the OnId handler receive: `{"data": payload, "from": sender}`, plus
+#: `"offset"` (the publication's place in its topic's stream) on a topic with history (spec §14.2).
 Message = dict[str, Any]
 
 Hook = Callable[..., Awaitable[Any] | Any]
@@ -100,6 +101,9 @@ class ClientOptions:
     on_join: Hook | None = None
     #: `OnLeave(topic, id)`: `id` left such a topic (unsubscribed, disconnected, renamed).
     on_leave: Hook | None = None
+    #: `OnSubscribed(topic, info)`: a topic with history was subscribed or restored after a reconnection;
+    #: `info` is a :class:`~ksps.client.SubscriptionInfo` (position, recovering, recovered; spec §14.3).
+    on_subscribed: Hook | None = None
 
     async def with_id(self) -> ClientOptions:
         """These options with an ID: as given, else the `sub` of the token (the first one GetToken returns),
@@ -160,7 +164,7 @@ KSPS_OPTION_NAMES: dict[str, str] = {
     "KeepaliveTimeout": "keepalive_timeout", "ConnectTimeout": "connect_timeout",
     "MaxPendingDeliveries": "max_pending_deliveries", "OnId": "on_id", "OnID": "on_id", "OnClose": "on_close",
     "OnConnect": "on_connect", "OnDisconnect": "on_disconnect", "OnError": "on_error",
-    "OnJoin": "on_join", "OnLeave": "on_leave",
+    "OnJoin": "on_join", "OnLeave": "on_leave", "OnSubscribed": "on_subscribed",
 }
 
 

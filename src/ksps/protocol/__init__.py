@@ -31,6 +31,7 @@ from .frames import (
     encode_presence,
     encode_reply,
 )
+from .history import HistoryPage, StreamPosition
 
 __all__ = [
     "NULL",
@@ -44,7 +45,9 @@ __all__ = [
     "ErrorCodes",
     "Errors",
     "Frame",
+    "HistoryPage",
     "Since",
+    "StreamPosition",
     "actions",
     "decode_ack_payload",
     "decode_envelope",

@@ -227,6 +227,9 @@ CLIENT_NAMES: Final[Mapping[str, str]] = {
     "IsConnected": "is_connected",
     "OnId": "on_id",
     "Presence": "presence",
+    "History": "history",
+    "Position": "position",
+    "OnSubscribed": "on_subscribed",
     "OnJoin": "on_join",
     "OnLeave": "on_leave",
 }

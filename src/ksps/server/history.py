@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 
@@ -25,6 +23,7 @@ from ..broker.history import (
 )
 from ..broker.history.policy import parse_history_rule
 from ..errors import ConnectionFailed
+from ..protocol.history import HistoryPage
 from .config import ServerConfig
 
 __all__ = ["SWEEP_INTERVAL", "HistoryPage", "HistorySweeper", "read_history", "topic_history"]
@@ -66,17 +65,6 @@ class HistorySweeper:
         if self.history is not None and isinstance(self.history.engine, MemoryHistory):
             self.history.engine.sweep()
             self._timer = asyncio.get_running_loop().call_later(self.interval, self._sweep)
-
-
-@dataclass(frozen=True)
-class HistoryPage:
-    """What `Server.history` returns: publications (`{"data", "from", "offset"}`) and the stream position."""
-
-    #: Oldest first, or newest first when read with `reverse=True`.
-    publications: list[dict[str, Any]]
-    #: Offset of the topic's latest publication (0 = none yet), in `epoch`.
-    offset: int
-    epoch: str
 
 
 async def read_history(

@@ -28,6 +28,7 @@ from ._outputs import (
     Disconnected,
     ErrorEvent,
     Event,
+    History,
     Join,
     Leave,
     Member,
@@ -40,6 +41,7 @@ from ._outputs import (
     Send,
     Status,
     Subscribed,
+    SubscriptionReport,
     Unsubscribed,
 )
 from ._session import ClientSession, State
@@ -58,6 +60,7 @@ __all__ = [
     "ErrorEvent",
     "Event",
     "FrameEncoder",
+    "History",
     "Join",
     "Leave",
     "Member",
@@ -75,6 +78,7 @@ __all__ = [
     "State",
     "Status",
     "Subscribed",
+    "SubscriptionReport",
     "Unsubscribed",
     "decode_server_frame",
     "is_published_reply",

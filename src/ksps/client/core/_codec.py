@@ -12,6 +12,7 @@ import msgspec
 
 from ksps.protocol import AckResponse
 from ksps.protocol import actions as act
+from ksps.protocol.history import StreamPosition
 
 __all__ = ["AckResponse", "FrameEncoder", "ServerFrame", "decode_server_frame", "is_published_reply"]
 
@@ -38,6 +39,11 @@ class ServerFrame(msgspec.Struct, gc=False):
     count: Any = None
     ids: Any = None
     truncated: Any = None
+    # -- history (spec §14): the stream position of a delivery, `subscribed` or `history` reply; read leniently.
+    offset: Any = None
+    epoch: Any = None
+    recovered: Any = None
+    publications: Any = None
 
 
 _decoder = msgspec.json.Decoder(ServerFrame)
@@ -63,6 +69,11 @@ def _member(name: bytes, value: str) -> bytes:
     return b',"' + name + b'":' + _encode(value) if value else b""
 
 
+def _since(position: StreamPosition) -> bytes:
+    """`,"since":{"offset":N,"epoch":E}` (spec §14.3)."""
+    return b',"since":{"offset":' + _encode(position[0]) + b',"epoch":' + _encode(position[1]) + b"}"
+
+
 class FrameEncoder:
     """Encodes the frames of one client. Every frame carries `from` for servers that still read it."""
 
@@ -78,11 +89,28 @@ class FrameEncoder:
         """Registration, or an in-place token refresh with `token` (spec §3.1, §10)."""
         return b'{"action":"ping"' + _member(b"token", token) + _member(b"rid", rid) + self._from_tail
 
-    def subscribe(self, topic: str, rid: str = "", *, join_leave: bool = False) -> bytes:
+    def subscribe(
+        self, topic: str, rid: str = "", *, join_leave: bool = False, since: StreamPosition | None = None
+    ) -> bytes:
         """Subscribe to a topic (spec §4.1); `rid` matches a refusal to this request (spec §11);
-        `join_leave` asks for the topic's `join`/`leave` events too (spec §15.3)."""
+        `join_leave` asks for the topic's `join`/`leave` events too (spec §15.3); `since` asks for the
+        publications after that position first (recovery, spec §14.3)."""
         flag = b',"join_leave":true' if join_leave else b""
+        if since is not None:
+            flag += _since(since)
         return b'{"action":"subscribe","topic":' + _encode(topic) + flag + _member(b"rid", rid) + self._from_tail
+
+    def history(
+        self, topic: str, rid: str, *, since: StreamPosition | None = None, limit: int | None = None,
+        reverse: bool = False,
+    ) -> bytes:
+        """Read a topic's kept publications (spec §14.4); `limit` 0 asks for the position only."""
+        members = _since(since) if since is not None else b""
+        if limit is not None:
+            members += b',"limit":' + _encode(limit)
+        if reverse:
+            members += b',"reverse":true'
+        return b'{"action":"history","topic":' + _encode(topic) + members + _member(b"rid", rid) + self._from_tail
 
     def presence(self, topic: str, rid: str) -> bytes:
         """Ask who subscribes to a topic (spec §15.2)."""

@@ -9,6 +9,7 @@ import msgspec
 
 from ksps.errors import ProtocolError
 from ksps.protocol import actions as act
+from ksps.protocol.history import StreamPosition
 
 from ._codec import AckResponse, ServerFrame, decode_server_frame, is_published_reply
 from ._errors import ServerErrorReply
@@ -17,6 +18,7 @@ from ._outputs import (
     Delivery,
     Direct,
     ErrorEvent,
+    History,
     Join,
     Leave,
     Output,
@@ -25,6 +27,7 @@ from ._outputs import (
     Send,
     Status,
     Subscribed,
+    SubscriptionReport,
     Unsubscribed,
 )
 
@@ -58,6 +61,7 @@ class IncomingFrames:
         _out: list[Output]
         _topics: dict[str, object]
         _join_leave: set[str]
+        _positions: dict[str, StreamPosition]
         _requests: RequestBook
         _acks: AckBook
 
@@ -94,8 +98,18 @@ class IncomingFrames:
     # -- deliveries (spec §4.2, §5.1, §6.1, §6.4) --------------------------------------------------------
 
     def _publish(self, frame: ServerFrame, now: int) -> None:
-        if frame.topic in self._topics:
-            self._out.append(Delivery(frame.topic, delivery_message(frame), ""))
+        topic = frame.topic
+        if topic in self._topics:
+            message = delivery_message(frame)
+            offset = frame.offset
+            if offset is not None and type(offset) is int:
+                message["offset"] = offset
+                position = self._positions.get(topic)
+                if position is not None:
+                    # The latest, not the highest: a new epoch restarts at 1, and the server sends no duplicate
+                    # at the seam of a recovery (spec §14.3), so there is nothing to filter here.
+                    self._positions[topic] = StreamPosition(offset, position.epoch)
+            self._out.append(Delivery(topic, message, ""))
 
     def _publish_ack(self, frame: ServerFrame, now: int) -> None:
         if frame.topic.startswith(act.DIRECT_TOPIC_PREFIX):
@@ -143,6 +157,19 @@ class IncomingFrames:
         ids = [i for i in frame.ids if type(i) is str] if type(frame.ids) is list else []
         self._out.append(Presence(request.handle, count, ids, frame.truncated is True))
 
+    # -- history (spec §14) ------------------------------------------------------------------------------
+
+    def _history(self, frame: ServerFrame, now: int) -> None:
+        request = self._requests.take(frame.rid, ("history",), frame.topic)
+        if request is None:
+            return
+        # Read leniently, like presence: members of the wrong type read as empty.
+        items = frame.publications if type(frame.publications) is list else []
+        publications = [item for item in items if type(item) is dict]
+        offset = frame.offset if type(frame.offset) is int else 0
+        epoch = frame.epoch if type(frame.epoch) is str else ""
+        self._out.append(History(request.handle, publications, offset, epoch))
+
     def _join(self, frame: ServerFrame, now: int) -> None:
         if frame.topic in self._join_leave and frame.id:
             self._out.append(Join(frame.topic, frame.id))
@@ -162,8 +189,16 @@ class IncomingFrames:
         request = self._requests.take(frame.rid, ("subscribe", "restore"), frame.topic)
         if request is None:
             return
-        if self._topics.get(frame.topic, self) is request.handle:
-            self._topics[frame.topic] = None  # confirmed: nothing waits for it any more
+        topic = request.key
+        if self._topics.get(topic, self) is request.handle:
+            self._topics[topic] = None  # confirmed: nothing waits for it any more
+        if topic in self._topics and (type(frame.epoch) is str or frame.recovered is not None):
+            # A history-aware answer (spec §14.2, §14.3). Without a position (Redis down) the one remembered
+            # stays, so the next restore still tries to recover.
+            position = None
+            if type(frame.epoch) is str and type(frame.offset) is int:
+                position = self._positions[topic] = StreamPosition(frame.offset, frame.epoch)
+            self._out.append(SubscriptionReport(topic, position, request.recovering, frame.recovered is True))
         if request.handle is not None:
             self._out.append(Subscribed(request.handle))
         if request.kind == "restore":
@@ -198,6 +233,7 @@ class IncomingFrames:
             if self._topics.get(key, self) is handle:
                 del self._topics[key]  # a refused subscription is not kept (spec §10.4)
                 self._join_leave.discard(key)
+                self._positions.pop(key, None)
             if kind == "restore":
                 self._restored_one()
         if handle is None or kind == "refresh":
@@ -218,6 +254,7 @@ IncomingFrames._ROUTES = {
     act.UNSUBSCRIBED: IncomingFrames._unsubscribed,
     act.ERROR: IncomingFrames._error,
     act.PRESENCE: IncomingFrames._presence,
+    act.HISTORY: IncomingFrames._history,
     act.JOIN: IncomingFrames._join,
     act.LEAVE: IncomingFrames._leave,
 }

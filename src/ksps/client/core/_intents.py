@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ksps.errors import ClientClosed, NotConnected
+from ksps.protocol.history import StreamPosition
 
 from ._acks import ACK_GRACE, AckBook, AckRecord
 from ._outputs import AckDone, Output, QueueOverflow, Refused, Send, Unsubscribed
@@ -33,6 +34,7 @@ class Intents:
         _out: list[Output]
         _topics: dict[str, object]
         _join_leave: set[str]
+        _positions: dict[str, StreamPosition]
         _requests: RequestBook
         _acks: AckBook
         _queue: OfflineQueue
@@ -43,11 +45,15 @@ class Intents:
         def closed(self) -> bool: ...
         def _take(self) -> list[Output]: ...
 
-    def subscribe(self, topic: str, *, handle: object, now: int, join_leave: bool = False) -> list[Output]:
+    def subscribe(
+        self, topic: str, *, handle: object, now: int, join_leave: bool = False,
+        since: StreamPosition | None = None,
+    ) -> list[Output]:
         """Record a subscription and ask the server when registered; `Subscribed(handle)` or `Refused(handle)`
         follows once the server answers (after the next registration when offline). With `join_leave` the
         server also sends the topic's `join`/`leave` events, on this and every restored subscription
-        (spec §15.3)."""
+        (spec §15.3). With `since` the server first sends the publications after that position (spec §14.3),
+        and the position is remembered from there (restores continue from the latest one)."""
         if self.closed:
             self._out.append(Refused(handle, ClientClosed(f"client {self.client_id!r} is closed"), ""))
             return self._take()
@@ -56,10 +62,37 @@ class Intents:
             self._join_leave.add(topic)
         else:
             self._join_leave.discard(topic)
+        if since is not None:
+            self._positions[topic] = since
         if self.registered:
             request = self._requests.add("subscribe", topic, handle)
-            self._out.append(Send(self.encoder.subscribe(topic, request.rid, join_leave=join_leave)))
+            # Only an explicit `since` goes out: re-subscribing from the remembered position on its own would
+            # deliver again a publication still in flight on the current subscription.
+            request.recovering = since is not None
+            self._out.append(Send(self.encoder.subscribe(topic, request.rid, join_leave=join_leave, since=since)))
         return self._take()
+
+    def history(
+        self, topic: str, *, handle: object, now: int, since: StreamPosition | None = None,
+        limit: int | None = None, reverse: bool = False,
+    ) -> list[Output]:
+        """Read `topic`'s kept publications (spec §14.4): `History(handle)` answers, or `Refused(handle)` with the
+        server's error (`no_history`, `forbidden`), or with NotConnected at once when not registered (nothing is
+        queued) or when the connection is lost before the answer."""
+        if self.closed:
+            self._out.append(Refused(handle, ClientClosed(f"client {self.client_id!r} is closed"), ""))
+        elif not self.registered:
+            self._out.append(Refused(handle, NotConnected("history needs a connection to the server"), ""))
+        else:
+            request = self._requests.add("history", topic, handle)
+            frame = self.encoder.history(topic, request.rid, since=since, limit=limit, reverse=reverse)
+            self._out.append(Send(frame))
+        return self._take()
+
+    def position(self, topic: str) -> StreamPosition | None:
+        """The remembered stream position of the subscribed `topic` (spec §14.2): the epoch of its last
+        history-aware `subscribed` and the offset of the latest delivery since; None when there is none."""
+        return self._positions.get(topic)
 
     def presence(self, topic: str, *, handle: object, now: int) -> list[Output]:
         """Ask who subscribes to `topic` (spec §15.2): `Presence(handle)` answers, or `Refused(handle)` with the
@@ -75,8 +108,10 @@ class Intents:
         return self._take()
 
     def unsubscribe(self, topic: str, *, handle: object, now: int) -> list[Output]:
-        """Forget a topic; `Unsubscribed(handle)` once the server confirmed (at once when offline)."""
+        """Forget a topic and its position; `Unsubscribed(handle)` once the server confirmed (at once when
+        offline)."""
         self._join_leave.discard(topic)
+        self._positions.pop(topic, None)
         if topic in self._topics and self.registered:
             del self._topics[topic]
             request = self._requests.add("unsubscribe", topic, handle)

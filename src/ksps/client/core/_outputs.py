@@ -12,6 +12,8 @@ from typing import Any
 
 import msgspec
 
+from ksps.protocol.history import StreamPosition
+
 from ._codec import AckResponse
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "Disconnected",
     "ErrorEvent",
     "Event",
+    "History",
     "Join",
     "Leave",
     "Member",
@@ -37,6 +40,7 @@ __all__ = [
     "Send",
     "Status",
     "Subscribed",
+    "SubscriptionReport",
     "Unsubscribed",
 ]
 
@@ -133,7 +137,8 @@ class Closed(Event):
 
 
 class Delivery(Event):
-    """A publication on a subscribed topic; `message` is `{"data", "from"}`; `ack_id` asks for an answer."""
+    """A publication on a subscribed topic; `message` is `{"data", "from"}`, plus `"offset"` on a topic with
+    history (spec §14.2); `ack_id` asks for an answer."""
 
     __slots__ = ("ack_id", "message", "topic")
     kind = "delivery"
@@ -144,7 +149,10 @@ class Delivery(Event):
         self.ack_id = ack_id
 
     def fields(self) -> dict[str, Any]:
-        out = {"topic": self.topic, "data": self.message.get("data"), "from": self.message.get("from")}
+        message = self.message
+        out = {"topic": self.topic, "data": message.get("data"), "from": message.get("from")}
+        if "offset" in message:
+            out["offset"] = message["offset"]
         return {**out, "ack_id": self.ack_id} if self.ack_id else out
 
 
@@ -266,6 +274,44 @@ class Presence(Event):
 
     def fields(self) -> dict[str, Any]:
         return {"handle": self.handle, "count": self.count, "ids": self.ids, "truncated": self.truncated}
+
+
+class SubscriptionReport(Event):
+    """A history-aware `subscribed` reply for `topic` (spec §14.2, §14.3; OnSubscribed), on a first subscribe or
+    a restore: `recovering` when the subscribe asked `since` a position, `recovered` when nothing was missed,
+    `position` the stream position the reply carried (None when the server could not tell)."""
+
+    __slots__ = ("position", "recovered", "recovering", "topic")
+    kind = "subscription"
+
+    def __init__(self, topic: str, position: StreamPosition | None, recovering: bool, recovered: bool) -> None:
+        self.topic = topic
+        self.position = position
+        self.recovering = recovering
+        self.recovered = recovered
+
+    def fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"topic": self.topic, "recovering": self.recovering, "recovered": self.recovered}
+        if self.position is not None:
+            out["offset"], out["epoch"] = self.position
+        return out
+
+
+class History(Event):
+    """The server's answer to the history request `handle` (spec §14.4): `publications` (`{"data", "from",
+    "offset"}`) and the stream position at the read."""
+
+    __slots__ = ("epoch", "handle", "offset", "publications")
+    kind = "history"
+
+    def __init__(self, handle: object, publications: list[dict[str, Any]], offset: int, epoch: str) -> None:
+        self.handle = handle
+        self.publications = publications
+        self.offset = offset
+        self.epoch = epoch
+
+    def fields(self) -> dict[str, Any]:
+        return {"handle": self.handle, "publications": self.publications, "offset": self.offset, "epoch": self.epoch}
 
 
 class Member(Event):

@@ -9,6 +9,8 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ksps.protocol.history import StreamPosition
+
 from ._config import SessionConfig
 from ._outputs import Output
 from ._session import ClientSession
@@ -43,7 +45,15 @@ def apply_input(session: ClientSession, item: dict[str, Any], now: int) -> list[
     if kind in simple:
         return simple[kind](now)
     if kind == "subscribe":
-        return session.subscribe(item["topic"], handle=handle, now=now, join_leave=bool(item.get("join_leave")))
+        return session.subscribe(
+            item["topic"], handle=handle, now=now, join_leave=bool(item.get("join_leave")),
+            since=_position(item.get("since")),
+        )
+    if kind == "history":
+        return session.history(
+            item["topic"], handle=handle, now=now, since=_position(item.get("since")), limit=item.get("limit"),
+            reverse=bool(item.get("reverse")),
+        )
     if kind == "unsubscribe":
         return session.unsubscribe(item["topic"], handle=handle, now=now)
     if kind == "presence":
@@ -64,3 +74,8 @@ def apply_input(session: ClientSession, item: dict[str, Any], now: int) -> list[
     if kind == "fetch_status":
         return session.fetch_status(item["ack"], now)
     raise ValueError(f"unknown trace input type {kind!r}")
+
+
+def _position(since: dict[str, Any] | None) -> StreamPosition | None:
+    """A trace's `since` member (`{"offset", "epoch"}`) as a position."""
+    return None if since is None else StreamPosition(since["offset"], since["epoch"])

@@ -10,16 +10,18 @@ __all__ = ["Request", "RequestBook"]
 
 
 class Request:
-    """One request: `kind` is ping, refresh, subscribe, restore, unsubscribe, status or presence; `key` the
-    topic or ack ID; `handle` the intent's handle (None for a restored subscription without one)."""
+    """One request: `kind` is ping, refresh, subscribe, restore, unsubscribe, status, presence or history;
+    `key` the topic or ack ID; `handle` the intent's handle (None for a restored subscription without one)."""
 
-    __slots__ = ("handle", "key", "kind", "rid")
+    __slots__ = ("handle", "key", "kind", "recovering", "rid")
 
     def __init__(self, rid: str, kind: str, key: str, handle: object) -> None:
         self.rid = rid
         self.kind = kind
         self.key = key
         self.handle = handle
+        #: A subscribe or restore sent with `since` (spec §14.3): its reply reports `recovering`.
+        self.recovering = False
 
 
 class RequestBook:

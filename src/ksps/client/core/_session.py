@@ -16,6 +16,7 @@ from collections.abc import Callable
 from enum import Enum
 
 from ksps.errors import AuthError, ConnectionFailed, ConnectionReplaced, NotConnected
+from ksps.protocol.history import StreamPosition
 
 from ._acks import AckBook
 from ._backoff import ReconnectPolicy
@@ -85,6 +86,8 @@ class ClientSession(IncomingFrames, Intents):
         self._topics: dict[str, object] = {}
         #: The recorded topics subscribed with join_leave: restored with the flag (spec §15.3).
         self._join_leave: set[str] = set()
+        #: topic -> the stream position of a recorded topic with history (spec §14.2): restores ask `since` it.
+        self._positions: dict[str, StreamPosition] = {}
         self._requests = RequestBook()
         self._acks = AckBook(config.id)
         self._restoring = 0
@@ -209,7 +212,9 @@ class ClientSession(IncomingFrames, Intents):
         self._policy.reset()
         for topic, handle in self._topics.items():
             request = self._requests.add("restore", topic, handle)
-            frame = self.encoder.subscribe(topic, request.rid, join_leave=topic in self._join_leave)
+            since = self._positions.get(topic)
+            request.recovering = since is not None
+            frame = self.encoder.subscribe(topic, request.rid, join_leave=topic in self._join_leave, since=since)
             self._out.append(Send(frame))
         self._restoring = len(self._topics)
         if not self._restoring:
@@ -288,7 +293,7 @@ class ClientSession(IncomingFrames, Intents):
                 continue
             if request.kind == "unsubscribe":
                 self._out.append(Unsubscribed(request.handle))  # the server forgot it with the connection
-            elif request.kind in ("status", "presence"):
+            elif request.kind in ("status", "presence", "history"):
                 self._out.append(Refused(request.handle, NotConnected("connection lost"), ""))
             # A pending subscribe keeps its handle in _topics: the restore on the next connection confirms it.
 
@@ -309,6 +314,7 @@ class ClientSession(IncomingFrames, Intents):
         self._queue.drain()
         self._topics.clear()
         self._join_leave.clear()
+        self._positions.clear()
         self._out.append(Closed())
 
 

@@ -43,8 +43,7 @@ type session struct {
 	acks      ackBook
 
 	// positions: the stream position of the latest delivery of recorded topics with history,
-	// sent as since when they are restored (spec §14.3, core_history.go). Kept after the end of
-	// the session, so that an application can still read them (Position) after Close.
+	// sent as since when they are restored (spec §14.3, core_history.go).
 	positions map[string]StreamPosition
 }
 
@@ -359,5 +358,6 @@ func (s *session) finish(reason error) []output {
 	s.offline = nil
 	s.topics = newOrderedTopics()
 	s.joinLeave = make(map[string]bool)
+	s.positions = make(map[string]StreamPosition) // as the Python core: no subscription, no position
 	return []output{emit(&event{Type: evClosed, Err: reason, Ended: ended})}
 }

@@ -51,7 +51,10 @@ func (s *session) subscriptionEvent(topic string, e *envelope, recovering bool) 
 	}
 	offset, hasOffset := wireInt(e.Offset)
 	epoch, hasEpoch := wireString(e.Epoch)
-	recovered, hasRecovered := wireBool(e.Recovered)
+	// Any recovered member makes the reply history-aware; only true means recovered (as the
+	// Python core reads it).
+	hasRecovered := len(e.Recovered) > 0 && string(e.Recovered) != "null"
+	recovered, _ := wireBool(e.Recovered)
 	if hasOffset && hasEpoch {
 		s.positions[topic] = StreamPosition{Offset: offset, Epoch: epoch}
 	}
@@ -81,7 +84,7 @@ func (s *session) history(now int64, topic, handle string, since *StreamPosition
 		return []output{refusedEvent(handle, errNotConnected, "", offline)}
 	}
 	req := s.requests.add(requestHistory, topic, handle)
-	frame := &envelope{Action: actionHistory, Topic: topic, RID: req.rid, Limit: limit, Reverse: reverse}
+	frame := &envelope{Action: actionHistory, Topic: topic, From: s.cfg.id, RID: req.rid, Limit: limit, Reverse: reverse}
 	if since != nil {
 		frame.Since = &wirePosition{Offset: since.Offset, Epoch: since.Epoch}
 	}

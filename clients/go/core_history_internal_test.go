@@ -31,7 +31,7 @@ func TestHistoryContractVectors(t *testing.T) {
 
 // position follows the contract: since of an intent, the position of a subscribed reply, the
 // offset of each delivery (the latest, not the highest), kept by a reply without a position,
-// forgotten by unsubscribe; kept after the end of the session.
+// forgotten by unsubscribe and by the end of the session.
 func TestCorePositionFollowsTheStream(t *testing.T) {
 	s := readySession(t, sessionConfig{reconnect: true, reconnectFactor: 2, reconnectInitial: 100, reconnectMax: 1000})
 	expect := func(step string, want StreamPosition, wantOK bool) {
@@ -56,8 +56,14 @@ func TestCorePositionFollowsTheStream(t *testing.T) {
 	s.subscribe(8, "chat", "h2", false, nil)
 	s.frame(9, &envelope{Action: actionSubscribed, Topic: "chat", RID: "3", Recovered: []byte("false")})
 	expect("a reply without a position", StreamPosition{Offset: 2, Epoch: "e2"}, true)
-	s.close(10)
-	expect("after the end", StreamPosition{Offset: 2, Epoch: "e2"}, true)
+	s.subscribe(10, "chat", "h3", false, nil)
+	out := s.frame(11, &envelope{Action: actionSubscribed, Topic: "chat", RID: "4", Recovered: []byte(`"yes"`)})
+	if len(out) != 2 || out[0].Event.Type != evSubscription || out[0].Event.Recovered || out[0].Event.Offset != nil {
+		t.Fatalf("a recovered member that is not a boolean: %+v", out)
+	}
+	expect("a recovered member that is not a boolean", StreamPosition{Offset: 2, Epoch: "e2"}, true)
+	s.close(12)
+	expect("after the end", StreamPosition{}, false)
 
 	s = readySession(t, sessionConfig{reconnect: true, reconnectFactor: 2, reconnectInitial: 100, reconnectMax: 1000})
 	s.subscribe(3, "chat", "h1", false, &StreamPosition{Offset: 5, Epoch: "e1"})

@@ -98,9 +98,9 @@ func (c *Client) History(ctx context.Context, topic string, opts HistoryOptions)
 
 // Position returns the stream position of the latest message the client received on topic, a
 // topic with history it subscribes to; false when it has none (no history on the topic, not
-// subscribed, or unsubscribed). The client subscribes from it again after every reconnection;
-// an application that saves it can pass it later as SubscribeOptions.Since. It still answers
-// after Close.
+// subscribed, or unsubscribed, or the client closed). The client subscribes from it again after
+// every reconnection; an application that saves it (before Close) can pass it later as
+// SubscribeOptions.Since.
 func (c *Client) Position(topic string) (StreamPosition, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

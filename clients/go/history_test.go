@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync/atomic"
 	"testing"
 
 	ksps "github.com/ksps-dev/ksps/clients/go"
@@ -13,6 +14,16 @@ import (
 // History and recovery (spec/protocol.md §14) against real servers that keep history:
 // History, Position, SubscribeOptions.Since, OnSubscribed, Message.Offset, recovery after a lost
 // connection and after a server restart (a new epoch).
+
+// historyTopics numbers the topics of the history tests: the history server keeps every
+// topic's stream for the whole run, so a test run again (-count) needs a fresh one for its
+// offsets to start at 1.
+var historyTopics atomic.Int64
+
+// historyTopic is a topic of its own for this run of the test.
+func historyTopic(t *testing.T) string {
+	return fmt.Sprintf("%s/%d", t.Name(), historyTopics.Add(1))
+}
 
 // historyClient connects to the shared history server (unless opts.Address is set).
 func historyClient(t *testing.T, opts ksps.ClientOptions) *ksps.Client {
@@ -77,7 +88,7 @@ func expectLog(t *testing.T, log streamLog, want ...string) {
 }
 
 func TestHistoryReadsKeptPublications(t *testing.T) {
-	topic := uniqueTopic(t, "feed")
+	topic := historyTopic(t)
 	client := historyClient(t, ksps.ClientOptions{ID: "history-reader", UseNumber: true})
 	top := published(t, client, topic, "a", "b", "c")
 	if top.Offset != 3 || top.Epoch == "" {
@@ -150,7 +161,7 @@ func TestHistoryOfflineClosedAndBadArguments(t *testing.T) {
 }
 
 func TestSubscribeReportsThePositionAndMessagesCarryOffsets(t *testing.T) {
-	topic := uniqueTopic(t, "feed")
+	topic := historyTopic(t)
 	publisher := historyClient(t, ksps.ClientOptions{})
 	before := published(t, publisher, topic, "old")
 	log := make(streamLog, 100)
@@ -177,7 +188,7 @@ func TestSubscribeReportsThePositionAndMessagesCarryOffsets(t *testing.T) {
 }
 
 func TestSubscribeSinceReplaysFromASavedPosition(t *testing.T) {
-	topic := uniqueTopic(t, "feed")
+	topic := historyTopic(t)
 	publisher := historyClient(t, ksps.ClientOptions{})
 	top := published(t, publisher, topic, "m1", "m2", "m3", "m4")
 	log := make(streamLog, 100)
@@ -191,7 +202,7 @@ func TestSubscribeSinceReplaysFromASavedPosition(t *testing.T) {
 }
 
 func TestRecoveryAfterALostConnectionReplaysWhatWasMissed(t *testing.T) {
-	topic := uniqueTopic(t, "feed")
+	topic := historyTopic(t)
 	proxy := newFreezableProxy(t, historyServer.Address)
 	log := make(streamLog, 100)
 	ev := newEvents()
@@ -253,7 +264,7 @@ func TestRecoveryAfterAServerRestartTellsThatTheEpochChanged(t *testing.T) {
 }
 
 func TestOnSubscribedPanicIsReportedAndTheClientGoesOn(t *testing.T) {
-	topic := uniqueTopic(t, "feed")
+	topic := historyTopic(t)
 	ev := newEvents()
 	opts := ev.hook(ksps.ClientOptions{})
 	opts.OnSubscribed = func(string, ksps.SubscriptionInfo) { panic("hook failed") }

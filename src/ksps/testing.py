@@ -268,6 +268,8 @@ async def _serve(args: argparse.Namespace) -> None:
         options.update(jwt_secret=args.jwt_secret, jwt_leeway=args.jwt_leeway)
     if args.anonymous:
         options["anonymous"] = args.anonymous
+    if args.history_size:  # history on every topic, for the clients' recovery tests (spec §14)
+        options.update(history_size=args.history_size, history_ttl=args.history_ttl)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     # Handlers first: a SIGTERM sent right after the ready line must already stop gracefully.
@@ -308,6 +310,12 @@ def main(argv: list[str] | None = None) -> None:
         choices=["allow", "deny"],
         default=None,
         help="whether connections without a token may register (default: the server's)",
+    )
+    parser.add_argument(
+        "--history-size", type=int, default=0, help="publications kept per topic, every topic (default: 0, none)"
+    )
+    parser.add_argument(
+        "--history-ttl", type=float, default=300.0, help="seconds a kept publication lives (default: 300)"
     )
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):

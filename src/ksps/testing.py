@@ -6,7 +6,8 @@ In Python::
         url = server.url
 
 From any language: ``python -m ksps.testing [--port N] [--server-id ID] [--path P] [--peer-secret S]
-[--peers H:P,...] [--allowed-hosts H,...] [--jwt-secret S] [--jwt-leeway SECONDS] [--anonymous allow|deny]``
+[--peers H:P,...] [--allowed-hosts H,...] [--jwt-secret S] [--jwt-leeway SECONDS] [--anonymous allow|deny]
+[--history-size N] [--history-ttl SECONDS]``
 listens on 127.0.0.1, prints one JSON line ``{"url", "address", "port", "server_id"}`` once it accepts
 connections, and stops cleanly on SIGTERM, SIGINT or when its standard input reaches end of file. It accepts
 the loopback names on any port as `Host` (test suites put relays in front of it); relays need `--peer-secret`
@@ -231,6 +232,8 @@ async def _serve(args: argparse.Namespace) -> None:
         options.update(jwt_secret=args.jwt_secret, jwt_leeway=args.jwt_leeway)
     if args.anonymous:
         options["anonymous"] = args.anonymous
+    if args.history_size:  # topic history for the clients' own history and recovery tests (spec §14)
+        options.update(history_size=args.history_size, history_ttl=args.history_ttl)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     # Handlers first: a SIGTERM sent right after the ready line must already stop gracefully.
@@ -271,6 +274,12 @@ def main(argv: list[str] | None = None) -> None:
         choices=["allow", "deny"],
         default=None,
         help="whether connections without a token may register (default: the server's)",
+    )
+    parser.add_argument(
+        "--history-size", type=int, default=0, help="publications kept per topic for every topic (default: 0, none)"
+    )
+    parser.add_argument(
+        "--history-ttl", type=float, default=300.0, help="seconds a kept publication lives (default: 300)"
     )
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):

@@ -6,8 +6,7 @@ In Python::
         url = server.url
 
 From any language: ``python -m ksps.testing [--port N] [--server-id ID] [--path P] [--peer-secret S]
-[--peers H:P,...] [--allowed-hosts H,...] [--jwt-secret S] [--jwt-leeway SECONDS] [--anonymous allow|deny]
-[--history-size N] [--history-ttl SECONDS]``
+[--peers H:P,...] [--allowed-hosts H,...] [--jwt-secret S] [--jwt-leeway SECONDS] [--anonymous allow|deny]``
 listens on 127.0.0.1, prints one JSON line ``{"url", "address", "port", "server_id"}`` once it accepts
 connections, and stops cleanly on SIGTERM, SIGINT or when its standard input reaches end of file. It accepts
 the loopback names on any port as `Host` (test suites put relays in front of it); relays need `--peer-secret`
@@ -232,7 +231,7 @@ async def _serve(args: argparse.Namespace) -> None:
         options.update(jwt_secret=args.jwt_secret, jwt_leeway=args.jwt_leeway)
     if args.anonymous:
         options["anonymous"] = args.anonymous
-    if args.history_size:  # topic history for the clients' own history and recovery tests (spec §14)
+    if args.history_size:  # history on every topic, for the clients' recovery tests (spec §14)
         options.update(history_size=args.history_size, history_ttl=args.history_ttl)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -276,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
         help="whether connections without a token may register (default: the server's)",
     )
     parser.add_argument(
-        "--history-size", type=int, default=0, help="publications kept per topic for every topic (default: 0, none)"
+        "--history-size", type=int, default=0, help="publications kept per topic, every topic (default: 0, none)"
     )
     parser.add_argument(
         "--history-ttl", type=float, default=300.0, help="seconds a kept publication lives (default: 300)"

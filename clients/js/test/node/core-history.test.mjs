@@ -208,3 +208,31 @@ test("recovery: an offline subscribe with since recovers on connection; a refuse
   assert.deepEqual(core.handle(publish("t", "2", "bad"), 9), [event({ type: "delivery", topic: "t", data: "bad", from: "p" })]);
   assert.deepEqual(core.position("t"), { offset: 1, epoch: "e" });
 });
+
+test("malformed history members read as absent: no ProtocolError, the connection goes on", () => {
+  const core = session();
+  core.handle({ type: "history", topic: "chat", handle: "h1" }, 3);
+  assert.deepEqual(
+    core.handle(frame({
+      action: "history", topic: "chat", rid: "2", offset: "9", epoch: 7,
+      publications: ["not an object", { data: "x", from: 5, offset: -2 }, { from: "p", offset: 3 }],
+    }), 4),
+    [event({
+      type: "history", handle: "h1", offset: 0, epoch: "",
+      publications: [{ data: "x", from: "", offset: 0 }, { data: null, from: "p", offset: 3 }],
+    })],
+  );
+  core.handle({ type: "history", topic: "chat", handle: "h2" }, 5);
+  assert.deepEqual(core.handle(frame({ action: "history", topic: "chat", rid: "3", publications: { a: 1 } }), 6), [
+    event({ type: "history", handle: "h2", publications: [], offset: 0, epoch: "" }),
+  ]);
+  // A subscribed reply with a position of the wrong types: no position, no subscription event.
+  core.handle({ type: "subscribe", topic: "t", handle: "s1" }, 7);
+  assert.deepEqual(core.handle(frame({ action: "subscribed", topic: "t", rid: "4", offset: 1.5, epoch: ["e"], recovered: "yes" }), 8), [
+    event({ type: "subscribed", handle: "s1" }),
+  ]);
+  assert.equal(core.position("t"), undefined);
+  // A history answer nobody asked for (unknown rid) is dropped.
+  assert.deepEqual(core.handle(frame({ action: "history", topic: "chat", rid: "99", publications: [] }), 9), []);
+  assert.equal(core.ready, true);
+});

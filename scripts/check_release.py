@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 JS = ROOT / "clients" / "js"
 GO = ROOT / "clients" / "go"
+#: The MIT license (pyproject.toml, package.json); the npm package and the Go module each carry a copy at their root.
+LICENSE = (ROOT / "LICENSE").read_bytes()
 TIMEOUT = 300
 
 #: The seed's client example (README), closing the client so the program ends; prints what it received.
@@ -144,9 +146,11 @@ def python_artefacts(tmp: Path) -> str:
         names = set(zipfile.ZipFile(wheels[0]).namelist())
         bundled = {"ksps/static/ksps.browser.js", "ksps/static/ksps.browser.min.js", "ksps/py.typed"}
         check(bundled <= names, f"the wheel lacks {sorted(bundled - names)}")
+        check(any(name.endswith(".dist-info/licenses/LICENSE") for name in names), "the wheel lacks LICENSE")
         with tarfile.open(sdists[0]) as sdist:
             members = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
-        check({"pyproject.toml", "src/ksps/static/ksps.browser.js", "CHANGELOG.md"} <= members, "sdist incomplete")
+        check({"pyproject.toml", "src/ksps/static/ksps.browser.js", "CHANGELOG.md", "LICENSE"} <= members,
+              "sdist incomplete")
         check(not any(name.startswith(("tests/", "clients/", "bench/")) for name in members), "sdist holds tests")
     artefacts = {"wheel": wheels[0], "sdist": sdists[0]}
     with step("python: the wheel and the sdist, each in a fresh venv (at once)"), ThreadPoolExecutor(2) as pool:
@@ -182,6 +186,7 @@ def npm_tarball(tmp: Path, ksps: Path) -> None:
         (project / "package.json").write_text('{"name": "ksps-release-check", "private": true}\n')
         run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", tmp / tarball.name], cwd=project)
         installed = project / "node_modules" / "ksps" / "dist"
+        check((installed.parent / "LICENSE").read_bytes() == LICENSE, "the npm package's LICENSE differs")
         for bundle in ("ksps.browser.js", "ksps.browser.min.js"):
             check((installed / bundle).read_bytes() == (ROOT / "src/ksps/static" / bundle).read_bytes(),
                   f"the package's {bundle} is not the one the server serves")
@@ -197,6 +202,8 @@ def go_module(tmp: Path, python: Path) -> None:
         env = {**os.environ, "GOMODCACHE": str(tmp / "gomodcache"), "GOFLAGS": "-mod=mod",
                "KSPS_PYTHON": str(python)}
         before = {name: (GO / name).read_bytes() for name in ("go.mod", "go.sum")}
+        # The module's root is clients/go: pkg.go.dev shows a module only with a license file of its own.
+        check((GO / "LICENSE").read_bytes() == LICENSE, "clients/go/LICENSE differs from LICENSE")
         run(["go", "vet", "./..."], cwd=GO, env=env)
         # Every test file compiles and the Example* functions run (those stating their output are checked); the
         # whole suite runs with the race detector in clients/go/test.sh, against the checkout's server.

@@ -184,6 +184,10 @@ func (c *Client) input(fn func(*session, int64) []output) {
 // run carries out the core's outputs in order, then arms the timer at its next deadline.
 // Caller holds c.mu; nothing here waits on the network or on a callback.
 func (c *Client) run(outs []output) {
+	// The core's state is final once it returned its outputs: publish it before the events, so that
+	// OnConnect sees IsConnected true and OnDisconnect sees it false (the hooks run on their own
+	// goroutine and may start before this loop ends).
+	c.online.Store(c.core.state == stateReady)
 	for _, out := range outs {
 		switch out.Type {
 		case outOpen:
@@ -198,7 +202,6 @@ func (c *Client) run(outs []output) {
 			c.dispatch(out.Event)
 		}
 	}
-	c.online.Store(c.core.state == stateReady)
 	if deadline, ok := c.core.nextDeadline(); ok {
 		c.timer.Reset(time.Duration(max(deadline-c.now(), 0)) * time.Millisecond)
 	} else {

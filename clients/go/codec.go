@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // envelope is one frame of spec/protocol.md §2: a JSON object with a string action and optional
@@ -35,6 +37,57 @@ type envelope struct {
 	Count     int      `json:"count,omitempty"`
 	IDs       []string `json:"ids,omitempty"`
 	Truncated bool     `json:"truncated,omitempty"`
+	// Since asks, on subscribe and history, for what follows a stream position (§14.3, §14.4).
+	Since *wirePosition `json:"since,omitempty"`
+	// Limit and Reverse are the options of a history read (§14.4); a Limit of 0 is sent (it asks
+	// for the position only), nil is not.
+	Limit   *int `json:"limit,omitempty"`
+	Reverse bool `json:"reverse,omitempty"`
+	// Offset, Epoch, Recovered and Publications are the stream members of deliveries and of the
+	// subscribed and history replies (§14.2-§14.4). They are kept raw and read leniently
+	// (wireInt, wireString, ...): a member of the wrong type reads as absent instead of making
+	// the whole frame undecodable, since a client never trusts a frame.
+	Offset       json.RawMessage `json:"offset,omitempty"`
+	Epoch        json.RawMessage `json:"epoch,omitempty"`
+	Recovered    json.RawMessage `json:"recovered,omitempty"`
+	Publications json.RawMessage `json:"publications,omitempty"`
+}
+
+// wirePosition is the since member of subscribe and history: a stream position (§14.3).
+type wirePosition struct {
+	Offset int64  `json:"offset"`
+	Epoch  string `json:"epoch"`
+}
+
+// wireInt reads a raw member that must be a JSON integer (no fraction, no exponent, within
+// int64, as the Python core's `type(x) is int`); false when absent or of another type.
+func wireInt(raw json.RawMessage) (int64, bool) {
+	text := string(bytes.TrimSpace(raw))
+	if text == "" || strings.ContainsAny(text, ".eE") {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(text, 10, 64)
+	return n, err == nil
+}
+
+// wireString reads a raw member that must be a JSON string.
+func wireString(raw json.RawMessage) (string, bool) {
+	var s string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// wireBool reads a raw member that must be a JSON boolean.
+func wireBool(raw json.RawMessage) (value, ok bool) {
+	switch string(bytes.TrimSpace(raw)) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
 }
 
 // encodeFrame serialises a frame. It cannot fail for envelopes built by this package: Data was

@@ -41,6 +41,10 @@ type session struct {
 	restoring int             // resubscriptions still unanswered
 	offline   []queuedFrame
 	acks      ackBook
+
+	// positions: the stream position of the latest delivery of recorded topics with history,
+	// sent as since when they are restored (spec §14.3, core_history.go).
+	positions map[string]StreamPosition
 }
 
 // sessionConfig is what the session needs from ClientOptions, durations in milliseconds; the
@@ -88,7 +92,7 @@ func newSession(cfg sessionConfig, random func() float64) *session {
 		cfg: cfg, random: random, token: cfg.token,
 		connectAt: noDeadline, retryAt: noDeadline,
 		topics: newOrderedTopics(), requests: newRequestBook(), acks: newAckBook(cfg.id),
-		joinLeave: make(map[string]bool),
+		joinLeave: make(map[string]bool), positions: make(map[string]StreamPosition),
 	}
 }
 
@@ -199,8 +203,11 @@ func (s *session) registeredOnLink() []output {
 	var out []output
 	for _, topic := range s.topics.order {
 		req := s.requests.add(requestRestore, topic, s.topics.handles[topic])
+		// Every remembered position goes with its restore: the server replays what was missed.
+		since := s.sinceOf(topic)
+		req.recovering = since != nil
 		out = append(out, sendFrame(&envelope{Action: actionSubscribe, Topic: topic, From: s.cfg.id, RID: req.rid,
-			JoinLeave: s.joinLeave[topic]}))
+			JoinLeave: s.joinLeave[topic], Since: since}))
 	}
 	s.restoring = len(s.topics.order)
 	if s.restoring == 0 {
@@ -312,6 +319,9 @@ func (s *session) releaseRequests() []output {
 		case requestPresence:
 			lost := fmt.Errorf("%w: connection lost before the presence answer", ErrNotConnected)
 			out = append(out, refusedEvent(req.handle, errNotConnected, "", lost))
+		case requestHistory:
+			lost := fmt.Errorf("%w: connection lost before the history answer", ErrNotConnected)
+			out = append(out, refusedEvent(req.handle, errNotConnected, "", lost))
 		}
 	}
 	return out
@@ -348,5 +358,6 @@ func (s *session) finish(reason error) []output {
 	s.offline = nil
 	s.topics = newOrderedTopics()
 	s.joinLeave = make(map[string]bool)
+	s.positions = make(map[string]StreamPosition) // as the Python core: no subscription, no position
 	return []output{emit(&event{Type: evClosed, Err: reason, Ended: ended})}
 }

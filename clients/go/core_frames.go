@@ -16,7 +16,12 @@ func (s *session) frame(now int64, e *envelope) []output {
 	switch e.Action {
 	case actionPublish:
 		if s.topics.has(e.Topic) {
-			return []output{s.delivery(e, "")}
+			out := s.delivery(e, "")
+			if offset, ok := wireInt(e.Offset); ok {
+				out.Event.Offset = &offset
+				s.delivered(e.Topic, offset)
+			}
+			return []output{out}
 		}
 	case actionPublishAck:
 		return s.publishAck(e)
@@ -48,6 +53,8 @@ func (s *session) frame(now int64, e *envelope) []output {
 			}
 			return []output{emit(&event{Type: evPresence, Handle: req.handle, Count: e.Count, IDs: ids, Truncated: e.Truncated})}
 		}
+	case actionHistory:
+		return s.historyReply(e)
 	case actionJoin, actionLeave:
 		// Only for topics subscribed with JoinLeave; late events of a topic left are dropped (§15.3).
 		if s.joinLeave[e.Topic] && e.ID != "" {
@@ -112,6 +119,10 @@ func (s *session) subscribed(e *envelope) []output {
 		s.topics.handles[e.Topic] = "" // confirmed: nothing waits for it any more
 	}
 	var out []output
+	// The position and the subscription event (OnSubscribed) come before the subscribed event.
+	if ev := s.subscriptionEvent(req.key, e, req.recovering); ev != nil {
+		out = append(out, emit(ev))
+	}
 	if req.handle != "" {
 		out = append(out, emit(&event{Type: evSubscribed, Handle: req.handle}))
 	}
@@ -152,6 +163,7 @@ func (s *session) requestRefused(now int64, req *request, refusal *ServerErrorRe
 		if handle, ok := s.topics.handles[req.key]; ok && handle == req.handle {
 			s.topics.remove(req.key) // a refused subscription is not kept (spec §10.4)
 			delete(s.joinLeave, req.key)
+			delete(s.positions, req.key)
 		}
 		if req.kind == requestRestore {
 			out = append(out, s.restoredOne()...)

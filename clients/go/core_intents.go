@@ -45,6 +45,8 @@ type request struct {
 	kind   requestKind
 	key    string // the topic or the ack ID
 	handle string // the intent's handle; "" for a restored subscription without one
+	// recovering: a subscribe frame that carried since (spec §14.3)
+	recovering bool
 }
 
 type requestKind int
@@ -57,6 +59,7 @@ const (
 	requestUnsubscribe                    // the application's unsubscribe
 	requestStatus                         // get_ack_status (§6.5)
 	requestPresence                       // presence (§15.2)
+	requestHistory                        // history (§14.4)
 )
 
 // requestBook holds the requests of the current connection in the order they were sent. Request
@@ -135,12 +138,20 @@ func (b *requestBook) takeAll() []*request {
 // subscribe records a subscription and asks the server when registered; subscribed or refused
 // with handle follows once the server answered (after the next registration when offline).
 // joinLeave also asks for the topic's join/leave events, on this and every restored
-// subscription (spec §15.3).
-func (s *session) subscribe(now int64, topic, handle string, joinLeave bool) []output {
+// subscription (spec §15.3). since, when not nil, becomes the topic's position and goes with
+// this subscribe (the server replays what follows it, spec §14.3); without it an explicit
+// subscribe sends none, even when a position is remembered: a publication in flight would come
+// twice.
+func (s *session) subscribe(now int64, topic, handle string, joinLeave bool, since *StreamPosition) []output {
 	if s.state == stateClosed {
 		return []output{refusedEvent(handle, errClientClosed, "", s.stopped)}
 	}
 	s.topics.set(topic, handle)
+	var wireSince *wirePosition
+	if since != nil {
+		s.positions[topic] = *since
+		wireSince = s.sinceOf(topic)
+	}
 	if joinLeave {
 		s.joinLeave[topic] = true
 	} else {
@@ -150,8 +161,9 @@ func (s *session) subscribe(now int64, topic, handle string, joinLeave bool) []o
 		return nil
 	}
 	req := s.requests.add(requestSubscribe, topic, handle)
+	req.recovering = wireSince != nil
 	return []output{sendFrame(&envelope{Action: actionSubscribe, Topic: topic, From: s.cfg.id, RID: req.rid,
-		JoinLeave: joinLeave})}
+		JoinLeave: joinLeave, Since: wireSince})}
 }
 
 // presence asks who subscribes to topic (spec §15.2): a presence event with handle answers, or
@@ -173,6 +185,7 @@ func (s *session) presence(now int64, topic, handle string) []output {
 // when offline).
 func (s *session) unsubscribe(now int64, topic, handle string) []output {
 	delete(s.joinLeave, topic)
+	delete(s.positions, topic) // the next subscription starts from the live stream
 	if s.topics.has(topic) && s.registered() {
 		s.topics.remove(topic)
 		req := s.requests.add(requestUnsubscribe, topic, handle)

@@ -31,6 +31,8 @@ const (
 	evPresence      = "presence" // the answer to a presence intent (spec §15.2)
 	evJoin          = "join"     // a member event of a JoinLeave topic (§15.3)
 	evLeave         = "leave"
+	evSubscription  = "subscription" // a history-aware subscribed reply: position, recovery (§14.3)
+	evHistory       = "history"      // the answer to a history intent (§14.4)
 )
 
 // output is one thing the driver must do.
@@ -84,6 +86,15 @@ type event struct {
 	IDs       []string
 	Truncated bool
 	Member    string
+	// delivery: the publication's offset, nil when the frame had none; subscription, history:
+	// the stream position of the reply, nil when it had none (spec §14.2)
+	Offset *int64
+	Epoch  *string
+	// subscription: the subscribe frame carried since, and the server recovered everything
+	Recovering bool
+	Recovered  bool
+	// history: the publications read
+	Publications []historyItem
 
 	// Not in traces: how an ack request ended (ack_done), the handles a closed session ended
 	// (closed), and the Go error behind an event.
@@ -134,6 +145,28 @@ func (e *event) traceJSON() map[string]any {
 			m["topic"] = e.Topic
 		}
 		optional("ack_id", e.AckID)
+		if e.Offset != nil {
+			m["offset"] = *e.Offset
+		}
+	case evSubscription:
+		m["topic"], m["recovering"], m["recovered"] = e.Topic, e.Recovering, e.Recovered
+		if e.Offset != nil {
+			m["offset"] = *e.Offset
+		}
+		if e.Epoch != nil {
+			m["epoch"] = *e.Epoch
+		}
+	case evHistory:
+		publications := make([]any, 0, len(e.Publications))
+		for _, p := range e.Publications {
+			var data any
+			if len(p.Data) > 0 {
+				_ = json.Unmarshal(p.Data, &data)
+			}
+			publications = append(publications, map[string]any{"data": data, "from": p.From, "offset": p.Offset})
+		}
+		m["handle"], m["publications"] = e.Handle, publications
+		m["offset"], m["epoch"] = *e.Offset, *e.Epoch
 	case evSubscribed, evUnsubscribed, evAckDone:
 		m["handle"] = e.Handle
 	case evRefused:

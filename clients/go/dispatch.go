@@ -42,6 +42,10 @@ func (c *Client) dispatch(ev *event) {
 		c.answered(ev.Handle, nil)
 	case evJoin, evLeave:
 		c.member(ev)
+	case evSubscription:
+		c.subscriptionConfirmed(ev)
+	case evHistory:
+		c.historyAnswered(ev)
 	}
 }
 
@@ -107,6 +111,9 @@ func (c *Client) deliverTopic(ev *event) {
 		return
 	}
 	msg := Message{Data: c.decoder.value(ev.Data), From: ev.From}
+	if ev.Offset != nil {
+		msg.Offset = *ev.Offset
+	}
 	ackID := ev.AckID
 	sub.queue.push(func() {
 		if !sub.active.Load() {

@@ -25,6 +25,13 @@
 // before the token expires (refreshed in place). A refused or expired token is an *AuthError
 // (errors.Is ErrAuth); a refused operation is a *ServerErrorReply with a Code such as "forbidden".
 //
+// On topics with history (§14) every Message has its Offset, and the client recovers by itself:
+// after a reconnection it subscribes again since the position it reached, so the publications
+// missed meanwhile arrive first, once and in order; ClientOptions.OnSubscribed tells whether
+// anything was lost for good. Client.Position gives the position to store,
+// SubscribeOptions.Since continues from a stored one, and Client.History reads a topic's kept
+// publications.
+//
 // An Ack handle answers what it knows synchronously (IsComplete, GetStatus, Cancel); FetchStatus
 // asks the server and fails with ErrNotConnected when it cannot.
 //

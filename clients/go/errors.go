@@ -16,7 +16,7 @@ import (
 //	ErrOfflineQueueFull   a publication made while offline did not fit the offline queue
 //	ErrAuth               the server refused the credentials (*AuthError: close 4003/4004, HTTP 401)
 //	*ServerErrorReply     the server answered a frame with an error frame (see OnError)
-//	*CallbackError        a Subscribe callback or the OnID handler panicked
+//	*CallbackError        a Subscribe callback, the OnID handler or OnSubscribed panicked
 var (
 	ErrConnectionFailed       = errors.New("ksps: connection failed")
 	ErrClosed                 = errors.New("ksps: client closed")
@@ -78,19 +78,26 @@ type ServerErrorReply struct {
 func (e *ServerErrorReply) Error() string { return fmt.Sprintf("ksps: server error: %s", e.Text) }
 
 // CallbackError is a Subscribe callback or OnID handler that panicked (spec/protocol.md §6.1: the
-// publisher gets a failed ack with its text). Value is what it panicked with; Unwrap returns it
-// when it is an error.
+// publisher gets a failed ack with its text), or the OnSubscribed hook (reported to OnError; the
+// client goes on). Value is what it panicked with; Unwrap returns it when it is an error.
 type CallbackError struct {
-	// Topic is the topic of the delivery, "" for a direct message to the OnID handler.
+	// Topic is the topic of the delivery or of the OnSubscribed call, "" for a direct message to
+	// the OnID handler.
 	Topic string
 	// Value is the value the callback panicked with.
 	Value any
+	// Hook names the ClientOptions hook that panicked ("OnSubscribed"); "" for a Subscribe
+	// callback or the OnID handler.
+	Hook string
 }
 
 // Error implements error.
 func (e *CallbackError) Error() string {
 	where := "the OnID handler"
-	if e.Topic != "" {
+	switch {
+	case e.Hook != "":
+		where = fmt.Sprintf("the %s hook of topic %q", e.Hook, e.Topic)
+	case e.Topic != "":
 		where = fmt.Sprintf("the callback of topic %q", e.Topic)
 	}
 	return fmt.Sprintf("ksps: %s panicked: %s", where, callbackError(e.Value))

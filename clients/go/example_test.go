@@ -14,6 +14,10 @@ import (
 // default. When go test runs the examples, TestMain points it at the server it started.
 var address = "localhost:9313"
 
+// historyAddress is a server that keeps history (`ksps serve --history-size 100`); TestMain
+// starts one.
+var historyAddress = "localhost:9313"
+
 func Example() {
 	client, err := ksps.NewClient(ksps.ClientOptions{Address: address, ID: "example-client"})
 	if err != nil {
@@ -152,4 +156,76 @@ func ExampleAck_FetchStatus() {
 	// Output:
 	// map[example-fast:true]
 	// map[example-fast:true example-slow:false]
+}
+
+func ExampleClient_History() {
+	client, err := ksps.NewClient(ksps.ClientOptions{Address: historyAddress})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	ctx := context.Background()
+
+	// Where the topic's stream is now: a Limit of 0 asks for the position only.
+	none := 0
+	start, err := client.History(ctx, "example-feed", ksps.HistoryOptions{Limit: &none})
+	if err != nil {
+		log.Fatal(err) // a *ksps.ServerErrorReply with Code "no_history" when the server keeps none
+	}
+	for _, text := range []string{"one", "two", "three"} {
+		_ = client.Publish("example-feed", text)
+	}
+	// What was published since: the server answers one connection's frames in order.
+	page, err := client.History(ctx, "example-feed", ksps.HistoryOptions{
+		Since: &ksps.StreamPosition{Offset: start.Offset, Epoch: start.Epoch},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, msg := range page.Publications {
+		fmt.Println(msg.Offset-start.Offset, msg.Data)
+	}
+	// Output:
+	// 1 one
+	// 2 two
+	// 3 three
+}
+
+func ExampleSubscribeOptions_since() {
+	ready := make(chan struct{})
+	client, err := ksps.NewClient(ksps.ClientOptions{
+		Address: historyAddress,
+		// Called after the replayed messages, before the live ones, on every (re)subscription.
+		// Recovered false means that something was lost for good (the server restarted, the gap
+		// was too long): reload the state from its source, then apply the messages that follow.
+		OnSubscribed: func(topic string, info ksps.SubscriptionInfo) {
+			fmt.Println("recovered:", info.Recovered)
+			close(ready)
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	ctx := context.Background()
+
+	// The position saved when the application last stopped (Client.Position); here, now.
+	none := 0
+	saved, err := client.History(ctx, "example-orders", ksps.HistoryOptions{Limit: &none})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = client.Publish("example-orders", "order 1, published while away")
+
+	since := ksps.StreamPosition{Offset: saved.Offset, Epoch: saved.Epoch}
+	_, err = client.SubscribeWithOptions(ctx, "example-orders", ksps.SubscribeOptions{Since: &since},
+		func(msg ksps.Message, _ func()) { fmt.Println("got", msg.Data) })
+	if err != nil {
+		log.Fatal(err)
+	}
+	<-ready
+	// After a lost connection the client recovers from its latest position on its own.
+	// Output:
+	// got order 1, published while away
+	// recovered: true
 }

@@ -30,8 +30,9 @@ var unit = func() time.Duration {
 // waitLimit bounds every wait for something that should happen.
 var waitLimit = 5 * unit
 
-// sharedServer is the server most tests use, started by TestMain.
-var sharedServer *serverProcess
+// sharedServer is the server most tests use, started by TestMain; historyServer keeps the
+// history of every topic (spec/protocol.md §14), for the history tests and examples.
+var sharedServer, historyServer *serverProcess
 
 func TestMain(m *testing.M) {
 	server, err := startServer(0)
@@ -39,12 +40,22 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "cannot start the test server:", err)
 		os.Exit(1)
 	}
-	sharedServer = server
-	address = server.Address // the examples' server
+	history, err := startServer(0, historyFlags...)
+	if err != nil {
+		server.stop()
+		fmt.Fprintln(os.Stderr, "cannot start the test server with history:", err)
+		os.Exit(1)
+	}
+	sharedServer, historyServer = server, history
+	address, historyAddress = server.Address, history.Address // the examples' servers
 	code := m.Run()
 	server.stop()
+	history.stop()
 	os.Exit(code)
 }
+
+// historyFlags start a server that keeps the last 100 publications of every topic.
+var historyFlags = []string{"--history-size", "100", "--history-ttl", "600"}
 
 // serverProcess is a real ksps server run by `$KSPS_PYTHON -m ksps.testing`
 // (spec/conformance/ADAPTER.md, last section).

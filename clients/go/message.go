@@ -8,6 +8,10 @@ type Message struct {
 	Data any `json:"data"`
 	// From is the sender's client ID, or the server's ID for server publications.
 	From string `json:"from"`
+	// Offset is the publication's offset in its topic's stream (spec/protocol.md §14.2), on
+	// topics with history; 0 elsewhere (offsets start at 1). The client remembers the latest one
+	// (Client.Position) and recovers from it after a reconnection.
+	Offset int64 `json:"offset,omitempty"`
 }
 
 // AckResponse is one responder's answer to a publication with acknowledgement

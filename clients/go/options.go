@@ -107,6 +107,13 @@ type ClientOptions struct {
 	// rename). Calls are made in arrival order with the other hooks (spec/protocol.md §15.3).
 	OnJoin  func(topic, id string)
 	OnLeave func(topic, id string)
+	// OnSubscribed is called when the server confirmed a subscription to a topic with history
+	// (spec/protocol.md §14), on the first subscription and after every reconnection: info gives
+	// the stream position and whether the client asked to recover and recovered every missed
+	// publication. It runs in order with the topic's Subscribe callback: after the messages the
+	// server replayed, before the live ones. A panic in it is reported to OnError as a
+	// *CallbackError with Hook "OnSubscribed".
+	OnSubscribed func(topic string, info SubscriptionInfo)
 }
 
 // OverflowPolicy decides which publication is lost when the offline queue is full.

@@ -24,6 +24,12 @@ type SubscribeOptions struct {
 	// JoinLeave also asks for the topic's join and leave events, which go to
 	// ClientOptions.OnJoin and OnLeave (spec/protocol.md §15.3). Default false.
 	JoinLeave bool
+	// Since subscribes from a stream position (a topic with history, spec/protocol.md §14.3):
+	// the server first delivers the kept publications after it, then confirms (OnSubscribed
+	// tells whether nothing was missed), then the live stream follows with no gap and no
+	// duplicate. Nil: the live stream only. After a reconnection the client recovers from the
+	// latest position on its own; Since is for a position saved earlier (Client.Position).
+	Since *StreamPosition
 }
 
 // Presence returns the members of topic on every node of the server (spec/protocol.md §15.2).
@@ -52,8 +58,9 @@ func (c *Client) Presence(ctx context.Context, topic string) (PresenceInfo, erro
 }
 
 // SubscribeWithOptions is SubscribeContext with options: JoinLeave asks for the topic's join and
-// leave events too. The options are kept with the subscription and sent again on every
-// reconnection.
+// leave events too, Since for the publications after a position first. JoinLeave is kept with
+// the subscription and sent again on every reconnection, with the latest position instead of
+// Since.
 func (c *Client) SubscribeWithOptions(ctx context.Context, topic string, opts SubscribeOptions, callback func(msg Message, unsubscribe func())) (func(), error) {
 	return c.subscribe(ctx, topic, callback, opts)
 }

@@ -16,6 +16,7 @@ type freezableProxy struct {
 	mu       sync.Mutex
 	frozen   []chan struct{}
 	conns    []net.Conn
+	down     bool // new connections are closed at once
 }
 
 func newFreezableProxy(t *testing.T, target string) *freezableProxy {
@@ -36,6 +37,13 @@ func (p *freezableProxy) serve() {
 		client, err := p.listener.Accept()
 		if err != nil {
 			return
+		}
+		p.mu.Lock()
+		down := p.down
+		p.mu.Unlock()
+		if down {
+			_ = client.Close()
+			continue
 		}
 		server, err := net.Dial("tcp", p.target)
 		if err != nil {
@@ -84,6 +92,25 @@ func (p *freezableProxy) freeze() {
 		close(frozen)
 	}
 	p.frozen = nil
+}
+
+// cut closes the current connections, and every new one until resume: the client loses its
+// connection and cannot come back while the server runs on.
+func (p *freezableProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for _, conn := range p.conns {
+		_ = conn.Close()
+	}
+	p.conns, p.frozen = nil, nil
+}
+
+// resume lets new connections through again.
+func (p *freezableProxy) resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = false
 }
 
 func (p *freezableProxy) close() {

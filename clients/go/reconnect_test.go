@@ -3,7 +3,9 @@ package ksps_test
 import (
 	"errors"
 	"net"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -313,4 +315,34 @@ func freePort(t *testing.T) int {
 	port := listener.Addr().(*net.TCPAddr).Port
 	_ = listener.Close()
 	return port
+}
+
+// The hooks run on their own goroutine: each must see the state it announces (this failed now
+// and then when IsConnected was updated after the events were handed to the hooks).
+func TestHooksSeeTheConnectionStateTheyAnnounce(t *testing.T) {
+	server := startTestServer(t, 0)
+	var client atomic.Pointer[ksps.Client]
+	seen := make(chan bool, 100)
+	opts := fastReconnect(ksps.ClientOptions{Address: server.Address})
+	opts.OnConnect = func() {
+		for client.Load() == nil { // the first OnConnect may run before NewClient returns
+			runtime.Gosched()
+		}
+		seen <- client.Load().IsConnected()
+	}
+	opts.OnDisconnect = func(ksps.DisconnectInfo) { seen <- client.Load().IsConnected() }
+	client.Store(connect(t, opts))
+	if !receive(t, seen, "first OnConnect") {
+		t.Error("OnConnect saw IsConnected false")
+	}
+	for round := 0; round < 3; round++ {
+		server.stop()
+		if receive(t, seen, "OnDisconnect") {
+			t.Errorf("round %d: OnDisconnect saw IsConnected true", round)
+		}
+		server = startTestServer(t, server.Port)
+		if !receive(t, seen, "OnConnect") {
+			t.Errorf("round %d: OnConnect saw IsConnected false", round)
+		}
+	}
 }

@@ -47,13 +47,16 @@ func (c *Client) subscribe(ctx context.Context, topic string, callback func(msg 
 	if callback == nil {
 		return func() {}, fmt.Errorf("ksps: Subscribe(%q) needs a callback", topic)
 	}
+	if err := checkPosition("Subscribe", topic, opts.Since); err != nil {
+		return func() {}, err
+	}
 	c.mu.Lock()
 	sub := c.addCallback(topic, callback)
 	call := &pendingCall{sub: sub, reply: make(chan error, 1)}
 	handle := c.newHandle()
 	c.calls[handle] = call
 	registered := c.core.registered()
-	c.run(c.core.subscribe(c.now(), topic, handle, opts.JoinLeave))
+	c.run(c.core.subscribe(c.now(), topic, handle, opts.JoinLeave, opts.Since))
 	if !registered && c.calls[handle] == call {
 		call.detached = true // confirmed when the next connection restores it
 	}

@@ -22,6 +22,8 @@ type pendingCall struct {
 	detached bool
 	// info is the answer of a Presence call, set before reply gets nil.
 	info PresenceInfo
+	// page is the answer of a History call, set before reply gets nil.
+	page HistoryPage
 }
 
 // addCallback makes callback the topic's subscription, replacing any previous one. Caller

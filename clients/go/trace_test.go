@@ -208,9 +208,29 @@ func applyTraceInput(s *session, now int64, in map[string]any) ([]output, error)
 		return s.close(now), nil
 	case "subscribe":
 		joinLeave, _ := in["join_leave"].(bool)
-		return s.subscribe(now, str("topic"), handle, joinLeave), nil
+		since, err := tracePosition(in["since"])
+		if err != nil {
+			return nil, err
+		}
+		return s.subscribe(now, str("topic"), handle, joinLeave, since), nil
 	case "presence":
 		return s.presence(now, str("topic"), handle), nil
+	case "history":
+		since, err := tracePosition(in["since"])
+		if err != nil {
+			return nil, err
+		}
+		var limit *int
+		if value, ok := in["limit"]; ok && value != nil {
+			number, isNumber := value.(float64)
+			if !isNumber {
+				return nil, fmt.Errorf("history limit %v is not a number", value)
+			}
+			n := int(number)
+			limit = &n
+		}
+		reverse, _ := in["reverse"].(bool)
+		return s.history(now, str("topic"), handle, since, limit, reverse), nil
 	case "unsubscribe":
 		return s.unsubscribe(now, str("topic"), handle), nil
 	case "publish":
@@ -238,6 +258,21 @@ func applyTraceInput(s *session, now int64, in map[string]any) ([]output, error)
 		return s.fetchStatus(now, str("ack")), nil
 	}
 	return nil, fmt.Errorf("unknown trace input type %v", in["type"])
+}
+
+// tracePosition reads the since member of a subscribe or history input: {"offset", "epoch"},
+// nil when absent.
+func tracePosition(value any) (*StreamPosition, error) {
+	if value == nil {
+		return nil, nil
+	}
+	members, ok := value.(map[string]any)
+	offset, isNumber := members["offset"].(float64)
+	epoch, isString := members["epoch"].(string)
+	if !ok || !isNumber || !isString {
+		return nil, fmt.Errorf("since %v is not {offset, epoch}", value)
+	}
+	return &StreamPosition{Offset: int64(offset), Epoch: epoch}, nil
 }
 
 // deadlineField tells an absent deadline (not checked) from null (no timer).

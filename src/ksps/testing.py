@@ -19,11 +19,13 @@ import argparse
 import asyncio
 import contextlib
 import json
+import random
 import signal
 import socket
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 from .server import Server
@@ -39,8 +41,40 @@ __all__ = ["HypercornRunner", "RestartableServer", "UvicornRunner", "free_port",
 _LOOPBACK_ANY_PORT = ("127.0.0.1", "localhost", "[::1]")
 
 
+#: Where Linux says its ephemeral ports are (the local ports of outgoing connections).
+_EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+#: The lowest port `free_port` hands out: above the well-known and most registered service ports.
+_LOWEST_TEST_PORT = 10_000
+#: How many ports `free_port` tries before it falls back to port 0.
+_PORT_ATTEMPTS = 64
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = (int(part) for part in _EPHEMERAL_RANGE_FILE.read_text().split())
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default; other systems use a range inside 32768-65535 as well
+    return low, high
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing is bound to right now, outside the kernel's ephemeral range.
+
+    Why not port 0: the kernel takes it from the ephemeral range, where it also picks the local port of
+    every outgoing connection. A server that a test stops and starts again on the same port (reconnection
+    tests, a Redis killed and restarted) would then find its port taken, now and then, by another process's
+    connection or by a client reconnecting to it (a TCP self-connect). A port below (or above) the range is
+    only taken by a process that binds it, so it is drawn at random there; port 0 remains the fallback.
+    """
+    low, high = _ephemeral_range()
+    candidates: list[int] = [*range(_LOWEST_TEST_PORT, low), *range(high + 1, 65536)]
+    for port in random.sample(candidates, min(_PORT_ATTEMPTS, len(candidates))):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -163,7 +197,9 @@ class RestartableServer:
         return self.server
 
     async def start(self) -> Self:
-        """Start (again) on the same port; a free port the first time."""
+        """Start (again) on the same port; a free port the first time (outside the ephemeral range: free_port)."""
+        if self.port == 0:
+            self.port = free_port()
         options = {"shutdown_grace": 1.0, **self.options}
         server = Server(address=f"127.0.0.1:{self.port}", **options)
         if self.configure is not None:
@@ -205,8 +241,9 @@ class RestartableServer:
 
 @contextlib.asynccontextmanager
 async def serve_for_tests(port: int = 0, **options: Any) -> AsyncIterator[Server]:
-    """A started server on 127.0.0.1 (a free port by default), stopped on exit."""
-    options.setdefault("address", f"127.0.0.1:{port}")
+    """A started server on 127.0.0.1 (by default a free port outside the ephemeral range: free_port), stopped
+    on exit. Other languages' suites restart it on the same port, hence not port 0."""
+    options.setdefault("address", f"127.0.0.1:{port or free_port()}")
     server = Server(**options)
     await server.start()
     try:
@@ -231,6 +268,8 @@ async def _serve(args: argparse.Namespace) -> None:
         options.update(jwt_secret=args.jwt_secret, jwt_leeway=args.jwt_leeway)
     if args.anonymous:
         options["anonymous"] = args.anonymous
+    if args.history_size:  # history on every topic, for the clients' recovery tests (spec §14)
+        options.update(history_size=args.history_size, history_ttl=args.history_ttl)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     # Handlers first: a SIGTERM sent right after the ready line must already stop gracefully.
@@ -271,6 +310,12 @@ def main(argv: list[str] | None = None) -> None:
         choices=["allow", "deny"],
         default=None,
         help="whether connections without a token may register (default: the server's)",
+    )
+    parser.add_argument(
+        "--history-size", type=int, default=0, help="publications kept per topic, every topic (default: 0, none)"
+    )
+    parser.add_argument(
+        "--history-ttl", type=float, default=300.0, help="seconds a kept publication lives (default: 300)"
     )
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):

@@ -17,6 +17,7 @@ from websockets.exceptions import InvalidStatus
 
 from ksps import Server
 from ksps.asgi import ASGIApp, websocket_route
+from ksps.asgi._app import NOT_IN_CLUSTER
 from ksps.server.server import core_of
 
 from ..server.wire import RawSocket, WireClient, units
@@ -177,3 +178,29 @@ async def test_a_subscriber_that_stops_reading_is_cut_at_max_send_queue_and_the_
         assert (await fast.expect("publish", topic="firehose"))["data"]["data"] == {"n": "end"}
         slow.close()
         await fast.close()
+
+
+async def test_a_cluster_server_that_was_never_started_refuses_instead_of_serving_alone() -> None:
+    # Found by the conformance runner: mounted without listen=True, a server with redis_url never joined its
+    # cluster, so its clients silently had no backplane and their history lived in memory (a restart changed
+    # every epoch). Nothing here reaches Redis: the refusal comes before any connection to it.
+    unstarted = ASGIApp(Server(redis_url="redis://127.0.0.1:1/0"))
+    async with under_uvicorn(unstarted) as port:  # no lifespan: each upgrade is refused with the reason logged
+        with pytest.raises(InvalidStatus) as refused:
+            await WireClient.open(ws_url(port))
+        assert refused.value.response.status_code == 503
+    sent: list[dict[str, object]] = []
+    startup = iter([{"type": "lifespan.startup"}])
+
+    async def receive() -> dict[str, object]:
+        return next(startup)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    await unstarted({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+    assert sent == [{"type": "lifespan.startup.failed", "message": NOT_IN_CLUSTER}]
+    async with under_uvicorn(ASGIApp(Server())) as port:  # without redis_url nothing changes
+        client = await WireClient.open(ws_url(port))
+        assert await client.register("alone") == "alone"
+        await client.close()

@@ -57,3 +57,20 @@ def test_decoding_server_frames() -> None:
         decode_server_frame(b'{"action":"pong","id":5}')
     assert is_published_reply(memoryview(b'{"action":"published","topic":"t"}'))
     assert not is_published_reply(b'{"action":"publish","topic":"t","data":null}')
+
+
+def test_history_frames_are_valid_json_with_escaped_strings() -> None:
+    from ksps.protocol import StreamPosition
+
+    encoder = FrameEncoder(TRICKY_ID)
+    since = StreamPosition(7, 'e"1')
+    assert json.loads(encoder.subscribe("t", "3", join_leave=True, since=since)) == {
+        "action": "subscribe", "topic": "t", "join_leave": True, "since": {"offset": 7, "epoch": 'e"1'},
+        "rid": "3", "from": TRICKY_ID,
+    }
+    plain = {"action": "history", "topic": 't"1', "rid": "4", "from": TRICKY_ID}
+    assert json.loads(encoder.history('t"1', "4")) == plain
+    assert json.loads(encoder.history("t", "5", since=since, limit=0, reverse=True)) == {
+        "action": "history", "topic": "t", "since": {"offset": 7, "epoch": 'e"1'}, "limit": 0, "reverse": True,
+        "rid": "5", "from": TRICKY_ID,
+    }

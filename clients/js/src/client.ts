@@ -15,6 +15,9 @@ import {
 import { ClientEvents, type ClientEvent, type ClientEventListener } from "./events.js";
 import { HandleTable, type PresenceInfo } from "./handles.js";
 import {
+  checkHistoryOptions, checkPosition, type HistoryOptions, type HistoryPage, type StreamPosition,
+} from "./history.js";
+import {
   defaultClientId, resolveOptions, type ClientOptions, type IdHandler, type MemberHandler, type ResolvedOptions,
 } from "./options.js";
 import { defaultWebSocketOpener } from "./platform.js";
@@ -38,6 +41,12 @@ export type SubscribeResult = Unsubscribe & PromiseLike<Unsubscribe>;
 export interface SubscribeOptions {
   /** Also hear the topic's members come and go, through `OnJoin`/`OnLeave` (spec §15.3). Default false. */
   joinLeave?: boolean;
+  /**
+   * Recover from this position of a history topic (spec §14.3): the publications after it that the server
+   * still keeps are delivered first, then the live stream; `OnSubscribed` says whether nothing was missed.
+   * The client then remembers the topic's position and recovers from it after each reconnection.
+   */
+  since?: StreamPosition;
 }
 
 /** The default timeout of `PublishWithAck` and `PublishToIDWithAck`, in ms (as in the original client). */
@@ -64,7 +73,7 @@ export class Client {
   private readonly subscriptions = new SubscriptionRegistry();
   private readonly handles = new HandleTable();
   private readonly dispatcher: CallbackDispatcher;
-  private readonly hooks: Pick<ClientOptions, "OnJoin" | "OnLeave">;
+  private readonly hooks: Pick<ClientOptions, "OnJoin" | "OnLeave" | "OnSubscribed">;
   private firstAttempt: FirstAttempt | undefined;
   private ackCounter = 0;
 
@@ -95,7 +104,7 @@ export class Client {
   private constructor(options: ResolvedOptions, opener: TransportOpener, raw: ClientOptions) {
     this.options = options;
     this.events = new ClientEvents(raw);
-    this.hooks = { OnJoin: raw.OnJoin, OnLeave: raw.OnLeave };
+    this.hooks = { OnJoin: raw.OnJoin, OnLeave: raw.OnLeave, OnSubscribed: raw.OnSubscribed };
     this.driver = new SessionDriver(
       options, opener, (event, cause, detail) => this.onCoreEvent(event, cause, detail),
       () => `client_ack_${options.id}_${++this.ackCounter}`,
@@ -128,10 +137,11 @@ export class Client {
   }
 
   /**
-   * Subscribes to a topic: `callback({data, from}, unsub)` runs for each publication. Subscribing again
-   * to the same topic replaces the callback. Works while offline too: the subscription is made on the
+   * Subscribes to a topic: `callback({data, from, offset?}, unsub)` runs for each publication. Subscribing
+   * again to the same topic replaces the callback. Works while offline too: the subscription is made on the
    * next connection. Returns the function that ends the subscription; awaiting it waits for the server's
    * `subscribed` and throws {@link ServerErrorReply} when the server refused it (see {@link SubscribeResult}).
+   * On a topic with history, `since` recovers what was published after that position (spec §14.3).
    */
   Subscribe(topic: string, callback: SubscriptionCallback, options: SubscribeOptions = {}): SubscribeResult {
     this.checkOpen();
@@ -139,6 +149,7 @@ export class Client {
     if (typeof callback !== "function") {
       throw new TypeError("the callback must be a function");
     }
+    const { joinLeave, since } = checkSubscribeOptions(options);
     const subscription = new Subscription(topic, callback, (ended) => this.endSubscription(ended));
     this.subscriptions.add(subscription);
     const unsub: Unsubscribe = () => subscription.unsub();
@@ -164,7 +175,9 @@ export class Client {
     });
     confirmed.catch(() => {}); // a refusal nobody awaits went to OnError
     const offline = !this.driver.core.registered;
-    this.driver.input({ type: "subscribe", topic, handle, join_leave: options.joinLeave === true });
+    this.driver.input(since === undefined
+      ? { type: "subscribe", topic, handle, join_leave: joinLeave }
+      : { type: "subscribe", topic, handle, join_leave: joinLeave, since });
     if (offline) {
       // Made on the next connection (as in Python and Go): nothing to wait for now. A refusal then goes to OnError.
       this.handles.resolveNow(handle);
@@ -189,6 +202,37 @@ export class Client {
     const answer = new Promise<PresenceInfo>((resolve, reject) => this.handles.addPresence(handle, { topic, resolve, reject }));
     this.driver.input({ type: "presence", topic, handle });
     return answer;
+  }
+
+  /**
+   * Reads the publications a topic with history still keeps (spec §14.4): `{publications, offset, epoch}`,
+   * each publication `{data, from, offset}`. Without `since` the oldest kept first (newest first with
+   * `reverse`); with `since` those after it (before it with `reverse`: paging backwards); at most `limit`
+   * (0: only the position). Rejects with {@link ServerErrorReply} `code` `"no_history"` for a topic
+   * without history, `"forbidden"` without the history permission, with {@link NotConnected} while
+   * disconnected. Throws a `TypeError` for an argument of the wrong type, before sending anything.
+   */
+  History(topic: string, options: HistoryOptions = {}): Promise<HistoryPage> {
+    this.checkOpen();
+    checkName("topic", topic);
+    const { since, limit, reverse } = checkHistoryOptions(options);
+    const handle = this.handles.newHandle("h");
+    const answer = new Promise<HistoryPage>((resolve, reject) => this.handles.addHistory(handle, { topic, resolve, reject }));
+    this.driver.input({
+      type: "history", topic, handle,
+      ...(since === undefined ? {} : { since }), ...(limit === undefined ? {} : { limit }), ...(reverse === true ? { reverse } : {}),
+    });
+    return answer;
+  }
+
+  /**
+   * The position the client remembers for a subscribed topic with history (spec §14.2): the epoch of its
+   * last `subscribed` and the offset of the latest publication received since; undefined for a topic not
+   * subscribed or without history. This is where the next reconnection recovers from.
+   */
+  Position(topic: string): StreamPosition | undefined {
+    checkName("topic", topic);
+    return this.driver.core.position(topic);
   }
 
   /** Ends the topic's subscription; its callback stops at once (spec §4.1). */
@@ -296,8 +340,13 @@ export class Client {
         return this.events.emit("connect");
       case "disconnected":
         return this.events.emit("disconnect", event.code, event.reason);
-      case "delivery":
-        return this.deliver(this.subscriptions.get(event.topic), { data: event.data, from: event.from }, event.ack_id);
+      case "delivery": {
+        const message: Message = { data: event.data, from: event.from };
+        if (event.offset !== undefined) message.offset = event.offset;
+        return this.deliver(this.subscriptions.get(event.topic), message, event.ack_id);
+      }
+      case "subscription":
+        return this.subscribed(event);
       case "direct":
         return this.deliver(this.subscriptions.idHandler, { data: event.data, from: event.from }, event.ack_id);
       case "error":
@@ -315,6 +364,18 @@ export class Client {
         return this.member(event.type === "join" ? this.hooks.OnJoin : this.hooks.OnLeave, event.topic, event.id);
       default:
         return this.handles.handleEvent(event, cause, detail);
+    }
+  }
+
+  /** OnSubscribed (spec §14.3) for a history-aware `subscribed`; what the hook throws goes to OnError. */
+  private subscribed(event: Extract<CoreEvent, { type: "subscription" }>): void {
+    const { topic, recovering, recovered, offset, epoch } = event;
+    try {
+      this.hooks.OnSubscribed?.(topic, offset !== undefined && epoch !== undefined
+        ? { position: { offset, epoch }, recovering, recovered }
+        : { recovering, recovered });
+    } catch (error) {
+      this.reportError(new CallbackError(topic, error));
     }
   }
 
@@ -416,6 +477,18 @@ function checkName(what: string, value: unknown): asserts value is string {
   }
 }
 
+/** The options of `Subscribe`, checked: a wrong type is a TypeError before anything is sent. */
+function checkSubscribeOptions(options: unknown): { joinLeave: boolean; since: StreamPosition | undefined } {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError("the Subscribe options must be an object {joinLeave, since}");
+  }
+  const { joinLeave, since } = options as Record<string, unknown>;
+  if (joinLeave !== undefined && typeof joinLeave !== "boolean") {
+    throw new TypeError(`joinLeave must be a boolean, got ${typeof joinLeave}`);
+  }
+  return { joinLeave: joinLeave === true, since: checkPosition("since", since) };
+}
+
 function checkTimeout(timeoutMs: unknown): number {
   if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
     throw new RangeError(`the timeout must be a number of ms >= 0, got ${String(timeoutMs)}`);
@@ -431,6 +504,10 @@ export interface Client {
   unsubscribe: Client["Unsubscribe"];
   /** Same as {@link Client.Presence}. */
   presence: Client["Presence"];
+  /** Same as {@link Client.History}. */
+  history: Client["History"];
+  /** Same as {@link Client.Position}. */
+  position: Client["Position"];
   /** Same as {@link Client.Publish}. */
   publish: Client["Publish"];
   /** Same as {@link Client.PublishToID}. */
@@ -455,6 +532,8 @@ Object.assign(Client.prototype, {
   subscribe: Client.prototype.Subscribe,
   unsubscribe: Client.prototype.Unsubscribe,
   presence: Client.prototype.Presence,
+  history: Client.prototype.History,
+  position: Client.prototype.Position,
   publish: Client.prototype.Publish,
   publishToId: Client.prototype.PublishToID,
   publishToID: Client.prototype.PublishToID,

@@ -20,6 +20,7 @@ export {
 } from "./errors.js";
 export type { ClientEvent, ClientEventListener, ClientEventMap } from "./events.js";
 export type { PresenceInfo } from "./handles.js";
+export type { HistoryOptions, HistoryPage, StreamPosition, SubscribedHandler, SubscriptionInfo } from "./history.js";
 export { defaultClientId, type ClientOptions, type IdHandler, type MemberHandler, type OverflowPolicy } from "./options.js";
 export type { AckResponse, JsonValue, Message } from "./protocol/types.js";
 export type { SubscriptionCallback, Unsubscribe } from "./subscriptions.js";

@@ -1,12 +1,14 @@
 /**
- * The client's side of the core's handles: the promise of each `Subscribe` waiting for `subscribed`, and
- * the {@link ClientAck} of each publication with acknowledgement. Turns handle events into settlements.
+ * The client's side of the core's handles: the promise of each `Subscribe` waiting for `subscribed`, of
+ * each `Presence` and `History` waiting for its answer, and the {@link ClientAck} of each publication with
+ * acknowledgement. Turns handle events into settlements.
  * @module
  */
 
 import type { ClientAck } from "./acks.js";
 import type { CoreEvent, Input } from "./core/types.js";
-import { NotConnected, ServerErrorReply } from "./errors.js";
+import { ClientClosed, NotConnected, ServerErrorReply } from "./errors.js";
+import type { HistoryPage } from "./history.js";
 import { ServerAction } from "./protocol/actions.js";
 
 /** A `Subscribe` (or `Unsubscribe`) waiting for the server. */
@@ -27,21 +29,23 @@ export interface PresenceInfo {
   truncated: boolean;
 }
 
-interface PendingPresence {
+/** A query waiting for the server's answer: `Presence` or `History`. */
+interface PendingQuery<T> {
   readonly topic: string;
-  resolve(info: PresenceInfo): void;
+  resolve(answer: T): void;
   reject(error: Error): void;
 }
 
-/** Pending handles by name (`s<n>` subscriptions, `a<n>` acks, `p<n>` presence queries). */
+/** Pending handles by name (`s<n>` subscriptions, `a<n>` acks, `p<n>` presence, `h<n>` history queries). */
 export class HandleTable {
   private readonly subscribes = new Map<string, PendingSubscribe>();
-  private readonly presences = new Map<string, PendingPresence>();
+  private readonly presences = new Map<string, PendingQuery<PresenceInfo>>();
+  private readonly histories = new Map<string, PendingQuery<HistoryPage>>();
   private readonly acks = new Map<string, ClientAck>();
   private counter = 0;
 
   /** A fresh handle name. */
-  newHandle(prefix: "s" | "a" | "p"): string {
+  newHandle(prefix: "s" | "a" | "p" | "h"): string {
     this.counter += 1;
     return `${prefix}${this.counter}`;
   }
@@ -55,8 +59,12 @@ export class HandleTable {
     this.subscribes.get(handle)?.resolve();
   }
 
-  addPresence(handle: string, pending: PendingPresence): void {
+  addPresence(handle: string, pending: PendingQuery<PresenceInfo>): void {
     this.presences.set(handle, pending);
+  }
+
+  addHistory(handle: string, pending: PendingQuery<HistoryPage>): void {
+    this.histories.set(handle, pending);
   }
 
   addAck(handle: string, ack: ClientAck): void {
@@ -86,6 +94,12 @@ export class HandleTable {
         this.presences.delete(event.handle);
         return;
       }
+      case "history": {
+        const { publications, offset, epoch } = event;
+        this.histories.get(event.handle)?.resolve({ publications: publications.map((entry) => ({ ...entry })), offset, epoch });
+        this.histories.delete(event.handle);
+        return;
+      }
       case "ack_done": {
         const ack = this.acks.get(event.handle);
         this.acks.delete(event.handle);
@@ -112,18 +126,28 @@ export class HandleTable {
       pending.reject(new NotConnected("the client was closed before the server answered"));
     }
     this.presences.clear();
+    for (const pending of this.histories.values()) {
+      pending.reject(new ClientClosed("the client was closed before the server answered"));
+    }
+    this.histories.clear();
   }
 
   private refused(event: Extract<CoreEvent, { type: "refused" }>, detail: string): void {
     const presence = this.presences.get(event.handle);
     this.presences.delete(event.handle);
-    if (event.error === "NotConnected") {
-      this.acks.get(event.handle)?._onStatusRefused(new NotConnected(detail));
-      presence?.reject(new NotConnected(detail));
+    const history = this.histories.get(event.handle);
+    this.histories.delete(event.handle);
+    if (event.error === "NotConnected" || event.error === "ClientClosed") {
+      const error = event.error === "NotConnected" ? new NotConnected(detail) : new ClientClosed(detail);
+      this.acks.get(event.handle)?._onStatusRefused(error);
+      presence?.reject(error);
+      history?.reject(error);
+      if (event.error === "ClientClosed") this.takeSubscribe(event.handle)?.resolve(); // as closeAll does
       return;
     }
     const text = `the server answered: ${detail}`;
     presence?.reject(new ServerErrorReply(text, { code: event.code, topic: presence.topic }));
+    history?.reject(new ServerErrorReply(text, { code: event.code, topic: history.topic }));
     this.takeSubscribe(event.handle)?.reject(new ServerErrorReply(text, { code: event.code }));
     const ack = this.acks.get(event.handle);
     ack?._onRefused(new ServerErrorReply(text, { code: event.code, ackId: ack.id }));

@@ -5,6 +5,7 @@
  */
 
 import type { KspsError } from "./errors.js";
+import type { SubscribedHandler } from "./history.js";
 import type { Message } from "./protocol/types.js";
 import { ClientDefaults } from "./protocol/vocabulary.js";
 import { tokenSubject, type TokenCallback } from "./tokens.js";
@@ -82,6 +83,13 @@ export interface ClientOptions {
   OnJoin?: MemberHandler;
   /** `id` left such a topic (unsubscribed, disconnected, renamed). */
   OnLeave?: MemberHandler;
+  /**
+   * A topic with history was subscribed (spec §14.3), on the first subscribe and on every restore after a
+   * reconnection, before its `Subscribe` resolves: the stream's position, whether the subscribe recovered
+   * from a position (`recovering`) and whether nothing was missed (`recovered`). What it throws goes to
+   * `OnError` as a {@link CallbackError}.
+   */
+  OnSubscribed?: SubscribedHandler;
   /** A connection is registered and its subscriptions restored (the first and every reconnection). */
   OnConnect?: () => void;
   /** Same as `OnConnect` (the original client's name). */

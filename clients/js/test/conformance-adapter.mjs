@@ -39,6 +39,18 @@ function describe(error) {
   return fields;
 }
 
+/** The `message` event of a delivery: `offset` only when the message has one (spec/protocol.md §14.2). */
+function messageEvent(topic, message) {
+  const event = { event: "message", topic, data: message.data ?? null, from: message.from };
+  if (message.offset !== undefined) event.offset = message.offset;
+  return event;
+}
+
+/** `{offset, epoch}` of a command's argument, as given (the client checks it). */
+function position(value) {
+  return value === undefined || value === null ? undefined : value;
+}
+
 function log(...parts) {
   process.stderr.write(`[js-adapter] ${parts.join(" ")}\n`);
 }
@@ -109,6 +121,11 @@ const commands = {
       // -- presence (spec/protocol.md §15)
       OnJoin: (topic, id) => emit({ event: "join", topic, id }),
       OnLeave: (topic, id) => emit({ event: "leave", topic, id }),
+      // -- history (spec/protocol.md §14)
+      OnSubscribed: (topic, info) => emit({
+        event: "subscribed", topic, recovering: info.recovering, recovered: info.recovered,
+        ...(info.position === undefined ? {} : { offset: info.position.offset, epoch: info.position.epoch }),
+      }),
     };
     if (args.token) options.Token = args.token;
     if (Array.isArray(args.tokens) && args.tokens.length > 0) {
@@ -125,10 +142,11 @@ const commands = {
 
   async subscribe(args) {
     const behavior = { behavior: args.behavior ?? "ok", error: args.error };
+    const since = position(args.since);
     await requireClient().Subscribe(args.topic, (message, unsub) => {
-      emit({ event: "message", topic: args.topic, data: message.data ?? null, from: message.from });
+      emit(messageEvent(args.topic, message));
       behave(behavior, unsub);
-    });
+    }, since === undefined ? {} : { since });
     return {};
   },
 
@@ -136,7 +154,7 @@ const commands = {
   async subscribe_join_leave(args) {
     await requireClient().Subscribe(
       args.topic,
-      (message) => emit({ event: "message", topic: args.topic, data: message.data ?? null, from: message.from }),
+      (message) => emit(messageEvent(args.topic, message)),
       { joinLeave: true },
     );
     return {};
@@ -145,6 +163,25 @@ const commands = {
   async presence(args) {
     const info = await requireClient().Presence(args.topic);
     return { count: info.count, ids: info.ids, truncated: info.truncated };
+  },
+
+  // -- history (spec/protocol.md §14)
+  async history(args) {
+    const options = {};
+    if (position(args.since) !== undefined) options.since = args.since;
+    if (args.limit !== undefined && args.limit !== null) options.limit = args.limit;
+    if (args.reverse !== undefined && args.reverse !== null) options.reverse = args.reverse;
+    const page = await requireClient().History(args.topic, options);
+    return {
+      publications: page.publications.map((p) => ({ data: p.data ?? null, from: p.from, offset: p.offset })),
+      offset: page.offset,
+      epoch: page.epoch,
+    };
+  },
+
+  position(args) {
+    const found = requireClient().Position(args.topic);
+    return { position: found === undefined ? null : { offset: found.offset, epoch: found.epoch } };
   },
 
   unsubscribe(args) {

@@ -22,6 +22,13 @@ __all__ = ["ASGIApp", "websocket_route"]
 
 log = logging.getLogger("ksps.asgi")
 
+#: Why an app whose server has `redis_url` but was not started refuses to serve: the cluster (backplane, Redis
+#: history, ID claims) is joined by `Server.start`; serving without it would silently be a lone node.
+NOT_IN_CLUSTER = (
+    "ksps.asgi: the server has redis_url but was not started, so it is not in the cluster (no Redis backplane, "
+    "no Redis history): use ASGIApp(server, listen=True), or await server.start() before serving"
+)
+
 ASGI = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
@@ -61,7 +68,9 @@ class ASGIApp:
     for a route of a framework (`websocket_route`). `fallback`: the ASGI app for every other request
     (default: 404). `listen=True`: the lifespan startup also starts `server`'s own picows listener, and the
     shutdown stops it. Without a lifespan (or with a `fallback`, which gets the lifespan events), call
-    `await app.close()` at shutdown.
+    `await app.close()` at shutdown. A server with `redis_url` joins its cluster when it starts: mounted without
+    being started (no `listen=True`, no `await server.start()`), its lifespan startup fails and upgrades get 503,
+    rather than serving as a lone node.
     """
 
     def __init__(
@@ -84,6 +93,11 @@ class ASGIApp:
         self._closing = False
         self._done = asyncio.Event()
         self._done.set()
+        self._said_not_in_cluster = False
+
+    def _outside_its_cluster(self) -> bool:
+        """The server should be a node of a Redis cluster but was never started (so it joined none)."""
+        return bool(self._core.config.redis_url) and not self._core.listening
 
     @property
     def connections(self) -> int:
@@ -124,6 +138,8 @@ class ASGIApp:
                 try:
                     if self.listen:
                         await self.server.start()
+                    if self._outside_its_cluster():
+                        raise RuntimeError(NOT_IN_CLUSTER)
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
@@ -140,6 +156,12 @@ class ASGIApp:
             return
         if self._closing:
             await _deny(scope, send, Reject(503, "server shutting down"))
+            return
+        if self._outside_its_cluster():  # an ASGI server without lifespan events: refuse, and say why
+            if not self._said_not_in_cluster:
+                self._said_not_in_cluster = True
+                log.error("%s; upgrades are refused with 503", NOT_IN_CLUSTER)
+            await _deny(scope, send, Reject(503, "server not started"))
             return
         core = self._core
         headers = _Headers(scope.get("headers", []))

@@ -387,13 +387,25 @@ var BusClient = (() => {
     ping(rid, token = "") {
       return this.frame(token === "" ? { action: ClientAction.Ping, rid } : { action: ClientAction.Ping, token, rid });
     }
-    /** `joinLeave`: also the topic's join/leave events (spec §15.3). */
-    subscribe(topic, rid, joinLeave = false) {
-      return this.frame(joinLeave ? { action: ClientAction.Subscribe, topic, join_leave: true, rid } : { action: ClientAction.Subscribe, topic, rid });
+    /** `joinLeave`: also the topic's join/leave events (spec §15.3); `since`: recover from there (spec §14.3). */
+    subscribe(topic, rid, joinLeave = false, since) {
+      const frame = { action: ClientAction.Subscribe, topic };
+      if (joinLeave) frame["join_leave"] = true;
+      if (since !== void 0) frame["since"] = { offset: since.offset, epoch: since.epoch };
+      frame["rid"] = rid;
+      return this.frame(frame);
+    }
+    /** A read of a topic's kept publications (spec §14.4): `limit` 0 is valid, `reverse` only when true. */
+    history(topic, rid, since, limit, reverse = false) {
+      const frame = { action: ClientAction.History, topic, rid };
+      if (since !== void 0) frame["since"] = { offset: since.offset, epoch: since.epoch };
+      if (limit !== void 0) frame["limit"] = limit;
+      if (reverse) frame["reverse"] = true;
+      return this.frame(frame);
     }
     /** The members of a topic (spec §15.2). */
     presence(topic, rid) {
-      return this.frame({ action: "presence", topic, rid });
+      return this.frame({ action: ClientAction.Presence, topic, rid });
     }
     unsubscribe(topic, rid) {
       return this.frame({ action: ClientAction.Unsubscribe, topic, rid });
@@ -499,6 +511,7 @@ var BusClient = (() => {
       frame.status = status;
     }
     readPresence(value, frame);
+    readHistory(value, frame);
     const responses = readResponses(value["responses"]);
     if (responses !== void 0) {
       frame.responses = responses;
@@ -517,6 +530,28 @@ var BusClient = (() => {
     if (value["truncated"] === true) {
       frame.truncated = true;
     }
+  }
+  function readHistory(value, frame) {
+    if (isOffset(value["offset"])) {
+      frame.offset = value["offset"];
+    }
+    if (typeof value["epoch"] === "string") {
+      frame.epoch = value["epoch"];
+    }
+    if (typeof value["recovered"] === "boolean") {
+      frame.recovered = value["recovered"];
+    }
+    const publications = value["publications"];
+    if (Array.isArray(publications)) {
+      frame.publications = publications.filter(isObject).map((entry) => ({
+        data: entry["data"] ?? null,
+        from: typeof entry["from"] === "string" ? entry["from"] : "",
+        offset: isOffset(entry["offset"]) ? entry["offset"] : 0
+      }));
+    }
+  }
+  function isOffset(value) {
+    return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
   }
   function readStatus(value) {
     if (!isObject(value)) {
@@ -548,7 +583,7 @@ var BusClient = (() => {
   }
 
   // src/core/inbound.ts
-  var ALL_KINDS = ["subscribe", "restore", "unsubscribe", "status", "presence"];
+  var ALL_KINDS = ["subscribe", "restore", "unsubscribe", "status", "presence", "history"];
   var SUBSCRIBE_KINDS = ["subscribe", "restore"];
   function routeFrame(session, value) {
     let frame;
@@ -587,7 +622,9 @@ var BusClient = (() => {
       case ServerAction.AckResponse:
         return ackResponses(session, frame.ack_id ?? "", Object.values(frame.responses ?? {}), true);
       case ServerAction.Subscribed:
-        return subscribed(session, session.requests.take(frame.rid, SUBSCRIBE_KINDS, frame.topic ?? ""));
+        return subscribed(session, frame, session.requests.take(frame.rid, SUBSCRIBE_KINDS, frame.topic ?? ""));
+      case ServerAction.History:
+        return historyAnswer(session, frame);
       case ServerAction.Unsubscribed: {
         const request = session.requests.take(frame.rid, ["unsubscribe"], frame.topic ?? "");
         return request?.handle ? session.emit({ type: "unsubscribed", handle: request.handle }) : void 0;
@@ -596,7 +633,7 @@ var BusClient = (() => {
         const request = session.requests.take(frame.rid, ["status"], frame.ack_id ?? "");
         return request === void 0 ? void 0 : session.emit({ type: "status", handle: request.handle, status: frame.status ?? {} });
       }
-      case "presence": {
+      case ServerAction.Presence: {
         const request = session.requests.take(frame.rid, ["presence"], frame.topic ?? "");
         return request === void 0 ? void 0 : session.emit({
           type: "presence",
@@ -606,8 +643,8 @@ var BusClient = (() => {
           truncated: frame.truncated === true
         });
       }
-      case "join":
-      case "leave":
+      case ServerAction.Join:
+      case ServerAction.Leave:
         return frame.topic === void 0 || frame.id === void 0 || frame.id === "" || !session.joinLeave.has(frame.topic) ? void 0 : session.emit({ type: frame.action, topic: frame.topic, id: frame.id });
       case ServerAction.Pong:
         if (frame.rid !== void 0 && frame.rid === session.refreshRid) session.refreshRid = "";
@@ -626,7 +663,12 @@ var BusClient = (() => {
     if (ackId !== "" && topic.startsWith(directTopicPrefix(session.options.id))) {
       session.emit({ type: "direct", data: message.data, from: message.from, ...withAck });
     } else if (session.topics.has(topic)) {
-      session.emit({ type: "delivery", topic, data: message.data, from: message.from, ...withAck });
+      const offset = frame.offset;
+      const position = session.positions.get(topic);
+      if (offset !== void 0 && position !== void 0) {
+        session.positions.set(topic, { offset, epoch: position.epoch });
+      }
+      session.emit({ type: "delivery", topic, data: message.data, from: message.from, ...withAck, ...offset === void 0 ? {} : { offset } });
     } else if (ackId !== "") {
       session.send(session.frames.ack(ackId, false, NO_SUBSCRIBER));
     }
@@ -648,7 +690,10 @@ var BusClient = (() => {
       session.endAck(pending.handle);
     }
   }
-  function subscribed(session, request) {
+  function subscribed(session, frame, request) {
+    if (request !== void 0 && session.topics.has(request.key)) {
+      streamPosition(session, frame, request);
+    }
     if (request?.kind === "restore") {
       for (const handle of session.takeWaiting(request.key)) {
         session.emit({ type: "subscribed", handle });
@@ -656,6 +701,34 @@ var BusClient = (() => {
       session.restored();
     } else if (request?.handle) {
       session.emit({ type: "subscribed", handle: request.handle });
+    }
+  }
+  function streamPosition(session, frame, request) {
+    const { offset, epoch } = frame;
+    const position = offset !== void 0 && epoch !== void 0 ? { offset, epoch } : void 0;
+    if (position !== void 0) {
+      session.positions.set(request.key, position);
+    }
+    if (epoch !== void 0 || frame.recovered !== void 0) {
+      session.emit({
+        type: "subscription",
+        topic: request.key,
+        recovering: request.recovering === true,
+        recovered: frame.recovered === true,
+        ...position
+      });
+    }
+  }
+  function historyAnswer(session, frame) {
+    const request = session.requests.take(frame.rid, ["history"], frame.topic ?? "");
+    if (request !== void 0) {
+      session.emit({
+        type: "history",
+        handle: request.handle,
+        publications: frame.publications ?? [],
+        offset: frame.offset ?? 0,
+        epoch: frame.epoch ?? ""
+      });
     }
   }
   function routeError(session, frame) {
@@ -682,6 +755,7 @@ var BusClient = (() => {
     if (request.kind === "subscribe" || request.kind === "restore") {
       session.topics.delete(request.key);
       session.joinLeave.delete(request.key);
+      session.positions.delete(request.key);
     }
     const handles = request.kind === "restore" ? session.takeWaiting(request.key) : [request.handle].filter(Boolean);
     if (request.kind === "restore") {
@@ -702,9 +776,11 @@ var BusClient = (() => {
   function applyIntent(session, input) {
     switch (input.type) {
       case "subscribe":
-        return subscribe(session, input.topic, input.handle ?? "", input.join_leave === true);
+        return subscribe(session, input.topic, input.handle ?? "", input.join_leave === true, input.since);
       case "presence":
         return presence(session, input.topic, input.handle);
+      case "history":
+        return history(session, input);
       case "unsubscribe":
         return unsubscribe(session, input.topic, input.handle ?? "");
       case "publish":
@@ -731,8 +807,11 @@ var BusClient = (() => {
         return refreshToken(session, input.token);
     }
   }
-  function subscribe(session, topic, handle, joinLeave) {
+  function subscribe(session, topic, handle, joinLeave, since) {
     session.topics.add(topic);
+    if (since !== void 0) {
+      session.positions.set(topic, { offset: since.offset, epoch: since.epoch });
+    }
     if (joinLeave) {
       session.joinLeave.add(topic);
     } else {
@@ -743,12 +822,13 @@ var BusClient = (() => {
       return;
     }
     const rid = session.env.newRid();
-    session.requests.add(rid, { kind: "subscribe", key: topic, handle });
-    session.send(session.frames.subscribe(topic, rid, joinLeave));
+    session.requests.add(rid, since === void 0 ? { kind: "subscribe", key: topic, handle } : { kind: "subscribe", key: topic, handle, recovering: true });
+    session.send(session.frames.subscribe(topic, rid, joinLeave, since));
   }
   function unsubscribe(session, topic, handle) {
     const held = session.topics.delete(topic) && session.registered;
     session.joinLeave.delete(topic);
+    session.positions.delete(topic);
     for (const waiting of session.takeWaiting(topic)) {
       session.emit({ type: "subscribed", handle: waiting });
     }
@@ -812,6 +892,15 @@ var BusClient = (() => {
     const rid = session.env.newRid();
     session.requests.add(rid, { kind: "presence", key: topic, handle });
     session.send(session.frames.presence(topic, rid));
+  }
+  function history(session, input) {
+    if (!session.registered) {
+      session.notConnected(input.handle);
+      return;
+    }
+    const rid = session.env.newRid();
+    session.requests.add(rid, { kind: "history", key: input.topic, handle: input.handle });
+    session.send(session.frames.history(input.topic, rid, input.since, input.limit, input.reverse === true));
   }
 
   // src/core/offline-queue.ts
@@ -939,6 +1028,12 @@ var BusClient = (() => {
       /** @internal The topics subscribed with join/leave events (spec §15.3), kept for the restores. */
       this.joinLeave = /* @__PURE__ */ new Set();
       /**
+       * @internal Where each subscribed history topic's stream is (spec §14.2): set by a `subscribe` with
+       * `since` and by each `subscribed` reply with a position, advanced by each delivery's offset; restores
+       * recover from it (spec §14.3). Gone with the topic's unsubscribe or refusal.
+       */
+      this.positions = /* @__PURE__ */ new Map();
+      /**
        * @internal Subscribe handles waiting for the next connection's confirmation of their topic: made
        * offline, or sent on a connection lost before the answer. They settle with the restoring subscribe.
        */
@@ -984,6 +1079,11 @@ var BusClient = (() => {
     get ready() {
       return this.phase === "ready";
     }
+    /** The remembered position of a subscribed history topic (a copy), or undefined (spec §14.2). */
+    position(topic) {
+      const position = this.positions.get(topic);
+      return position === void 0 ? void 0 : { offset: position.offset, epoch: position.epoch };
+    }
     /** Takes one input at time `now`; returns what the driver must do, in order. */
     handle(input, now) {
       this.now = now;
@@ -997,12 +1097,13 @@ var BusClient = (() => {
     }
     /** Closed for good: what still names a handle is answered at once, the rest is ignored. */
     afterClose(input) {
-      if (input.type === "subscribe" || input.type === "presence") {
+      if (input.type === "subscribe" || input.type === "presence" || input.type === "history") {
         if (input.handle) {
           this.detail = "the client is closed";
           this.emit({ type: "refused", handle: input.handle, error: "ClientClosed", code: "" });
         }
       } else if (input.type === "unsubscribe") {
+        this.positions.delete(input.topic);
         if (input.handle) this.emit({ type: "unsubscribed", handle: input.handle });
       } else if (input.type === "publish_with_ack" || input.type === "publish_to_id_with_ack") {
         this.emit({ type: "ack_done", handle: input.handle });
@@ -1059,9 +1160,10 @@ var BusClient = (() => {
       this.phase = "restoring";
       for (const topic of this.topics) {
         const rid = this.env.newRid();
-        this.requests.add(rid, { kind: "restore", key: topic, handle: "" });
+        const since = this.positions.get(topic);
+        this.requests.add(rid, since === void 0 ? { kind: "restore", key: topic, handle: "" } : { kind: "restore", key: topic, handle: "", recovering: true });
         this.restoring += 1;
-        this.send(this.frames.subscribe(topic, rid, this.joinLeave.has(topic)));
+        this.send(this.frames.subscribe(topic, rid, this.joinLeave.has(topic), since));
       }
       if (this.restoring === 0) {
         this.becomeReady();
@@ -1153,7 +1255,7 @@ var BusClient = (() => {
           this.wait(request.key, request.handle);
         } else if (request.kind === "unsubscribe") {
           this.emit({ type: "unsubscribed", handle: request.handle });
-        } else if (request.kind === "status" || request.kind === "presence") {
+        } else if (request.kind === "status" || request.kind === "presence" || request.kind === "history") {
           this.notConnected(request.handle);
         }
       }
@@ -1680,6 +1782,7 @@ var BusClient = (() => {
     constructor() {
       this.subscribes = /* @__PURE__ */ new Map();
       this.presences = /* @__PURE__ */ new Map();
+      this.histories = /* @__PURE__ */ new Map();
       this.acks = /* @__PURE__ */ new Map();
       this.counter = 0;
     }
@@ -1697,6 +1800,9 @@ var BusClient = (() => {
     }
     addPresence(handle, pending) {
       this.presences.set(handle, pending);
+    }
+    addHistory(handle, pending) {
+      this.histories.set(handle, pending);
     }
     addAck(handle, ack) {
       this.acks.set(handle, ack);
@@ -1724,6 +1830,12 @@ var BusClient = (() => {
           this.presences.delete(event.handle);
           return;
         }
+        case "history": {
+          const { publications, offset, epoch } = event;
+          this.histories.get(event.handle)?.resolve({ publications: publications.map((entry) => ({ ...entry })), offset, epoch });
+          this.histories.delete(event.handle);
+          return;
+        }
         case "ack_done": {
           const ack = this.acks.get(event.handle);
           this.acks.delete(event.handle);
@@ -1749,17 +1861,27 @@ var BusClient = (() => {
         pending.reject(new NotConnected("the client was closed before the server answered"));
       }
       this.presences.clear();
+      for (const pending of this.histories.values()) {
+        pending.reject(new ClientClosed("the client was closed before the server answered"));
+      }
+      this.histories.clear();
     }
     refused(event, detail) {
       const presence2 = this.presences.get(event.handle);
       this.presences.delete(event.handle);
-      if (event.error === "NotConnected") {
-        this.acks.get(event.handle)?._onStatusRefused(new NotConnected(detail));
-        presence2?.reject(new NotConnected(detail));
+      const history2 = this.histories.get(event.handle);
+      this.histories.delete(event.handle);
+      if (event.error === "NotConnected" || event.error === "ClientClosed") {
+        const error = event.error === "NotConnected" ? new NotConnected(detail) : new ClientClosed(detail);
+        this.acks.get(event.handle)?._onStatusRefused(error);
+        presence2?.reject(error);
+        history2?.reject(error);
+        if (event.error === "ClientClosed") this.takeSubscribe(event.handle)?.resolve();
         return;
       }
       const text = `the server answered: ${detail}`;
       presence2?.reject(new ServerErrorReply(text, { code: event.code, topic: presence2.topic }));
+      history2?.reject(new ServerErrorReply(text, { code: event.code, topic: history2.topic }));
       this.takeSubscribe(event.handle)?.reject(new ServerErrorReply(text, { code: event.code }));
       const ack = this.acks.get(event.handle);
       ack?._onRefused(new ServerErrorReply(text, { code: event.code, ackId: ack.id }));
@@ -1770,6 +1892,59 @@ var BusClient = (() => {
       return pending;
     }
   };
+
+  // src/history.ts
+  function checkPosition(what, value) {
+    if (value === void 0) {
+      return void 0;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new TypeError(`${what} must be a stream position {offset, epoch}, got ${describe(value)}`);
+    }
+    const { offset, epoch } = value;
+    if (!isCount(offset)) {
+      throw new TypeError(`${what}.offset must be an integer >= 0, got ${describe(offset)}`);
+    }
+    if (typeof epoch !== "string") {
+      throw new TypeError(`${what}.epoch must be a string, got ${describe(epoch)}`);
+    }
+    return { offset, epoch };
+  }
+  function checkHistoryOptions(value) {
+    if (value === void 0) {
+      return {};
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new TypeError(`the History options must be an object {since, limit, reverse}, got ${describe(value)}`);
+    }
+    const options = value;
+    const checked = {};
+    const since = checkPosition("since", options["since"]);
+    if (since !== void 0) checked.since = since;
+    const limit = options["limit"];
+    if (limit !== void 0) {
+      if (!isCount(limit)) {
+        throw new TypeError(`limit must be an integer >= 0, got ${describe(limit)}`);
+      }
+      checked.limit = limit;
+    }
+    const reverse = options["reverse"];
+    if (reverse !== void 0) {
+      if (typeof reverse !== "boolean") {
+        throw new TypeError(`reverse must be a boolean, got ${describe(reverse)}`);
+      }
+      checked.reverse = reverse;
+    }
+    return checked;
+  }
+  function isCount(value) {
+    return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+  }
+  function describe(value) {
+    if (typeof value === "string") return JSON.stringify(value);
+    if (value === null || typeof value !== "object") return String(value);
+    return Array.isArray(value) ? "an array" : "an object";
+  }
 
   // src/options.ts
   function defaultClientId() {
@@ -1998,7 +2173,7 @@ var BusClient = (() => {
       this.ackCounter = 0;
       this.options = options;
       this.events = new ClientEvents(raw);
-      this.hooks = { OnJoin: raw.OnJoin, OnLeave: raw.OnLeave };
+      this.hooks = { OnJoin: raw.OnJoin, OnLeave: raw.OnLeave, OnSubscribed: raw.OnSubscribed };
       this.driver = new SessionDriver(
         options,
         opener,
@@ -2049,10 +2224,11 @@ var BusClient = (() => {
       return this.driver.core.ready;
     }
     /**
-     * Subscribes to a topic: `callback({data, from}, unsub)` runs for each publication. Subscribing again
-     * to the same topic replaces the callback. Works while offline too: the subscription is made on the
+     * Subscribes to a topic: `callback({data, from, offset?}, unsub)` runs for each publication. Subscribing
+     * again to the same topic replaces the callback. Works while offline too: the subscription is made on the
      * next connection. Returns the function that ends the subscription; awaiting it waits for the server's
      * `subscribed` and throws {@link ServerErrorReply} when the server refused it (see {@link SubscribeResult}).
+     * On a topic with history, `since` recovers what was published after that position (spec §14.3).
      */
     Subscribe(topic, callback, options = {}) {
       this.checkOpen();
@@ -2060,6 +2236,7 @@ var BusClient = (() => {
       if (typeof callback !== "function") {
         throw new TypeError("the callback must be a function");
       }
+      const { joinLeave, since } = checkSubscribeOptions(options);
       const subscription = new Subscription(topic, callback, (ended) => this.endSubscription(ended));
       this.subscriptions.add(subscription);
       const unsub = () => subscription.unsub();
@@ -2086,7 +2263,7 @@ var BusClient = (() => {
       confirmed.catch(() => {
       });
       const offline = !this.driver.core.registered;
-      this.driver.input({ type: "subscribe", topic, handle, join_leave: options.joinLeave === true });
+      this.driver.input(since === void 0 ? { type: "subscribe", topic, handle, join_leave: joinLeave } : { type: "subscribe", topic, handle, join_leave: joinLeave, since });
       if (offline) {
         this.handles.resolveNow(handle);
       }
@@ -2109,6 +2286,39 @@ var BusClient = (() => {
       const answer = new Promise((resolve, reject) => this.handles.addPresence(handle, { topic, resolve, reject }));
       this.driver.input({ type: "presence", topic, handle });
       return answer;
+    }
+    /**
+     * Reads the publications a topic with history still keeps (spec §14.4): `{publications, offset, epoch}`,
+     * each publication `{data, from, offset}`. Without `since` the oldest kept first (newest first with
+     * `reverse`); with `since` those after it (before it with `reverse`: paging backwards); at most `limit`
+     * (0: only the position). Rejects with {@link ServerErrorReply} `code` `"no_history"` for a topic
+     * without history, `"forbidden"` without the history permission, with {@link NotConnected} while
+     * disconnected. Throws a `TypeError` for an argument of the wrong type, before sending anything.
+     */
+    History(topic, options = {}) {
+      this.checkOpen();
+      checkName("topic", topic);
+      const { since, limit, reverse } = checkHistoryOptions(options);
+      const handle = this.handles.newHandle("h");
+      const answer = new Promise((resolve, reject) => this.handles.addHistory(handle, { topic, resolve, reject }));
+      this.driver.input({
+        type: "history",
+        topic,
+        handle,
+        ...since === void 0 ? {} : { since },
+        ...limit === void 0 ? {} : { limit },
+        ...reverse === true ? { reverse } : {}
+      });
+      return answer;
+    }
+    /**
+     * The position the client remembers for a subscribed topic with history (spec §14.2): the epoch of its
+     * last `subscribed` and the offset of the latest publication received since; undefined for a topic not
+     * subscribed or without history. This is where the next reconnection recovers from.
+     */
+    Position(topic) {
+      checkName("topic", topic);
+      return this.driver.core.position(topic);
     }
     /** Ends the topic's subscription; its callback stops at once (spec §4.1). */
     Unsubscribe(topic) {
@@ -2201,8 +2411,13 @@ var BusClient = (() => {
           return this.events.emit("connect");
         case "disconnected":
           return this.events.emit("disconnect", event.code, event.reason);
-        case "delivery":
-          return this.deliver(this.subscriptions.get(event.topic), { data: event.data, from: event.from }, event.ack_id);
+        case "delivery": {
+          const message = { data: event.data, from: event.from };
+          if (event.offset !== void 0) message.offset = event.offset;
+          return this.deliver(this.subscriptions.get(event.topic), message, event.ack_id);
+        }
+        case "subscription":
+          return this.subscribed(event);
         case "direct":
           return this.deliver(this.subscriptions.idHandler, { data: event.data, from: event.from }, event.ack_id);
         case "error":
@@ -2220,6 +2435,15 @@ var BusClient = (() => {
           return this.member(event.type === "join" ? this.hooks.OnJoin : this.hooks.OnLeave, event.topic, event.id);
         default:
           return this.handles.handleEvent(event, cause, detail);
+      }
+    }
+    /** OnSubscribed (spec §14.3) for a history-aware `subscribed`; what the hook throws goes to OnError. */
+    subscribed(event) {
+      const { topic, recovering, recovered, offset, epoch } = event;
+      try {
+        this.hooks.OnSubscribed?.(topic, offset !== void 0 && epoch !== void 0 ? { position: { offset, epoch }, recovering, recovered } : { recovering, recovered });
+      } catch (error) {
+        this.reportError(new CallbackError(topic, error));
       }
     }
     /** OnJoin/OnLeave (spec §15.3); what the hook throws goes to OnError. */
@@ -2305,6 +2529,16 @@ var BusClient = (() => {
       throw new TypeError(`the ${what} must be a non-empty string`);
     }
   }
+  function checkSubscribeOptions(options) {
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      throw new TypeError("the Subscribe options must be an object {joinLeave, since}");
+    }
+    const { joinLeave, since } = options;
+    if (joinLeave !== void 0 && typeof joinLeave !== "boolean") {
+      throw new TypeError(`joinLeave must be a boolean, got ${typeof joinLeave}`);
+    }
+    return { joinLeave: joinLeave === true, since: checkPosition("since", since) };
+  }
   function checkTimeout(timeoutMs) {
     if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
       throw new RangeError(`the timeout must be a number of ms >= 0, got ${String(timeoutMs)}`);
@@ -2315,6 +2549,8 @@ var BusClient = (() => {
     subscribe: Client.prototype.Subscribe,
     unsubscribe: Client.prototype.Unsubscribe,
     presence: Client.prototype.Presence,
+    history: Client.prototype.History,
+    position: Client.prototype.Position,
     publish: Client.prototype.Publish,
     publishToId: Client.prototype.PublishToID,
     publishToID: Client.prototype.PublishToID,

@@ -54,7 +54,9 @@ func (a *adapter) connect(raw json.RawMessage) (any, error) {
 		// -- presence (spec/protocol.md §15)
 		OnJoin:  func(topic, id string) { a.emit(map[string]any{"event": "join", "topic": topic, "id": id}) },
 		OnLeave: func(topic, id string) { a.emit(map[string]any{"event": "leave", "topic": topic, "id": id}) },
-		Token:   args.Token,
+		// -- history (spec/protocol.md §14)
+		OnSubscribed: a.onSubscribed,
+		Token:        args.Token,
 	}
 	if len(args.Tokens) > 0 {
 		var handed atomic.Int64
@@ -109,9 +111,10 @@ func (a *adapter) setOnID(raw json.RawMessage) (any, error) {
 
 func (a *adapter) subscribe(raw json.RawMessage) (any, error) {
 	var args struct {
-		Topic    string `json:"topic"`
-		Behavior string `json:"behavior"`
-		Error    string `json:"error"`
+		Topic    string       `json:"topic"`
+		Behavior string       `json:"behavior"`
+		Error    string       `json:"error"`
+		Since    *positionArg `json:"since"`
 	}
 	if err := json.Unmarshal(raw, &args); err != nil {
 		return nil, err
@@ -122,8 +125,9 @@ func (a *adapter) subscribe(raw json.RawMessage) (any, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), ksps.DefaultRequestTimeout)
 	defer cancel()
-	_, err = client.SubscribeContext(ctx, args.Topic, func(msg ksps.Message, unsubscribe func()) {
-		a.emit(map[string]any{"event": "message", "topic": args.Topic, "data": msg.Data, "from": msg.From})
+	opts := ksps.SubscribeOptions{Since: args.Since.position()}
+	_, err = client.SubscribeWithOptions(ctx, args.Topic, opts, func(msg ksps.Message, unsubscribe func()) {
+		a.emit(messageEvent(args.Topic, msg))
 		switch args.Behavior {
 		case "raise":
 			panic(errors.New(args.Error))

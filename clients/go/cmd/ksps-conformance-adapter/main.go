@@ -66,10 +66,12 @@ func newAdapter(out io.Writer) *adapter {
 		"publish_to_id_with_ack": a.publishToIDWithAck,
 		"ack_cancel":             a.ackCancel,
 		"set_on_id":              a.setOnID,
+		"position":               a.position,
 	}
 	a.blocking = map[string]handler{
 		"connect":          a.connect,
 		"presence":         a.presence,
+		"history":          a.history,
 		"ack_wait":         a.ackWait,
 		"ack_wait_any":     a.ackWaitAny,
 		"ack_status":       a.ackStatus,

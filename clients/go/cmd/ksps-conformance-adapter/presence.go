@@ -24,7 +24,7 @@ func (a *adapter) subscribeJoinLeave(raw json.RawMessage) (any, error) {
 	defer cancel()
 	opts := ksps.SubscribeOptions{JoinLeave: true}
 	_, err = client.SubscribeWithOptions(ctx, args.Topic, opts, func(msg ksps.Message, _ func()) {
-		a.emit(map[string]any{"event": "message", "topic": args.Topic, "data": msg.Data, "from": msg.From})
+		a.emit(messageEvent(args.Topic, msg))
 	})
 	if err != nil {
 		return nil, err

@@ -5,7 +5,7 @@
  */
 
 import { ClientAction } from "../protocol/actions.js";
-import type { Frame } from "./types.js";
+import type { Frame, StreamPosition } from "./types.js";
 
 /** Builds the frames of one client. */
 export class FrameBuilder {
@@ -16,14 +16,27 @@ export class FrameBuilder {
     return this.frame(token === "" ? { action: ClientAction.Ping, rid } : { action: ClientAction.Ping, token, rid });
   }
 
-  /** `joinLeave`: also the topic's join/leave events (spec §15.3). */
-  subscribe(topic: string, rid: string, joinLeave = false): Frame {
-    return this.frame(joinLeave ? { action: ClientAction.Subscribe, topic, join_leave: true, rid } : { action: ClientAction.Subscribe, topic, rid });
+  /** `joinLeave`: also the topic's join/leave events (spec §15.3); `since`: recover from there (spec §14.3). */
+  subscribe(topic: string, rid: string, joinLeave = false, since?: StreamPosition): Frame {
+    const frame: Frame = { action: ClientAction.Subscribe, topic };
+    if (joinLeave) frame["join_leave"] = true;
+    if (since !== undefined) frame["since"] = { offset: since.offset, epoch: since.epoch };
+    frame["rid"] = rid;
+    return this.frame(frame);
+  }
+
+  /** A read of a topic's kept publications (spec §14.4): `limit` 0 is valid, `reverse` only when true. */
+  history(topic: string, rid: string, since?: StreamPosition, limit?: number, reverse = false): Frame {
+    const frame: Frame = { action: ClientAction.History, topic, rid };
+    if (since !== undefined) frame["since"] = { offset: since.offset, epoch: since.epoch };
+    if (limit !== undefined) frame["limit"] = limit;
+    if (reverse) frame["reverse"] = true;
+    return this.frame(frame);
   }
 
   /** The members of a topic (spec §15.2). */
   presence(topic: string, rid: string): Frame {
-    return this.frame({ action: "presence", topic, rid });
+    return this.frame({ action: ClientAction.Presence, topic, rid });
   }
 
   unsubscribe(topic: string, rid: string): Frame {

@@ -11,7 +11,7 @@ import type { PendingRequest, RequestKind } from "./requests.js";
 import type { ClientSession } from "./session.js";
 import type { CoreEvent } from "./types.js";
 
-const ALL_KINDS: readonly RequestKind[] = ["subscribe", "restore", "unsubscribe", "status", "presence"];
+const ALL_KINDS: readonly RequestKind[] = ["subscribe", "restore", "unsubscribe", "status", "presence", "history"];
 const SUBSCRIBE_KINDS: readonly RequestKind[] = ["subscribe", "restore"];
 
 /** Routes one frame (a parsed JSON value). A malformed one is reported; the connection goes on. */
@@ -55,7 +55,9 @@ function route(session: ClientSession, frame: ServerFrame): void {
     case ServerAction.AckResponse:
       return ackResponses(session, frame.ack_id ?? "", Object.values(frame.responses ?? {}), true);
     case ServerAction.Subscribed:
-      return subscribed(session, session.requests.take(frame.rid, SUBSCRIBE_KINDS, frame.topic ?? ""));
+      return subscribed(session, frame, session.requests.take(frame.rid, SUBSCRIBE_KINDS, frame.topic ?? ""));
+    case ServerAction.History:
+      return historyAnswer(session, frame);
     case ServerAction.Unsubscribed: {
       const request = session.requests.take(frame.rid, ["unsubscribe"], frame.topic ?? "");
       return request?.handle ? session.emit({ type: "unsubscribed", handle: request.handle }) : undefined;
@@ -64,14 +66,14 @@ function route(session: ClientSession, frame: ServerFrame): void {
       const request = session.requests.take(frame.rid, ["status"], frame.ack_id ?? "");
       return request === undefined ? undefined : session.emit({ type: "status", handle: request.handle, status: frame.status ?? {} });
     }
-    case "presence": {
+    case ServerAction.Presence: {
       const request = session.requests.take(frame.rid, ["presence"], frame.topic ?? "");
       return request === undefined ? undefined : session.emit({
         type: "presence", handle: request.handle, count: frame.count ?? 0, ids: frame.ids ?? [], truncated: frame.truncated === true,
       });
     }
-    case "join":
-    case "leave":
+    case ServerAction.Join:
+    case ServerAction.Leave:
       // A member of a topic subscribed with join_leave came or went (spec §15.3); events of a topic
       // subscribed without it, or no longer subscribed (late frames), are dropped (spec/traces join-leave-restored).
       return frame.topic === undefined || frame.id === undefined || frame.id === "" || !session.joinLeave.has(frame.topic)
@@ -96,7 +98,14 @@ function deliver(session: ClientSession, frame: ServerFrame): void {
     // A direct message with acknowledgement, for the OnId handler (spec §6.4).
     session.emit({ type: "direct", data: message.data, from: message.from, ...withAck });
   } else if (session.topics.has(topic)) {
-    session.emit({ type: "delivery", topic, data: message.data, from: message.from, ...withAck });
+    const offset = frame.offset;
+    const position = session.positions.get(topic);
+    if (offset !== undefined && position !== undefined) {
+      // The latest, not the highest: a new epoch restarts at 1. No dedup by offset either: the server
+      // sends no duplicate at a recovery's seam (spec §14.3).
+      session.positions.set(topic, { offset, epoch: position.epoch });
+    }
+    session.emit({ type: "delivery", topic, data: message.data, from: message.from, ...withAck, ...(offset === undefined ? {} : { offset }) });
   } else if (ackId !== "") {
     session.send(session.frames.ack(ackId, false, NO_SUBSCRIBER)); // spec §6.1
   }
@@ -120,7 +129,10 @@ function ackResponses(session: ClientSession, ackId: string, responses: { client
   }
 }
 
-function subscribed(session: ClientSession, request: PendingRequest | undefined): void {
+function subscribed(session: ClientSession, frame: ServerFrame, request: PendingRequest | undefined): void {
+  if (request !== undefined && session.topics.has(request.key)) {
+    streamPosition(session, frame, request);
+  }
   if (request?.kind === "restore") {
     for (const handle of session.takeWaiting(request.key)) {
       session.emit({ type: "subscribed", handle });
@@ -128,6 +140,36 @@ function subscribed(session: ClientSession, request: PendingRequest | undefined)
     session.restored();
   } else if (request?.handle) {
     session.emit({ type: "subscribed", handle: request.handle });
+  }
+}
+
+/**
+ * The history side of a `subscribed` reply (spec §14.2-§14.3): its position becomes the topic's (a reply
+ * without one, e.g. Redis unreachable, keeps the old one, so the next restore still tries to recover), and
+ * a history-aware reply (with `epoch` or `recovered`) is reported as a `subscription` event, before the
+ * handles it confirms.
+ */
+function streamPosition(session: ClientSession, frame: ServerFrame, request: PendingRequest): void {
+  const { offset, epoch } = frame;
+  const position = offset !== undefined && epoch !== undefined ? { offset, epoch } : undefined;
+  if (position !== undefined) {
+    session.positions.set(request.key, position);
+  }
+  if (epoch !== undefined || frame.recovered !== undefined) {
+    session.emit({
+      type: "subscription", topic: request.key, recovering: request.recovering === true, recovered: frame.recovered === true,
+      ...position,
+    });
+  }
+}
+
+/** The answer to a `history` read (spec §14.4), matched by `rid` (else by topic). */
+function historyAnswer(session: ClientSession, frame: ServerFrame): void {
+  const request = session.requests.take(frame.rid, ["history"], frame.topic ?? "");
+  if (request !== undefined) {
+    session.emit({
+      type: "history", handle: request.handle, publications: frame.publications ?? [], offset: frame.offset ?? 0, epoch: frame.epoch ?? "",
+    });
   }
 }
 
@@ -157,6 +199,7 @@ function refused(session: ClientSession, request: PendingRequest, code: string, 
   if (request.kind === "subscribe" || request.kind === "restore") {
     session.topics.delete(request.key); // a refused subscription is not kept (spec §10.4)
     session.joinLeave.delete(request.key);
+    session.positions.delete(request.key);
   }
   // A subscription the server now refuses on restore (spec §10) is dropped; the restore goes on (and may
   // end: connected), then the refusal is reported: to the Subscribe calls waiting for it, else to OnError.

@@ -6,15 +6,16 @@
 
 import { ACK_GRACE_MS } from "./ack-state.js";
 import type { ClientSession } from "./session.js";
-import type { Frame, Input } from "./types.js";
+import type { Frame, Input, StreamPosition } from "./types.js";
 
 type Intent = Exclude<Input, { type: "start" | "opened" | "frame" | "lost" | "timer" | "close" }>;
 
 /** Applies one intent to `session`; its outputs go to `session.out`. */
 export function applyIntent(session: ClientSession, input: Intent): void {
   switch (input.type) {
-    case "subscribe": return subscribe(session, input.topic, input.handle ?? "", input.join_leave === true);
+    case "subscribe": return subscribe(session, input.topic, input.handle ?? "", input.join_leave === true, input.since);
     case "presence": return presence(session, input.topic, input.handle);
+    case "history": return history(session, input);
     case "unsubscribe": return unsubscribe(session, input.topic, input.handle ?? "");
     case "publish": return sendOrQueue(session, session.frames.publish(input.topic, input.data));
     case "publish_to_id": return sendOrQueue(session, session.frames.direct(input.to, input.data));
@@ -35,8 +36,12 @@ export function applyIntent(session: ClientSession, input: Intent): void {
   }
 }
 
-function subscribe(session: ClientSession, topic: string, handle: string, joinLeave: boolean): void {
+function subscribe(session: ClientSession, topic: string, handle: string, joinLeave: boolean, since?: StreamPosition): void {
   session.topics.add(topic);
+  if (since !== undefined) {
+    // Remembered before the frame is built: an offline subscribe recovers from it on the next connection.
+    session.positions.set(topic, { offset: since.offset, epoch: since.epoch });
+  }
   if (joinLeave) {
     session.joinLeave.add(topic);
   } else {
@@ -47,15 +52,18 @@ function subscribe(session: ClientSession, topic: string, handle: string, joinLe
     session.wait(topic, handle);
     return;
   }
+  // `since` only when the intent carries it: re-subscribing a subscribed topic from its remembered
+  // position would deliver a publication in flight twice (the server guarantees none at the seam of a recovery it was asked for, spec §14.3).
   const rid = session.env.newRid();
-  session.requests.add(rid, { kind: "subscribe", key: topic, handle });
-  session.send(session.frames.subscribe(topic, rid, joinLeave));
+  session.requests.add(rid, since === undefined ? { kind: "subscribe", key: topic, handle } : { kind: "subscribe", key: topic, handle, recovering: true });
+  session.send(session.frames.subscribe(topic, rid, joinLeave, since));
 }
 
 /** Forgets a topic; asks the server only when it holds it (registered and subscribed), else at once. */
 function unsubscribe(session: ClientSession, topic: string, handle: string): void {
   const held = session.topics.delete(topic) && session.registered;
   session.joinLeave.delete(topic);
+  session.positions.delete(topic); // a later subscribe starts afresh, not from where this one was
   for (const waiting of session.takeWaiting(topic)) {
     session.emit({ type: "subscribed", handle: waiting }); // made, then ended, while offline
   }
@@ -129,4 +137,16 @@ function presence(session: ClientSession, topic: string, handle: string): void {
   const rid = session.env.newRid();
   session.requests.add(rid, { kind: "presence", key: topic, handle });
   session.send(session.frames.presence(topic, rid));
+}
+
+/** Reads a topic's kept publications (spec §14.4): like `presence`, refused NotConnected when not
+ * registered (never queued: the answer is about now). */
+function history(session: ClientSession, input: Extract<Input, { type: "history" }>): void {
+  if (!session.registered) {
+    session.notConnected(input.handle);
+    return;
+  }
+  const rid = session.env.newRid();
+  session.requests.add(rid, { kind: "history", key: input.topic, handle: input.handle });
+  session.send(session.frames.history(input.topic, rid, input.since, input.limit, input.reverse === true));
 }

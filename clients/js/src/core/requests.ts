@@ -5,15 +5,17 @@
  */
 
 /** Why a request was sent: the reply's meaning depends on it. */
-export type RequestKind = "subscribe" | "restore" | "unsubscribe" | "status" | "presence";
+export type RequestKind = "subscribe" | "restore" | "unsubscribe" | "status" | "presence" | "history";
 
 /** One request waiting for its reply. */
 export interface PendingRequest {
   readonly kind: RequestKind;
-  /** The topic (subscribe, restore, unsubscribe, presence) or the client ack ID (status). */
+  /** The topic (subscribe, restore, unsubscribe, presence, history) or the client ack ID (status). */
   readonly key: string;
   /** The handle named by the intent, "" when none (a restoring subscribe). */
   readonly handle: string;
+  /** A subscribe or restore whose frame carried `since` (spec §14.3): its reply is a recovery's. */
+  readonly recovering?: boolean;
 }
 
 /** The pending requests of one connection. */

@@ -20,7 +20,7 @@ import { routeFrame } from "./inbound.js";
 import { applyIntent } from "./intents.js";
 import { OfflineQueue } from "./offline-queue.js";
 import { RequestTable } from "./requests.js";
-import type { CoreEvent, Frame, Input, Output, SessionEnvironment, SessionOptions } from "./types.js";
+import type { CoreEvent, Frame, Input, Output, SessionEnvironment, SessionOptions, StreamPosition } from "./types.js";
 import { closeDecision } from "./close-codes.js";
 
 type Phase = "idle" | "connecting" | "registering" | "restoring" | "ready" | "waiting" | "closed";
@@ -34,6 +34,12 @@ export class ClientSession {
   /** @internal */ readonly topics = new Set<string>();
   /** @internal The topics subscribed with join/leave events (spec §15.3), kept for the restores. */
   readonly joinLeave = new Set<string>();
+  /**
+   * @internal Where each subscribed history topic's stream is (spec §14.2): set by a `subscribe` with
+   * `since` and by each `subscribed` reply with a position, advanced by each delivery's offset; restores
+   * recover from it (spec §14.3). Gone with the topic's unsubscribe or refusal.
+   */
+  readonly positions = new Map<string, StreamPosition>();
   /**
    * @internal Subscribe handles waiting for the next connection's confirmation of their topic: made
    * offline, or sent on a connection lost before the answer. They settle with the restoring subscribe.
@@ -84,6 +90,12 @@ export class ClientSession {
     return this.phase === "ready";
   }
 
+  /** The remembered position of a subscribed history topic (a copy), or undefined (spec §14.2). */
+  position(topic: string): StreamPosition | undefined {
+    const position = this.positions.get(topic);
+    return position === undefined ? undefined : { offset: position.offset, epoch: position.epoch };
+  }
+
   /** Takes one input at time `now`; returns what the driver must do, in order. */
   handle(input: Input, now: number): Output[] {
     this.now = now;
@@ -98,12 +110,13 @@ export class ClientSession {
 
   /** Closed for good: what still names a handle is answered at once, the rest is ignored. */
   private afterClose(input: Input): void {
-    if (input.type === "subscribe" || input.type === "presence") {
+    if (input.type === "subscribe" || input.type === "presence" || input.type === "history") {
       if (input.handle) {
         this.detail = "the client is closed";
         this.emit({ type: "refused", handle: input.handle, error: "ClientClosed", code: "" });
       }
     } else if (input.type === "unsubscribe") {
+      this.positions.delete(input.topic);
       if (input.handle) this.emit({ type: "unsubscribed", handle: input.handle });
     } else if (input.type === "publish_with_ack" || input.type === "publish_to_id_with_ack") {
       this.emit({ type: "ack_done", handle: input.handle });
@@ -162,9 +175,11 @@ export class ClientSession {
     this.phase = "restoring";
     for (const topic of this.topics) {
       const rid = this.env.newRid();
-      this.requests.add(rid, { kind: "restore", key: topic, handle: "" });
+      // A topic with a remembered position recovers what it missed while away (spec §14.3).
+      const since = this.positions.get(topic);
+      this.requests.add(rid, since === undefined ? { kind: "restore", key: topic, handle: "" } : { kind: "restore", key: topic, handle: "", recovering: true });
       this.restoring += 1;
-      this.send(this.frames.subscribe(topic, rid, this.joinLeave.has(topic)));
+      this.send(this.frames.subscribe(topic, rid, this.joinLeave.has(topic), since));
     }
     if (this.restoring === 0) {
       this.becomeReady();
@@ -261,7 +276,7 @@ export class ClientSession {
         this.wait(request.key, request.handle); // restored, and confirmed, on the next connection
       } else if (request.kind === "unsubscribe") {
         this.emit({ type: "unsubscribed", handle: request.handle });
-      } else if (request.kind === "status" || request.kind === "presence") {
+      } else if (request.kind === "status" || request.kind === "presence" || request.kind === "history") {
         this.notConnected(request.handle);
       }
     }

@@ -8,6 +8,22 @@
 /** A JSON object as it travels on the wire. */
 export type Frame = Record<string, unknown>;
 
+/**
+ * A place in a history topic's stream (spec §14.2): the offset of a publication (0 before the first) and
+ * the epoch it belongs to; offsets compare only within one epoch.
+ */
+export interface StreamPosition {
+  offset: number;
+  epoch: string;
+}
+
+/** One kept publication of a `history` answer (spec §14.4). */
+export interface HistoryPublication {
+  data: unknown;
+  from: string;
+  offset: number;
+}
+
 /** What the driver (or the application, through the driver) tells the core. */
 export type Input =
   /** Connect for the first time. */
@@ -22,10 +38,18 @@ export type Input =
   | { type: "timer" }
   /** The application closes the client for good. */
   | { type: "close" }
-  /** `join_leave`: also the topic's join/leave events (spec §15.3). */
-  | { type: "subscribe"; topic: string; handle?: string; join_leave?: boolean }
+  /**
+   * `join_leave`: also the topic's join/leave events (spec §15.3). `since`: recover from that position
+   * (spec §14.3); it becomes the topic's remembered position and goes on this frame and on every restore.
+   */
+  | { type: "subscribe"; topic: string; handle?: string; join_leave?: boolean; since?: StreamPosition }
   /** The members of a topic (spec §15.2); answered by a `presence` event or refused. */
   | { type: "presence"; topic: string; handle: string }
+  /**
+   * Reads a topic's kept publications (spec §14.4); answered by a `history` event or refused. `limit` 0
+   * asks for the position only; `reverse` only when true goes on the frame.
+   */
+  | { type: "history"; topic: string; handle: string; since?: StreamPosition; limit?: number; reverse?: boolean }
   | { type: "unsubscribe"; topic: string; handle?: string }
   | { type: "publish"; topic: string; data: unknown }
   | { type: "publish_to_id"; to: string; data: unknown }
@@ -46,7 +70,8 @@ export type CoreEvent =
   | { type: "connected" }
   | { type: "disconnected"; code: number | null; reason: string | null }
   | { type: "closed" }
-  | { type: "delivery"; topic: string; data: unknown; from: string; ack_id?: string }
+  /** `offset`: the publication's offset on a history topic (spec §14.2), when the frame had one. */
+  | { type: "delivery"; topic: string; data: unknown; from: string; ack_id?: string; offset?: number }
   | { type: "direct"; data: unknown; from: string; ack_id?: string }
   | { type: "subscribed"; handle: string }
   | { type: "unsubscribed"; handle: string }
@@ -56,6 +81,14 @@ export type CoreEvent =
   | { type: "ack_done"; handle: string }
   | { type: "status"; handle: string; status: Record<string, boolean> }
   | { type: "presence"; handle: string; count: number; ids: string[]; truncated: boolean }
+  /**
+   * A history-aware `subscribed` reply (it had `epoch` or `recovered`, spec §14.3) for a subscribed topic,
+   * first subscribe or restore, before its `subscribed` handle event. `recovering`: the frame carried
+   * `since`; `recovered`: nothing was missed; `offset`/`epoch`: the position the reply gave, when it did.
+   */
+  | { type: "subscription"; topic: string; recovering: boolean; recovered: boolean; offset?: number; epoch?: string }
+  /** The answer to a `history` intent (spec §14.4): the publications, and the stream's top offset and epoch. */
+  | { type: "history"; handle: string; publications: HistoryPublication[]; offset: number; epoch: string }
   | { type: "join"; topic: string; id: string }
   | { type: "leave"; topic: string; id: string }
   /**

@@ -99,6 +99,7 @@ export function checkFrame(value: unknown): ServerFrame {
     frame.status = status;
   }
   readPresence(value, frame);
+  readHistory(value, frame);
   const responses = readResponses(value["responses"]);
   if (responses !== undefined) {
     frame.responses = responses;
@@ -119,6 +120,34 @@ function readPresence(value: Record<string, unknown>, frame: ServerFrame): void 
   if (value["truncated"] === true) {
     frame.truncated = true;
   }
+}
+
+/**
+ * The history members (spec §14.2-§14.4); a wrong type reads as absent, as the original clients ignore
+ * what they do not know. An offset is a non-negative integer.
+ */
+function readHistory(value: Record<string, unknown>, frame: ServerFrame): void {
+  if (isOffset(value["offset"])) {
+    frame.offset = value["offset"];
+  }
+  if (typeof value["epoch"] === "string") {
+    frame.epoch = value["epoch"];
+  }
+  if (typeof value["recovered"] === "boolean") {
+    frame.recovered = value["recovered"];
+  }
+  const publications = value["publications"];
+  if (Array.isArray(publications)) {
+    frame.publications = publications.filter(isObject).map((entry) => ({
+      data: entry["data"] ?? null,
+      from: typeof entry["from"] === "string" ? entry["from"] : "",
+      offset: isOffset(entry["offset"]) ? entry["offset"] : 0,
+    }));
+  }
+}
+
+function isOffset(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
 function readStatus(value: unknown): Record<string, boolean> | undefined {

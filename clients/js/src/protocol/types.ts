@@ -12,6 +12,11 @@ export interface Message {
   data: unknown;
   /** The registered ID of the sender, or the server's ID for publications made by the server. */
   from: string;
+  /**
+   * The publication's offset in its topic's stream, on a topic with history (spec §14.2): from 1, +1 per
+   * publication, within one epoch. Absent elsewhere.
+   */
+  offset?: number;
 }
 
 /** One responder's answer to a publication with acknowledgement, in its wire shape (spec §2.3). */
@@ -46,4 +51,10 @@ export interface ServerFrame {
   count?: number;
   ids?: string[];
   truncated?: boolean;
+  /** History (spec §14): a delivery's or reply's `offset`, a reply's `epoch`, a recovery's `recovered`. */
+  offset?: number;
+  epoch?: string;
+  recovered?: boolean;
+  /** A `history` reply's publications (spec §14.4), each checked: `{data, from, offset}`. */
+  publications?: { data: unknown; from: string; offset: number }[];
 }

@@ -2,7 +2,8 @@
 // page, and the client bundle when the server does not serve one) and passes every other connection,
 // WebSocket upgrades included, byte for byte to the ksps server. The page and its WebSocket then share
 // one real loopback origin, so the server's origin check and the browser's local-network rules both hold,
-// and it survives server restarts (each connection dials the server anew).
+// and it survives server restarts (each connection dials the server anew). The history tests use it to cut
+// a client's connection, and keep it away, while the server keeps its history (hold/release).
 import net from "node:net";
 
 export class FrontDoor {
@@ -21,7 +22,27 @@ export class FrontDoor {
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
+  /**
+   * Cuts every connection passing through (the server keeps running: a client sees a lost connection) and
+   * holds the new ones until `release()`: a client stays away, deterministically, while others publish.
+   */
+  hold() {
+    this.held = this.held ?? [];
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  /** Lets the held connections, and the next ones, through. */
+  release() {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const socket of held) if (!socket.destroyed) this.accept(socket);
+  }
+
   accept(socket) {
+    if (this.held !== undefined) {
+      this.held.push(socket);
+      return;
+    }
     this.track(socket);
     let head = Buffer.alloc(0);
     const onData = (chunk) => {
@@ -65,7 +86,7 @@ export class FrontDoor {
   }
 
   async close() {
-    for (const socket of this.sockets) socket.destroy();
+    for (const socket of [...this.sockets, ...(this.held ?? [])]) socket.destroy();
     await new Promise((resolve) => this.server.close(resolve));
   }
 }

@@ -43,3 +43,38 @@ test("the README's Node example runs as written and exits", async () => {
   assert.match(stdout, /first answer from client_/);
   assert.match(stdout, /answers: 1/);
 });
+
+test("the README's history example runs as written: earlier messages, then live from the page's end", async () => {
+  const own = await TestServer.start({ args: ["--history-size", "50"] });
+  try {
+    // Two publications before the example runs: its page shows them, its subscription continues after them.
+    const file = join(dir, "history.mjs");
+    const seed = join(dir, "seed.mjs");
+    writeFileSync(seed, `import { Client } from "ksps";
+const c = await Client.NewClient({ Address: ${JSON.stringify(own.address)} });
+c.Publish("chat", "one");
+c.Publish("chat", "two");
+while ((await c.History("chat", { limit: 0 })).offset < 2);
+await c.Close();
+`);
+    writeFileSync(file, readmeExample("## History and recovery", "js", own.address));
+    for (const [script, check] of [
+      [seed, () => {}],
+      [file, (stdout) => {
+        assert.match(stdout, /^earlier: 1 one\nearlier: 2 two\nlive: 3 hello\nposition: \{ offset: 3, epoch: '[^']+' \}\n$/);
+      }],
+    ]) {
+      const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk) => (stdout += chunk));
+      child.stderr.on("data", (chunk) => (stderr += chunk));
+      const code = await withTimeout(new Promise((resolve) => child.once("exit", resolve)), 10 * UNIT, `${script} did not exit`)
+        .finally(() => child.kill());
+      assert.equal(code, 0, stderr);
+      check(stdout);
+    }
+  } finally {
+    await own.stop();
+  }
+});

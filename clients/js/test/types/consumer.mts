@@ -8,7 +8,10 @@ import {
   ServerErrorReply,
   type AckResponse,
   type ClientOptions,
+  type HistoryPage,
   type Message,
+  type StreamPosition,
+  type SubscriptionInfo,
 } from "ksps";
 
 const options: ClientOptions = {
@@ -25,7 +28,25 @@ const options: ClientOptions = {
   },
   Token: "header.payload.signature",
   GetToken: async () => "header.payload.signature",
+  OnSubscribed: (topic: string, info: SubscriptionInfo) => {
+    const at: StreamPosition | undefined = info.position;
+    console.log(topic, at?.offset.toFixed(), at?.epoch.length, info.recovering, info.recovered);
+  },
 };
+
+export async function history(client: Client): Promise<number | undefined> {
+  const page: HistoryPage = await client.History("chat", { limit: 10, reverse: true });
+  const newest: Message | undefined = page.publications[0];
+  const since: StreamPosition = { offset: page.offset, epoch: page.epoch };
+  await client.Subscribe("chat", (message) => console.log(message.offset?.toFixed()), { since, joinLeave: false });
+  await client.history("chat", { since });
+  // @ts-expect-error -- a position has an epoch
+  client.History("chat", { since: { offset: 1 } });
+  // @ts-expect-error -- limit is a number
+  client.History("chat", { limit: "10" });
+  const position: StreamPosition | undefined = client.Position("chat") ?? client.position("other");
+  return newest?.offset ?? position?.offset;
+}
 
 export async function example(): Promise<Record<string, AckResponse>> {
   const client: Client = await Client.NewClient(options);

@@ -30,6 +30,7 @@ from ._outputs import (
     SubscriptionReport,
     Unsubscribed,
 )
+from ._positions import Cursor
 
 if TYPE_CHECKING:
     from ._acks import AckBook, AckRecord
@@ -61,7 +62,7 @@ class IncomingFrames:
         _out: list[Output]
         _topics: dict[str, object]
         _join_leave: set[str]
-        _positions: dict[str, StreamPosition]
+        _positions: dict[str, Cursor]
         _requests: RequestBook
         _acks: AckBook
 
@@ -104,11 +105,11 @@ class IncomingFrames:
             offset = frame.offset
             if offset is not None and type(offset) is int:
                 message["offset"] = offset
-                position = self._positions.get(topic)
-                if position is not None:
+                cursor = self._positions.get(topic)
+                if cursor is not None:
                     # The latest, not the highest: a new epoch restarts at 1, and the server sends no duplicate
                     # at the seam of a recovery (spec §14.3), so there is nothing to filter here.
-                    self._positions[topic] = StreamPosition(offset, position.epoch)
+                    cursor.offset = offset
             self._out.append(Delivery(topic, message, ""))
 
     def _publish_ack(self, frame: ServerFrame, now: int) -> None:
@@ -197,7 +198,8 @@ class IncomingFrames:
             # stays, so the next restore still tries to recover.
             position = None
             if type(frame.epoch) is str and type(frame.offset) is int:
-                position = self._positions[topic] = StreamPosition(frame.offset, frame.epoch)
+                position = StreamPosition(frame.offset, frame.epoch)
+                self._positions[topic] = Cursor(frame.offset, frame.epoch)
             self._out.append(SubscriptionReport(topic, position, request.recovering, frame.recovered is True))
         if request.handle is not None:
             self._out.append(Subscribed(request.handle))

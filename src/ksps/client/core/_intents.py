@@ -14,6 +14,7 @@ from ksps.protocol.history import StreamPosition
 
 from ._acks import ACK_GRACE, AckBook, AckRecord
 from ._outputs import AckDone, Output, QueueOverflow, Refused, Send, Unsubscribed
+from ._positions import Cursor
 
 if TYPE_CHECKING:
     from ._codec import FrameEncoder
@@ -34,7 +35,7 @@ class Intents:
         _out: list[Output]
         _topics: dict[str, object]
         _join_leave: set[str]
-        _positions: dict[str, StreamPosition]
+        _positions: dict[str, Cursor]
         _requests: RequestBook
         _acks: AckBook
         _queue: OfflineQueue
@@ -63,7 +64,7 @@ class Intents:
         else:
             self._join_leave.discard(topic)
         if since is not None:
-            self._positions[topic] = since
+            self._positions[topic] = Cursor(since.offset, since.epoch)
         if self.registered:
             request = self._requests.add("subscribe", topic, handle)
             # Only an explicit `since` goes out: re-subscribing from the remembered position on its own would
@@ -92,7 +93,8 @@ class Intents:
     def position(self, topic: str) -> StreamPosition | None:
         """The remembered stream position of the subscribed `topic` (spec §14.2): the epoch of its last
         history-aware `subscribed` and the offset of the latest delivery since; None when there is none."""
-        return self._positions.get(topic)
+        cursor = self._positions.get(topic)
+        return None if cursor is None else cursor.position()
 
     def presence(self, topic: str, *, handle: object, now: int) -> list[Output]:
         """Ask who subscribes to `topic` (spec §15.2): `Presence(handle)` answers, or `Refused(handle)` with the

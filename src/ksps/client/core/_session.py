@@ -16,7 +16,6 @@ from collections.abc import Callable
 from enum import Enum
 
 from ksps.errors import AuthError, ConnectionFailed, ConnectionReplaced, NotConnected
-from ksps.protocol.history import StreamPosition
 
 from ._acks import AckBook
 from ._backoff import ReconnectPolicy
@@ -39,6 +38,7 @@ from ._outputs import (
     Send,
     Unsubscribed,
 )
+from ._positions import Cursor
 from ._requests import RequestBook
 
 __all__ = ["ClientSession", "State"]
@@ -87,7 +87,7 @@ class ClientSession(IncomingFrames, Intents):
         #: The recorded topics subscribed with join_leave: restored with the flag (spec §15.3).
         self._join_leave: set[str] = set()
         #: topic -> the stream position of a recorded topic with history (spec §14.2): restores ask `since` it.
-        self._positions: dict[str, StreamPosition] = {}
+        self._positions: dict[str, Cursor] = {}
         self._requests = RequestBook()
         self._acks = AckBook(config.id)
         self._restoring = 0
@@ -212,7 +212,8 @@ class ClientSession(IncomingFrames, Intents):
         self._policy.reset()
         for topic, handle in self._topics.items():
             request = self._requests.add("restore", topic, handle)
-            since = self._positions.get(topic)
+            cursor = self._positions.get(topic)
+            since = None if cursor is None else cursor.position()
             request.recovering = since is not None
             frame = self.encoder.subscribe(topic, request.rid, join_leave=topic in self._join_leave, since=since)
             self._out.append(Send(frame))

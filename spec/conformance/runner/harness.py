@@ -211,8 +211,8 @@ class RunnerServer(RestartableServer):
         """`options` are ServerConfig fields (e.g. `jwt_secret` for the `auth.*` scenarios).
 
         `own_listener=True` serves through the server's own picows listener whatever `--server` says: for a
-        server with `redis_url`, which the ASGI mount does not join to Redis (it never starts the server, so no
-        backplane and no Redis history engine run; see history.recover_after_restart_redis in scenarios.md).
+        server with `redis_url`, which needs `start()` to join Redis; the ASGI mount never starts the server and
+        refuses to serve one with `redis_url` (docs/asgi.md; history.recover_after_restart_redis in scenarios.md).
         """
         asgi = None if own_listener else _ASGI_SERVERS.get(SERVER_TARGET)
         super().__init__(configure=self._hook, asgi=asgi, server_id="conformance-server", **options)

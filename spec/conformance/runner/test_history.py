@@ -105,7 +105,7 @@ async def test_history_recover_after_drop(server, adapters, connect):
 
 async def test_history_recover_after_restart_redis(adapters, redis: RedisServer):
     # The picows listener even under `--server asgi`: an ASGI mount (without `listen=True`) never starts the
-    # server, so it would keep history in memory, not in Redis (scenarios.md says so).
+    # server, so it cannot join Redis and refuses to serve it (scenarios.md says so).
     server = RunnerServer(own_listener=True, redis_url=redis.url(), redis_prefix="conformance-history", **HISTORY)
     await server.start()
     try:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from harness import UNIT, Adapter, RedisServer, RunnerServer, eventually, next_item
+from test_auth import SECRET, mint
 
 FAST_RETRY = {"autorestart": True, "reconnect_initial_ms": 50, "reconnect_max_ms": 250}
 #: Every topic keeps its last 10,000 publications (and a recovery may replay them all), `short.*` only its last
@@ -406,5 +407,37 @@ async def test_history_new_stream_while_subscribed(adapters):
         await a.event("connected")
         assert await a.call("position", topic="evict.a") == {"position": {"offset": 2, "epoch": new}}
         assert a.untaken("message", topic="evict.a") == []
+    finally:
+        await server.stop()
+
+
+async def test_history_forbidden(adapters):
+    # Reading history is a permission of its own, defaulting to the subscribe patterns (spec §14.6).
+    server = RunnerServer(jwt_secret=SECRET, jwt_leeway=0, **HISTORY)
+    await server.start()
+    try:
+        a = await adapters("A")
+        token = mint("A", subscribe=["public.*"], history=["public.open.*"])
+        await a.call("connect", address=server.address, path="/ws/bus", token=token)
+        await a.event("connected")
+        for topic in ("public.closed", "public.open.x"):
+            for n in (1, 2):
+                server.s.Publish(topic, n)
+        for topic in ("public.closed", "private"):
+            reply = await a.reply(a.send("history", topic=topic))
+            assert not reply["ok"], reply
+            assert (reply.get("error_type"), reply.get("code")) == ("ServerErrorReply", "forbidden"), reply
+        page = await a.call("history", topic="public.open.x")
+        assert [(p["data"], p["offset"]) for p in page["publications"]] == [(1, 1), (2, 2)], page
+        # Recovering reads history too: without the permission nothing is replayed, and `recovered` says
+        # that something was missed.
+        epoch = (await server.s.history("public.closed", limit=0)).epoch
+        await a.call("subscribe", topic="public.closed", since={"offset": 0, "epoch": epoch})
+        explicit = await subscribed(a, "public.closed")
+        assert state(explicit) == (True, False, 2, epoch), explicit
+        server.s.Publish("public.closed", 3)
+        assert data_and_offsets(await take(a, "public.closed", 1)) == [(3, 3)]
+        assert a.untaken("message", topic="public.closed") == []
+        assert a.untaken("disconnected") == []
     finally:
         await server.stop()

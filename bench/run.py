@@ -91,25 +91,26 @@ def _progress(step: int, total: int, scenario: Scenario, run: int, runs: int, ta
 def _outcome(scenario: Scenario, run: dict[str, Any], seconds: float) -> str:
     if "error" in run:
         return f"FAILED: {run['error'][:160]}"
-    shown = [f"{figure.format(run['figures'][figure.key])} {figure.label}" for figure in scenario.figures[:2]]
+    present = [figure for figure in scenario.figures if figure.key in run["figures"]]  # Redis figures need Redis
+    shown = [f"{figure.format(run['figures'][figure.key])} {figure.label}" for figure in present[:2]]
     return f"{' · '.join(shown)}  ({seconds:.1f} s; other load {run['others_cores']:.2f} cores)"
 
 
 def _run_all(chosen: list[Target], plan: list[Scenario], runs: int) -> list[dict[str, Any]]:
-    measured = [(s, t) for s in plan for t in chosen if t.skip_reason(s.name, s.nodes) is None]
+    measured = [(s, t) for s in plan for t in chosen if s.skip_reason(t) is None]
     total, step = len(measured) * runs, 0
     print(f"{total} measurements: {len(plan)} scenarios x {len(chosen)} targets x {runs} runs", flush=True)
     results = []
     for scenario in plan:
         entries: dict[str, dict[str, Any]] = {}
         for target in chosen:
-            reason = target.skip_reason(scenario.name, scenario.nodes)
+            reason = scenario.skip_reason(target)
             entries[target.name] = {"skipped": reason} if reason is not None else {"runs": []}
         for run in range(runs):
             # Interleaved, and the order rotates, so drift of a noisy machine does not favour one target.
             order = chosen[run % len(chosen) :] + chosen[: run % len(chosen)]
             for target in order:
-                if target.skip_reason(scenario.name, scenario.nodes) is not None:
+                if scenario.skip_reason(target) is not None:
                     continue
                 step += 1
                 started = time.monotonic()

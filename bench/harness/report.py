@@ -21,6 +21,8 @@ def _cell(entry: dict[str, Any], key: str, decimals: int) -> str:
     runs = entry.get("runs", [])
     failed = [run for run in runs if "error" in run]
     if figure is None:
+        if len(failed) < len(runs):
+            return "n/a"  # the runs succeeded; this target has no such figure (Redis memory without Redis)
         reason = failed[0]["error"] if failed else "no run"
         return f"failed: {reason[:80]}"
     text = f"{figure['median']:,.{decimals}f} [{figure['min']:,.{decimals}f}]"

@@ -45,7 +45,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
     parser.add_argument("--out", type=Path, help="results directory (default: bench/results, smoke: a temp dir)")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
-    parser.add_argument("--profile", default="", help="comma-separated scenarios to profile ksps on (py-spy)")
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="comma-separated scenarios to profile ksps on (py-spy); SCENARIO@TARGET for another target",
+    )
     parser.add_argument(
         "--report-only",
         action="store_true",
@@ -136,12 +140,17 @@ def _run_all(chosen: list[Target], plan: list[Scenario], runs: int) -> list[dict
 
 
 def _profile(names: list[str], plan: list[Scenario], out: Path) -> None:
-    for scenario in (s for s in plan if s.name in names):
-        raw = out / f"profile-{scenario.name}.raw"
-        print(f"profiling ksps on {scenario.name} with py-spy -> {raw}", flush=True)
-        outcome = measure(TARGETS["ksps"], scenario, profile_to=raw)
-        print(_outcome(scenario, outcome, outcome["wall_s"]))
-        print(top_functions(raw), flush=True)
+    for name in names:
+        # `scenario@target` profiles another target than ksps (e.g. fanout-100@ksps-redis-history).
+        scenario_name, _, target_name = name.partition("@")
+        target = TARGETS[target_name or "ksps"]
+        for scenario in (s for s in plan if s.name == scenario_name):
+            suffix = f"-{target.name}" if target_name else ""
+            raw = out / f"profile-{scenario.name}{suffix}.raw"
+            print(f"profiling {target.name} on {scenario.name} with py-spy -> {raw}", flush=True)
+            outcome = measure(target, scenario, profile_to=raw)
+            print(_outcome(scenario, outcome, outcome["wall_s"]))
+            print(top_functions(raw), flush=True)
 
 
 def _write_outputs(results: dict[str, Any], out: Path, args: argparse.Namespace) -> bool:
@@ -167,6 +176,8 @@ def _report_only(out: Path, args: argparse.Namespace) -> int:
     results["goals"] = [goal.as_dict() for goal in goals]
     report.write_json(results, out / "latest.json")
     print(report.table(results) + "\n\n" + report.goals_table(goals) + "\n")
+    if report.history_table(results):
+        print(report.history_table(results) + "\n")
     return 0 if _write_outputs(results, out, args) else 1
 
 
@@ -200,6 +211,8 @@ def main() -> int:
     print("\n" + report.table(results) + "\n")
     if goals:
         print(report.goals_table(goals) + "\n")
+    if report.history_table(results):  # topic history on vs off (issue 12)
+        print(report.history_table(results) + "\n")
     report.write_json(results, out / "latest.json")
     if not _write_outputs(results, out, args):
         return 1

@@ -58,6 +58,9 @@ class Target:
     #: Topic history on (issue 12): a variant of another target that runs only the scenarios marked
     #: `history_variants` (and those that name it), against the same target with history off.
     history: bool = False
+    #: An HTTP path polled after the port opens until it answers 200: a ksps node accepts connections before
+    #: it has joined Redis, and until then its history is the memory engine's (docs/performance.md).
+    ready_path: str | None = None
 
     def skip_reason(self, scenario_name: str, scenario_nodes: int) -> str | None:
         """Why this target does not run that scenario, or None."""
@@ -147,6 +150,7 @@ _HISTORY_TARGETS = (
         helpers=(Helper("redis", _redis),),
         unavailable=_redis_missing,
         history=True,
+        ready_path="/readyz",
     ),
     Target(
         name="ksps-2n-history",
@@ -155,6 +159,7 @@ _HISTORY_TARGETS = (
         helpers=(Helper("redis", _redis),),
         unavailable=_redis_missing,
         history=True,
+        ready_path="/readyz",
         nodes=2,
     ),
 )
@@ -257,7 +262,7 @@ class RunningTarget:
             for helper in target.helpers:
                 ports[helper.name] = free_port()
                 self._helpers.append(self._spawn(helper.command(ports[helper.name])))
-                self._wait(self._helpers[-1], ports[helper.name], startup_timeout, helper.name)
+                self._wait(self._helpers[-1], ports[helper.name], startup_timeout, helper.name, server=False)
             self.process = self._spawn(target.command(self.port, ports))
             self._wait(self.process, self.port, startup_timeout, target.name)
             self.url2 = ""
@@ -273,9 +278,14 @@ class RunningTarget:
     def _spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
         return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
 
-    def _wait(self, process: subprocess.Popen[bytes], port: int, timeout: float, name: str) -> None:
+    def _wait(
+        self, process: subprocess.Popen[bytes], port: int, timeout: float, name: str, server: bool = True
+    ) -> None:
         if not system.wait_for_port(port, timeout, lambda: process.poll() is None):
             raise TargetError(f"{name} did not start: {self.log_tail()}")
+        path = self.target.ready_path if server else None
+        if path and not system.wait_for_http(port, path, timeout):
+            raise TargetError(f"{name} did not answer 200 on {path}: {self.log_tail()}")
 
     @property
     def pids(self) -> list[int]:

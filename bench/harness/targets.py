@@ -59,7 +59,7 @@ class Target:
     #: `history_variants` (and those that name it), against the same target with history off.
     history: bool = False
     #: An HTTP path polled after the port opens until it answers 200: a ksps node accepts connections before
-    #: it has joined Redis, and until then its history is the memory engine's (docs/performance.md).
+    #: it has joined Redis (docs/performance.md, "Topic history"); a run should measure a joined node.
     ready_path: str | None = None
 
     def skip_reason(self, scenario_name: str, scenario_nodes: int) -> str | None:

@@ -250,7 +250,7 @@ def scenarios(smoke: bool) -> list[Scenario]:
         ]
     return [
         _fanout_scenario(100, 10_000, 200, history_variants=True),
-        _fanout_scenario(1000, 2_000, 100),
+        _fanout_scenario(1000, 2_000, 100, history_variants=True),
         _latency_scenario(10, 1000, "3s", "500ms"),
         _latency_scenario(100, 1000, "2s", "500ms"),
         _ack_scenario("ack-seq", 1, "2s"),

@@ -120,7 +120,7 @@ _NO_ACKS = "n/a: no acknowledgement logic"
 
 # --- topic history (issue 12, docs/performance.md "Topic history"): ksps, ksps-redis and ksps-2n with history
 # on for every topic. The recovery scenario needs 10,000 publications kept and recovered in one go; the memory
-# scenarios keep up to 200,000 publications (1 KiB each), past the 64 MiB default of --history-max-bytes.
+# scenarios keep 100,000 publications of up to 1,000 bytes (about 120 MB), past the 64 MiB --history-max-bytes.
 HISTORY_OPTIONS = (
     "--history-size",
     "10000",

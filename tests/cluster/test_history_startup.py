@@ -39,7 +39,8 @@ async def test_no_memory_offsets_while_the_node_waits_for_redis(own_redis: Redis
     try:
         client = await open_once_listening(f"ws://127.0.0.1:{port}/ws/bus")
         await client.register(unique("c"))
-        assert not starting.done()  # still waiting for Redis: the window this test is about
+        # Still waiting for Redis (start() gives it 5 s): the window this test is about.
+        assert not starting.done(), "start() returned before the client registered: the window was missed"
         await client.send({"action": "publish", "topic": "t", "data": 1, "rid": "p"})
         reply = await client.expect("published", rid="p", timeout=units(5))
         # Redis cannot answer: no position (spec §14.3), rather than one that only this node's memory knows.

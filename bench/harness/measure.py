@@ -32,6 +32,7 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
         stack.callback(server.stop)
         pid = server.process.pid
         rss_before = server.rss_bytes()
+        redis_before = server.redis_used_memory()
         open_before, limit = system.open_files(pid), system.open_file_limit(pid)
         loadgens = []
         for extra in scenario.processes or [[]]:
@@ -46,6 +47,7 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
         settle_cpu = server.cpu_seconds() - settle_cpu
         server.check_alive()
         rss_loaded = server.rss_bytes()
+        redis_loaded = server.redis_used_memory()
         profiler = _start_profiler(pid, profile_to) if profile_to else None
         cpu_before, machine_before, started = server.cpu_seconds(), system.MachineCpu.now(), time.monotonic()
         for loadgen in loadgens:
@@ -60,7 +62,17 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
             loadgen.finish()
         server.check_alive()
     measurement = Measurement(
-        ready, result, server_cpu, rss_before, rss_loaded, open_before, limit, settle_cpu, scenario.settle
+        ready,
+        result,
+        server_cpu,
+        rss_before,
+        rss_loaded,
+        open_before,
+        limit,
+        settle_cpu,
+        scenario.settle,
+        redis_memory_before=redis_before,
+        redis_memory_loaded=redis_loaded,
     )
     loadgen_cpu = sum(part["loadgen_cpu_s"] for part in result)
     return {

@@ -8,7 +8,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .targets import Target
 
 #: Connections one load generator process opens at most: the open-file limit (20,000 here) is per process.
 CONNECTIONS_PER_LOADGEN = 10_000
@@ -41,6 +44,9 @@ class Measurement:
     #: Server CPU time over the settle period, while the connections sat idle.
     settle_cpu_s: float
     settle_s: float
+    #: Redis's used_memory on the fresh target and once the connections are set up; None without Redis.
+    redis_memory_before: int | None = None
+    redis_memory_loaded: int | None = None
 
     def total(self, key: str) -> float:
         return float(sum(part[key] for part in self.result))
@@ -62,6 +68,18 @@ class Scenario:
     #: 2 = a cross-node scenario: the load generator gets the second node's URL (`-url2`); only two-node
     #: targets run it.
     nodes: int = 1
+    #: Topic history (issue 12): the targets with history on run this scenario too (they run no other) ...
+    history_variants: bool = False
+    #: ... and when not empty, only these targets run it.
+    targets: tuple[str, ...] = ()
+
+    def skip_reason(self, target: Target) -> str | None:
+        """Why `target` does not run this scenario, or None."""
+        if self.targets and target.name not in self.targets:
+            return "n/a"
+        if target.history and not self.history_variants and target.name not in self.targets:
+            return "n/a: history variant"
+        return target.skip_reason(self.name, self.nodes)
 
 
 DELIVERIES = Figure("deliveries_per_s", "deliveries/s", True)
@@ -130,12 +148,17 @@ def _connrate(m: Measurement) -> dict[str, float]:
     }
 
 
-def _fanout_scenario(subscribers: int, messages: int, window: int) -> Scenario:
+def _fanout_scenario(
+    subscribers: int, messages: int, window: int, *, nodes: int = 1, history_variants: bool = False
+) -> Scenario:
     # The window (publications in flight) is large enough that the server, not the round trip of the window,
     # is the limit: with 20 in flight to 1,000 subscribers neither server nor load generator was busy.
+    where = ", half of them on the other node" if nodes > 1 else ""
     return Scenario(
-        name=f"fanout-{subscribers}",
-        title=f"fan-out 1 publisher -> {subscribers:,} subscribers, {window} publications in flight",
+        name=f"fanout-{subscribers}" + ("-2n" if nodes > 1 else ""),
+        title=f"fan-out 1 publisher -> {subscribers:,} subscribers{where}, {window} publications in flight",
+        nodes=nodes,
+        history_variants=history_variants,
         subcommand="fanout",
         args=["-subscribers", str(subscribers), "-messages", str(messages), "-window", str(window), "-timeout", "90s"],
         figures=(DELIVERIES, CPU_PER_DELIVERY, SERVER_CORES, LOADGEN_CORES),
@@ -216,17 +239,18 @@ def scenarios(smoke: bool) -> list[Scenario]:
     """The scenarios in the order they run."""
     if smoke:
         return [
-            _fanout_scenario(10, 300, 50),
+            _fanout_scenario(10, 300, 50, history_variants=True),
             _latency_scenario(5, 200, "500ms", "200ms"),
             _ack_scenario("ack-seq", 1, "300ms"),
             _ack_scenario("ack-100", 100, "300ms"),
             _ack_scenario("ack-seq-2n", 1, "300ms", nodes=2),
             _idle_scenario(200, settle=0.3),
             _connrate_scenario(100),
+            *_history_scenarios(smoke=True),
         ]
     return [
-        _fanout_scenario(100, 10_000, 200),
-        _fanout_scenario(1000, 2_000, 100),
+        _fanout_scenario(100, 10_000, 200, history_variants=True),
+        _fanout_scenario(1000, 2_000, 100, history_variants=True),
         _latency_scenario(10, 1000, "3s", "500ms"),
         _latency_scenario(100, 1000, "2s", "500ms"),
         _ack_scenario("ack-seq", 1, "2s"),
@@ -236,4 +260,80 @@ def scenarios(smoke: bool) -> list[Scenario]:
         # The other idle scenarios measure CPU over 0.5 s, before any keepalive PING is due.
         _idle_scenario(10_000, settle=30.0, name="idle-keepalive"),
         _connrate_scenario(3000),
+        *_history_scenarios(smoke=False),
     ]
+
+
+# --- topic history (issue 12): fan-out across two nodes, recovery, memory per kept publication. The fan-out
+# scenarios marked `history_variants` run on ksps-history & co. next to the same targets with history off.
+_HISTORY_ON = ("ksps-history", "ksps-redis-history", "ksps-2n-history")
+
+
+def _recovery(m: Measurement) -> dict[str, float]:
+    result = m.result[0]
+    return {
+        "recovery_ms": result["recovery_ms"],
+        "recovered_per_s": result["recovered_per_s"],
+        "first_ms": result["first_ms"],
+        "server_cpu_ms_per_recovery": m.server_cpu_s / result["rounds"] * 1e3,
+    }
+
+
+def _recovery_scenario(messages: int, rounds: int, nodes: int = 1) -> Scenario:
+    where = ", the recovering connection on the other node" if nodes > 1 else ""
+    return Scenario(
+        name="history-recover" + ("-2n" if nodes > 1 else ""),
+        title=f"recovery of {messages:,} missed publications (subscribe with since -> subscribed), {rounds} times"
+        + where,
+        subcommand="recover",
+        args=["-messages", str(messages), "-rounds", str(rounds)],
+        figures=(
+            Figure("recovery_ms", f"ms to recover {messages:,} (median of {rounds})", False, 1),
+            Figure("recovered_per_s", "recovered publications/s", True),
+            Figure("first_ms", "first recovery ms", False, 1),
+            Figure("server_cpu_ms_per_recovery", "server CPU ms/recovery", False, 1),
+        ),
+        compute=_recovery,
+        nodes=nodes,
+        targets=_HISTORY_ON,
+    )
+
+
+def _kept(m: Measurement) -> dict[str, float]:
+    publications = float(m.ready[0]["publications"])
+    figures = {"rss_bytes_per_publication": (m.rss_loaded - m.rss_before) / publications}
+    if m.redis_memory_before is not None and m.redis_memory_loaded is not None:
+        figures["redis_bytes_per_publication"] = (m.redis_memory_loaded - m.redis_memory_before) / publications
+    return figures
+
+
+def _kept_scenario(topics: int, per_topic: int, payload: int) -> Scenario:
+    return Scenario(
+        name=f"history-kept-{payload}",
+        title=f"{topics} topics x {per_topic:,} publications of {payload} bytes, nobody subscribed: memory kept",
+        subcommand="keep",
+        args=["-topics", str(topics), "-per-topic", str(per_topic), "-payload", str(payload)],
+        figures=(
+            Figure("rss_bytes_per_publication", "server RSS bytes/publication", False),
+            Figure("redis_bytes_per_publication", "Redis used_memory bytes/publication", False),
+        ),
+        compute=_kept,
+        settle=0.5,
+        timeout=300.0,
+        targets=("ksps", "ksps-history", "ksps-redis", "ksps-redis-history"),
+    )
+
+
+def _history_scenarios(smoke: bool) -> list[Scenario]:
+    if smoke:
+        return [_recovery_scenario(300, 1), _kept_scenario(5, 40, 110)]
+    return [
+        _fanout_scenario(100, 10_000, 200, nodes=2, history_variants=True),
+        _recovery_scenario(10_000, 3),
+        _recovery_scenario(10_000, 3, nodes=2),
+        _kept_scenario(100, 1_000, 110),
+        _kept_scenario(100, 1_000, 1_000),
+    ]
+
+
+# --- end of topic history

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,12 @@ class Target:
     #: Server processes: 2 = two cluster nodes sharing the helpers (`url2` is the second's), for the
     #: cross-node scenarios; those run only on such targets, and they run nothing else.
     nodes: int = 1
+    #: Topic history on (issue 12): a variant of another target that runs only the scenarios marked
+    #: `history_variants` (and those that name it), against the same target with history off.
+    history: bool = False
+    #: An HTTP path polled after the port opens until it answers 200: a ksps node accepts connections before
+    #: it has joined Redis (docs/performance.md, "Topic history"); a run should measure a joined node.
+    ready_path: str | None = None
 
     def skip_reason(self, scenario_name: str, scenario_nodes: int) -> str | None:
         """Why this target does not run that scenario, or None."""
@@ -110,6 +117,53 @@ def _go_missing() -> str | None:
 
 
 _NO_ACKS = "n/a: no acknowledgement logic"
+
+# --- topic history (issue 12, docs/performance.md "Topic history"): ksps, ksps-redis and ksps-2n with history
+# on for every topic. The recovery scenario needs 10,000 publications kept and recovered in one go; the memory
+# scenarios keep 100,000 publications of up to 1,000 bytes (about 120 MB), past the 64 MiB --history-max-bytes.
+HISTORY_OPTIONS = (
+    "--history-size",
+    "10000",
+    "--history-recover-max",
+    "10000",
+    "--history-max-bytes",
+    str(1 << 30),
+)
+
+
+def _redis_url(helpers: Mapping[str, int]) -> tuple[str, str]:
+    return ("--redis", f"redis://127.0.0.1:{helpers['redis']}/0")
+
+
+_HISTORY_TARGETS = (
+    Target(
+        name="ksps-history",
+        summary="`ksps` with `--history-size 10000 --history-recover-max 10000` (memory engine)",
+        command=lambda port, helpers: _ksps(port, helpers, *HISTORY_OPTIONS),
+        history=True,
+        smoke=True,
+    ),
+    Target(
+        name="ksps-redis-history",
+        summary="`ksps-redis` with the history options of `ksps-history` (Redis engine)",
+        command=lambda port, helpers: _ksps(port, helpers, *_redis_url(helpers), *HISTORY_OPTIONS),
+        helpers=(Helper("redis", _redis),),
+        unavailable=_redis_missing,
+        history=True,
+        ready_path="/readyz",
+    ),
+    Target(
+        name="ksps-2n-history",
+        summary="`ksps-2n` with the history options of `ksps-history` (Redis engine, shared by both nodes)",
+        command=lambda port, helpers: _ksps(port, helpers, *_redis_url(helpers), *HISTORY_OPTIONS),
+        helpers=(Helper("redis", _redis),),
+        unavailable=_redis_missing,
+        history=True,
+        ready_path="/readyz",
+        nodes=2,
+    ),
+)
+# --- end of topic history
 
 TARGETS: dict[str, Target] = {
     target.name: target
@@ -184,6 +238,7 @@ TARGETS: dict[str, Target] = {
             skips={"ack-seq": _NO_ACKS, "ack-100": _NO_ACKS},
             smoke=True,
         ),
+        *_HISTORY_TARGETS,
     )
 }
 
@@ -202,11 +257,12 @@ class RunningTarget:
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the target; closed in stop)
         self._helpers: list[subprocess.Popen[bytes]] = []
         ports: dict[str, int] = {}
+        self._helper_ports = ports
         try:
             for helper in target.helpers:
                 ports[helper.name] = free_port()
                 self._helpers.append(self._spawn(helper.command(ports[helper.name])))
-                self._wait(self._helpers[-1], ports[helper.name], startup_timeout, helper.name)
+                self._wait(self._helpers[-1], ports[helper.name], startup_timeout, helper.name, server=False)
             self.process = self._spawn(target.command(self.port, ports))
             self._wait(self.process, self.port, startup_timeout, target.name)
             self.url2 = ""
@@ -222,9 +278,14 @@ class RunningTarget:
     def _spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
         return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
 
-    def _wait(self, process: subprocess.Popen[bytes], port: int, timeout: float, name: str) -> None:
+    def _wait(
+        self, process: subprocess.Popen[bytes], port: int, timeout: float, name: str, server: bool = True
+    ) -> None:
         if not system.wait_for_port(port, timeout, lambda: process.poll() is None):
             raise TargetError(f"{name} did not start: {self.log_tail()}")
+        path = self.target.ready_path if server else None
+        if path and not system.wait_for_http(port, path, timeout):
+            raise TargetError(f"{name} did not answer 200 on {path}: {self.log_tail()}")
 
     @property
     def pids(self) -> list[int]:
@@ -238,6 +299,25 @@ class RunningTarget:
     def rss_bytes(self) -> int:
         """Memory of the server processes (helpers such as Redis excluded)."""
         return sum(system.rss_bytes(pid) for pid in system.process_tree(self.process.pid))
+
+    def redis_used_memory(self) -> int | None:
+        """Redis's `used_memory` (bytes its allocator holds for data), or None when the target has no Redis."""
+        port = self._helper_ports.get("redis")
+        if port is None:
+            return None
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            connection.sendall(b"INFO memory\r\n")
+            reply = b""
+            # A RESP bulk string: `$<length>\r\n<text>\r\n`.
+            while b"\r\n" not in reply or len(reply) < reply.index(b"\r\n") + 4 + int(reply[1 : reply.index(b"\r\n")]):
+                chunk = connection.recv(65536)
+                if not chunk:
+                    raise TargetError("Redis closed the connection during INFO")
+                reply += chunk
+        for line in reply.decode().splitlines():
+            if line.startswith("used_memory:"):
+                return int(line.split(":", 1)[1])
+        raise TargetError(f"no used_memory in Redis's INFO: {reply[:200]!r}")
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:

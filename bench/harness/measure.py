@@ -18,7 +18,7 @@ from typing import Any
 
 from . import system
 from .loadgen import Loadgen
-from .scenarios import Measurement, Scenario
+from .scenarios import ANY_NODES, Measurement, Scenario
 from .targets import RunningTarget, Target
 
 
@@ -35,7 +35,7 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
         open_before, limit = system.open_files(pid), system.open_file_limit(pid)
         loadgens = []
         for extra in scenario.processes or [[]]:
-            second = ["-url2", server.url2] if scenario.nodes > 1 else []
+            second = _placement(scenario, server)
             loadgen = Loadgen(scenario.subcommand, ["-url", server.url, *second, *scenario.args, *extra])
             stack.callback(loadgen.stop)
             loadgens.append(loadgen)
@@ -73,6 +73,16 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
         "loadgen_ready": ready,
         "loadgen": result,
     }
+
+
+def _placement(scenario: Scenario, server: RunningTarget) -> list[str]:
+    """Where the load generator puts the other end of a cross-node scenario: the second node's URL, and with
+    workers behind one port, the workers' pids (it places connections by the process that accepted them)."""
+    crosses = scenario.nodes > 1 or (scenario.nodes == ANY_NODES and server.url2)
+    if not crosses:
+        return []
+    pids = ["-server-pids", ",".join(map(str, server.server_pids))] if server.target.workers > 1 else []
+    return ["-url2", server.url2, *pids]
 
 
 def _start_profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:

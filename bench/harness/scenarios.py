@@ -10,6 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+#: `Scenario.nodes` of the scenarios every target runs: across nodes or workers where the target has several,
+#: in one process (the baseline without the hop) where it has one.
+ANY_NODES = 0
+
 #: Connections one load generator process opens at most: the open-file limit (20,000 here) is per process.
 CONNECTIONS_PER_LOADGEN = 10_000
 
@@ -212,6 +216,51 @@ def _connrate_scenario(connections: int) -> Scenario:
     )
 
 
+# --- cross-worker/cross-node scenarios (issue 15): every target runs them (`nodes=ANY_NODES`): on a two-node
+# target the other end is on the second node, on `ksps-workers` on another worker than the first end (the load
+# generator dials until the kernel puts it there), and on a one-process target in the same process: the baseline
+# without the hop, measured in the same run.
+
+
+def _cross_ack_scenario(duration: str) -> Scenario:
+    return Scenario(
+        name="cross-ack-seq",
+        title="ack round trips, sequential, the subscriber on another node or worker than the publisher where the"
+        " target has several (2 hops per round trip; one process: no hop)",
+        nodes=ANY_NODES,
+        subcommand="ack",
+        args=["-inflight", "1", "-duration", duration],
+        figures=(
+            Figure("round_trips_per_s", "round trips/s", True),
+            Figure("rtt_p50_us", "round trip p50 µs", False),
+            Figure("rtt_p99_us", "round trip p99 µs", False),
+            Figure("server_cpu_us_per_round_trip", "server CPU µs/round trip", False, 1),
+        ),
+        compute=_acks,
+    )
+
+
+def _cross_latency_scenario(subscribers: int, rate: int, duration: str, warmup: str) -> Scenario:
+    base = _latency_scenario(subscribers, rate, duration, warmup)
+    return Scenario(
+        name=f"cross-latency-{subscribers}",
+        title=f"publish-to-deliver latency, {rate:,} publications/s -> {subscribers} subscribers on another node or"
+        " worker than the publisher where the target has several (1 hop; one process: no hop)",
+        nodes=ANY_NODES,
+        subcommand="latency",
+        args=base.args,
+        figures=base.figures,
+        compute=base.compute,
+    )
+
+
+def cross_scenarios(smoke: bool) -> list[Scenario]:
+    """The cross-node/cross-worker scenarios, in the order they run."""
+    if smoke:
+        return [_cross_ack_scenario("300ms"), _cross_latency_scenario(3, 200, "500ms", "200ms")]
+    return [_cross_ack_scenario("2s"), _cross_latency_scenario(10, 1000, "3s", "500ms")]
+
+
 def scenarios(smoke: bool) -> list[Scenario]:
     """The scenarios in the order they run."""
     if smoke:
@@ -223,6 +272,7 @@ def scenarios(smoke: bool) -> list[Scenario]:
             _ack_scenario("ack-seq-2n", 1, "300ms", nodes=2),
             _idle_scenario(200, settle=0.3),
             _connrate_scenario(100),
+            *cross_scenarios(smoke),
         ]
     return [
         _fanout_scenario(100, 10_000, 200),
@@ -236,4 +286,5 @@ def scenarios(smoke: bool) -> list[Scenario]:
         # The other idle scenarios measure CPU over 0.5 s, before any keepalive PING is due.
         _idle_scenario(10_000, settle=30.0, name="idle-keepalive"),
         _connrate_scenario(3000),
+        *cross_scenarios(smoke),
     ]

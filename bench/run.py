@@ -95,21 +95,26 @@ def _outcome(scenario: Scenario, run: dict[str, Any], seconds: float) -> str:
     return f"{' · '.join(shown)}  ({seconds:.1f} s; other load {run['others_cores']:.2f} cores)"
 
 
+def _skip_reason(target: Target, scenario: Scenario) -> str | None:
+    """Why that target does not run that scenario (the target's reasons, then the scenario's), or None."""
+    return target.skip_reason(scenario.name, scenario.nodes) or scenario.skip_reason(target.name)
+
+
 def _run_all(chosen: list[Target], plan: list[Scenario], runs: int) -> list[dict[str, Any]]:
-    measured = [(s, t) for s in plan for t in chosen if t.skip_reason(s.name, s.nodes) is None]
+    measured = [(s, t) for s in plan for t in chosen if _skip_reason(t, s) is None]
     total, step = len(measured) * runs, 0
     print(f"{total} measurements: {len(plan)} scenarios x {len(chosen)} targets x {runs} runs", flush=True)
     results = []
     for scenario in plan:
         entries: dict[str, dict[str, Any]] = {}
         for target in chosen:
-            reason = target.skip_reason(scenario.name, scenario.nodes)
+            reason = _skip_reason(target, scenario)
             entries[target.name] = {"skipped": reason} if reason is not None else {"runs": []}
         for run in range(runs):
             # Interleaved, and the order rotates, so drift of a noisy machine does not favour one target.
             order = chosen[run % len(chosen) :] + chosen[: run % len(chosen)]
             for target in order:
-                if target.skip_reason(scenario.name, scenario.nodes) is not None:
+                if _skip_reason(target, scenario) is not None:
                     continue
                 step += 1
                 started = time.monotonic()

@@ -36,7 +36,8 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
         loadgens = []
         for extra in scenario.processes or [[]]:
             second = _placement(scenario, server)
-            loadgen = Loadgen(scenario.subcommand, ["-url", server.url, *second, *scenario.args, *extra])
+            args = ["-url", server.url, *second, *scenario.args, *extra]
+            loadgen = Loadgen(scenario.subcommand, args, scenario.loadgen)
             stack.callback(loadgen.stop)
             loadgens.append(loadgen)
         ready = [loadgen.ready(scenario.timeout) for loadgen in loadgens]

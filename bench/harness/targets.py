@@ -61,11 +61,16 @@ class Target:
     workers: int = 1
     #: Text the target writes to its output once it is fully up (all workers listening), waited for after the port.
     ready_text: str = ""
+    #: The only scenarios it runs, if set (a baseline made for a few); the others show `runs_only_reason`.
+    runs_only: tuple[str, ...] = ()
+    runs_only_reason: str = ""
 
     def skip_reason(self, scenario_name: str, scenario_nodes: int) -> str | None:
         """Why this target does not run that scenario, or None."""
         if scenario_name in self.skips:
             return self.skips[scenario_name]
+        if self.runs_only and scenario_name not in self.runs_only:
+            return self.runs_only_reason or "n/a"
         if scenario_nodes == ANY_NODES:
             return None
         if scenario_nodes != self.nodes:
@@ -206,6 +211,16 @@ TARGETS: dict[str, Target] = {
             nodes=2,
             workers=2,
             ready_text="serving on",
+            smoke=True,
+        ),
+        # --- the Python client's ceiling (bench/pyloadgen's client-publish): a server that does nothing.
+        Target(
+            name="picows-sink",
+            summary="bench/baselines/picows_sink.py: bare picows that answers ping and publish_with_ack and drops the"
+            " rest: the Python client's own ceiling",
+            command=lambda port, helpers: [sys.executable, str(BENCH / "baselines" / "picows_sink.py"), str(port)],
+            runs_only=("pyclient-publish",),
+            runs_only_reason="n/a: a sink (the client's ceiling)",
             smoke=True,
         ),
     )

@@ -4,8 +4,8 @@ bare picows clients as its baseline), driven by the harness exactly like the Go 
     python bench/pyloadgen SUBCOMMAND -url ws://127.0.0.1:PORT/ws/bus [flags]
 
 Same two phases and the same JSON lines on stdout: set up, print `{"event":"ready",...}`, wait for a line on
-stdin, run the measured phase, print `{"event":"result",...}` with this process's CPU time over it (its
-subscriber processes included), and exit when stdin closes. One event loop runs through all phases, so the
+stdin, run the measured phase, print `{"event":"result",...}` with this process's CPU time over it (plus what its
+subscriber processes report), and exit when stdin closes. One event loop runs through all phases, so the
 connections stay served (keepalive) while the harness samples the server.
 
 Subcommands: client-publish, client-ack, client-latency (the ksps Python client), raw-publish, raw-ack (bare
@@ -25,7 +25,7 @@ from typing import Any
 import client_load
 import fanout_load
 import raw_load
-from common import Setup, process_tree_cpu
+from common import Setup
 
 SUBCOMMANDS = {
     "client-publish": client_load.publish,
@@ -54,9 +54,11 @@ async def _run(name: str, argv: list[str]) -> int:
     loop = asyncio.get_running_loop()
     if not await loop.run_in_executor(None, sys.stdin.readline):  # the harness samples the server, then says go
         raise SystemExit("pyloadgen: stdin closed before go")
-    cpu_before, wall_before = process_tree_cpu(), time.monotonic()
+    cpu_before, wall_before = time.process_time(), time.monotonic()
     result = await setup.measure()
-    result.update(event="result", loadgen_cpu_s=process_tree_cpu() - cpu_before)
+    # Subprocesses (the fan-out's subscribers) report their own CPU: they may have exited by now.
+    cpu = time.process_time() - cpu_before + result.pop("subprocess_cpu_s", 0.0)
+    result.update(event="result", loadgen_cpu_s=cpu)
     result["loadgen_wall_s"] = time.monotonic() - wall_before
     _emit(result)
     await loop.run_in_executor(None, sys.stdin.read)  # until the harness has sampled the server again

@@ -1,18 +1,11 @@
-"""What the Python load generator's subcommands share: their two-phase shape and the CPU clock."""
+"""What the Python load generator's subcommands share: their two-phase shape, the payload, small helpers."""
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-sys.path.append(str(Path(__file__).resolve().parent.parent))  # bench/, for the harness's /proc readers
-
-from harness import system
 
 #: The payload of the publish scenarios (client_bench's): a small JSON object.
 PAYLOAD: dict[str, Any] = {"sensor": "t-1", "value": 21.5, "unit": "C", "seq": 0}
@@ -29,11 +22,6 @@ class Setup:
     ready: dict[str, Any]
     measure: Callable[[], Awaitable[dict[str, Any]]]
     close: Callable[[], Awaitable[None]] = field(default=_nothing)
-
-
-def process_tree_cpu() -> float:
-    """CPU seconds of this process and its children (the fan-out's subscriber processes)."""
-    return sum(system.cpu_seconds(pid) for pid in system.process_tree(os.getpid()))
 
 
 def address_of(url: str) -> str:

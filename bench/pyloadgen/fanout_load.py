@@ -74,7 +74,7 @@ async def _connect(url: str, name: str) -> tuple[WSTransport, Counter]:
 
 def subscriber_process(url: str, count: int, offset: int, messages: int, probe: bool, ready: Any, results: Any) -> None:
     """A process of `count` subscribers: says ready (after a probe publication reached each, with `probe`),
-    then reports (time of its last expected delivery, deliveries)."""
+    then reports (time of its last expected delivery, deliveries, its CPU seconds since ready)."""
 
     Counter.probing = probe
 
@@ -85,8 +85,9 @@ def subscriber_process(url: str, count: int, offset: int, messages: int, probe: 
         if probe:
             await asyncio.wait_for(asyncio.gather(*(c.probed for _, c in clients)), 30)
         ready.put(count)
+        cpu_at_ready = time.process_time()
         finished = await asyncio.wait_for(asyncio.gather(*(c.done for _, c in clients)), 120)
-        results.put((max(finished), sum(c.count for _, c in clients)))
+        results.put((max(finished), sum(c.count for _, c in clients), time.process_time() - cpu_at_ready))
         for transport, _ in clients:
             transport.disconnect()
 
@@ -140,14 +141,15 @@ async def fanout(parser: argparse.ArgumentParser, argv: list[str]) -> Setup:
             await asyncio.sleep(0)
         await asyncio.wait_for(me.done, 120)
         outcomes = [await loop.run_in_executor(None, results.get, True, 180) for _ in processes]
-        delivered = sum(n for _, n in outcomes) + args.messages
-        elapsed = max(t for t, _ in outcomes) - start
+        delivered = sum(n for _, n, _ in outcomes) + args.messages
+        elapsed = max(t for t, _, _ in outcomes) - start
         return {
             "deliveries": delivered,
             "expected": args.messages * args.subscribers,
             "elapsed_s": elapsed,
             "deliveries_per_s": delivered / elapsed,
             "timed_out": False,
+            "subprocess_cpu_s": sum(cpu for _, _, cpu in outcomes),
         }
 
     async def close() -> None:

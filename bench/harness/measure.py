@@ -19,7 +19,7 @@ from typing import Any
 from . import system
 from .loadgen import Loadgen
 from .scenarios import ANY_NODES, Measurement, Scenario
-from .targets import RunningTarget, Target
+from .targets import RunningTarget, Target, TargetError
 
 
 def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) -> dict[str, Any]:
@@ -28,7 +28,7 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
     With `profile_to`, py-spy records the server during the measured phase (raw collapsed stacks).
     """
     with ExitStack() as stack:
-        server = RunningTarget(target)
+        server = _start(target)
         stack.callback(server.stop)
         pid = server.process.pid
         rss_before = server.rss_bytes()
@@ -74,6 +74,18 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
         "loadgen_ready": ready,
         "loadgen": result,
     }
+
+
+def _start(target: Target, attempts: int = 3) -> RunningTarget:
+    """Start the target; again on a fresh port when another process took the free one before it could bind
+    (other suites share this box: 3 of 30 runs of one batch failed that way)."""
+    for attempt in range(attempts):
+        try:
+            return RunningTarget(target)
+        except TargetError as exc:
+            if "already in use" not in str(exc) or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _placement(scenario: Scenario, server: RunningTarget) -> list[str]:

@@ -47,7 +47,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
     parser.add_argument("--out", type=Path, help="results directory (default: bench/results, smoke: a temp dir)")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
-    parser.add_argument("--profile", default="", help="comma-separated scenarios to profile ksps on (py-spy)")
+    parser.add_argument("--profile", default="", help="scenarios to profile ksps on (py-spy); pyclient-*: the client")
     parser.add_argument(
         "--report-only",
         action="store_true",
@@ -144,7 +144,8 @@ def _run_all(chosen: list[Target], plan: list[Scenario], runs: int) -> list[dict
 def _profile(names: list[str], plan: list[Scenario], out: Path) -> None:
     for scenario in (s for s in plan if s.name in names):
         raw = out / f"profile-{scenario.name}.raw"
-        print(f"profiling ksps on {scenario.name} with py-spy -> {raw}", flush=True)
+        subject = "the Python load generator" if scenario.profiled == "loadgen" else "ksps"
+        print(f"profiling {subject} on {scenario.name} with py-spy -> {raw}", flush=True)
         outcome = measure(TARGETS["ksps"], scenario, profile_to=raw)
         print(_outcome(scenario, outcome, outcome["wall_s"]))
         print(top_functions(raw), flush=True)

@@ -25,7 +25,8 @@ from .targets import RunningTarget, Target, TargetError
 def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) -> dict[str, Any]:
     """Run `scenario` once against a fresh `target`; returns its figures and the run's conditions.
 
-    With `profile_to`, py-spy records the server during the measured phase (raw collapsed stacks).
+    With `profile_to`, py-spy records the server during the measured phase (raw collapsed stacks), or the load
+    generator for the scenarios that profile it (`Scenario.profiled`, the Python client's).
     """
     with ExitStack() as stack:
         server = _start(target)
@@ -47,7 +48,8 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
         settle_cpu = server.cpu_seconds() - settle_cpu
         server.check_alive()
         rss_loaded = server.rss_bytes()
-        profiler = _start_profiler(pid, profile_to) if profile_to else None
+        profiled = loadgens[0].process.pid if scenario.profiled == "loadgen" else pid
+        profiler = _start_profiler(profiled, profile_to) if profile_to else None
         cpu_before, machine_before, started = server.cpu_seconds(), system.MachineCpu.now(), time.monotonic()
         for loadgen in loadgens:
             loadgen.go()

@@ -72,6 +72,9 @@ class Scenario:
     #: The targets it runs on (None: every target), and what the others show instead of a figure.
     targets: tuple[str, ...] | None = None
     not_run: str = ""
+    #: What `--profile` records: "server", or "loadgen" where the load generator is the subject (the Python
+    #: client scenarios: the client's own time is what they measure).
+    profiled: str = "server"
 
     def skip_reason(self, target: str) -> str | None:
         """Why the scenario itself does not run on that target, or None."""
@@ -338,6 +341,7 @@ def _py_publish_scenario(subcommand: str, messages: int) -> Scenario:
         ),
         compute=_py_publish,
         loadgen="python",
+        profiled="loadgen",
         targets=(*_PY_CLIENT_TARGETS, "picows-sink") if client else _PY_CLIENT_TARGETS,
         not_run=_PY_CLIENT_NOT_RUN + (" and the picows sink" if client else ""),
     )
@@ -370,6 +374,7 @@ def _py_ack_scenario(subcommand: str, inflight: int, count: int) -> Scenario:
         ),
         compute=_py_acks,
         loadgen="python",
+        profiled="loadgen",
         targets=_PY_CLIENT_TARGETS,
         not_run=_PY_CLIENT_NOT_RUN,
     )

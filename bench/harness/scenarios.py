@@ -366,7 +366,7 @@ def _py_ack_scenario(subcommand: str, inflight: int, count: int) -> Scenario:
         name=f"{'pyclient' if client else 'pyraw'}-ack-{'seq' if inflight == 1 else inflight}",
         title=f"{count:,} ack round trips, {mode}, publisher and acking subscriber both {who}",
         subcommand=subcommand,
-        args=["-count", str(count), *(["-inflight", str(inflight)] if client else [])],
+        args=["-count", str(count), "-inflight", str(inflight)],
         figures=(
             Figure("round_trips_per_s", "round trips/s", True),
             Figure("client_cpu_us_per_round_trip", "client CPU µs/round trip", False, 1),
@@ -410,6 +410,7 @@ def python_scenarios(smoke: bool) -> list[Scenario]:
         _py_ack_scenario("client-ack", 1, 5_000),
         _py_ack_scenario("raw-ack", 1, 5_000),
         _py_ack_scenario("client-ack", 100, 30_000),
+        _py_ack_scenario("raw-ack", 100, 30_000),
         _py_latency_scenario(5_000),
     ]
 

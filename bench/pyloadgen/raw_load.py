@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from common import PAYLOAD, Setup
@@ -17,11 +18,13 @@ _REPLIES = (b'{"action":"ack_response"', b'{"action":"pong"', b'{"action":"subsc
 
 
 class RawClient(WSListener):
-    """Answers every `publish_ack` it gets; `request` sends a frame and waits for the next reply."""
+    """Answers every `publish_ack` it gets; `request` sends a frame and waits for the next reply; with
+    `on_reply` set, each reply calls it instead (the pipelined requests of `ack -inflight N`)."""
 
     def __init__(self) -> None:
         self.waiter: asyncio.Future[None] | None = None
         self.transport: WSTransport | None = None
+        self.on_reply: Callable[[], None] | None = None
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
@@ -29,7 +32,9 @@ class RawClient(WSListener):
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         payload = frame.get_payload_as_bytes()
         if payload.startswith(_REPLIES):
-            if self.waiter is not None and not self.waiter.done():
+            if self.on_reply is not None:
+                self.on_reply()
+            elif self.waiter is not None and not self.waiter.done():
                 self.waiter.set_result(None)
         elif payload.startswith(b'{"action":"publish_ack"'):
             server_ack_id = json.loads(payload)["ack_id"]
@@ -84,21 +89,48 @@ async def publish(parser: argparse.ArgumentParser, argv: list[str]) -> Setup:
     return Setup({"messages": args.messages}, measure, close)
 
 
+def _request(n: int) -> bytes:
+    return b'{"action":"publish_with_ack","topic":"bench.rawack","data":%d,"ack_id":"c%d","timeout":10000}' % (n, n)
+
+
 async def ack(parser: argparse.ArgumentParser, argv: list[str]) -> Setup:
-    """Sequential `publish_with_ack` round trips between two bare clients (no handles, no callbacks)."""
+    """`publish_with_ack` round trips between two bare clients (no handles, no callbacks): one at a time, or
+    `-inflight` of them, a new request sent for each `ack_response`."""
     parser.add_argument("-count", type=int, default=5_000, help="round trips")
+    parser.add_argument("-inflight", type=int, default=1, help="requests in flight")
     args = parser.parse_args(argv)
     subscriber = await _connect(args.url2 or args.url, "raw-sub")
     await subscriber.request(b'{"action":"subscribe","topic":"bench.rawack"}')
     publisher = await _connect(args.url, "raw-pub")
 
+    async def pipelined() -> None:
+        assert publisher.transport is not None
+        send, issued, answered = publisher.transport.send, 0, 0
+        done = asyncio.get_running_loop().create_future()
+
+        def on_reply() -> None:
+            nonlocal issued, answered
+            answered += 1
+            if issued < args.count:
+                send(WSMsgType.TEXT, _request(issued))
+                issued += 1
+            elif answered == args.count and not done.done():
+                done.set_result(None)
+
+        publisher.on_reply = on_reply
+        for _ in range(min(args.inflight, args.count)):
+            send(WSMsgType.TEXT, _request(issued))
+            issued += 1
+        await asyncio.wait_for(done, 60)
+        publisher.on_reply = None
+
     async def measure() -> dict[str, Any]:
         started = time.perf_counter()
-        for n in range(args.count):
-            await publisher.request(
-                b'{"action":"publish_with_ack","topic":"bench.rawack","data":%d,"ack_id":"c%d","timeout":10000}'
-                % (n, n)
-            )
+        if args.inflight > 1:
+            await pipelined()
+        else:
+            for n in range(args.count):
+                await publisher.request(_request(n))
         elapsed = time.perf_counter() - started
         return {"completed": args.count, "failed": 0, "elapsed_s": elapsed, "round_trips_per_s": args.count / elapsed}
 

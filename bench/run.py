@@ -2,14 +2,16 @@
 
     python bench/run.py              the full suite (about 10 minutes); writes bench/results/latest.json,
                                      bench/results/latest.png and the generated section of docs/performance.md
-    python bench/run.py --smoke      a few seconds: tiny counts, one run, ksps and the picows ceiling only;
-                                     writes into a temporary directory; exits non-zero if anything failed
+    python bench/run.py --smoke      under a minute: tiny counts, one run, the targets marked smoke (ksps, the
+                                     picows ceiling and sink, ksps-workers); writes into a temporary directory;
+                                     exits non-zero if anything failed
     python bench/run.py --profile fanout-100
                                      after the runs, one more ksps run of that scenario under py-spy; writes
                                      bench/results/profile-<scenario>.raw and prints the top functions
 
 Needs Go (to build bench/loadgen and the original server, versions pinned in bench/go.mod) and, for the chart,
-matplotlib (bench/requirements.txt). See docs/performance.md for what each scenario measures.
+matplotlib (bench/requirements.txt). Scenarios whose load must be Python run bench/pyloadgen instead of the Go
+load generator. See docs/performance.md for what each scenario measures.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ ROOT = BENCH.parent
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="targets: " + ", ".join(TARGETS))
-    parser.add_argument("--smoke", action="store_true", help="a few seconds, tiny counts, 1 run, ksps + ceiling")
+    parser.add_argument("--smoke", action="store_true", help="under a minute: tiny counts, 1 run, the smoke targets")
     parser.add_argument("--runs", type=int, help="runs per figure (default: 3, smoke: 1)")
     parser.add_argument("--targets", help="comma-separated targets (default: all that can run here)")
     parser.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
@@ -48,7 +50,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         default="",
-        help="comma-separated scenarios to profile ksps on (py-spy); SCENARIO@TARGET for another target",
+        help="comma-separated scenarios to profile ksps on (py-spy); SCENARIO@TARGET for another target;"
+        " pyclient-*: the client",
     )
     parser.add_argument(
         "--report-only",
@@ -147,7 +150,8 @@ def _profile(names: list[str], plan: list[Scenario], out: Path) -> None:
         for scenario in (s for s in plan if s.name == scenario_name):
             suffix = f"-{target.name}" if target_name else ""
             raw = out / f"profile-{scenario.name}{suffix}.raw"
-            print(f"profiling {target.name} on {scenario.name} with py-spy -> {raw}", flush=True)
+            subject = "the Python load generator" if scenario.profiled == "loadgen" else target.name
+            print(f"profiling {subject} on {scenario.name} with py-spy -> {raw}", flush=True)
             outcome = measure(target, scenario, profile_to=raw)
             print(_outcome(scenario, outcome, outcome["wall_s"]))
             print(top_functions(raw), flush=True)

@@ -105,7 +105,7 @@ def write_docs(results: dict[str, Any], docs: Path, chart: Path, data: Path) -> 
             + ".",
             table(results),
             f"![benchmark chart]({relative(chart).as_posix()})",
-            "Goals (issue 7), checked on the medians:",
+            "Goals (issues 7 and 15), checked on the medians:",
             goals_table([Goal(**goal) for goal in results["goals"]]),
             f"All runs, with the load generator's own reports: [{data.name}]({relative(data).as_posix()}).",
             END,

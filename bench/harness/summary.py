@@ -54,10 +54,10 @@ class _Medians:
     def names(self, prefix: str) -> list[str]:
         return [name for name in self._by_name if name.startswith(prefix)]
 
-    def get(self, scenario: str, target: str, key: str) -> float | None:
+    def get(self, scenario: str, target: str, key: str, which: str = "median") -> float | None:
         entry = self._by_name.get(scenario, {}).get("targets", {}).get(target, {})
         figure = entry.get("summary", {}).get(key)
-        return None if figure is None else float(figure["median"])
+        return None if figure is None else float(figure[which])
 
 
 def _ratio_goal(
@@ -119,7 +119,42 @@ def check_goals(scenarios: list[dict[str, Any]]) -> list[Goal]:
         largest = max(sized, key=lambda name: int(name.split("-")[1]), default=None)
         if largest:
             goals.append(_capacity_goal(medians, largest, subject))
+    goals.extend(issue15_goals(medians))
     return goals + history_goals(scenarios)
+
+
+#: The goals of issue 15 checked by the suite: (scenario, target, figure key, bound, at least, text, on the min).
+_ISSUE15_BOUNDS: tuple[tuple[str, str, str, float, bool, str, bool], ...] = (
+    ("ack-seq", "ksps", "round_trips_per_s", 8_000, True, "sequential acks >= 8,000/s", False),
+    ("ack-seq", "ksps", "server_cpu_us_per_round_trip", 40, False, "<= 40 µs server CPU per round trip", False),
+    ("ack-100", "ksps", "round_trips_per_s", 60_000, True, "acks, 100 in flight >= 60,000/s", False),
+    ("ack-100", "ksps", "server_cpu_us_per_round_trip", 10, False, "<= 10 µs server CPU per round trip", False),
+    ("cross-ack-seq", "ksps-workers", "round_trips_per_s", 3_000, True, "acks across workers >= 3,000/s", False),
+    ("pyclient-ack-seq", "ksps", "round_trips_per_s", 6_000, True, "Python client, sequential acks >= 6,000/s", False),
+    ("pyclient-ack-100", "ksps", "round_trips_per_s", 40_000, True, "Python client, 100 in flight >= 40,000/s", False),
+    ("pyclient-publish", "ksps", "publishes_per_s", 200_000, True, "Python client >= 200k publishes/s, all runs", True),
+)
+
+
+def issue15_goals(medians: _Medians) -> list[Goal]:
+    """The goals of issue 15 whose scenarios ran: bounds on one figure, and the cross-node hop at p50 (the p50
+    across nodes or workers minus the one-process p50 of the same run) <= 150 µs."""
+    goals = []
+    for scenario, target, key, bound, at_least, text, on_min in _ISSUE15_BOUNDS:
+        value = medians.get(scenario, target, key, "min" if on_min else "median")
+        if value is None:
+            continue
+        met = value >= bound if at_least else value <= bound
+        goals.append(Goal(scenario, target, text, f"{_number(value)}{' (worst run)' if on_min else ''}", met))
+    single = medians.get("cross-latency-10", "ksps", "p50_us")
+    for target in ("ksps-2n", "ksps-workers"):
+        across = medians.get("cross-latency-10", target, "p50_us")
+        if single is None or across is None:
+            continue
+        hop = across - single
+        measured = f"{across:,.0f} - {single:,.0f} (one process) = {hop:,.0f} µs"
+        goals.append(Goal("cross-latency-10", target, "a cross-node hop adds <= 150 µs at p50", measured, hop <= 150))
+    return goals
 
 
 def _capacity_goal(medians: _Medians, scenario: str, subject: str) -> Goal:

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 from ksps.testing import free_port
 
 from . import system
+from .scenarios import ANY_NODES
 
 BENCH = Path(__file__).resolve().parent.parent
 BUILD = BENCH / ".build"
@@ -61,11 +63,23 @@ class Target:
     #: An HTTP path polled after the port opens until it answers 200: a ksps node accepts connections before
     #: it has joined Redis (docs/performance.md, "Topic history"); a run should measure a joined node.
     ready_path: str | None = None
+    #: Processes behind one port (`ksps serve --workers N`): one command starts them all and `url2` is `url`;
+    #: the load generator is given their pids to place connections on different ones (bench/loadgen/placement.go).
+    workers: int = 1
+    #: Text the target writes to its output once it is fully up (all workers listening), waited for after the port.
+    ready_text: str = ""
+    #: The only scenarios it runs, if set (a baseline made for a few); the others show `runs_only_reason`.
+    runs_only: tuple[str, ...] = ()
+    runs_only_reason: str = ""
 
     def skip_reason(self, scenario_name: str, scenario_nodes: int) -> str | None:
         """Why this target does not run that scenario, or None."""
         if scenario_name in self.skips:
             return self.skips[scenario_name]
+        if self.runs_only and scenario_name not in self.runs_only:
+            return self.runs_only_reason or "n/a"
+        if scenario_nodes == ANY_NODES:
+            return None
         if scenario_nodes != self.nodes:
             return "n/a: cross-node scenario" if scenario_nodes > 1 else "n/a: two-node target"
         return None
@@ -235,7 +249,33 @@ TARGETS: dict[str, Target] = {
             name="picows-ceiling",
             summary="bench/baselines/picows_broadcast.py: bare picows broadcast, coalesced writes, no pub/sub logic",
             command=lambda port, helpers: [sys.executable, str(BENCH / "baselines" / "picows_broadcast.py"), str(port)],
-            skips={"ack-seq": _NO_ACKS, "ack-100": _NO_ACKS},
+            skips={"ack-seq": _NO_ACKS, "ack-100": _NO_ACKS, "cross-ack-seq": _NO_ACKS},
+            smoke=True,
+        ),
+        # --- workers: `ksps serve --workers 2`, one port, the kernel spreads the connections (SO_REUSEPORT).
+        Target(
+            name="ksps-workers",
+            summary="`python -m ksps serve --workers 2 --redis ...`: two worker processes on one port (SO_REUSEPORT)"
+            " and a local Redis (CPU of all counted)",
+            command=lambda port, helpers: _ksps(
+                port, helpers, "--redis", f"redis://127.0.0.1:{helpers['redis']}/0", "--workers", "2"
+            ),
+            helpers=(Helper("redis", _redis),),
+            unavailable=_redis_missing,
+            skips={"ack-seq-2n": "n/a: see cross-ack-seq (the same exchange, across workers)"},
+            nodes=2,
+            workers=2,
+            ready_text="serving on",
+            smoke=True,
+        ),
+        # --- the Python client's ceiling (bench/pyloadgen's client-publish): a server that does nothing.
+        Target(
+            name="picows-sink",
+            summary="bench/baselines/picows_sink.py: bare picows that answers ping and publish_with_ack and drops the"
+            " rest: the Python client's own ceiling",
+            command=lambda port, helpers: [sys.executable, str(BENCH / "baselines" / "picows_sink.py"), str(port)],
+            runs_only=("pyclient-publish",),
+            runs_only_reason="n/a: a sink (the client's ceiling)",
             smoke=True,
         ),
         *_HISTORY_TARGETS,
@@ -266,7 +306,9 @@ class RunningTarget:
             self.process = self._spawn(target.command(self.port, ports))
             self._wait(self.process, self.port, startup_timeout, target.name)
             self.url2 = ""
-            if target.nodes == 2:
+            if target.workers > 1:
+                self.url2 = self.url  # the same port; the load generator places connections by worker pid
+            elif target.nodes == 2:
                 port2 = free_port()
                 self._helpers.append(self._spawn(target.command(port2, ports)))
                 self._wait(self._helpers[-1], port2, startup_timeout, target.name + " (second node)")
@@ -286,6 +328,22 @@ class RunningTarget:
         path = self.target.ready_path if server else None
         if path and not system.wait_for_http(port, path, timeout):
             raise TargetError(f"{name} did not answer 200 on {path}: {self.log_tail()}")
+        if process is getattr(self, "process", None) and self.target.ready_text:
+            self._wait_for_text(self.target.ready_text, timeout, process)
+
+    def _wait_for_text(self, text: str, timeout: float, process: subprocess.Popen[bytes]) -> None:
+        """Poll the target's output for `text` (a worker listens before the others do: the port alone is not
+        enough); the output is a file, so there is no event to wait on."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log_tail(size=1 << 16):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise TargetError(f"{self.target.name} never said {text!r}: {self.log_tail()}")
+            time.sleep(0.05)
+
+    @property
+    def server_pids(self) -> list[int]:
+        """The server's own processes (workers included, helpers such as Redis not)."""
+        return system.process_tree(self.process.pid)
 
     @property
     def pids(self) -> list[int]:

@@ -12,8 +12,11 @@ epoch (`e`), and a list `<prefix>:hl:<topic>` of the kept publications, each `<o
 
 Appends are queued and sent as one script call per batch (whatever accumulated while the previous call was
 in flight) by one writer task, so their callbacks run in the order the publications were made. While Redis
-is unreachable, appends and reads answer None at once (publications are then delivered live without an
-offset, spec §14.3) and a probe reconnects in the background.
+is unreachable, or this node is cut off from the cluster, appends answer None at once (publications are then
+delivered on this node without an offset, spec §14.3) and are kept in the outage buffer (`outage.py`); reads
+answer None while this engine's own connection fails, and a probe reconnects in the background. When the node
+is joined again (`resume`), the buffer is stored in order, each publication is handed to `on_stored` (which
+sends it to the other nodes) and appends flow again (spec/cluster.md §11).
 Why a list and Lua rather than Streams: docs/architecture.md (decisions).
 """
 
@@ -34,6 +37,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from ..broker.history import HistoryPolicy, Page, Position, Query, Record
+from .outage import OutageBuffer, Unsent
 
 __all__ = ["META_TTL", "RedisHistory"]
 
@@ -85,7 +89,9 @@ return out
 """
 
 #: KEYS: meta, list. ARGV: new epoch, meta ttl s, after, before (-1 = none), limit, tail (0/1), now ms.
-READ = _EPOCH + """
+READ = (
+    _EPOCH
+    + """
 local now = tonumber(ARGV[7])
 while true do
   local head = redis.call('LINDEX', KEYS[2], 0)
@@ -110,17 +116,20 @@ local items = {}
 if stop > start then items = redis.call('LRANGE', KEYS[2], start, stop - 1) end
 return {top, epoch, first, items}
 """
+)
 
 _Entry = tuple[str, msgspec.Raw]
 _decode_entry = msgspec.json.Decoder(_Entry).decode
 _encode_entry = msgspec.json.encode
 _Append = tuple[str, HistoryPolicy, bytes, str, Callable[[Position | None], None]]
+#: Sends a publication of the outage buffer, once stored, to the other nodes: (topic, data, sender, position).
+Stored = Callable[[str, bytes, str, Position], None]
 
 
 class RedisHistory:
     """History in Redis; implements the broker's `HistoryEngine` (broker/history/engine.py)."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, *, outage_max_bytes: int = 16 * 1024 * 1024) -> None:
         self._redis = aioredis.Redis.from_url(
             url, socket_connect_timeout=2.0, socket_timeout=5.0, socket_keepalive=True, retry=Retry(NoBackoff(), 1)
         )
@@ -134,6 +143,17 @@ class RedisHistory:
         self._tasks: set[asyncio.Task[None]] = set()
         self._writer: asyncio.Task[None] | None = None
         self._probe: asyncio.Task[None] | None = None
+        self._busy = False  # a script call of the writer is in flight
+        #: Publications made while appends were closed, stored when the node is joined again (spec/cluster.md §11).
+        self.outage = OutageBuffer(outage_max_bytes)
+        #: Whether appends go to Redis: the node is joined to the cluster and its outage buffer was stored.
+        self.open = True
+        #: Whether the node is joined to the cluster now (the backplane's answer); appends wait for it.
+        self.joined: Callable[[], bool] = lambda: True
+        #: Gets each publication of the outage buffer once stored (the backplane sends it to the other nodes).
+        self.on_stored: Stored = lambda topic, data, sender, position: None
+        self._resuming: asyncio.Lock | None = None
+        self._drop_logged = 0
 
     def _keys(self, topic: str) -> tuple[str, str]:
         keys = self._key_cache.get(topic)
@@ -171,11 +191,86 @@ class RedisHistory:
         self, topic: str, policy: HistoryPolicy, data: bytes, sender: str, done: Callable[[Position | None], None]
     ) -> None:
         """Queue one publication for the next pipeline; `done` gets its position (None while Redis is away)."""
-        if not self._healthy or self._writer is None:
+        if self._writer is None:
+            done(None)
+            return
+        if not (self.open and self._healthy) and not (self._busy or self._queue):
+            # Closed, and nothing of ours still on its way to Redis (a publication behind those waits its turn,
+            # so that order is kept): delivered here now, stored and sent when the node is back.
+            self.keep(topic, policy, data, sender)
             done(None)
             return
         self._queue.append((topic, policy, data, sender, done))
         self._wake.set()
+
+    def keep(
+        self, topic: str, policy: HistoryPolicy, data: bytes, sender: str, position: Position | None = None
+    ) -> None:
+        """Keep a publication in the outage buffer (stored, if `position` is None, and sent when back)."""
+        outage = self.outage
+        outage.keep(topic, policy, data, sender, position)
+        # A line at the first drop, then at 2, 4, 8...: the flood shows its size without filling the log.
+        if outage.dropped > self._drop_logged and (not self._drop_logged or outage.dropped >= 2 * self._drop_logged):
+            log.warning(
+                "history: %d publications dropped from the outage buffer so far (bounds: the topic's history"
+                " size, --history-outage-max-bytes %d)",
+                outage.dropped,
+                outage.max_bytes,
+            )
+            self._drop_logged = outage.dropped
+
+    def close(self) -> None:
+        """The node is cut off from the cluster: publications wait in the outage buffer from now on."""
+        self.open = False
+
+    async def resume(self) -> bool:
+        """The node is joined again: store the outage buffer in order, then open appends (spec/cluster.md §11).
+
+        Returns once every kept publication has its answer (stored and handed to `on_stored`, or kept again if
+        Redis failed once more); False when Redis cannot be reached.
+        """
+        if self._resuming is None:
+            self._resuming = asyncio.Lock()
+        async with self._resuming:
+            if not self._healthy:
+                try:
+                    await self._redis.ping()
+                except (RedisError, OSError):
+                    return False
+                self._healthy = True
+            entries = self.outage.take()
+            finished = asyncio.get_running_loop().create_future()
+            waiting = [entry for entry in entries if entry.position is None]
+            for entry in entries:
+                if entry.position is not None:  # stored while cut off from the other nodes: only sent
+                    self.on_stored(entry.topic, entry.data, entry.sender, entry.position)
+            for index, entry in enumerate(waiting):
+                last = index == len(waiting) - 1
+                self._queue.append(
+                    (
+                        entry.topic,
+                        entry.policy,
+                        entry.data,
+                        entry.sender,
+                        self._stored(entry, finished if last else None),
+                    )
+                )
+            self.open = True  # newer publications queue behind the kept ones: order is kept
+            if waiting:
+                self._wake.set()
+                log.warning("history: storing and sending %d publications made while Redis was away", len(waiting))
+                await finished
+            return self._healthy
+
+    def _stored(self, entry: Unsent, finished: asyncio.Future[None] | None) -> Callable[[Position | None], None]:
+        def done(position: Position | None) -> None:
+            if position is not None:
+                self.on_stored(entry.topic, entry.data, entry.sender, position)
+            # None: the write failed and put it back in the outage buffer (`_write_loop`); it goes next time.
+            if finished is not None and not finished.done():
+                finished.set_result(None)
+
+        return done
 
     def read(self, topic: str, query: Query, done: Callable[[Page | None], None]) -> None:
         """Run the read script; `done` gets the page, or None while Redis is away."""
@@ -221,12 +316,20 @@ class RedisHistory:
                 keys += self._keys(topic)
                 head = b"%d,%d," % (policy.size, int(policy.ttl * 1000))
                 args.append(head + _encode_entry((sender, msgspec.Raw(data))))
+            self._busy = True
             try:
                 results: list[Any] = await self._append(keys=keys, args=args)
             except (RedisError, OSError) as exc:
+                self._busy = False
                 self._unhealthy(exc)
-                self._fail(batch)
+                # Not stored: kept for when Redis is back, in order, with what queued up behind meanwhile.
+                batch += self._queue
+                self._queue = []
+                for topic, policy, data, sender, done in batch:
+                    self.keep(topic, policy, data, sender)
+                    done(None)
                 continue
+            self._busy = False
             for index, (*_, done) in enumerate(batch):
                 done(Position(int(results[2 * index]), results[2 * index + 1].decode()))
 
@@ -236,8 +339,9 @@ class RedisHistory:
             done(None)
 
     def _unhealthy(self, exc: BaseException) -> None:
+        self.open = False
         if self._healthy:
-            log.warning("history: redis unreachable (%s); publications go out without offsets meanwhile", exc)
+            log.warning("history: redis unreachable (%s); publications are kept until it is back", exc)
             self._healthy = False
             self._probe = asyncio.get_running_loop().create_task(self._reconnect(), name="ksps-history-probe")
 
@@ -248,4 +352,6 @@ class RedisHistory:
                 await self._redis.ping()
                 log.info("history: redis reachable again")
                 self._healthy = True
-                return
+                break
+        if self.joined():  # the cluster link never went down (only this connection did): resume here
+            await self.resume()

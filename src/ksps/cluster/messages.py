@@ -36,12 +36,13 @@ class _Base(msgspec.Struct, tag_field="k", gc=False):
 
 
 class Publication(_Base, tag="pub", omit_defaults=True):
-    """A publication on topic `t` by `s`; `d` is the raw payload, `o` its history offset (0 = none)."""
+    """A publication on topic `t` by `s`; `d` is the raw payload, `o` its history offset (0 = none) in epoch `e`."""
 
     t: str
     s: str
     d: msgspec.Raw
     o: int = 0
+    e: str = ""
 
 
 class PublicationAck(_Base, tag="pack"):

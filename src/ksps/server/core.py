@@ -310,9 +310,12 @@ class ServerCore:
         if self.broker.history is not None:  # history shared by the nodes, in Redis (spec §14.5)
             from ..cluster import RedisHistory
 
-            self.history_engine = RedisHistory(config.redis_url, config.redis_prefix)
+            self.history_engine = RedisHistory(
+                config.redis_url, config.redis_prefix, outage_max_bytes=config.history_outage_max_bytes
+            )
             self.history_engine.start()
             self.broker.history.engine = self.history_engine
+            self.cluster.attach_history(self.history_engine)
 
     async def stop(self) -> None:
         """Close every connection with 1000, end pending acks, wait for callbacks; idempotent."""

@@ -236,6 +236,7 @@ class RedisHistory:
                 try:
                     await self._redis.ping()
                 except (RedisError, OSError):
+                    self._start_probe()  # it resumes once Redis answers
                     return False
                 self._healthy = True
             entries = self.outage.take()
@@ -343,15 +344,23 @@ class RedisHistory:
         if self._healthy:
             log.warning("history: redis unreachable (%s); publications are kept until it is back", exc)
             self._healthy = False
+        self._start_probe()
+
+    def _start_probe(self) -> None:
+        if self._probe is None or self._probe.done():
             self._probe = asyncio.get_running_loop().create_task(self._reconnect(), name="ksps-history-probe")
 
     async def _reconnect(self) -> None:
         while True:
             await asyncio.sleep(PROBE_INTERVAL)
-            with contextlib.suppress(RedisError, OSError):
+            try:
                 await self._redis.ping()
+            except (RedisError, OSError):
+                continue
+            if not self._healthy:
                 log.info("history: redis reachable again")
                 self._healthy = True
-                break
-        if self.joined():  # the cluster link never went down (only this connection did): resume here
-            await self.resume()
+            # Joined to the cluster (only this connection failed): store the outage buffer here. Otherwise the
+            # backplane does it when it rejoins.
+            if not self.joined() or await self.resume():
+                return

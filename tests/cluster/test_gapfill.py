@@ -1,0 +1,221 @@
+"""History topics across a Redis outage (spec/cluster.md §11): nothing lost, nothing twice, order kept.
+
+Two `ksps serve` nodes over a real Redis that persists every write (`appendonly yes`, `appendfsync always`);
+on each node a publisher sends numbered publications at a steady pace to one history topic that a subscriber
+on each node follows. Redis is SIGKILLed, stays down until the nodes have forgotten each other, and is
+restarted on the same port. Each subscriber must then have every number of both publishers exactly once, in
+order: the publishing node kept what it published meanwhile (outage buffer) and stored and sent it when Redis
+was back; each node read back from the history what it missed (gap fill).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from ksps.server.server import core_of
+
+from .conftest import Connect, StartNode, wait_ready
+from .processes import BACK, LOST, MAX_BACKOFF, NodeProcess, RedisProcess
+from .wire import WireClient, eventually, unique, units
+
+#: Log line of a node that forgot another (spec/cluster.md §7).
+SILENT = r"cluster node \S+ went silent"
+#: Seconds between two publications of one publisher (pacing the load, not synchronising anything).
+PACE = 0.005
+#: Publications each subscriber must see from the remote publisher before the kill and after the restart.
+STEADY = 30
+#: Local publications each subscriber must see while Redis is down: the outage lasts a few seconds.
+DURING = 300
+
+
+class Publisher:
+    """Publishes {"n": 1, 2, ...} to `topic`, each after the previous `published`, until stopped."""
+
+    def __init__(self, client: WireClient, topic: str) -> None:
+        self.client, self.topic = client, topic
+        self.sent_at: list[float] = []  # loop time of each number (index = number - 1)
+        self._stopping = False
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            self.sent_at.append(loop.time())
+            await self.client.publish(self.topic, {"n": len(self.sent_at)})
+            await asyncio.sleep(PACE)  # pacing the load, not waiting for anything
+
+    async def stop(self) -> int:
+        """Stop; returns the last number sent (each was answered by `published`)."""
+        self._stopping = True
+        await asyncio.wait_for(self._task, units(5))
+        return len(self.sent_at)
+
+
+class Subscriber:
+    """Reads one client's deliveries in the background: per sender, the numbers in arrival order."""
+
+    def __init__(self, client: WireClient, topic: str) -> None:
+        self.client, self.topic = client, topic
+        self.numbers: dict[str, list[int]] = {}
+        self.arrived: dict[str, list[float]] = {}
+        self.changed = asyncio.Event()
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            frame = await self.client.recv(timeout=float("inf"))
+            assert frame["action"] == "publish" and frame["topic"] == self.topic, frame
+            sender = frame["data"]["from"]
+            self.numbers.setdefault(sender, []).append(frame["data"]["data"]["n"])
+            self.arrived.setdefault(sender, []).append(loop.time())
+            self.changed.set()
+
+    def since(self, sender: str, at: float) -> int:
+        return sum(1 for t in self.arrived.get(sender, []) if t > at)
+
+    async def until(self, done: Any, timeout: float, what: str) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                while not done():
+                    self.changed.clear()
+                    await self.changed.wait()
+        except TimeoutError:
+            raise AssertionError(f"{self.client.id}: {what} within {timeout:.1f} s") from None
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        await asyncio.wait([self._reader], timeout=units(2))
+
+
+@contextlib.asynccontextmanager
+async def two_history_nodes(size: int) -> AsyncIterator[tuple[RedisProcess, NodeProcess, NodeProcess]]:
+    redis = RedisProcess(persist=True)
+    nodes: list[NodeProcess] = []
+    try:
+        redis.start_on_a_free_port()
+        prefix, extra = unique("gapfill"), ("--history-size", str(size))
+        nodes += [NodeProcess(redis.url(), prefix, unique(n), extra=extra) for n in ("a", "b")]
+        await wait_ready(*nodes)
+        yield redis, nodes[0], nodes[1]
+    finally:
+        for node in nodes:
+            node.stop()
+        redis.stop()
+
+
+async def open_client(url: str, label: str) -> WireClient:
+    client = await WireClient.open(url)
+    assert isinstance(client, WireClient)
+    await client.register(unique(label))
+    return client
+
+
+async def test_redis_killed_under_traffic_loses_nothing_on_a_history_topic() -> None:
+    async with two_history_nodes(size=20_000) as (redis, a, b), contextlib.AsyncExitStack() as stack:
+        topic = unique("gapfill")
+        clients = [await open_client(url, label) for url, label in [(a.url, "sub-a"), (b.url, "sub-b")]]
+        clients += [await open_client(url, label) for url, label in [(a.url, "pub-a"), (b.url, "pub-b")]]
+        for client in clients:
+            stack.push_async_callback(client.close)
+        for client in clients[:2]:
+            await client.subscribe(topic)
+        subs = [Subscriber(clients[0], topic), Subscriber(clients[1], topic)]
+        for sub in subs:
+            stack.push_async_callback(sub.close)
+        pubs = [Publisher(clients[2], topic), Publisher(clients[3], topic)]
+        local = {subs[0]: pubs[0].client.id, subs[1]: pubs[1].client.id}
+        remote = {subs[0]: pubs[1].client.id, subs[1]: pubs[0].client.id}
+        loop = asyncio.get_running_loop()
+        for sub in subs:  # steady cross-node traffic: each node routes the topic to the other
+            await sub.until(lambda s=sub: s.since(remote[s], 0) >= STEADY, units(10), "cross-node delivery")
+
+        redis.kill()
+        killed_at = loop.time()
+        for node in (a, b):
+            await asyncio.to_thread(node.log.wait_for, LOST, units(5))
+            await asyncio.to_thread(node.log.wait_for, SILENT, units(5))
+        for sub in subs:  # local delivery goes on; the outage lasts as long as DURING publications take
+            await sub.until(lambda s=sub: s.since(local[s], killed_at) >= DURING, units(10), "local delivery")
+
+        redis.start()  # same port, same data
+        back = loop.time()
+        for node in (a, b):
+            await asyncio.to_thread(node.log.wait_for, BACK, MAX_BACKOFF + units(5))
+        for sub in subs:
+            await sub.until(lambda s=sub: s.since(remote[s], back) >= STEADY, units(10), "steady again")
+        last = {pub.client.id: await pub.stop() for pub in pubs}
+
+        for sub in subs:
+
+            def complete(s: Subscriber = sub) -> bool:
+                return all(len(s.numbers.get(sender, [])) >= n for sender, n in last.items())
+
+            await sub.until(complete, units(15), "every publication")
+        for sub in subs:
+            for sender, n in last.items():
+                numbers = sub.numbers[sender]
+                missing = sorted(set(range(1, n + 1)) - set(numbers))
+                assert not missing, f"{sub.client.id} lost {len(missing)} of {sender}: {missing[:20]}"
+                assert len(numbers) == len(set(numbers)), f"{sub.client.id}: duplicates from {sender}"
+                assert numbers == sorted(numbers), f"{sub.client.id}: out of order from {sender}"
+        # The outage was real: the remote publisher sent while Redis was down, and those arrived all the same.
+        during = [sum(1 for t in pub.sent_at if killed_at < t < back) for pub in pubs]
+        assert min(during) > DURING / 2, during
+        stored = [len(node.log.wait_for(r"storing and sending \d+ publications", units(1))) for node in (a, b)]
+        print(f"published while Redis was down: {during}; nodes that stored their outage buffer: {stored}")
+
+
+async def test_the_outage_buffer_is_bounded_and_says_what_it_dropped(
+    start_node: StartNode, connect: Connect, own_redis: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    cap = 64 * 1024
+    node = await start_node(
+        unique("outage"), redis=own_redis, history_size=1000, history=("small-*=10",), history_outage_max_bytes=cap
+    )
+    cluster, engine = core_of(node).cluster, core_of(node).history_engine
+    assert cluster is not None and engine is not None
+    big, small = unique("big"), unique("small")
+    sub, pub = await connect(node.url, unique("sub")), await connect(node.url, unique("pub"))
+    await sub.subscribe(big)
+    own_redis.kill()
+    await eventually(lambda: cluster.connected, False, units(5), what="redis lost")
+    payload = "x" * 1000
+    flood, few = 3000, 50
+    with caplog.at_level(logging.WARNING, logger="ksps.cluster"):
+        for n in range(1, flood + 1):
+            await pub.send({"action": "publish", "topic": big, "data": {"n": n, "p": payload}})
+        for n in range(1, few + 1):
+            await pub.send({"action": "publish", "topic": small, "data": {"n": n}})
+        for _ in range(flood + few):
+            assert "offset" not in await pub.expect("published")  # answered at once, not kept in Redis yet
+        # Delivered here at once all the same (availability), in order.
+        assert [(await sub.expect("publish", topic=big))["data"]["data"]["n"] for _ in range(flood)] == list(
+            range(1, flood + 1)
+        )
+    assert engine.outage.peak <= cap  # the flood never held more than the cap
+    kept = len(engine.outage)
+    small_kept = 10  # at most the topic's history size
+    assert engine.outage.dropped == flood + few - kept and kept > small_kept
+    assert "publications dropped from the outage buffer" in caplog.text
+
+    own_redis.start()  # persists nothing: a new epoch, which takes what the buffer kept
+    await eventually(lambda: cluster.connected, True, units(15), what="rejoin")
+
+    async def stored(topic: str, count: int) -> list[int]:
+        while True:
+            page = await node.history(topic, limit=1000)
+            if page.offset >= count:
+                return [p["data"]["n"] for p in page.publications]
+            await asyncio.sleep(0.05)  # polling a condition (the store runs in the background)
+
+    newest_big = await asyncio.wait_for(stored(big, kept - small_kept), units(10))
+    assert newest_big == list(range(flood - len(newest_big) + 1, flood + 1))  # the newest, in order
+    assert await asyncio.wait_for(stored(small, small_kept), units(10)) == list(range(few - 9, few + 1))
+    assert len(engine.outage) == 0

@@ -150,8 +150,19 @@ class RedisProcess:
         self.process.kill()
         self.process.wait()
 
+    def pause(self) -> None:
+        """SIGSTOP: Redis hangs; what clients send meanwhile waits in its socket buffers."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def unpause(self) -> None:
+        """SIGCONT: Redis goes on, and runs what was sent while it hung."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process is not None:
+            self.unpause()
             _stop(self.process, units(5))
         if self._data is not None:
             self._data.cleanup()

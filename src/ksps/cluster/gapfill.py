@@ -36,12 +36,14 @@ MAX_TOPICS = 100_000
 
 
 class Seen:
-    """The offsets of one topic's stream (`epoch`) delivered on this node: all up to `floor`, and `above`."""
+    """The offsets of one topic's stream (`epoch`) delivered on this node: all from `start` up to `floor`, and
+    `above` (what came before `start`, when the node began to follow the topic, is not known)."""
 
-    __slots__ = ("above", "epoch", "floor", "mark")
+    __slots__ = ("above", "epoch", "floor", "mark", "start")
 
     def __init__(self, epoch: str, floor: int) -> None:
         self.epoch = epoch
+        self.start = floor + 1
         self.floor = floor
         self.above: set[int] = set()
         self.mark = floor  # `floor` at the previous heartbeat (holes older than that are given up)
@@ -59,7 +61,7 @@ class Seen:
                 self.give_up(min(self.above))
 
     def has(self, offset: int) -> bool:
-        return offset <= self.floor or offset in self.above
+        return self.start <= offset <= self.floor or offset in self.above
 
     def give_up(self, upto: int) -> None:
         """Holes at or below `upto` will not be filled."""
@@ -118,11 +120,19 @@ class GapFill:
         if held is not None:
             held.append(msg)
             return False
-        filled = self._filled.get(topic)
-        if filled is not None and msg.o in filled:
+        if self._duplicate(msg):
             return False
         self.note(topic, msg.o, msg.e)
         return True
+
+    def _duplicate(self, msg: m.Publication) -> bool:
+        filled = self._filled.get(msg.t)
+        if filled is not None and msg.o in filled:
+            return True  # delivered by the last fill, and still in flight from its node
+        if msg.r:  # from an outage buffer, late: a fill may have delivered it from the history already
+            seen = self._seen.get(msg.t)
+            return seen is not None and (not msg.e or msg.e == seen.epoch) and seen.has(msg.o)
+        return False
 
     def hold(self) -> list[str]:
         """The node joined Redis again: hold the other nodes' publications of the topics it delivered; returns them."""
@@ -162,7 +172,7 @@ class GapFill:
                     self.delivered += 1
                     broker.deliver(topic, msgspec.Raw(record.data), record.sender, record.offset)
         for msg in held:
-            if msg.o not in filled:
+            if not self._duplicate(msg):
                 self.note(topic, msg.o, msg.e)
                 broker.deliver(topic, msg.d, msg.s, msg.o)
         if not filled:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 import uuid
@@ -58,15 +59,22 @@ end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 """
 
-#: One call for a whole batch. KEYS: meta and list of each publication. ARGV: new epoch, meta ttl s, now ms,
-#: then for each publication `<size>,<ttl ms>,<entry>` (one argument: fewer to encode). Returns offset and epoch
-#: of each.
+#: One call for a whole batch. KEYS: this writer's marker, then meta and list of each publication. ARGV: new
+#: epoch, meta ttl s, now ms, the batch's token, then for each publication `<size>,<ttl ms>,<entry>` (one
+#: argument: fewer to encode). Returns offset and epoch of each.
+#: The marker keeps the token and answer of the writer's latest batch: a batch sent again with the same token
+#: (its answer was lost with the connection) gets that answer instead of being stored twice (spec/cluster.md §11).
 APPEND = """
+local marker = redis.call('GET', KEYS[1])
+local token = ARGV[4] .. '|'
+if marker and string.sub(marker, 1, #token) == token then
+  return cjson.decode(string.sub(marker, #token + 1))
+end
 local out = {}
 local now = tonumber(ARGV[3])
-for i = 1, #KEYS / 2 do
-  local meta, list = KEYS[2 * i - 1], KEYS[2 * i]
-  local item = ARGV[3 + i]
+for i = 1, (#KEYS - 1) / 2 do
+  local meta, list = KEYS[2 * i], KEYS[2 * i + 1]
+  local item = ARGV[4 + i]
   local c1 = string.find(item, ',', 1, true)
   local c2 = string.find(item, ',', c1 + 1, true)
   local size, ttl = tonumber(string.sub(item, 1, c1 - 1)), tonumber(string.sub(item, c1 + 1, c2 - 1))
@@ -85,6 +93,7 @@ for i = 1, #KEYS / 2 do
   out[2 * i - 1] = top
   out[2 * i] = epoch
 end
+redis.call('SET', KEYS[1], token .. cjson.encode(out), 'EX', tonumber(ARGV[2]))
 return out
 """
 
@@ -153,6 +162,11 @@ class RedisHistory:
         #: Gets each publication of the outage buffer once stored (the backplane sends it to the other nodes).
         self.on_stored: Stored = lambda topic, data, sender, position: None
         self._resuming: asyncio.Lock | None = None
+        #: This writer's marker key (the answer of its latest batch), and the tokens of its batches.
+        self._marker = f"{prefix}:ab:{uuid.uuid4().hex[:16]}"
+        self._tokens = itertools.count(1)
+        #: The batch whose answer was lost (it may be stored or not): sent again, as it was, before anything else.
+        self._uncertain: tuple[list[str], list[str | int | bytes], list[_Append]] | None = None
         self._drop_logged = 0
 
     def _keys(self, topic: str) -> tuple[str, str]:
@@ -239,6 +253,8 @@ class RedisHistory:
                     self._start_probe()  # it resumes once Redis answers
                     return False
                 self._healthy = True
+            if self._uncertain is not None and not await self._settle_uncertain():
+                return False
             entries = self.outage.take()
             finished = asyncio.get_running_loop().create_future()
             waiting = [entry for entry in entries if entry.position is None]
@@ -262,6 +278,21 @@ class RedisHistory:
                 log.warning("history: storing and sending %d publications made while Redis was away", len(waiting))
                 await finished
             return self._healthy
+
+    async def _settle_uncertain(self) -> bool:
+        """Send the batch whose answer was lost again, with its token: stored once, whatever happened."""
+        assert self._uncertain is not None
+        keys, args, batch = self._uncertain
+        try:
+            results: list[Any] = await self._append(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
+            self._unhealthy(exc)
+            return False
+        self._uncertain = None
+        for index, (topic, _, data, sender, _) in enumerate(batch):
+            position = Position(int(results[2 * index]), results[2 * index + 1].decode())
+            self.on_stored(topic, data, sender, position)  # delivered here already, without an offset
+        return True
 
     def _stored(self, entry: Unsent, finished: asyncio.Future[None] | None) -> Callable[[Position | None], None]:
         def done(position: Position | None) -> None:
@@ -311,8 +342,9 @@ class RedisHistory:
             batch, self._queue = self._queue, []
             if not batch:
                 continue
-            keys: list[str] = []
-            args: list[str | int | bytes] = [self._new_epoch(), META_TTL, int(time.time() * 1000)]
+            keys: list[str] = [self._marker]
+            token = f"{next(self._tokens)}"
+            args: list[str | int | bytes] = [self._new_epoch(), META_TTL, int(time.time() * 1000), token]
             for topic, policy, data, sender, _ in batch:
                 keys += self._keys(topic)
                 head = b"%d,%d," % (policy.size, int(policy.ttl * 1000))
@@ -323,10 +355,13 @@ class RedisHistory:
             except (RedisError, OSError) as exc:
                 self._busy = False
                 self._unhealthy(exc)
-                # Not stored: kept for when Redis is back, in order, with what queued up behind meanwhile.
-                batch += self._queue
-                self._queue = []
-                for topic, policy, data, sender, done in batch:
+                # Stored or not, we cannot tell: sent again as it was when Redis is back (the marker answers
+                # if it was stored). What queued up behind it is kept in the outage buffer, in order.
+                self._uncertain = (keys, args, batch)
+                for *_, done in batch:
+                    done(None)
+                behind, self._queue = self._queue, []
+                for topic, policy, data, sender, done in behind:
                     self.keep(topic, policy, data, sender)
                     done(None)
                 continue

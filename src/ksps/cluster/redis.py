@@ -215,7 +215,7 @@ class RedisBackplane:
             self._keep_sent_later(topic, data, sender, position)
             return
         publication = m.Publication(
-            n=self.node_id, t=topic, s=sender, d=msgspec.Raw(data), o=position[0], e=position[1]
+            n=self.node_id, t=topic, s=sender, d=msgspec.Raw(data), o=position[0], e=position[1], r=True
         )
         self._send(self._all_channel, m.encode(publication))
 

@@ -31,8 +31,9 @@ log = logging.getLogger("ksps.cluster")
 
 #: Out-of-order offsets remembered per topic at most; past it the lowest holes are given up.
 MAX_ABOVE = 4096
-#: Topics tracked at most; past it the tracking of every topic restarts (no fill for what came before).
-MAX_TOPICS = 100_000
+#: Topics tracked at most. Past it, those without local subscribers are forgotten; if that is not enough, the
+#: tracking of every topic restarts (no fill for what came before).
+MAX_TOPICS = 20_000
 
 
 class Seen:
@@ -107,7 +108,9 @@ class GapFill:
             if seen is not None:
                 self._epoch_changed(topic, seen.epoch, epoch)
             elif len(self._seen) >= MAX_TOPICS:
-                self._seen.clear()
+                self._forget_unfollowed()
+                if len(self._seen) >= MAX_TOPICS:
+                    self._seen.clear()
             seen = self._seen[topic] = Seen(epoch, offset - 1)
         elif epoch and not seen.epoch:
             seen.epoch = epoch
@@ -136,13 +139,16 @@ class GapFill:
 
     def hold(self) -> list[str]:
         """The node joined Redis again: hold the other nodes' publications of the topics it delivered; returns them."""
-        broker = self._broker
-        for topic in list(self._seen):
-            if broker.topics.count(topic) == (0, 0):
-                del self._seen[topic]  # nobody here to fill for
-            else:
-                self._held.setdefault(topic, [])
+        self._forget_unfollowed()
+        for topic in self._seen:
+            self._held.setdefault(topic, [])
         return list(self._held)
+
+    def _forget_unfollowed(self) -> None:
+        """Topics without subscribers here: nobody to fill for."""
+        count = self._broker.topics.count
+        for topic in [topic for topic in self._seen if count(topic) == (0, 0)]:
+            del self._seen[topic]
 
     def fill(self, topic: str, read: Callable[[str, Query, Callable[[Page | None], None]], None]) -> None:
         """Read what `topic` missed and deliver it, then the held publications; `read` is the engine's."""

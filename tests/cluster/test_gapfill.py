@@ -266,3 +266,36 @@ async def test_a_store_whose_answer_was_lost_is_not_stored_twice(
     assert (await local.expect("publish"))["offset"] == 3  # the stored 2 is not delivered here again
     assert (await remote.expect("publish"))["offset"] == 3
     assert await local.sync() == [] and await remote.sync() == []
+
+
+async def test_when_redis_lost_the_history_the_outage_buffers_still_flow(
+    start_node: StartNode, connect: Connect, own_redis: RedisProcess
+) -> None:
+    prefix, topic = unique("epoch"), unique("t")
+    one, two = await start_node(prefix, redis=own_redis, history_size=100), await start_node(
+        prefix, redis=own_redis, history_size=100
+    )
+    remote, pub = await connect(two.url, unique("remote")), await connect(one.url, unique("pub"))
+    await remote.subscribe(topic)
+    await routed(one, topic, 0, 1, publishers=[pub])
+    for n in (1, 2):
+        await pub.publish(topic, n)
+        assert (await remote.expect("publish", offset=n))["data"]["data"] == n
+    own_redis.kill()
+    clusters = [core_of(node).cluster for node in (one, two)]
+    for cluster in clusters:
+        assert cluster is not None
+        await eventually(lambda c=cluster: c.connected, False, units(5), what="redis lost")
+    for n in (3, 4):
+        await pub.publish(topic, n)  # kept in node one's outage buffer
+
+    own_redis.start()  # persists nothing: the history is gone, a new epoch begins
+    for n, offset in ((3, 1), (4, 2)):  # stored in the new epoch and delivered once, in order
+        frame = await remote.expect("publish", timeout=units(15))
+        assert (frame["data"]["data"], frame["offset"]) == (n, offset)
+    gaps = clusters[1].gaps if clusters[1] is not None else None
+    assert gaps is not None
+    await eventually(lambda: gaps.epoch_changes >= 1, True, units(10), what="the epoch change, said")
+    await pub.publish(topic, 5)
+    assert (await remote.expect("publish"))["offset"] == 3
+    assert await remote.sync() == []

@@ -158,18 +158,29 @@ class GapFill:
         if seen is None or policy is None:
             self._release(topic, None)
             return
-        read(topic, Query(after=seen.floor, limit=policy.size), lambda page: self._release(topic, page))
+
+        def answer(page: Page | None) -> None:
+            if topic not in self._held:
+                return  # abandoned meanwhile (Redis went away again): what was held went out then
+            current = self._seen.get(topic)
+            if page is not None and current is not None and current.epoch and page.top.epoch != current.epoch:
+                # Redis lost the history: nothing to fill. Follow the new epoch from its start, and deliver
+                # what it holds (publications other nodes stored from their outage buffers).
+                self._epoch_changed(topic, current.epoch, page.top.epoch)
+                self._seen[topic] = Seen(page.top.epoch, 0)
+                read(topic, Query(after=0, limit=policy.size), answer)
+                return
+            self._release(topic, page)
+
+        read(topic, Query(after=seen.floor, limit=policy.size), answer)
 
     def _release(self, topic: str, page: Page | None) -> None:
         held = self._held.pop(topic, [])
         broker = self._broker
         filled = self._filled.setdefault(topic, set())
         seen = self._seen.get(topic)
-        if page is not None and seen is not None:
+        if page is not None and seen is not None and (not seen.epoch or page.top.epoch == seen.epoch):
             self.fills += 1
-            if seen.epoch and page.top.epoch != seen.epoch:
-                self._epoch_changed(topic, seen.epoch, page.top.epoch)
-                seen = self._seen[topic] = Seen(page.top.epoch, 0)
             seen.epoch = page.top.epoch
             for record in page.records:
                 if not seen.has(record.offset):

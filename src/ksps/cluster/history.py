@@ -298,7 +298,7 @@ class RedisHistory:
         def done(position: Position | None) -> None:
             if position is not None:
                 self.on_stored(entry.topic, entry.data, entry.sender, position)
-            # None: the write failed and put it back in the outage buffer (`_write_loop`); it goes next time.
+            # None: the batch's answer was lost; it is sent again as it was (`_uncertain`) on the next resume.
             if finished is not None and not finished.done():
                 finished.set_result(None)
 

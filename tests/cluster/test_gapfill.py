@@ -169,7 +169,7 @@ async def test_redis_killed_under_traffic_loses_nothing_on_a_history_topic() -> 
         # The outage was real: the remote publisher sent while Redis was down, and those arrived all the same.
         during = [sum(1 for t in pub.sent_at if killed_at < t < back) for pub in pubs]
         assert min(during) > DURING / 2, during
-        stored = [len(node.log.wait_for(r"storing and sending \d+ publications", units(1))) for node in (a, b)]
+        stored = [len(node.log.wait_for(r"stored and sent \d+ publications", units(1))) for node in (a, b)]
         print(f"published while Redis was down: {during}; nodes that stored their outage buffer: {stored}")
 
 

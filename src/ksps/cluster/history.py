@@ -48,6 +48,10 @@ log = logging.getLogger("ksps.cluster")
 META_TTL = 86_400
 #: Seconds between two reconnection attempts while Redis is unreachable.
 PROBE_INTERVAL = 0.5
+#: Publications of the outage buffer stored per script call when Redis is back: their `pub`s then leave in
+#: PUBLISHes of about this many, not in one message the size of the buffer (Redis closes a subscriber whose
+#: output buffer passes 32 MB by default, `client-output-buffer-limit pubsub`).
+STORE_CHUNK = 500
 
 _EPOCH = """
 local epoch = redis.call('HGET', KEYS[1], 'e')
@@ -162,6 +166,7 @@ class RedisHistory:
         #: Gets each publication of the outage buffer once stored (the backplane sends it to the other nodes).
         self.on_stored: Stored = lambda topic, data, sender, position: None
         self._resuming: asyncio.Lock | None = None
+        self._storing = False  # the outage buffer is being stored: newer publications go behind it
         #: This writer's marker key (the answer of its latest batch), and the tokens of its batches.
         self._marker = f"{prefix}:ab:{uuid.uuid4().hex[:16]}"
         self._tokens = itertools.count(1)
@@ -208,9 +213,10 @@ class RedisHistory:
         if self._writer is None:
             done(None)
             return
-        if not (self.open and self._healthy) and not (self._busy or self._queue):
-            # Closed, and nothing of ours still on its way to Redis (a publication behind those waits its turn,
-            # so that order is kept): delivered here now, stored and sent when the node is back.
+        if self._storing or (not (self.open and self._healthy) and not (self._busy or self._queue)):
+            # Closed (or the buffer is being stored), and nothing of ours still on its way to Redis (a
+            # publication behind those waits its turn, so that order is kept): delivered here now, stored and
+            # sent when the node is back, behind the others.
             self.keep(topic, policy, data, sender)
             done(None)
             return
@@ -255,29 +261,40 @@ class RedisHistory:
                 self._healthy = True
             if self._uncertain is not None and not await self._settle_uncertain():
                 return False
-            entries = self.outage.take()
-            finished = asyncio.get_running_loop().create_future()
+            self._storing = True
+            try:
+                stored = await self._store_outage()
+            finally:
+                self._storing = False
+            if stored:
+                self.open = True  # the buffer is stored: newer publications get higher offsets
+            return stored and self._healthy
+
+    async def _store_outage(self) -> bool:
+        """Store the outage buffer, STORE_CHUNK publications per call, until it is empty; False if Redis failed."""
+        total = 0
+        while len(self.outage):
+            entries = self.outage.take(STORE_CHUNK)
             waiting = [entry for entry in entries if entry.position is None]
             for entry in entries:
                 if entry.position is not None:  # stored while cut off from the other nodes: only sent
                     self.on_stored(entry.topic, entry.data, entry.sender, entry.position)
+            if not waiting:
+                continue
+            if not total:
+                log.warning("history: storing and sending the publications made while Redis was away")
+            total += len(waiting)
+            finished = asyncio.get_running_loop().create_future()
             for index, entry in enumerate(waiting):
-                last = index == len(waiting) - 1
-                self._queue.append(
-                    (
-                        entry.topic,
-                        entry.policy,
-                        entry.data,
-                        entry.sender,
-                        self._stored(entry, finished if last else None),
-                    )
-                )
-            self.open = True  # newer publications queue behind the kept ones: order is kept
-            if waiting:
-                self._wake.set()
-                log.warning("history: storing and sending %d publications made while Redis was away", len(waiting))
-                await finished
-            return self._healthy
+                done = self._stored(entry, finished if index == len(waiting) - 1 else None)
+                self._queue.append((entry.topic, entry.policy, entry.data, entry.sender, done))
+            self._wake.set()
+            await finished
+            if self._uncertain is not None:  # Redis failed again: this chunk is sent again next time
+                return False
+        if total:
+            log.warning("history: stored and sent %d publications made while Redis was away", total)
+        return True
 
     async def _settle_uncertain(self) -> bool:
         """Send the batch whose answer was lost again, with its token: stored once, whatever happened."""

@@ -80,12 +80,21 @@ class OutageBuffer:
         self.peak = max(self.peak, self.bytes)
         return entry
 
-    def take(self) -> list[Unsent]:
-        """Every kept publication, oldest first; the buffer is empty afterwards."""
-        entries = [entry for entry in self._order if entry.alive]
-        self._order.clear()
-        self._topics.clear()
-        self.bytes = self.count = 0
+    def take(self, limit: int) -> list[Unsent]:
+        """The oldest `limit` kept publications, oldest first, out of the buffer."""
+        order = self._order
+        entries: list[Unsent] = []
+        while order and len(entries) < limit:
+            entry = order.popleft()
+            if not entry.alive:
+                continue
+            mine = self._topics[entry.topic]
+            mine.popleft()  # the oldest overall is the oldest of its topic
+            if not mine:
+                del self._topics[entry.topic]
+            self.bytes -= entry.cost
+            self.count -= 1
+            entries.append(entry)
         return entries
 
     def _drop_oldest(self) -> None:

@@ -20,6 +20,7 @@ import pytest
 
 from ksps.server.server import core_of
 
+from ..server.http_pages import scrape, value
 from .conftest import Connect, StartNode, routed, wait_ready
 from .processes import BACK, LOST, MAX_BACKOFF, NodeProcess, RedisProcess
 from .wire import WireClient, eventually, unique, units
@@ -178,7 +179,12 @@ async def test_the_outage_buffer_is_bounded_and_says_what_it_dropped(
 ) -> None:
     cap = 64 * 1024
     node = await start_node(
-        unique("outage"), redis=own_redis, history_size=1000, history=("small-*=10",), history_outage_max_bytes=cap
+        unique("outage"),
+        redis=own_redis,
+        history_size=1000,
+        history=("small-*=10",),
+        history_outage_max_bytes=cap,
+        metrics=True,
     )
     cluster, engine = core_of(node).cluster, core_of(node).history_engine
     assert cluster is not None and engine is not None
@@ -205,6 +211,10 @@ async def test_the_outage_buffer_is_bounded_and_says_what_it_dropped(
     small_kept = 10  # at most the topic's history size
     assert engine.outage.dropped == flood + few - kept and kept > small_kept
     assert "publications dropped from the outage buffer" in caplog.text
+    metrics = await scrape(node.port)  # and /metrics says so
+    assert value(metrics, "ksps_history_outage_dropped_total") == engine.outage.dropped
+    assert value(metrics, "ksps_history_outage_publications") == kept
+    assert 0 < value(metrics, "ksps_history_outage_bytes") <= cap
 
     own_redis.start()  # persists nothing: a new epoch, which takes what the buffer kept
     await eventually(lambda: cluster.connected, True, units(15), what="rejoin")
@@ -220,6 +230,7 @@ async def test_the_outage_buffer_is_bounded_and_says_what_it_dropped(
     assert newest_big == list(range(flood - len(newest_big) + 1, flood + 1))  # the newest, in order
     assert await asyncio.wait_for(stored(small, small_kept), units(10)) == list(range(few - 9, few + 1))
     assert len(engine.outage) == 0
+    assert value(await scrape(node.port), "ksps_history_outage_publications") == 0
 
 
 async def test_a_store_whose_answer_was_lost_is_not_stored_twice(

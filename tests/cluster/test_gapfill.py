@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
 from ksps.server.server import core_of
 
@@ -310,3 +311,47 @@ async def test_when_redis_lost_the_history_the_outage_buffers_still_flow(
     await pub.publish(topic, 5)
     assert (await remote.expect("publish"))["offset"] == 3
     assert await remote.sync() == []
+
+
+async def test_nodes_cut_off_from_the_cluster_only_lose_nothing_either(
+    start_node: StartNode, connect: Connect, own_redis: RedisProcess
+) -> None:
+    """Redis stays up; the nodes' pub/sub connections are killed (`CLIENT KILL TYPE pubsub`): each node is cut off
+    from the others for a reconnection, its history connection still works (spec/cluster.md §11.1)."""
+    prefix, topic = unique("cut"), unique("t")
+    one, two = await start_node(prefix, redis=own_redis, history_size=10_000), await start_node(
+        prefix, redis=own_redis, history_size=10_000
+    )
+    remote = await connect(two.url, unique("remote"))
+    local = await connect(one.url, unique("local"))
+    for client in (remote, local):
+        await client.subscribe(topic)
+    publisher = await connect(one.url, unique("pub"))
+    await routed(one, topic, 0, 2, publishers=[publisher])
+    subs = [Subscriber(remote, topic), Subscriber(local, topic)]
+    pub = Publisher(publisher, topic)
+    try:
+        for sub in subs:
+            await sub.until(lambda s=sub: len(s.numbers.get(publisher.id, [])) >= STEADY, units(10), "traffic")
+        admin = aioredis.Redis.from_url(own_redis.url())
+        clusters = [core_of(node).cluster for node in (one, two)]
+        try:
+            for _ in range(3):  # three cuts in a row, each while publications flow
+                before = len(subs[0].numbers.get(publisher.id, []))
+                assert await admin.client_kill_filter(_type="pubsub") >= 2
+                await eventually(lambda: all(c is not None and c.connected for c in clusters), True, units(10))
+                await subs[0].until(
+                    lambda b=before: len(subs[0].numbers.get(publisher.id, [])) >= b + STEADY, units(10), "flowing"
+                )
+        finally:
+            await admin.aclose()
+        last = await pub.stop()
+        for sub in subs:
+            with contextlib.suppress(AssertionError):  # the checks below say what is missing
+                await sub.until(lambda s=sub: len(s.numbers.get(publisher.id, [])) >= last, units(10), "all")
+            assert sub.numbers[publisher.id] == list(range(1, last + 1)), sorted(
+                set(range(1, last + 1)) - set(sub.numbers[publisher.id])
+            )[:20]
+    finally:
+        for sub in subs:
+            await sub.close()

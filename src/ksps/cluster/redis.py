@@ -62,6 +62,7 @@ class RedisBackplane:
         self._heartbeat = heartbeat
         self._node_timeout = node_timeout
         self._redis: aioredis.Redis | None = None
+        self._subscriber: aioredis.Redis | None = None
         self._pubsub: Any = None
         self._out: list[_Outgoing] = []
         self._wake = asyncio.Event()
@@ -107,6 +108,11 @@ class RedisBackplane:
         # redis-py's default (10 retries, up to 1 s apart) would stack seconds on every attempt (spec/cluster.md §7).
         self._redis = aioredis.Redis.from_url(
             self._url, socket_connect_timeout=2.0, socket_keepalive=True, retry=Retry(NoBackoff(), 1)
+        )
+        # The subscription must not retry at all: redis-py would reconnect and subscribe again by itself, and the
+        # messages published meanwhile would be lost without this node knowing (no `hello`, no gap fill, §11).
+        self._subscriber = aioredis.Redis.from_url(
+            self._url, socket_connect_timeout=2.0, socket_keepalive=True, retry=Retry(NoBackoff(), 0)
         )
         loop = asyncio.get_running_loop()
         self._tasks = [
@@ -166,9 +172,10 @@ class RedisBackplane:
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()
-        if self._redis is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._redis.aclose()
+        for client in (self._redis, self._subscriber):
+            if client is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await client.aclose()
 
     # -- the broker's outbound interface -------------------------------------------------------------------
 
@@ -429,13 +436,13 @@ class RedisBackplane:
             self.gaps.fill(topic, history.read)
 
     async def _connect(self) -> None:
-        assert self._redis is not None
+        assert self._redis is not None and self._subscriber is not None
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()
         if self._pipe is not None:  # its connection may have died with the one being replaced
             await self._pipe.reset()
-        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(self._all_channel, self._node_channel(self.node_id))
         await self._redis.ping()
         self._queue_state(full=True)

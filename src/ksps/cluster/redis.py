@@ -40,6 +40,8 @@ __all__ = ["RedisBackplane"]
 log = logging.getLogger("ksps.cluster")
 
 _Outgoing = tuple[str, bytes, Callable[[int], None] | None]
+#: A history-topic `pub` queued for the writer: its payload, topic, data, sender and position (spec/cluster.md §11).
+_KeptOut = tuple[bytes, str, msgspec.Raw, str, Position]
 
 #: How long an `exp` with responders may wait to leave with the first `res` of its request, in one PUBLISH
 #: (spec/cluster.md §4.3): a cross-node round trip then costs one Redis message back instead of two. Nothing
@@ -85,6 +87,9 @@ class RedisBackplane:
         #: not know every subscriber yet (the others answer our `hello` with their state).
         self._cold_until = 0.0
         self._rejoin_task: asyncio.Task[None] | None = None
+        #: The history-topic `pub`s in `_out` (and in the batch being written): if they cannot go out, they wait
+        #: in the outage buffer instead of leaving late after a rejoin, when a fill may have delivered them.
+        self._kept_out: list[_KeptOut] = []
         broker.backplane = self
         broker.topics.on_change = self._topic_counts_changed
         # -- presence (spec/protocol.md §15.5)
@@ -210,9 +215,18 @@ class RedisBackplane:
         payload = m.encode(m.Publication(n=self.node_id, t=topic, s=sender, d=data, o=position[0], e=position[1]))
         if time.monotonic() < self._cold_until:
             self._send(self._all_channel, payload)  # just (re)joined: the view may still miss subscribers
-            return
-        for node in self.view.nodes_with(topic):
-            self._send(self._node_channel(node), payload)
+        else:
+            nodes = self.view.nodes_with(topic)
+            if not nodes:
+                return
+            for node in nodes:
+                self._send(self._node_channel(node), payload)
+        self._kept_out.append((payload, topic, data, sender, position))
+
+    def _unsent(self, kept: list[_KeptOut]) -> None:
+        """History-topic `pub`s that did not go out: sent from the outage buffer after the rejoin (with `r`)."""
+        for _, topic, data, sender, position in kept:
+            self._keep_sent_later(topic, bytes(data), sender, position)
 
     def _send_stored(self, topic: str, data: bytes, sender: str, position: Position) -> None:
         """A publication of the outage buffer, now stored (or stored earlier but never sent): to every node,
@@ -332,6 +346,7 @@ class RedisBackplane:
             await self._wake.wait()
             self._wake.clear()
             await self._connected.wait()
+            kept, self._kept_out = self._kept_out, []  # their payloads are in this batch
             try:
                 if self._state_dirty:
                     self._queue_state(full=False)
@@ -342,6 +357,7 @@ class RedisBackplane:
                     self._idle.set()
             except (RedisError, OSError) as exc:
                 log.error("redis write failed (%s); cross-node messages of this batch are lost", exc)
+                self._unsent(kept)  # those of history topics are not: sent again after the rejoin
                 self._lost()
                 # Make the reader reconnect too: it is what sets `_connected` again, after resubscribing.
                 if self._pubsub is not None:
@@ -417,6 +433,11 @@ class RedisBackplane:
     def _lost(self) -> None:
         """Cut off from Redis: history-topic publications wait in the outage buffer, a fill in progress ends."""
         self._connected.clear()
+        if self._kept_out:  # queued, not written: they would leave late after the rejoin, so they wait instead
+            stale = {id(payload) for payload, *_ in self._kept_out}
+            self._out = [entry for entry in self._out if id(entry[1]) not in stale]
+            kept, self._kept_out = self._kept_out, []
+            self._unsent(kept)
         if self.history is not None:
             self.history.close()
         if self._rejoin_task is not None:

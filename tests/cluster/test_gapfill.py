@@ -32,8 +32,8 @@ SILENT = r"cluster node \S+ went silent"
 PACE = 0.005
 #: Publications each subscriber must see from the remote publisher before the kill and after the restart.
 STEADY = 30
-#: Local publications each subscriber must see while Redis is down: the outage lasts a few seconds.
-DURING = 300
+#: Local publications each subscriber must see while Redis is down: the outage lasts a few seconds (2-3 s here).
+DURING = 500
 
 
 class Publisher:
@@ -172,7 +172,7 @@ async def test_redis_killed_under_traffic_loses_nothing_on_a_history_topic() -> 
         during = [sum(1 for t in pub.sent_at if killed_at < t < back) for pub in pubs]
         assert min(during) > DURING / 2, during
         stored = [len(node.log.wait_for(r"stored and sent \d+ publications", units(1))) for node in (a, b)]
-        print(f"published while Redis was down: {during}; nodes that stored their outage buffer: {stored}")
+        print(f"Redis down {back - killed_at:.1f} s; published meanwhile: {during}; nodes that stored theirs: {stored}")
 
 
 async def test_the_outage_buffer_is_bounded_and_says_what_it_dropped(

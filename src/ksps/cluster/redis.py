@@ -449,12 +449,16 @@ class RedisBackplane:
         """Store and send the outage buffer, then fill what this node missed of history topics (§11)."""
         history = self.history
         assert history is not None
-        await history.resume()
-        # One heartbeat: every joined node hears our state meanwhile, and routes our topics to us again; what it
-        # stored before that is in the read below.
-        await asyncio.sleep(self._heartbeat)
-        for topic in self.gaps.hold():
-            self.gaps.fill(topic, history.read)
+        try:
+            await history.resume()
+            # One heartbeat: every joined node hears our state meanwhile, and routes our topics to us again; what
+            # it stored before that is in the read below.
+            await asyncio.sleep(self._heartbeat)
+            for topic in self.gaps.hold():
+                self.gaps.fill(topic, history.read)
+        except Exception:  # never leave deliveries held by a fill that cannot end
+            log.exception("history gap fill failed; delivering what was held")
+            self.gaps.release_all()
 
     async def _connect(self) -> None:
         assert self._redis is not None and self._subscriber is not None

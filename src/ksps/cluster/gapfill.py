@@ -96,6 +96,7 @@ class GapFill:
         self.delivered = 0
         self.epoch_changes = 0
         self.fills = 0
+        self._round = 0  # one per rejoin: a read answered after its fill was abandoned is ignored
 
     @property
     def filling(self) -> bool:
@@ -159,8 +160,10 @@ class GapFill:
             self._release(topic, None)
             return
 
+        round_ = self._round
+
         def answer(page: Page | None) -> None:
-            if topic not in self._held:
+            if topic not in self._held or round_ != self._round:
                 return  # abandoned meanwhile (Redis went away again): what was held went out then
             current = self._seen.get(topic)
             if page is not None and current is not None and current.epoch and page.top.epoch != current.epoch:
@@ -197,6 +200,7 @@ class GapFill:
 
     def release_all(self) -> None:
         """The fill cannot run (Redis went away again): deliver what is held."""
+        self._round += 1
         for topic in list(self._held):
             self._release(topic, None)
 

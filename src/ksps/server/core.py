@@ -313,6 +313,10 @@ class ServerCore:
         self.cluster = RedisBackplane(
             self.broker, config.redis_url, config.redis_prefix, config.cluster_heartbeat, config.cluster_node_timeout
         )
+        if self.history_engine is not None:
+            # Before the join: until Redis answers, history publications wait in the outage buffer and are
+            # stored (and sent to the other nodes) once this node has joined (spec/cluster.md §11).
+            self.cluster.attach_history(self.history_engine)
         await self.cluster.start()
 
     def _use_redis_history(self) -> None:
@@ -320,7 +324,10 @@ class ServerCore:
         if self.broker.history is not None:
             from ..cluster import RedisHistory  # only clustered servers load the Redis client
 
-            self.history_engine = RedisHistory(self.config.redis_url, self.config.redis_prefix)
+            config = self.config
+            self.history_engine = RedisHistory(
+                config.redis_url, config.redis_prefix, outage_max_bytes=config.history_outage_max_bytes
+            )
             self.history_engine.start()
             self.broker.history.engine = self.history_engine
 

@@ -56,12 +56,17 @@ async def measure(url: str, name: str, append: str, read: str, args: argparse.Na
     add, get = client.register_script(append), client.register_script(read)
     keys = [f"b:{name}:m", f"b:{name}:l"]
     entry = msgspec.json.encode(("publisher", {"sensor": "t-1", "value": 21.5, "pad": "x" * 40}))
+    # ksps' script takes the writer's marker key first and the batch's token after the time (spec/cluster.md
+    # §11.4); the Streams variant is measured without them.
+    marker = [f"b:{name}:ab"] if append == APPEND else []
     start = time.perf_counter()
-    for _ in range(args.appends // args.batch):  # one script call per batch, as the engine sends them
+    for batch in range(args.appends // args.batch):  # one script call per batch, as the engine sends them
         batch_args: list[str | int | bytes] = ["e1", 86400, int(time.time() * 1000)]
+        if marker:
+            batch_args.append(str(batch))
         for _ in range(args.batch):
             batch_args.append(b"100000,300000," + entry)
-        await add(keys=keys * args.batch, args=batch_args)
+        await add(keys=marker + keys * args.batch, args=batch_args)
     appended = time.perf_counter() - start
     middle = args.appends // 2
     start = time.perf_counter()

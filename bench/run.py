@@ -2,14 +2,16 @@
 
     python bench/run.py              the full suite (about 10 minutes); writes bench/results/latest.json,
                                      bench/results/latest.png and the generated section of docs/performance.md
-    python bench/run.py --smoke      a few seconds: tiny counts, one run, ksps and the picows ceiling only;
-                                     writes into a temporary directory; exits non-zero if anything failed
+    python bench/run.py --smoke      under a minute: tiny counts, one run, the targets marked smoke (ksps, the
+                                     picows ceiling and sink, ksps-workers); writes into a temporary directory;
+                                     exits non-zero if anything failed
     python bench/run.py --profile fanout-100
                                      after the runs, one more ksps run of that scenario under py-spy; writes
                                      bench/results/profile-<scenario>.raw and prints the top functions
 
 Needs Go (to build bench/loadgen and the original server, versions pinned in bench/go.mod) and, for the chart,
-matplotlib (bench/requirements.txt). See docs/performance.md for what each scenario measures.
+matplotlib (bench/requirements.txt). Scenarios whose load must be Python run bench/pyloadgen instead of the Go
+load generator. See docs/performance.md for what each scenario measures.
 """
 
 from __future__ import annotations
@@ -39,13 +41,18 @@ ROOT = BENCH.parent
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="targets: " + ", ".join(TARGETS))
-    parser.add_argument("--smoke", action="store_true", help="a few seconds, tiny counts, 1 run, ksps + ceiling")
+    parser.add_argument("--smoke", action="store_true", help="under a minute: tiny counts, 1 run, the smoke targets")
     parser.add_argument("--runs", type=int, help="runs per figure (default: 3, smoke: 1)")
     parser.add_argument("--targets", help="comma-separated targets (default: all that can run here)")
     parser.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
     parser.add_argument("--out", type=Path, help="results directory (default: bench/results, smoke: a temp dir)")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
-    parser.add_argument("--profile", default="", help="comma-separated scenarios to profile ksps on (py-spy)")
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="comma-separated scenarios to profile ksps on (py-spy); SCENARIO@TARGET for another target;"
+        " pyclient-*: the client",
+    )
     parser.add_argument(
         "--report-only",
         action="store_true",
@@ -91,25 +98,26 @@ def _progress(step: int, total: int, scenario: Scenario, run: int, runs: int, ta
 def _outcome(scenario: Scenario, run: dict[str, Any], seconds: float) -> str:
     if "error" in run:
         return f"FAILED: {run['error'][:160]}"
-    shown = [f"{figure.format(run['figures'][figure.key])} {figure.label}" for figure in scenario.figures[:2]]
+    present = [figure for figure in scenario.figures if figure.key in run["figures"]]  # Redis figures need Redis
+    shown = [f"{figure.format(run['figures'][figure.key])} {figure.label}" for figure in present[:2]]
     return f"{' · '.join(shown)}  ({seconds:.1f} s; other load {run['others_cores']:.2f} cores)"
 
 
 def _run_all(chosen: list[Target], plan: list[Scenario], runs: int) -> list[dict[str, Any]]:
-    measured = [(s, t) for s in plan for t in chosen if t.skip_reason(s.name, s.nodes) is None]
+    measured = [(s, t) for s in plan for t in chosen if s.skip_reason(t) is None]
     total, step = len(measured) * runs, 0
     print(f"{total} measurements: {len(plan)} scenarios x {len(chosen)} targets x {runs} runs", flush=True)
     results = []
     for scenario in plan:
         entries: dict[str, dict[str, Any]] = {}
         for target in chosen:
-            reason = target.skip_reason(scenario.name, scenario.nodes)
+            reason = scenario.skip_reason(target)
             entries[target.name] = {"skipped": reason} if reason is not None else {"runs": []}
         for run in range(runs):
             # Interleaved, and the order rotates, so drift of a noisy machine does not favour one target.
             order = chosen[run % len(chosen) :] + chosen[: run % len(chosen)]
             for target in order:
-                if target.skip_reason(scenario.name, scenario.nodes) is not None:
+                if scenario.skip_reason(target) is not None:
                     continue
                 step += 1
                 started = time.monotonic()
@@ -135,12 +143,18 @@ def _run_all(chosen: list[Target], plan: list[Scenario], runs: int) -> list[dict
 
 
 def _profile(names: list[str], plan: list[Scenario], out: Path) -> None:
-    for scenario in (s for s in plan if s.name in names):
-        raw = out / f"profile-{scenario.name}.raw"
-        print(f"profiling ksps on {scenario.name} with py-spy -> {raw}", flush=True)
-        outcome = measure(TARGETS["ksps"], scenario, profile_to=raw)
-        print(_outcome(scenario, outcome, outcome["wall_s"]))
-        print(top_functions(raw), flush=True)
+    for name in names:
+        # `scenario@target` profiles another target than ksps (e.g. fanout-100@ksps-redis-history).
+        scenario_name, _, target_name = name.partition("@")
+        target = TARGETS[target_name or "ksps"]
+        for scenario in (s for s in plan if s.name == scenario_name):
+            suffix = f"-{target.name}" if target_name else ""
+            raw = out / f"profile-{scenario.name}{suffix}.raw"
+            subject = "the Python load generator" if scenario.profiled == "loadgen" else target.name
+            print(f"profiling {subject} on {scenario.name} with py-spy -> {raw}", flush=True)
+            outcome = measure(target, scenario, profile_to=raw)
+            print(_outcome(scenario, outcome, outcome["wall_s"]))
+            print(top_functions(raw), flush=True)
 
 
 def _write_outputs(results: dict[str, Any], out: Path, args: argparse.Namespace) -> bool:
@@ -166,6 +180,8 @@ def _report_only(out: Path, args: argparse.Namespace) -> int:
     results["goals"] = [goal.as_dict() for goal in goals]
     report.write_json(results, out / "latest.json")
     print(report.table(results) + "\n\n" + report.goals_table(goals) + "\n")
+    if report.history_table(results):
+        print(report.history_table(results) + "\n")
     return 0 if _write_outputs(results, out, args) else 1
 
 
@@ -199,6 +215,8 @@ def main() -> int:
     print("\n" + report.table(results) + "\n")
     if goals:
         print(report.goals_table(goals) + "\n")
+    if report.history_table(results):  # topic history on vs off (issue 12)
+        print(report.history_table(results) + "\n")
     report.write_json(results, out / "latest.json")
     if not _write_outputs(results, out, args):
         return 1

@@ -112,6 +112,7 @@ SERVER_CONFIG_FIELDS = {
     "history",
     "history_max_bytes",
     "history_max_topics",
+    "history_outage_max_bytes",
     "history_recover_max",
     "history_size",
     "history_ttl",

@@ -10,6 +10,7 @@ import contextlib
 import json
 import queue
 import subprocess
+import sys
 import tempfile
 import threading
 from typing import Any
@@ -30,13 +31,18 @@ def build(packages: list[str]) -> None:
         raise LoadgenError(f"{' '.join(command)} failed:\n{done.stderr.strip()}")
 
 
+#: The load generators by kind (`Scenario.loadgen`): the Go one, and the Python one (bench/pyloadgen) for the
+#: scenarios whose load must be Python (the ksps client library, bare picows clients).
+PROGRAMS = {"go": [str(BUILD / "loadgen")], "python": [sys.executable, str(BENCH / "pyloadgen")]}
+
+
 class Loadgen:
     """One load generator process running one scenario."""
 
-    def __init__(self, subcommand: str, args: list[str]) -> None:
+    def __init__(self, subcommand: str, args: list[str], kind: str = "go") -> None:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process; closed in stop)
         self.process = subprocess.Popen(
-            [str(BUILD / "loadgen"), subcommand, *args],
+            [*PROGRAMS[kind], subcommand, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,

@@ -18,25 +18,28 @@ from typing import Any
 
 from . import system
 from .loadgen import Loadgen
-from .scenarios import Measurement, Scenario
-from .targets import RunningTarget, Target
+from .scenarios import ANY_NODES, Measurement, Scenario
+from .targets import RunningTarget, Target, TargetError
 
 
 def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) -> dict[str, Any]:
     """Run `scenario` once against a fresh `target`; returns its figures and the run's conditions.
 
-    With `profile_to`, py-spy records the server during the measured phase (raw collapsed stacks).
+    With `profile_to`, py-spy records the server during the measured phase (raw collapsed stacks), or the load
+    generator for the scenarios that profile it (`Scenario.profiled`, the Python client's).
     """
     with ExitStack() as stack:
-        server = RunningTarget(target)
+        server = _start(target)
         stack.callback(server.stop)
         pid = server.process.pid
         rss_before = server.rss_bytes()
+        redis_before = server.redis_used_memory()
         open_before, limit = system.open_files(pid), system.open_file_limit(pid)
         loadgens = []
         for extra in scenario.processes or [[]]:
-            second = ["-url2", server.url2] if scenario.nodes > 1 else []
-            loadgen = Loadgen(scenario.subcommand, ["-url", server.url, *second, *scenario.args, *extra])
+            second = _placement(scenario, server)
+            args = ["-url", server.url, *second, *scenario.args, *extra]
+            loadgen = Loadgen(scenario.subcommand, args, scenario.loadgen)
             stack.callback(loadgen.stop)
             loadgens.append(loadgen)
         ready = [loadgen.ready(scenario.timeout) for loadgen in loadgens]
@@ -46,7 +49,9 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
         settle_cpu = server.cpu_seconds() - settle_cpu
         server.check_alive()
         rss_loaded = server.rss_bytes()
-        profiler = _start_profiler(pid, profile_to) if profile_to else None
+        redis_loaded = server.redis_used_memory()
+        profiled = loadgens[0].process.pid if scenario.profiled == "loadgen" else pid
+        profiler = _start_profiler(profiled, profile_to) if profile_to else None
         cpu_before, machine_before, started = server.cpu_seconds(), system.MachineCpu.now(), time.monotonic()
         for loadgen in loadgens:
             loadgen.go()
@@ -60,7 +65,17 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
             loadgen.finish()
         server.check_alive()
     measurement = Measurement(
-        ready, result, server_cpu, rss_before, rss_loaded, open_before, limit, settle_cpu, scenario.settle
+        ready,
+        result,
+        server_cpu,
+        rss_before,
+        rss_loaded,
+        open_before,
+        limit,
+        settle_cpu,
+        scenario.settle,
+        redis_memory_before=redis_before,
+        redis_memory_loaded=redis_loaded,
     )
     loadgen_cpu = sum(part["loadgen_cpu_s"] for part in result)
     return {
@@ -73,6 +88,28 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
         "loadgen_ready": ready,
         "loadgen": result,
     }
+
+
+def _start(target: Target, attempts: int = 3) -> RunningTarget:
+    """Start the target; again on a fresh port when another process took the free one before it could bind
+    (other suites share this box: 3 of 30 runs of one batch failed that way)."""
+    for attempt in range(attempts):
+        try:
+            return RunningTarget(target)
+        except TargetError as exc:
+            if "already in use" not in str(exc) or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _placement(scenario: Scenario, server: RunningTarget) -> list[str]:
+    """Where the load generator puts the other end of a cross-node scenario: the second node's URL, and with
+    workers behind one port, the workers' pids (it places connections by the process that accepted them)."""
+    crosses = scenario.nodes > 1 or (scenario.nodes == ANY_NODES and server.url2)
+    if not crosses:
+        return []
+    pids = ["-server-pids", ",".join(map(str, server.server_pids))] if server.target.workers > 1 else []
+    return ["-url2", server.url2, *pids]
 
 
 def _start_profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:

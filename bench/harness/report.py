@@ -21,6 +21,8 @@ def _cell(entry: dict[str, Any], key: str, decimals: int) -> str:
     runs = entry.get("runs", [])
     failed = [run for run in runs if "error" in run]
     if figure is None:
+        if len(failed) < len(runs):
+            return "n/a"  # the runs succeeded; this target has no such figure (Redis memory without Redis)
         reason = failed[0]["error"] if failed else "no run"
         return f"failed: {reason[:80]}"
     text = f"{figure['median']:,.{decimals}f} [{figure['min']:,.{decimals}f}]"
@@ -103,7 +105,7 @@ def write_docs(results: dict[str, Any], docs: Path, chart: Path, data: Path) -> 
             + ".",
             table(results),
             f"![benchmark chart]({relative(chart).as_posix()})",
-            "Goals (issue 7), checked on the medians:",
+            "Goals (issues 7 and 15), checked on the medians:",
             goals_table([Goal(**goal) for goal in results["goals"]]),
             f"All runs, with the load generator's own reports: [{data.name}]({relative(data).as_posix()}).",
             END,
@@ -182,3 +184,31 @@ def write_chart(results: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=90)
     plt.close(figure)
+
+
+# --- topic history (issue 12)
+def history_table(results: dict[str, Any]) -> str:
+    """History on vs off, same run: medians [min] of both and the ratio of each run to its baseline's."""
+    from .summary import paired_ratios
+
+    rows = paired_ratios(results["scenarios"], ("server_cpu_us_per_delivery", "deliveries_per_s"))
+    if not rows:
+        return ""
+    lines = [
+        "| scenario | figure | history off | history on | on/off, median of runs [min, max] |",
+        "|---|---|---|---|---|",
+    ]
+    labels = {"server_cpu_us_per_delivery": ("server CPU µs/delivery", 3), "deliveries_per_s": ("deliveries/s", 0)}
+    for row in rows:
+        label, decimals = labels[row["figure"]]
+        off, on = row["off"], row["on"]
+        off_text = f"{off['median']:,.{decimals}f} [{off['min']:,.{decimals}f}]"
+        on_text = f"{on['median']:,.{decimals}f} [{on['min']:,.{decimals}f}]"
+        lines.append(
+            f"| {row['scenario']} | {label} | `{row['baseline']}` {off_text} | `{row['subject']}` {on_text}"
+            f" | {row['ratio_median']:.2f}x [{row['ratio_min']:.2f}, {row['ratio_max']:.2f}] |"
+        )
+    return "\n".join(lines)
+
+
+# --- end of topic history

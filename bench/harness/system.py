@@ -8,6 +8,7 @@ import resource
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,20 @@ def wait_for_port(port: int, timeout: float, alive: Callable[[], bool]) -> bool:
             return True
         except OSError:
             time.sleep(0.05)
+    return False
+
+
+def wait_for_http(port: int, path: str, timeout: float) -> bool:
+    """Wait until GET `path` on the loopback `port` answers 200 (a readiness probe); False if it never did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
     return False
 
 

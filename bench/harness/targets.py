@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,7 @@ from pathlib import Path
 from ksps.testing import free_port
 
 from . import system
+from .scenarios import ANY_NODES
 
 BENCH = Path(__file__).resolve().parent.parent
 BUILD = BENCH / ".build"
@@ -54,11 +57,29 @@ class Target:
     #: Server processes: 2 = two cluster nodes sharing the helpers (`url2` is the second's), for the
     #: cross-node scenarios; those run only on such targets, and they run nothing else.
     nodes: int = 1
+    #: Topic history on (issue 12): a variant of another target that runs only the scenarios marked
+    #: `history_variants` (and those that name it), against the same target with history off.
+    history: bool = False
+    #: An HTTP path polled after the port opens until it answers 200: a ksps node accepts connections before
+    #: it has joined Redis (docs/performance.md, "Topic history"); a run should measure a joined node.
+    ready_path: str | None = None
+    #: Processes behind one port (`ksps serve --workers N`): one command starts them all and `url2` is `url`;
+    #: the load generator is given their pids to place connections on different ones (bench/loadgen/placement.go).
+    workers: int = 1
+    #: Text the target writes to its output once it is fully up (all workers listening), waited for after the port.
+    ready_text: str = ""
+    #: The only scenarios it runs, if set (a baseline made for a few); the others show `runs_only_reason`.
+    runs_only: tuple[str, ...] = ()
+    runs_only_reason: str = ""
 
     def skip_reason(self, scenario_name: str, scenario_nodes: int) -> str | None:
         """Why this target does not run that scenario, or None."""
         if scenario_name in self.skips:
             return self.skips[scenario_name]
+        if self.runs_only and scenario_name not in self.runs_only:
+            return self.runs_only_reason or "n/a"
+        if scenario_nodes == ANY_NODES:
+            return None
         if scenario_nodes != self.nodes:
             return "n/a: cross-node scenario" if scenario_nodes > 1 else "n/a: two-node target"
         return None
@@ -110,6 +131,53 @@ def _go_missing() -> str | None:
 
 
 _NO_ACKS = "n/a: no acknowledgement logic"
+
+# --- topic history (issue 12, docs/performance.md "Topic history"): ksps, ksps-redis and ksps-2n with history
+# on for every topic. The recovery scenario needs 10,000 publications kept and recovered in one go; the memory
+# scenarios keep 100,000 publications of up to 1,000 bytes (about 120 MB), past the 64 MiB --history-max-bytes.
+HISTORY_OPTIONS = (
+    "--history-size",
+    "10000",
+    "--history-recover-max",
+    "10000",
+    "--history-max-bytes",
+    str(1 << 30),
+)
+
+
+def _redis_url(helpers: Mapping[str, int]) -> tuple[str, str]:
+    return ("--redis", f"redis://127.0.0.1:{helpers['redis']}/0")
+
+
+_HISTORY_TARGETS = (
+    Target(
+        name="ksps-history",
+        summary="`ksps` with `--history-size 10000 --history-recover-max 10000` (memory engine)",
+        command=lambda port, helpers: _ksps(port, helpers, *HISTORY_OPTIONS),
+        history=True,
+        smoke=True,
+    ),
+    Target(
+        name="ksps-redis-history",
+        summary="`ksps-redis` with the history options of `ksps-history` (Redis engine)",
+        command=lambda port, helpers: _ksps(port, helpers, *_redis_url(helpers), *HISTORY_OPTIONS),
+        helpers=(Helper("redis", _redis),),
+        unavailable=_redis_missing,
+        history=True,
+        ready_path="/readyz",
+    ),
+    Target(
+        name="ksps-2n-history",
+        summary="`ksps-2n` with the history options of `ksps-history` (Redis engine, shared by both nodes)",
+        command=lambda port, helpers: _ksps(port, helpers, *_redis_url(helpers), *HISTORY_OPTIONS),
+        helpers=(Helper("redis", _redis),),
+        unavailable=_redis_missing,
+        history=True,
+        ready_path="/readyz",
+        nodes=2,
+    ),
+)
+# --- end of topic history
 
 TARGETS: dict[str, Target] = {
     target.name: target
@@ -181,9 +249,36 @@ TARGETS: dict[str, Target] = {
             name="picows-ceiling",
             summary="bench/baselines/picows_broadcast.py: bare picows broadcast, coalesced writes, no pub/sub logic",
             command=lambda port, helpers: [sys.executable, str(BENCH / "baselines" / "picows_broadcast.py"), str(port)],
-            skips={"ack-seq": _NO_ACKS, "ack-100": _NO_ACKS},
+            skips={"ack-seq": _NO_ACKS, "ack-100": _NO_ACKS, "cross-ack-seq": _NO_ACKS},
             smoke=True,
         ),
+        # --- workers: `ksps serve --workers 2`, one port, the kernel spreads the connections (SO_REUSEPORT).
+        Target(
+            name="ksps-workers",
+            summary="`python -m ksps serve --workers 2 --redis ...`: two worker processes on one port (SO_REUSEPORT)"
+            " and a local Redis (CPU of all counted)",
+            command=lambda port, helpers: _ksps(
+                port, helpers, "--redis", f"redis://127.0.0.1:{helpers['redis']}/0", "--workers", "2"
+            ),
+            helpers=(Helper("redis", _redis),),
+            unavailable=_redis_missing,
+            skips={"ack-seq-2n": "n/a: see cross-ack-seq (the same exchange, across workers)"},
+            nodes=2,
+            workers=2,
+            ready_text="serving on",
+            smoke=True,
+        ),
+        # --- the Python client's ceiling (bench/pyloadgen's client-publish): a server that does nothing.
+        Target(
+            name="picows-sink",
+            summary="bench/baselines/picows_sink.py: bare picows that answers ping and publish_with_ack and drops the"
+            " rest: the Python client's own ceiling",
+            command=lambda port, helpers: [sys.executable, str(BENCH / "baselines" / "picows_sink.py"), str(port)],
+            runs_only=("pyclient-publish",),
+            runs_only_reason="n/a: a sink (the client's ceiling)",
+            smoke=True,
+        ),
+        *_HISTORY_TARGETS,
     )
 }
 
@@ -202,15 +297,18 @@ class RunningTarget:
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the target; closed in stop)
         self._helpers: list[subprocess.Popen[bytes]] = []
         ports: dict[str, int] = {}
+        self._helper_ports = ports
         try:
             for helper in target.helpers:
                 ports[helper.name] = free_port()
                 self._helpers.append(self._spawn(helper.command(ports[helper.name])))
-                self._wait(self._helpers[-1], ports[helper.name], startup_timeout, helper.name)
+                self._wait(self._helpers[-1], ports[helper.name], startup_timeout, helper.name, server=False)
             self.process = self._spawn(target.command(self.port, ports))
             self._wait(self.process, self.port, startup_timeout, target.name)
             self.url2 = ""
-            if target.nodes == 2:
+            if target.workers > 1:
+                self.url2 = self.url  # the same port; the load generator places connections by worker pid
+            elif target.nodes == 2:
                 port2 = free_port()
                 self._helpers.append(self._spawn(target.command(port2, ports)))
                 self._wait(self._helpers[-1], port2, startup_timeout, target.name + " (second node)")
@@ -222,9 +320,30 @@ class RunningTarget:
     def _spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
         return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
 
-    def _wait(self, process: subprocess.Popen[bytes], port: int, timeout: float, name: str) -> None:
+    def _wait(
+        self, process: subprocess.Popen[bytes], port: int, timeout: float, name: str, server: bool = True
+    ) -> None:
         if not system.wait_for_port(port, timeout, lambda: process.poll() is None):
             raise TargetError(f"{name} did not start: {self.log_tail()}")
+        path = self.target.ready_path if server else None
+        if path and not system.wait_for_http(port, path, timeout):
+            raise TargetError(f"{name} did not answer 200 on {path}: {self.log_tail()}")
+        if process is getattr(self, "process", None) and self.target.ready_text:
+            self._wait_for_text(self.target.ready_text, timeout, process)
+
+    def _wait_for_text(self, text: str, timeout: float, process: subprocess.Popen[bytes]) -> None:
+        """Poll the target's output for `text` (a worker listens before the others do: the port alone is not
+        enough); the output is a file, so there is no event to wait on."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log_tail(size=1 << 16):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise TargetError(f"{self.target.name} never said {text!r}: {self.log_tail()}")
+            time.sleep(0.05)
+
+    @property
+    def server_pids(self) -> list[int]:
+        """The server's own processes (workers included, helpers such as Redis not)."""
+        return system.process_tree(self.process.pid)
 
     @property
     def pids(self) -> list[int]:
@@ -238,6 +357,25 @@ class RunningTarget:
     def rss_bytes(self) -> int:
         """Memory of the server processes (helpers such as Redis excluded)."""
         return sum(system.rss_bytes(pid) for pid in system.process_tree(self.process.pid))
+
+    def redis_used_memory(self) -> int | None:
+        """Redis's `used_memory` (bytes its allocator holds for data), or None when the target has no Redis."""
+        port = self._helper_ports.get("redis")
+        if port is None:
+            return None
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            connection.sendall(b"INFO memory\r\n")
+            reply = b""
+            # A RESP bulk string: `$<length>\r\n<text>\r\n`.
+            while b"\r\n" not in reply or len(reply) < reply.index(b"\r\n") + 4 + int(reply[1 : reply.index(b"\r\n")]):
+                chunk = connection.recv(65536)
+                if not chunk:
+                    raise TargetError("Redis closed the connection during INFO")
+                reply += chunk
+        for line in reply.decode().splitlines():
+            if line.startswith("used_memory:"):
+                return int(line.split(":", 1)[1])
+        raise TargetError(f"no used_memory in Redis's INFO: {reply[:200]!r}")
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:

@@ -16,33 +16,34 @@ var successTrue = []byte(`"success":true`)
 // ackScenario: a requester publishes with acknowledgement to a topic that one subscriber (the acker) answers,
 // keeping `inflight` requests open (1 = sequential round trips). Counts complete ack_response frames.
 // With -url2 the acker connects to that other node of a cluster: every round trip then crosses nodes twice.
+// With -server-pids (the processes behind one port, `ksps serve --workers N`) the acker is placed on another
+// worker than the requester (placement.go): the same two hops, between workers.
 func ackScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[string]any, error), error) {
 	url := fs.String("url", "", "server WebSocket URL")
 	url2 := fs.String("url2", "", "another node's WebSocket URL for the acker (cross-node round trips)")
 	inflight := fs.Int("inflight", 1, "requests in flight")
 	duration := fs.Duration("duration", 3*time.Second, "time spent issuing requests")
+	var pids pidList
+	fs.Var(&pids, "server-pids", "the server's processes: put the acker on another one than the requester")
+	probes := fs.Int("probes", 32, "with -server-pids: connections dialed first to measure the kernel's share")
 	return func() (map[string]any, func() (map[string]any, error), error) {
 		ackerURL := *url
 		if *url2 != "" {
 			ackerURL = *url2
 		}
-		acker, err := dial(ackerURL, 16384, 10*time.Second)
-		if err == nil {
-			err = acker.register("acker", "acks", 10*time.Second)
+		ready := map[string]any{"inflight": *inflight}
+		var acker, requester *Conn
+		var err error
+		if len(pids) > 0 {
+			acker, requester, err = placeApart(*url, pids, *probes, ready)
+		} else {
+			acker, requester, err = dialPair(ackerURL, *url)
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("acker: %w", err)
-		}
-		requester, err := dial(*url, 16384, 10*time.Second)
-		if err == nil {
-			err = requester.register("requester", "", 10*time.Second)
-		}
-		if err != nil {
-			_ = acker.ws.Close()
-			return nil, nil, fmt.Errorf("requester: %w", err)
+			return nil, nil, err
 		}
 		go answerAcks(acker)
-		if *url2 != "" {
+		if *url2 != "" || len(pids) > 0 {
 			// The acker's subscription reaches the requester's node through the cluster: wait until a request
 			// is answered, rather than count the first ones as failed.
 			if err := awaitResponder(requester, 10*time.Second); err != nil {
@@ -51,10 +52,58 @@ func ackScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[string]an
 				return nil, nil, err
 			}
 		}
-		return map[string]any{"inflight": *inflight}, func() (map[string]any, error) {
+		return ready, func() (map[string]any, error) {
 			return runAcks(requester, acker, *inflight, *duration)
 		}, nil
 	}
+}
+
+// dialPair connects and registers the acker (subscribed to the topic) and the requester.
+func dialPair(ackerURL, requesterURL string) (acker, requester *Conn, err error) {
+	acker, err = dial(ackerURL, 16384, 10*time.Second)
+	if err == nil {
+		err = acker.register("acker", "acks", 10*time.Second)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("acker: %w", err)
+	}
+	requester, err = dial(requesterURL, 16384, 10*time.Second)
+	if err == nil {
+		err = requester.register("requester", "", 10*time.Second)
+	}
+	if err != nil {
+		_ = acker.ws.Close()
+		return nil, nil, fmt.Errorf("requester: %w", err)
+	}
+	return acker, requester, nil
+}
+
+// placeApart connects the requester, then dials until the acker's connection is held by another of the
+// server's processes; the placement (the kernel's share over the probes, the two processes) goes to ready.
+func placeApart(url string, pids []int, probes int, ready map[string]any) (acker, requester *Conn, err error) {
+	where := newPlacement(pids)
+	if err := where.probe(url, probes, 10*time.Second); err != nil {
+		return nil, nil, fmt.Errorf("probing the placement: %w", err)
+	}
+	ready["kernel_share"] = where.report()
+	requester, requesterPid, err := where.dialAway(url, 0, 10*time.Second)
+	if err == nil {
+		err = requester.register("requester", "", 10*time.Second)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("requester: %w", err)
+	}
+	acker, ackerPid, err := where.dialAway(url, requesterPid, 10*time.Second)
+	if err == nil {
+		err = acker.register("acker", "acks", 10*time.Second)
+	}
+	if err != nil {
+		_ = requester.ws.Close()
+		return nil, nil, fmt.Errorf("acker: %w", err)
+	}
+	ready["requester_pid"], ready["acker_pid"] = requesterPid, ackerPid
+	ready["placement_dials"] = where.dialed - probes
+	return acker, requester, nil
 }
 
 // awaitResponder sends probe requests until one is answered with success.

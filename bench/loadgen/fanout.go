@@ -23,8 +23,12 @@ type receiver struct {
 // fanoutScenario: the publisher subscribes too (last, so its own copy comes after the others' in servers
 // that fan out in subscription order) and keeps at most `window` publications in flight, counted by what
 // its own subscription has received, so no queue grows without bound.
+// With -url2 every other subscriber connects to that second node of a cluster (the publisher stays on the
+// first), and setup waits until the first node counts all of them (`presence`), so no publication goes out
+// before the cluster routes it to every subscriber.
 func fanoutScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[string]any, error), error) {
 	url := fs.String("url", "", "server WebSocket URL")
+	url2 := fs.String("url2", "", "a second node's WebSocket URL: every other subscriber connects there")
 	subscribers := fs.Int("subscribers", 100, "subscribing connections, the publisher's own included")
 	messages := fs.Int("messages", 20000, "publications")
 	window := fs.Int("window", 0, "publications in flight (default: 20000 / subscribers, at least 1)")
@@ -34,7 +38,7 @@ func fanoutScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[string
 		if *window == 0 {
 			*window = max(1, 20000 / *subscribers)
 		}
-		conns, err := connectAllOrFail(*url, "sub", "bench", *subscribers-1, *parallel, 10*time.Second)
+		conns, err := connectSubscribers(*url, *url2, *subscribers-1, *parallel)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -45,6 +49,12 @@ func fanoutScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[string
 		if err != nil {
 			closeAll(conns)
 			return nil, nil, fmt.Errorf("publisher: %w", err)
+		}
+		if *url2 != "" {
+			if err := awaitMembers(publisher, "bench", *subscribers, 20*time.Second); err != nil {
+				closeAll(append(conns, publisher))
+				return nil, nil, err
+			}
 		}
 		receivers := make([]*receiver, 0, *subscribers)
 		for _, conn := range append(conns, publisher) {

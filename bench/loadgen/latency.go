@@ -22,35 +22,136 @@ type stampedReceiver struct {
 // latencyScenario: one publisher (not subscribed) publishes at a fixed rate; every publication carries its
 // send time as a string ("ts", nanoseconds on this process's monotonic clock: strings survive the original
 // server's float64 re-encoding of numbers), and every subscriber records its age on arrival.
+// With -url2 the subscribers connect to that other node of a cluster; with -server-pids (the processes behind
+// one port, `ksps serve --workers N`) each subscriber is placed on another worker than the publisher
+// (placement.go): every delivery then crosses a node or a worker.
 func latencyScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[string]any, error), error) {
 	url := fs.String("url", "", "server WebSocket URL")
+	url2 := fs.String("url2", "", "another node's WebSocket URL for the subscribers (cross-node deliveries)")
 	subscribers := fs.Int("subscribers", 100, "subscribers")
 	rate := fs.Float64("rate", 1000, "publications per second")
 	duration := fs.Duration("duration", 5*time.Second, "measured publishing time, after the warm-up")
 	warmup := fs.Duration("warmup", time.Second, "publishing time before samples are kept")
 	parallel := fs.Int("parallel", 32, "connections set up at once")
+	var pids pidList
+	fs.Var(&pids, "server-pids", "the server's processes: put the subscribers on others than the publisher's")
+	probes := fs.Int("probes", 32, "with -server-pids: connections dialed first to measure the kernel's share")
 	return func() (map[string]any, func() (map[string]any, error), error) {
-		conns, err := connectAllOrFail(*url, "sub", "bench", *subscribers, *parallel, 10*time.Second)
+		ready := map[string]any{"subscribers": *subscribers, "rate": *rate}
+		var conns []*Conn
+		var publisher *Conn
+		var err error
+		if len(pids) > 0 {
+			publisher, conns, err = placeSubscribersApart(*url, pids, *probes, *subscribers, ready)
+		} else {
+			subscriberURL := *url
+			if *url2 != "" {
+				subscriberURL = *url2
+			}
+			publisher, conns, err = dialPublisherAndSubscribers(*url, subscriberURL, *subscribers, *parallel)
+		}
+		if err == nil && (len(pids) > 0 || *url2 != "") {
+			err = awaitDeliveries(publisher, conns, 10*time.Second)
+		}
 		if err != nil {
 			return nil, nil, err
-		}
-		publisher, err := dial(*url, 16384, 10*time.Second)
-		if err == nil {
-			err = publisher.register("publisher", "", 10*time.Second)
-		}
-		if err != nil {
-			closeAll(conns)
-			return nil, nil, fmt.Errorf("publisher: %w", err)
 		}
 		receivers := make([]*stampedReceiver, len(conns))
 		for i, conn := range conns {
 			receivers[i] = &stampedReceiver{conn: conn}
 		}
-		ready := map[string]any{"subscribers": *subscribers, "rate": *rate}
 		return ready, func() (map[string]any, error) {
 			return runLatency(publisher, receivers, *rate, *warmup, *duration)
 		}, nil
 	}
+}
+
+func dialPublisherAndSubscribers(url, subscriberURL string, subscribers, parallel int) (*Conn, []*Conn, error) {
+	conns, err := connectAllOrFail(subscriberURL, "sub", "bench", subscribers, parallel, 10*time.Second)
+	if err != nil {
+		return nil, nil, err
+	}
+	publisher, err := dial(url, 16384, 10*time.Second)
+	if err == nil {
+		err = publisher.register("publisher", "", 10*time.Second)
+	}
+	if err != nil {
+		closeAll(conns)
+		return nil, nil, fmt.Errorf("publisher: %w", err)
+	}
+	return publisher, conns, nil
+}
+
+// awaitDeliveries publishes probes (no "ts": not counted) until every subscriber has received one: the
+// subscriptions made on another node or worker have reached the publisher's through the cluster.
+func awaitDeliveries(publisher *Conn, conns []*Conn, timeout time.Duration) error {
+	arrived := make(chan struct{}, len(conns))
+	for _, conn := range conns {
+		go func() {
+			for {
+				frame, err := conn.Next()
+				if err != nil {
+					return
+				}
+				if bytes.HasPrefix(frame, publishPrefix) {
+					arrived <- struct{}{}
+					return
+				}
+			}
+		}()
+	}
+	deadline := time.After(timeout)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for waiting := len(conns); waiting > 0; {
+		if err := publisher.Send([]byte(`{"action":"publish","topic":"bench","data":{"probe":true}}`)); err != nil {
+			return fmt.Errorf("probe: %w", err)
+		}
+		for drained := false; !drained && waiting > 0; {
+			select {
+			case <-arrived:
+				waiting--
+			case <-tick.C:
+				drained = true
+			case <-deadline:
+				return fmt.Errorf("%d of %d subscribers got no probe within %s", waiting, len(conns), timeout)
+			}
+		}
+	}
+	return nil
+}
+
+// placeSubscribersApart connects the publisher, then each subscriber on another process than the publisher's.
+func placeSubscribersApart(url string, pids []int, probes, subscribers int, ready map[string]any) (
+	*Conn, []*Conn, error,
+) {
+	where := newPlacement(pids)
+	if err := where.probe(url, probes, 10*time.Second); err != nil {
+		return nil, nil, fmt.Errorf("probing the placement: %w", err)
+	}
+	ready["kernel_share"] = where.report()
+	publisher, publisherPid, err := where.dialAway(url, 0, 10*time.Second)
+	if err == nil {
+		err = publisher.register("publisher", "", 10*time.Second)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("publisher: %w", err)
+	}
+	conns := make([]*Conn, 0, subscribers)
+	for i := 0; i < subscribers; i++ {
+		conn, _, err := where.dialAway(url, publisherPid, 10*time.Second)
+		if err == nil {
+			err = conn.register(fmt.Sprintf("sub-%d", i), "bench", 10*time.Second)
+		}
+		if err != nil {
+			closeAll(append(conns, publisher))
+			return nil, nil, fmt.Errorf("subscriber %d: %w", i, err)
+		}
+		conns = append(conns, conn)
+	}
+	ready["publisher_pid"] = publisherPid
+	ready["placement_dials"] = where.dialed - probes
+	return publisher, conns, nil
 }
 
 func runLatency(publisher *Conn, receivers []*stampedReceiver, rate float64, warmup, duration time.Duration) (
@@ -143,7 +244,11 @@ func (r *stampedReceiver) record(warmupEnd int64) {
 			continue
 		}
 		arrived := now()
-		sentAt, err := strconv.ParseInt(string(field(frame, "ts")), 10, 64)
+		stamp := field(frame, "ts")
+		if stamp == nil {
+			continue // a probe of awaitDeliveries
+		}
+		sentAt, err := strconv.ParseInt(string(stamp), 10, 64)
 		if err == nil && sentAt >= warmupEnd {
 			r.samples = append(r.samples, arrived-sentAt)
 		}

@@ -10,7 +10,7 @@
 // can tell whether the load generator, rather than the server, was the limit.
 //
 // Usage: loadgen SUBCOMMAND -url ws://127.0.0.1:PORT/ws/bus [flags]; subcommands: fanout, latency, ack, idle,
-// connrate. `loadgen SUBCOMMAND -h` lists the flags of one.
+// connrate, recover, keep. `loadgen SUBCOMMAND -h` lists the flags of one.
 package main
 
 import (
@@ -37,6 +37,8 @@ var scenarios = map[string]scenario{
 	"ack":      {"publish_with_ack round trips per second, with a window of requests in flight", ackScenario},
 	"idle":     {"hold N registered idle connections until told to close them", idleScenario},
 	"connrate": {"connect, register and close connections as fast as possible", connrateScenario},
+	"recover":  {"topic history: time to recover N missed publications with subscribe since", recoverScenario},
+	"keep":     {"topic history: publish N publications to T topics nobody reads, for the memory kept", keepScenario},
 }
 
 func main() {

@@ -59,6 +59,30 @@ async def test_wait_any_returns_the_first_response(new_client: NewClient, held: 
     assert sorted(await within(ack.Wait())) == ["A", "internal_1"]
 
 
+async def test_a_cancelled_wait_leaves_the_other_waits_of_the_handle_alone(new_client: NewClient, held: Held) -> None:
+    """Several tasks may wait on one handle; one of them being cancelled must not end or break the others."""
+    b = await new_client(Id="B")
+    ack = await b.PublishWithAck("slow", "x", 10)  # only the held server subscriber: no answer until released
+    await next_item(held.calls)
+    doomed, kept = asyncio.create_task(ack.Wait()), asyncio.create_task(ack.Wait())
+    doomed_any, kept_any = asyncio.create_task(ack.WaitAny()), asyncio.create_task(ack.WaitAny())
+
+    # One turn of the loop runs each new task up to its first await, which parks it on the handle (tasks run in
+    # the order they were scheduled, before this one resumes); the handle's own lists confirm it.
+    await asyncio.sleep(0)
+    assert len(ack._done_waiters) == 2 and len(ack._first_waiters) == 2
+    doomed.cancel()
+    doomed_any.cancel()
+    for task in (doomed, doomed_any):
+        with pytest.raises(asyncio.CancelledError):
+            await within(task)
+    assert not kept.done() and not kept_any.done() and not ack.done
+    held.release.set()
+    response, ok = await within(kept_any)
+    assert ok and response is not None and response["client_id"] == "internal_1"
+    assert sorted(await within(kept)) == ["internal_1"]
+
+
 async def test_status_while_pending_then_complete(new_client: NewClient, held: Held) -> None:
     b = await new_client(Id="B")
     ack = await b.PublishWithAck("slow", "x", 10)

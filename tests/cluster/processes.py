@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from typing import IO
@@ -91,9 +92,13 @@ def _stop(process: subprocess.Popen[str], timeout: float) -> None:
 
 
 class RedisProcess:
-    """A throwaway `redis-server` on 127.0.0.1 that persists nothing; can be killed and restarted on its port."""
+    """A throwaway `redis-server` on 127.0.0.1; can be killed and restarted on its port.
 
-    def __init__(self, port: int | None = None) -> None:
+    It persists nothing, unless `persist`: then every write is in its append-only file before Redis answers
+    (`appendonly yes`, `appendfsync always`), so a kill and a restart keep the history (docs/history.md).
+    """
+
+    def __init__(self, port: int | None = None, *, persist: bool = False) -> None:
         executable = shutil.which("redis-server")
         if executable is None:
             pytest.fail(
@@ -105,6 +110,7 @@ class RedisProcess:
         self.port = port or free_port()
         self.process: subprocess.Popen[str] | None = None
         self.log: LogWatcher | None = None
+        self._data = tempfile.TemporaryDirectory(prefix="ksps-redis-") if persist else None
 
     def url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
@@ -112,7 +118,11 @@ class RedisProcess:
     def start(self) -> RedisProcess:
         """Start and wait until it accepts connections."""
         command = [self.executable, "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+        command += ["--save", "", "--daemonize", "no"]
+        if self._data is None:
+            command += ["--appendonly", "no"]
+        else:
+            command += ["--appendonly", "yes", "--appendfsync", "always", "--dir", self._data.name]
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True
         )
@@ -140,9 +150,22 @@ class RedisProcess:
         self.process.kill()
         self.process.wait()
 
+    def pause(self) -> None:
+        """SIGSTOP: Redis hangs; what clients send meanwhile waits in its socket buffers."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def unpause(self) -> None:
+        """SIGCONT: Redis goes on, and runs what was sent while it hung."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process is not None:
+            self.unpause()
             _stop(self.process, units(5))
+        if self._data is not None:
+            self._data.cleanup()
 
 
 class NodeProcess:

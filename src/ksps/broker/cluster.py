@@ -24,8 +24,8 @@ class Backplane(Protocol):
     node_id: str
     view: ClusterView
 
-    def publish(self, topic: str, data: msgspec.Raw, sender: str, offset: int = 0) -> None:
-        """Deliver a publication to the other nodes' subscribers of `topic`, with its history offset if any."""
+    def publish(self, topic: str, data: msgspec.Raw, sender: str, offset: int = 0, epoch: str = "") -> None:
+        """Deliver a publication to the other nodes' subscribers of `topic`, with its history position if any."""
 
     def publish_ack(
         self,

@@ -198,10 +198,14 @@ class Broker:
         done: Callable[[Position | None], None] | None,
         position: Position | None,
     ) -> None:
-        offset = position.offset if position is not None else 0
-        self.deliver(topic, data, sender, offset)
-        if self.backplane is not None:
-            self.backplane.publish(topic, data, sender, offset)
+        if position is None:
+            # Not kept now (Redis away): delivered here without an offset; the engine keeps it and sends it to
+            # the other nodes once stored, with its offset (spec/cluster.md §11). Never sent twice.
+            self.deliver(topic, data, sender)
+        else:
+            self.deliver(topic, data, sender, position.offset)
+            if self.backplane is not None:
+                self.backplane.publish(topic, data, sender, position.offset, position.epoch)
         if done is not None:
             done(position)
 

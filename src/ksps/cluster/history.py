@@ -12,8 +12,11 @@ epoch (`e`), and a list `<prefix>:hl:<topic>` of the kept publications, each `<o
 
 Appends are queued and sent as one script call per batch (whatever accumulated while the previous call was
 in flight) by one writer task, so their callbacks run in the order the publications were made. While Redis
-is unreachable, appends and reads answer None at once (publications are then delivered live without an
-offset, spec §14.3) and a probe reconnects in the background.
+is unreachable, or this node is cut off from the cluster, appends answer None at once (publications are then
+delivered on this node without an offset, spec §14.3) and are kept in the outage buffer (`outage.py`); reads
+answer None while this engine's own connection fails, and a probe reconnects in the background. When the node
+is joined again (`resume`), the buffer is stored in order, each publication is handed to `on_stored` (which
+sends it to the other nodes) and appends flow again (spec/cluster.md §11).
 Why a list and Lua rather than Streams: docs/architecture.md (decisions).
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 import uuid
@@ -34,6 +38,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from ..broker.history import HistoryPolicy, Page, Position, Query, Record
+from .outage import OutageBuffer, Unsent
 
 __all__ = ["META_TTL", "RedisHistory"]
 
@@ -43,6 +48,10 @@ log = logging.getLogger("ksps.cluster")
 META_TTL = 86_400
 #: Seconds between two reconnection attempts while Redis is unreachable.
 PROBE_INTERVAL = 0.5
+#: Publications of the outage buffer stored per script call when Redis is back: their `pub`s then leave in
+#: PUBLISHes of about this many, not in one message the size of the buffer (Redis closes a subscriber whose
+#: output buffer passes 32 MB by default, `client-output-buffer-limit pubsub`).
+STORE_CHUNK = 500
 
 _EPOCH = """
 local epoch = redis.call('HGET', KEYS[1], 'e')
@@ -54,15 +63,22 @@ end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 """
 
-#: One call for a whole batch. KEYS: meta and list of each publication. ARGV: new epoch, meta ttl s, now ms,
-#: then for each publication `<size>,<ttl ms>,<entry>` (one argument: fewer to encode). Returns offset and epoch
-#: of each.
+#: One call for a whole batch. KEYS: this writer's marker, then meta and list of each publication. ARGV: new
+#: epoch, meta ttl s, now ms, the batch's token, then for each publication `<size>,<ttl ms>,<entry>` (one
+#: argument: fewer to encode). Returns offset and epoch of each.
+#: The marker keeps the token and answer of the writer's latest batch: a batch sent again with the same token
+#: (its answer was lost with the connection) gets that answer instead of being stored twice (spec/cluster.md §11).
 APPEND = """
+local marker = redis.call('GET', KEYS[1])
+local token = ARGV[4] .. '|'
+if marker and string.sub(marker, 1, #token) == token then
+  return cjson.decode(string.sub(marker, #token + 1))
+end
 local out = {}
 local now = tonumber(ARGV[3])
-for i = 1, #KEYS / 2 do
-  local meta, list = KEYS[2 * i - 1], KEYS[2 * i]
-  local item = ARGV[3 + i]
+for i = 1, (#KEYS - 1) / 2 do
+  local meta, list = KEYS[2 * i], KEYS[2 * i + 1]
+  local item = ARGV[4 + i]
   local c1 = string.find(item, ',', 1, true)
   local c2 = string.find(item, ',', c1 + 1, true)
   local size, ttl = tonumber(string.sub(item, 1, c1 - 1)), tonumber(string.sub(item, c1 + 1, c2 - 1))
@@ -81,11 +97,14 @@ for i = 1, #KEYS / 2 do
   out[2 * i - 1] = top
   out[2 * i] = epoch
 end
+redis.call('SET', KEYS[1], token .. cjson.encode(out), 'EX', tonumber(ARGV[2]))
 return out
 """
 
 #: KEYS: meta, list. ARGV: new epoch, meta ttl s, after, before (-1 = none), limit, tail (0/1), now ms.
-READ = _EPOCH + """
+READ = (
+    _EPOCH
+    + """
 local now = tonumber(ARGV[7])
 while true do
   local head = redis.call('LINDEX', KEYS[2], 0)
@@ -110,17 +129,20 @@ local items = {}
 if stop > start then items = redis.call('LRANGE', KEYS[2], start, stop - 1) end
 return {top, epoch, first, items}
 """
+)
 
 _Entry = tuple[str, msgspec.Raw]
 _decode_entry = msgspec.json.Decoder(_Entry).decode
 _encode_entry = msgspec.json.encode
 _Append = tuple[str, HistoryPolicy, bytes, str, Callable[[Position | None], None]]
+#: Sends a publication of the outage buffer, once stored, to the other nodes: (topic, data, sender, position).
+Stored = Callable[[str, bytes, str, Position], None]
 
 
 class RedisHistory:
     """History in Redis; implements the broker's `HistoryEngine` (broker/history/engine.py)."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, *, outage_max_bytes: int = 16 * 1024 * 1024) -> None:
         self._redis = aioredis.Redis.from_url(
             url, socket_connect_timeout=2.0, socket_timeout=5.0, socket_keepalive=True, retry=Retry(NoBackoff(), 1)
         )
@@ -134,6 +156,23 @@ class RedisHistory:
         self._tasks: set[asyncio.Task[None]] = set()
         self._writer: asyncio.Task[None] | None = None
         self._probe: asyncio.Task[None] | None = None
+        self._busy = False  # a script call of the writer is in flight
+        #: Publications made while appends were closed, stored when the node is joined again (spec/cluster.md §11).
+        self.outage = OutageBuffer(outage_max_bytes)
+        #: Whether appends go to Redis: the node is joined to the cluster and its outage buffer was stored.
+        self.open = True
+        #: Whether the node is joined to the cluster now (the backplane's answer); appends wait for it.
+        self.joined: Callable[[], bool] = lambda: True
+        #: Gets each publication of the outage buffer once stored (the backplane sends it to the other nodes).
+        self.on_stored: Stored = lambda topic, data, sender, position: None
+        self._resuming: asyncio.Lock | None = None
+        self._storing = False  # the outage buffer is being stored: newer publications go behind it
+        #: This writer's marker key (the answer of its latest batch), and the tokens of its batches.
+        self._marker = f"{prefix}:ab:{uuid.uuid4().hex[:16]}"
+        self._tokens = itertools.count(1)
+        #: The batch whose answer was lost (it may be stored or not): sent again, as it was, before anything else.
+        self._uncertain: tuple[list[str], list[str | int | bytes], list[_Append]] | None = None
+        self._drop_logged = 0
 
     def _keys(self, topic: str) -> tuple[str, str]:
         keys = self._key_cache.get(topic)
@@ -171,11 +210,116 @@ class RedisHistory:
         self, topic: str, policy: HistoryPolicy, data: bytes, sender: str, done: Callable[[Position | None], None]
     ) -> None:
         """Queue one publication for the next pipeline; `done` gets its position (None while Redis is away)."""
-        if not self._healthy or self._writer is None:
+        if self._writer is None:
+            done(None)
+            return
+        if self._storing or (not (self.open and self._healthy) and not (self._busy or self._queue)):
+            # Closed (or the buffer is being stored), and nothing of ours still on its way to Redis (a
+            # publication behind those waits its turn, so that order is kept): delivered here now, stored and
+            # sent when the node is back, behind the others.
+            self.keep(topic, policy, data, sender)
             done(None)
             return
         self._queue.append((topic, policy, data, sender, done))
         self._wake.set()
+
+    def keep(
+        self, topic: str, policy: HistoryPolicy, data: bytes, sender: str, position: Position | None = None
+    ) -> None:
+        """Keep a publication in the outage buffer (stored, if `position` is None, and sent when back)."""
+        outage = self.outage
+        outage.keep(topic, policy, data, sender, position)
+        # A line at the first drop, then at 2, 4, 8...: the flood shows its size without filling the log.
+        if outage.dropped > self._drop_logged and (not self._drop_logged or outage.dropped >= 2 * self._drop_logged):
+            log.warning(
+                "history: %d publications dropped from the outage buffer so far (bounds: the topic's history"
+                " size, --history-outage-max-bytes %d)",
+                outage.dropped,
+                outage.max_bytes,
+            )
+            self._drop_logged = outage.dropped
+
+    def close(self) -> None:
+        """The node is cut off from the cluster: publications wait in the outage buffer from now on."""
+        self.open = False
+
+    async def resume(self) -> bool:
+        """The node is joined again: store the outage buffer in order, then open appends (spec/cluster.md §11).
+
+        Returns once every kept publication has its answer (stored and handed to `on_stored`, or kept again if
+        Redis failed once more); False when Redis cannot be reached.
+        """
+        if self._resuming is None:
+            self._resuming = asyncio.Lock()
+        async with self._resuming:
+            if not self._healthy:
+                try:
+                    await self._redis.ping()
+                except (RedisError, OSError):
+                    self._start_probe()  # it resumes once Redis answers
+                    return False
+                self._healthy = True
+            if self._uncertain is not None and not await self._settle_uncertain():
+                return False
+            self._storing = True
+            try:
+                stored = await self._store_outage()
+            finally:
+                self._storing = False
+            if stored:
+                self.open = True  # the buffer is stored: newer publications get higher offsets
+            return stored and self._healthy
+
+    async def _store_outage(self) -> bool:
+        """Store the outage buffer, STORE_CHUNK publications per call, until it is empty; False if Redis failed."""
+        total = 0
+        while len(self.outage):
+            entries = self.outage.take(STORE_CHUNK)
+            waiting = [entry for entry in entries if entry.position is None]
+            for entry in entries:
+                if entry.position is not None:  # stored while cut off from the other nodes: only sent
+                    self.on_stored(entry.topic, entry.data, entry.sender, entry.position)
+            if not waiting:
+                continue
+            if not total:
+                log.warning("history: storing and sending the publications made while Redis was away")
+            total += len(waiting)
+            finished = asyncio.get_running_loop().create_future()
+            for index, entry in enumerate(waiting):
+                done = self._stored(entry, finished if index == len(waiting) - 1 else None)
+                self._queue.append((entry.topic, entry.policy, entry.data, entry.sender, done))
+            self._wake.set()
+            await finished
+            if self._uncertain is not None:  # Redis failed again: this chunk is sent again next time
+                return False
+        if total:
+            log.warning("history: stored and sent %d publications made while Redis was away", total)
+        return True
+
+    async def _settle_uncertain(self) -> bool:
+        """Send the batch whose answer was lost again, with its token: stored once, whatever happened."""
+        assert self._uncertain is not None
+        keys, args, batch = self._uncertain
+        try:
+            results: list[Any] = await self._append(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
+            self._unhealthy(exc)
+            return False
+        self._uncertain = None
+        for index, (topic, _, data, sender, _) in enumerate(batch):
+            position = Position(int(results[2 * index]), results[2 * index + 1].decode())
+            self.on_stored(topic, data, sender, position)  # delivered here already, without an offset
+        return True
+
+    def _stored(self, entry: Unsent, finished: asyncio.Future[None] | None) -> Callable[[Position | None], None]:
+        def done(position: Position | None) -> None:
+            if position is not None:
+                self.on_stored(entry.topic, entry.data, entry.sender, position)
+            # None: the batch's answer was lost; it is sent again as it was (`_uncertain`) on the next resume.
+            if finished is not None and not finished.done():
+                finished.set_result(None)
+
+        return done
 
     def read(self, topic: str, query: Query, done: Callable[[Page | None], None]) -> None:
         """Run the read script; `done` gets the page, or None while Redis is away."""
@@ -215,18 +359,30 @@ class RedisHistory:
             batch, self._queue = self._queue, []
             if not batch:
                 continue
-            keys: list[str] = []
-            args: list[str | int | bytes] = [self._new_epoch(), META_TTL, int(time.time() * 1000)]
+            keys: list[str] = [self._marker]
+            token = f"{next(self._tokens)}"
+            args: list[str | int | bytes] = [self._new_epoch(), META_TTL, int(time.time() * 1000), token]
             for topic, policy, data, sender, _ in batch:
                 keys += self._keys(topic)
                 head = b"%d,%d," % (policy.size, int(policy.ttl * 1000))
                 args.append(head + _encode_entry((sender, msgspec.Raw(data))))
+            self._busy = True
             try:
                 results: list[Any] = await self._append(keys=keys, args=args)
             except (RedisError, OSError) as exc:
+                self._busy = False
                 self._unhealthy(exc)
-                self._fail(batch)
+                # Stored or not, we cannot tell: sent again as it was when Redis is back (the marker answers
+                # if it was stored). What queued up behind it is kept in the outage buffer, in order.
+                self._uncertain = (keys, args, batch)
+                for *_, done in batch:
+                    done(None)
+                behind, self._queue = self._queue, []
+                for topic, policy, data, sender, done in behind:
+                    self.keep(topic, policy, data, sender)
+                    done(None)
                 continue
+            self._busy = False
             for index, (*_, done) in enumerate(batch):
                 done(Position(int(results[2 * index]), results[2 * index + 1].decode()))
 
@@ -236,16 +392,27 @@ class RedisHistory:
             done(None)
 
     def _unhealthy(self, exc: BaseException) -> None:
+        self.open = False
         if self._healthy:
-            log.warning("history: redis unreachable (%s); publications go out without offsets meanwhile", exc)
+            log.warning("history: redis unreachable (%s); publications are kept until it is back", exc)
             self._healthy = False
+        self._start_probe()
+
+    def _start_probe(self) -> None:
+        if self._probe is None or self._probe.done():
             self._probe = asyncio.get_running_loop().create_task(self._reconnect(), name="ksps-history-probe")
 
     async def _reconnect(self) -> None:
         while True:
             await asyncio.sleep(PROBE_INTERVAL)
-            with contextlib.suppress(RedisError, OSError):
+            try:
                 await self._redis.ping()
+            except (RedisError, OSError):
+                continue
+            if not self._healthy:
                 log.info("history: redis reachable again")
                 self._healthy = True
+            # Joined to the cluster (only this connection failed): store the outage buffer here. Otherwise the
+            # backplane does it when it rejoins.
+            if not self.joined() or await self.resume():
                 return

@@ -36,12 +36,15 @@ class _Base(msgspec.Struct, tag_field="k", gc=False):
 
 
 class Publication(_Base, tag="pub", omit_defaults=True):
-    """A publication on topic `t` by `s`; `d` is the raw payload, `o` its history offset (0 = none)."""
+    """A publication on topic `t` by `s`; `d` is the raw payload, `o` its history offset (0 = none) in epoch `e`;
+    `r` when it comes from an outage buffer, late (a node may have delivered it already, from the history)."""
 
     t: str
     s: str
     d: msgspec.Raw
     o: int = 0
+    e: str = ""
+    r: bool = False
 
 
 class PublicationAck(_Base, tag="pack"):

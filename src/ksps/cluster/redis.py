@@ -24,11 +24,14 @@ from redis.exceptions import RedisError
 
 from ..broker import Broker
 from ..broker.cluster import ClusterView
+from ..broker.history import Position
 from ..broker.permissions import claimant
 from ..broker.presence import MemberList
 from ..broker.remote import RemoteInbox
 from ..protocol import AckAnswer
 from . import messages as m
+from .gapfill import GapFill
+from .history import RedisHistory
 from .pipe import PublishPipe, Receivers
 from .presence import ClusterPresence
 
@@ -37,6 +40,8 @@ __all__ = ["RedisBackplane"]
 log = logging.getLogger("ksps.cluster")
 
 _Outgoing = tuple[str, bytes, Callable[[int], None] | None]
+#: A history-topic `pub` queued for the writer: its payload, topic, data, sender and position (spec/cluster.md §11).
+_KeptOut = tuple[bytes, str, msgspec.Raw, str, Position]
 
 #: How long an `exp` with responders may wait to leave with the first `res` of its request, in one PUBLISH
 #: (spec/cluster.md §4.3): a cross-node round trip then costs one Redis message back instead of two. Nothing
@@ -59,6 +64,7 @@ class RedisBackplane:
         self._heartbeat = heartbeat
         self._node_timeout = node_timeout
         self._redis: aioredis.Redis | None = None
+        self._subscriber: aioredis.Redis | None = None
         self._pubsub: Any = None
         self._out: list[_Outgoing] = []
         self._wake = asyncio.Event()
@@ -74,6 +80,16 @@ class RedisBackplane:
         self._held: dict[str, list[bytes]] = {}
         self._held_timer: asyncio.TimerHandle | None = None
         self._stopping = False
+        # -- history topics across an outage (spec/cluster.md §11)
+        self.history: RedisHistory | None = None
+        self.gaps = GapFill(broker)
+        #: Until this monotonic time after a (re)join, publications with offsets go to every node: the view may
+        #: not know every subscriber yet (the others answer our `hello` with their state).
+        self._cold_until = 0.0
+        self._rejoin_task: asyncio.Task[None] | None = None
+        #: The history-topic `pub`s in `_out` (and in the batch being written): if they cannot go out, they wait
+        #: in the outage buffer instead of leaving late after a rejoin, when a fill may have delivered them.
+        self._kept_out: list[_KeptOut] = []
         broker.backplane = self
         broker.topics.on_change = self._topic_counts_changed
         # -- presence (spec/protocol.md §15.5)
@@ -98,6 +114,11 @@ class RedisBackplane:
         self._redis = aioredis.Redis.from_url(
             self._url, socket_connect_timeout=2.0, socket_keepalive=True, retry=Retry(NoBackoff(), 1)
         )
+        # The subscription must not retry at all: redis-py would reconnect and subscribe again by itself, and the
+        # messages published meanwhile would be lost without this node knowing (no `hello`, no gap fill, §11).
+        self._subscriber = aioredis.Redis.from_url(
+            self._url, socket_connect_timeout=2.0, socket_keepalive=True, retry=Retry(NoBackoff(), 0)
+        )
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._read_loop(), name="ksps-redis-reader"),
@@ -108,6 +129,13 @@ class RedisBackplane:
             await asyncio.wait_for(self._connected.wait(), 5.0)
         if not self._connected.is_set():
             log.warning("redis at %s is unreachable; serving local clients only, retrying in the background", self._url)
+
+    def attach_history(self, engine: RedisHistory) -> None:
+        """Use `engine` for history topics: its outage buffer is stored and sent when this node rejoins."""
+        self.history = engine
+        engine.joined = self._connected.is_set
+        engine.on_stored = self._send_stored
+        engine.open = self._connected.is_set()
 
     @property
     def connected(self) -> bool:
@@ -138,9 +166,10 @@ class RedisBackplane:
         if self._tasks and self._connected.is_set():  # let the writer hand the goodbye to Redis
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._idle.wait(), 2.0)
-        for task in self._tasks:
+        tasks = [*self._tasks, self._rejoin_task] if self._rejoin_task is not None else self._tasks
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
                 await task
         if self._pipe is not None:
@@ -148,9 +177,10 @@ class RedisBackplane:
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()
-        if self._redis is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._redis.aclose()
+        for client in (self._redis, self._subscriber):
+            if client is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await client.aclose()
 
     # -- the broker's outbound interface -------------------------------------------------------------------
 
@@ -166,12 +196,55 @@ class RedisBackplane:
         self._idle.clear()
         self._wake.set()
 
-    def publish(self, topic: str, data: msgspec.Raw, sender: str, offset: int = 0) -> None:
+    def publish(self, topic: str, data: msgspec.Raw, sender: str, offset: int = 0, epoch: str = "") -> None:
+        if offset:  # a history topic: its own path, so that other topics pay nothing for it
+            self._publish_kept(topic, data, sender, Position(offset, epoch))
+            return
         nodes = self.view.nodes_with(topic)
         if nodes:
-            payload = m.encode(m.Publication(n=self.node_id, t=topic, s=sender, d=data, o=offset))
+            payload = m.encode(m.Publication(n=self.node_id, t=topic, s=sender, d=data))
             for node in nodes:
                 self._send(self._node_channel(node), payload)
+
+    def _publish_kept(self, topic: str, data: msgspec.Raw, sender: str, position: Position) -> None:
+        """A publication stored in the history, delivered here: to the other nodes (spec/cluster.md §11)."""
+        self.gaps.note(topic, *position)
+        if not self._connected.is_set():
+            self._keep_sent_later(topic, bytes(data), sender, position)
+            return
+        payload = m.encode(m.Publication(n=self.node_id, t=topic, s=sender, d=data, o=position[0], e=position[1]))
+        if time.monotonic() < self._cold_until:
+            self._send(self._all_channel, payload)  # just (re)joined: the view may still miss subscribers
+        else:
+            nodes = self.view.nodes_with(topic)
+            if not nodes:
+                return
+            for node in nodes:
+                self._send(self._node_channel(node), payload)
+        self._kept_out.append((payload, topic, data, sender, position))
+
+    def _unsent(self, kept: list[_KeptOut]) -> None:
+        """History-topic `pub`s that did not go out: sent from the outage buffer after the rejoin (with `r`)."""
+        for _, topic, data, sender, position in kept:
+            self._keep_sent_later(topic, bytes(data), sender, position)
+
+    def _send_stored(self, topic: str, data: bytes, sender: str, position: Position) -> None:
+        """A publication of the outage buffer, now stored (or stored earlier but never sent): to every node,
+        since the view may not know every subscriber right after a rejoin; nodes without them ignore it."""
+        self.gaps.note(topic, *position)
+        if not self._connected.is_set():
+            self._keep_sent_later(topic, data, sender, position)
+            return
+        publication = m.Publication(
+            n=self.node_id, t=topic, s=sender, d=msgspec.Raw(data), o=position[0], e=position[1], r=True
+        )
+        self._send(self._all_channel, m.encode(publication))
+
+    def _keep_sent_later(self, topic: str, data: bytes, sender: str, position: Position) -> None:
+        history, topics = self.history, self._broker.history
+        policy = topics.policy(topic) if topics is not None else None
+        if history is not None and policy is not None:
+            history.keep(topic, policy, data, sender, position)
 
     def publish_ack(
         self,
@@ -273,6 +346,7 @@ class RedisBackplane:
             await self._wake.wait()
             self._wake.clear()
             await self._connected.wait()
+            kept, self._kept_out = self._kept_out, []  # their payloads are in this batch
             try:
                 if self._state_dirty:
                     self._queue_state(full=False)
@@ -283,7 +357,8 @@ class RedisBackplane:
                     self._idle.set()
             except (RedisError, OSError) as exc:
                 log.error("redis write failed (%s); cross-node messages of this batch are lost", exc)
-                self._connected.clear()
+                self._unsent(kept)  # those of history topics are not: sent again after the rejoin
+                self._lost()
                 # Make the reader reconnect too: it is what sets `_connected` again, after resubscribing.
                 if self._pubsub is not None:
                     with contextlib.suppress(RedisError, OSError):
@@ -351,18 +426,48 @@ class RedisBackplane:
             except (RedisError, OSError) as exc:
                 if self._connected.is_set():
                     log.warning("lost the redis connection (%s); serving local clients only until it is back", exc)
-                self._connected.clear()
+                self._lost()
                 await asyncio.sleep(random.uniform(0, delay))  # full-jitter backoff before reconnecting
                 delay = min(delay * 2, 5.0)
 
+    def _lost(self) -> None:
+        """Cut off from Redis: history-topic publications wait in the outage buffer, a fill in progress ends."""
+        self._connected.clear()
+        if self._kept_out:  # queued, not written: they would leave late after the rejoin, so they wait instead
+            stale = {id(payload) for payload, *_ in self._kept_out}
+            self._out = [entry for entry in self._out if id(entry[1]) not in stale]
+            kept, self._kept_out = self._kept_out, []
+            self._unsent(kept)
+        if self.history is not None:
+            self.history.close()
+        if self._rejoin_task is not None:
+            self._rejoin_task.cancel()
+            self._rejoin_task = None
+        self.gaps.release_all()
+
+    async def _rejoined(self) -> None:
+        """Store and send the outage buffer, then fill what this node missed of history topics (§11)."""
+        history = self.history
+        assert history is not None
+        try:
+            await history.resume()
+            # One heartbeat: every joined node hears our state meanwhile, and routes our topics to us again; what
+            # it stored before that is in the read below.
+            await asyncio.sleep(self._heartbeat)
+            for topic in self.gaps.hold():
+                self.gaps.fill(topic, history.read)
+        except Exception:  # never leave deliveries held by a fill that cannot end
+            log.exception("history gap fill failed; delivering what was held")
+            self.gaps.release_all()
+
     async def _connect(self) -> None:
-        assert self._redis is not None
+        assert self._redis is not None and self._subscriber is not None
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()
         if self._pipe is not None:  # its connection may have died with the one being replaced
             await self._pipe.reset()
-        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(self._all_channel, self._node_channel(self.node_id))
         await self._redis.ping()
         self._queue_state(full=True)
@@ -370,6 +475,10 @@ class RedisBackplane:
         self._queue_claims()
         self._connected.set()
         self._wake.set()
+        if self.history is not None:
+            self._cold_until = time.monotonic() + 2 * self._heartbeat
+            self.gaps.hold()  # before the first message of the new subscription is read
+            self._rejoin_task = asyncio.get_running_loop().create_task(self._rejoined(), name="ksps-redis-rejoin")
         if self._ever_connected:
             log.warning("redis connection to %s is back (node %s)", self._url, self.node_id)
         else:
@@ -397,6 +506,8 @@ class RedisBackplane:
                 handler(self, message)
 
     def _on_publication(self, msg: m.Publication) -> None:
+        if msg.o and not self.gaps.admit(msg):
+            return  # held for a fill in progress, or delivered by the last one (spec/cluster.md §11)
         self._inbox.publication(msg.t, msg.d, msg.s, msg.o)
 
     def _on_publication_ack(self, msg: m.PublicationAck) -> None:
@@ -479,6 +590,8 @@ class RedisBackplane:
             if self._connected.is_set():
                 self._queue_state(full=True)
                 self._wake.set()
+                if not self.gaps.filling:
+                    self.gaps.tick()
 
 
 _HANDLERS: dict[type, Callable[[RedisBackplane, Any], None]] = {

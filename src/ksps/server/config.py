@@ -291,6 +291,11 @@ class ServerConfig:
     history_max_bytes: int = setting(
         64 * 1024 * 1024, "bytes of history kept in memory; past it the least recent topic is dropped"
     )
+    #: With Redis: bytes of history-topic publications a node keeps while Redis is unreachable, to store and
+    #: send them when it is back (spec/cluster.md §11); past it the oldest are dropped (counted). Default 16 MiB.
+    history_outage_max_bytes: int = setting(
+        16 * 1024 * 1024, "bytes of publications kept while Redis is away, stored when it is back; oldest dropped"
+    )
 
     # -- end of settings ----------------------------------------------------------------------------------
 

@@ -260,6 +260,10 @@ class ServerCore:
         self.router.hosts = AllowedHosts(
             config.allowed_hosts, bound_host=config.split_address()[0], port=self.port, secure=config.secure
         )
+        if config.redis_url:
+            # Also before the loop runs again: the node listens while it waits for Redis (up to 5 s), and a
+            # publication then must not get an offset or epoch of the memory engine, which no other node shares.
+            self._use_redis_history()
         self._stopping = False
         self._stopped.clear()
         self._listening = True
@@ -271,6 +275,9 @@ class ServerCore:
             await self.observer.start()
         except ListenError:
             await self._close_listener()
+            if self.history_engine is not None:
+                await self.history_engine.stop()
+                self.history_engine = None
             raise
         if config.redis_url:
             await self._join_cluster()
@@ -306,11 +313,21 @@ class ServerCore:
         self.cluster = RedisBackplane(
             self.broker, config.redis_url, config.redis_prefix, config.cluster_heartbeat, config.cluster_node_timeout
         )
+        if self.history_engine is not None:
+            # Before the join: until Redis answers, history publications wait in the outage buffer and are
+            # stored (and sent to the other nodes) once this node has joined (spec/cluster.md §11).
+            self.cluster.attach_history(self.history_engine)
         await self.cluster.start()
-        if self.broker.history is not None:  # history shared by the nodes, in Redis (spec §14.5)
-            from ..cluster import RedisHistory
 
-            self.history_engine = RedisHistory(config.redis_url, config.redis_prefix)
+    def _use_redis_history(self) -> None:
+        """History shared by the nodes, in Redis (spec §14.5), from the first connection on."""
+        if self.broker.history is not None:
+            from ..cluster import RedisHistory  # only clustered servers load the Redis client
+
+            config = self.config
+            self.history_engine = RedisHistory(
+                config.redis_url, config.redis_prefix, outage_max_bytes=config.history_outage_max_bytes
+            )
             self.history_engine.start()
             self.broker.history.engine = self.history_engine
 

@@ -166,6 +166,26 @@ class ServerCollector(Collector):
                 yield _gauge(
                     "ksps_redis_round_trip_seconds", "Seconds of the latest Redis PING.", monitor.redis_round_trip
                 )
+            if cluster.history is not None:  # history topics across a Redis outage (spec/cluster.md §11)
+                outage, gaps = cluster.history.outage, cluster.gaps
+                yield _gauge("ksps_history_outage_publications", "Publications waiting for Redis.", len(outage))
+                yield _gauge(
+                    "ksps_history_outage_bytes", "Bytes counted against history_outage_max_bytes.", outage.bytes
+                )
+                yield _counter("ksps_history_outage_kept", "Publications kept while Redis was away.", outage.kept)
+                yield _counter(
+                    "ksps_history_outage_dropped",
+                    "Publications dropped from the outage buffer (its bounds).",
+                    outage.dropped,
+                )
+                yield _counter(
+                    "ksps_history_gap_filled", "Publications delivered by gap fills after a rejoin.", gaps.delivered
+                )
+                yield _counter(
+                    "ksps_history_gap_epoch_changes",
+                    "Gap fills made impossible by a new epoch (Redis lost it).",
+                    gaps.epoch_changes,
+                )
 
 
 def metrics_registry(core: ServerCore, monitor: LoopMonitor) -> CollectorRegistry:

@@ -31,7 +31,8 @@ MIN_MESSAGE_SIZE = 512
 #: Settings whose value must be at least 1 (a limit of 0 would refuse everything, and does not mean "off").
 _AT_LEAST_ONE = frozenset(
     {"frame_burst", "max_topic_bytes", "max_id_bytes", "max_send_queue", "max_message_fragments",
-     "history_recover_max", "history_max_topics", "history_max_bytes"}
+     "history_recover_max", "history_max_topics", "history_max_bytes",
+     "history_outage_max_bytes"}
 )  # fmt: skip
 #: Durations that must be more than 0; the other durations may be 0 (off, or no wait).
 _POSITIVE = frozenset(

@@ -21,8 +21,9 @@ class HistoryEngine(Protocol):
     def append(
         self, topic: str, policy: HistoryPolicy, data: bytes, sender: str, done: Callable[[Position | None], None]
     ) -> None:
-        """Keep one publication; `done` gets its position, or None when it could not be kept (then it is
-        delivered without an offset)."""
+        """Keep one publication; `done` gets its position, or None when it could not be kept now (then it is
+        delivered here without an offset and not sent to other nodes: an engine shared by nodes keeps it until
+        it can store it, and sends it then, spec/cluster.md §11)."""
 
     def read(self, topic: str, query: Query, done: Callable[[Page | None], None]) -> None:
         """Read kept publications; `done` gets the page, or None when the history cannot be read now."""

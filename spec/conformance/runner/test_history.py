@@ -253,8 +253,25 @@ async def race_the_seam(server: RunnerServer, a: Adapter, b: Adapter) -> None:
         last = await publisher
     await a.event("message", topic="stream", data=last, timeout=10 * UNIT)
     got = messages(a, "stream")
-    assert [event["data"] for event in got] == list(range(1, last + 1)), "a gap or a duplicate at a seam"
-    assert [event.get("offset") for event in got] == list(range(1, last + 1))
+    numbers = [event["data"] for event in got]
+    assert numbers == list(range(1, last + 1)), seam_report(numbers, got, last, a)
+    assert [event.get("offset") for event in got] == list(range(1, last + 1)), seam_report(numbers, got, last, a)
+
+
+def seam_report(numbers: list[Any], got: list[dict[str, Any]], last: int, a: Adapter) -> str:
+    """What went wrong at a seam: missing and repeated numbers, and the events around the first difference."""
+    counts: dict[Any, int] = {}
+    for number in numbers:
+        counts[number] = counts.get(number, 0) + 1
+    missing = sorted(set(range(1, last + 1)) - set(numbers))
+    repeated = sorted(number for number, count in counts.items() if count > 1)
+    first = next((i for i, event in enumerate(got) if event["data"] != i + 1 or event.get("offset") != i + 1), None)
+    near = got[max(0, (first or 0) - 5) : (first or 0) + 10]
+    restores = [e for e in a.events if e.get("event") in ("subscribed", "disconnected", "connected")]
+    return (
+        f"a gap or a duplicate at a seam: {len(numbers)} messages for 1..{last}; missing {missing[:20]}, "
+        f"repeated {repeated[:20]}; first difference at index {first}: {near}; restores: {restores}"
+    )
 
 
 async def test_history_read(server, adapters, connect):

@@ -73,6 +73,28 @@ def _choose_targets(args: argparse.Namespace) -> tuple[list[Target], dict[str, s
     return chosen, skipped
 
 
+def _prepare(chosen: list[Target], skipped: dict[str, str], explicit: bool) -> list[Target]:
+    """Run the targets' own builds (Centrifugo's takes minutes the first time, then is cached).
+
+    A failure ends the suite with its reason when the target was asked for by name, and skips the target with
+    a note when it was only one of the defaults.
+    """
+    ready = []
+    for target in chosen:
+        if target.prepare is not None:
+            print(f"preparing target {target.name} (its own build, minutes the first time)", flush=True)
+            try:
+                target.prepare()
+            except Exception as exc:
+                if explicit:
+                    sys.exit(f"target {target.name} cannot run: {exc}")
+                print(f"note: target {target.name} skipped: {exc}", flush=True)
+                skipped[target.name] = f"its build failed: {str(exc).splitlines()[0]}"
+                continue
+        ready.append(target)
+    return ready
+
+
 def _choose_scenarios(args: argparse.Namespace) -> list[Scenario]:
     every = scenarios(args.smoke)
     if not args.scenarios:
@@ -96,20 +118,20 @@ def _outcome(scenario: Scenario, run: dict[str, Any], seconds: float) -> str:
 
 
 def _run_all(chosen: list[Target], plan: list[Scenario], runs: int) -> list[dict[str, Any]]:
-    measured = [(s, t) for s in plan for t in chosen if t.skip_reason(s.name, s.nodes) is None]
+    measured = [(s, t) for s in plan for t in chosen if t.skip_reason(s.name, s.nodes, s.subcommand) is None]
     total, step = len(measured) * runs, 0
     print(f"{total} measurements: {len(plan)} scenarios x {len(chosen)} targets x {runs} runs", flush=True)
     results = []
     for scenario in plan:
         entries: dict[str, dict[str, Any]] = {}
         for target in chosen:
-            reason = target.skip_reason(scenario.name, scenario.nodes)
+            reason = target.skip_reason(scenario.name, scenario.nodes, scenario.subcommand)
             entries[target.name] = {"skipped": reason} if reason is not None else {"runs": []}
         for run in range(runs):
             # Interleaved, and the order rotates, so drift of a noisy machine does not favour one target.
             order = chosen[run % len(chosen) :] + chosen[: run % len(chosen)]
             for target in order:
-                if target.skip_reason(scenario.name, scenario.nodes) is not None:
+                if target.skip_reason(scenario.name, scenario.nodes, scenario.subcommand) is not None:
                     continue
                 step += 1
                 started = time.monotonic()
@@ -182,6 +204,10 @@ def main() -> int:
         return 1
     print("building bench/loadgen" + "".join(f" and {t.go_package}" for t in chosen if t.go_package), flush=True)
     loadgen.build([t.go_package for t in chosen if t.go_package])
+    chosen = _prepare(chosen, skipped, explicit=bool(args.targets))
+    if not chosen:
+        print("no target can run", file=sys.stderr)
+        return 1
     started = time.monotonic()
     command = "python bench/run.py" + (" --smoke" if args.smoke else "") + (f" --runs {runs}" if args.runs else "")
     results: dict[str, Any] = {

@@ -36,7 +36,8 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
         loadgens = []
         for extra in scenario.processes or [[]]:
             second = ["-url2", server.url2] if scenario.nodes > 1 else []
-            loadgen = Loadgen(scenario.subcommand, ["-url", server.url, *second, *scenario.args, *extra])
+            flags = ["-url", server.url, *second, *target.loadgen_args, *scenario.args, *extra]
+            loadgen = Loadgen(scenario.subcommand, flags)
             stack.callback(loadgen.stop)
             loadgens.append(loadgen)
         ready = [loadgen.ready(scenario.timeout) for loadgen in loadgens]

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"slices"
@@ -36,7 +35,7 @@ func latencyScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[strin
 		}
 		publisher, err := dial(*url, 16384, 10*time.Second)
 		if err == nil {
-			err = publisher.register("publisher", "", 10*time.Second)
+			err = proto.register(publisher, "publisher", "", 10*time.Second)
 		}
 		if err != nil {
 			closeAll(conns)
@@ -59,9 +58,11 @@ func runLatency(publisher *Conn, receivers []*stampedReceiver, rate float64, war
 	// The ceiling broadcasts to every connection and the original server answers each publish: drain both.
 	go func() {
 		for {
-			if _, err := publisher.Next(); err != nil {
+			frame, err := publisher.Next()
+			if err != nil {
 				return
 			}
+			proto.publications(publisher, frame, nil) // answers what needs an answer
 		}
 	}()
 	warmupEnd := now() + int64(warmup)
@@ -79,9 +80,8 @@ func runLatency(publisher *Conn, receivers []*stampedReceiver, rate float64, war
 		if wait := time.Until(next); wait > 0 {
 			time.Sleep(wait)
 		}
-		frame := `{"action":"publish","topic":"bench","data":{"ts":"` + strconv.FormatInt(now(), 10) +
-			`","pad":"` + pad + `"},"from":"publisher"}`
-		if err := publisher.Send([]byte(frame)); err != nil {
+		data := `{"ts":"` + strconv.FormatInt(now(), 10) + `","pad":"` + pad + `"}`
+		if err := publisher.Send(proto.publishFrame("bench", data, "publisher")); err != nil {
 			return nil, fmt.Errorf("publish: %w", err)
 		}
 		sent++
@@ -139,14 +139,13 @@ func (r *stampedReceiver) record(warmupEnd int64) {
 		if err != nil {
 			return
 		}
-		if !bytes.HasPrefix(frame, publishPrefix) {
-			continue
-		}
 		arrived := now()
-		sentAt, err := strconv.ParseInt(string(field(frame, "ts")), 10, 64)
-		if err == nil && sentAt >= warmupEnd {
-			r.samples = append(r.samples, arrived-sentAt)
-		}
-		r.received.Add(1)
+		n := proto.publications(r.conn, frame, func(publication []byte) {
+			sentAt, err := strconv.ParseInt(string(field(publication, "ts")), 10, 64)
+			if err == nil && sentAt >= warmupEnd {
+				r.samples = append(r.samples, arrived-sentAt)
+			}
+		})
+		r.received.Add(int64(n))
 	}
 }

@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import loadgen, report
+from harness import loadgen, peers, report
 from harness.measure import measure
 from harness.profiling import top_functions
 from harness.scenarios import Scenario, scenarios
@@ -188,6 +188,8 @@ def _report_only(out: Path, args: argparse.Namespace) -> int:
     results["goals"] = [goal.as_dict() for goal in goals]
     report.write_json(results, out / "latest.json")
     print(report.table(results) + "\n\n" + report.goals_table(goals) + "\n")
+    if peers.section(results):
+        print(peers.table(results) + "\n")
     return 0 if _write_outputs(results, out, args) else 1
 
 
@@ -223,6 +225,8 @@ def main() -> int:
     goals = check_goals(results["scenarios"])
     results["goals"] = [goal.as_dict() for goal in goals]
     print("\n" + report.table(results) + "\n")
+    if peers.section(results):
+        print(peers.table(results) + "\n")
     if goals:
         print(report.goals_table(goals) + "\n")
     report.write_json(results, out / "latest.json")

@@ -127,6 +127,9 @@ def _connrate(m: Measurement) -> dict[str, float]:
     return {
         "connections_per_s": result["connections_per_s"],
         "server_cpu_us_per_connection": m.server_cpu_s / result["connections"] * 1e6,
+        # Not in the table: what limited the run (bench/harness/peers.py).
+        "server_cores": m.server_cpu_s / result["elapsed_s"],
+        "loadgen_cores": result["loadgen_cpu_s"] / result["elapsed_s"],
     }
 
 

@@ -142,7 +142,7 @@ _PANELS: list[tuple[str, list[tuple[str, str]], bool, float | None]] = [
 def _label_peer_ratios(
     axis: Any, by_name: dict[str, dict[str, Any]], groups: list[tuple[str, str]], target: str, xs: list[float]
 ) -> None:
-    """Above each bar of a target other than the peer (Centrifugo): its median as a ratio to the peer's."""
+    """At the foot of each bar of a target other than the peer (Centrifugo): its median as a ratio to the peer's."""
     if target == peers.PEER:
         return
     shown = [
@@ -157,7 +157,7 @@ def _label_peer_ratios(
                 xytext=(0, 2),
                 textcoords="offset points",
                 ha="center",
-                fontsize=6,
+                fontsize=7,
                 xycoords=("data", "axes fraction"),
                 rotation=90,
             )

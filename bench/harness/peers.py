@@ -44,19 +44,23 @@ def _others(scenario: dict[str, Any], target: str) -> float:
 
 def limit(scenario: dict[str, Any], target: str) -> str:
     """What bounded a throughput run, from the medians of the cores the server, the load generator and the
-    rest of the box used during it (2 cores in all)."""
+    rest of the box used during it (2 cores in all): when they are full, the busier of the two, the load
+    generator included ("even" within 10%), as each core-second it takes is one the server cannot have."""
     server, loadgen = _median(scenario, target, "server_cores"), _median(scenario, target, "loadgen_cores")
     if server is None or loadgen is None:
         return ""
     others = _others(scenario, target)
     cores = f"{server:.2f} + {loadgen:.2f}" + (f" + {others:.2f} others" if others >= 0.05 else "")
     if server + loadgen + others >= 1.8:
-        shares = [(server, "server"), (loadgen, "**load generator**"), (others, "other processes")]
-        return f"both cores full ({cores}); the largest share: {max(shares)[1]}"
+        if abs(server - loadgen) <= 0.1 * max(server, loadgen):
+            busier = "even: the **load generator** as much as the server"
+        else:
+            busier = "server" if server > loadgen else "the **load generator**"
+        return f"cores full ({cores}); {busier}"
     if server >= 0.9:
         return f"server, a full core ({cores})"
     if loadgen >= 0.9:
-        return f"**load generator** ({cores})"
+        return f"the **load generator** ({cores})"
     return f"no core full ({cores})"
 
 
@@ -66,7 +70,15 @@ def _throughput_pair(name: str) -> tuple[str, str] | None:
 
 def table(results: dict[str, Any], peer: str = PEER) -> str:
     """Markdown: per scenario the peer ran, each figure as a ratio of each target's median to the peer's."""
-    others = [target for target in results["targets"] if target != peer]
+    others = [  # the targets that ran at least one of the peer's scenarios
+        target
+        for target in results["targets"]
+        if target != peer
+        and any(
+            scenario["targets"].get(peer, {}).get("summary") and scenario["targets"].get(target, {}).get("summary")
+            for scenario in results["scenarios"]
+        )
+    ]
     lines = [
         f"| scenario | figure | {peer} (median) | " + " | ".join(others) + " |",
         "|---|---|---|" + "---|" * len(others),
@@ -84,7 +96,10 @@ def table(results: dict[str, Any], peer: str = PEER) -> str:
             cells = []
             for target in others:
                 value = ratio(scenario, target, key, peer)
-                cells.append("" if value is None else f"{value:.2f}x")
+                if round(theirs, decimals) == 0:  # a ratio to a figure shown as 0 says nothing
+                    cells.append("(peer ~0)")
+                else:
+                    cells.append("" if value is None else f"{value:.2f}x")
             lines.append(f"| {scenario['name']} | {label} | {theirs:,.{decimals}f} | " + " | ".join(cells) + " |")
         if _throughput_pair(scenario["name"]):
             cells = [limit(scenario, target) for target in others]

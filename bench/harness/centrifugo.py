@@ -71,13 +71,6 @@ def config_path() -> Path:
     return BUILD / "centrifugo-bench.json"
 
 
-def unavailable() -> str | None:
-    """Why the target cannot run here, or None: it needs Go unless the binary is already built."""
-    if binary().is_file() or shutil.which("go"):
-        return None
-    return f"go is not on PATH (needed once to build {PACKAGE} {version()})"
-
-
 def build(timeout: float = 1800.0) -> None:
     """Build the pinned Centrifugo unless it is built already; BuildError says why not."""
     target = binary()

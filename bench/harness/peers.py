@@ -68,6 +68,11 @@ def _throughput_pair(name: str) -> tuple[str, str] | None:
     return next((pair for prefix, pair in _THROUGHPUT.items() if name.startswith(prefix)), None)
 
 
+def _row(*cells: str | list[str]) -> str:
+    flat = [cell for item in cells for cell in ([item] if isinstance(item, str) else item)]
+    return "| " + " | ".join(flat) + " |"
+
+
 def table(results: dict[str, Any], peer: str = PEER) -> str:
     """Markdown: per scenario the peer ran, each figure as a ratio of each target's median to the peer's."""
     others = [  # the targets that ran at least one of the peer's scenarios
@@ -79,10 +84,7 @@ def table(results: dict[str, Any], peer: str = PEER) -> str:
             for scenario in results["scenarios"]
         )
     ]
-    lines = [
-        f"| scenario | figure | {peer} (median) | " + " | ".join(others) + " |",
-        "|---|---|---|" + "---|" * len(others),
-    ]
+    lines = [_row("scenario", "figure", f"{peer} (median)", others), "|---|---|---|" + "---|" * len(others)]
     for scenario in results["scenarios"]:
         if not scenario["targets"].get(peer, {}).get("summary"):
             continue
@@ -100,14 +102,10 @@ def table(results: dict[str, Any], peer: str = PEER) -> str:
                     cells.append("(peer ~0)")
                 else:
                     cells.append("" if value is None else f"{value:.2f}x")
-            lines.append(f"| {scenario['name']} | {label} | {theirs:,.{decimals}f} | " + " | ".join(cells) + " |")
+            lines.append(_row(scenario["name"], label, f"{theirs:,.{decimals}f}", cells))
         if _throughput_pair(scenario["name"]):
             cells = [limit(scenario, target) for target in others]
-            lines.append(
-                f"| {scenario['name']} | limit (server + load generator cores) | {limit(scenario, peer)} | "
-                + " | ".join(cells)
-                + " |"
-            )
+            lines.append(_row(scenario["name"], "limit (server + load generator cores)", limit(scenario, peer), cells))
     return "\n".join(lines)
 
 

@@ -57,7 +57,8 @@ async def test_many_pushes_in_one_read_are_delivered_in_order(
 ) -> None:
     protocol, delivered, _ = linked
     payloads = [f"m{n}".encode() for n in range(100)]
-    protocol.data_received(b"".join(b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$%d\r\n%s\r\n" % (len(p), p) for p in payloads))
+    pushes = (b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$%d\r\n%s\r\n" % (len(p), p) for p in payloads)
+    protocol.data_received(b"".join(pushes))
     assert delivered == payloads
 
 

@@ -428,6 +428,9 @@ class RedisBackplane:
                 if self._connected.is_set():
                     log.warning("lost the redis connection (%s); serving local clients only until it is back", exc)
                 self._lost()
+                if self._subscription is not None:  # subscribed but the join failed: nothing piles up meanwhile
+                    self._subscription.close()
+                    self._subscription = None
                 await asyncio.sleep(random.uniform(0, delay))  # full-jitter backoff before reconnecting
                 delay = min(delay * 2, 5.0)
 

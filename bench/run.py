@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import loadgen, report
+from harness import loadgen, peers, report
 from harness.measure import measure
 from harness.profiling import top_functions
 from harness.scenarios import Scenario, scenarios
@@ -78,6 +78,28 @@ def _choose_targets(args: argparse.Namespace) -> tuple[list[Target], dict[str, s
         else:
             chosen.append(target)
     return chosen, skipped
+
+
+def _prepare(chosen: list[Target], skipped: dict[str, str], explicit: bool) -> list[Target]:
+    """Run the targets' own builds (Centrifugo's takes minutes the first time, then is cached).
+
+    A failure ends the suite with its reason when the target was asked for by name, and skips the target with
+    a note when it was only one of the defaults.
+    """
+    ready = []
+    for target in chosen:
+        if target.prepare is not None:
+            print(f"preparing target {target.name} (its own build, minutes the first time)", flush=True)
+            try:
+                target.prepare()
+            except Exception as exc:
+                if explicit:
+                    sys.exit(f"target {target.name} cannot run: {exc}")
+                print(f"note: target {target.name} skipped: {exc}", flush=True)
+                skipped[target.name] = f"its build failed: {str(exc).splitlines()[0]}"
+                continue
+        ready.append(target)
+    return ready
 
 
 def _choose_scenarios(args: argparse.Namespace) -> list[Scenario]:
@@ -182,6 +204,8 @@ def _report_only(out: Path, args: argparse.Namespace) -> int:
     print(report.table(results) + "\n\n" + report.goals_table(goals) + "\n")
     if report.history_table(results):
         print(report.history_table(results) + "\n")
+    if peers.section(results):
+        print(peers.table(results) + "\n")
     return 0 if _write_outputs(results, out, args) else 1
 
 
@@ -198,6 +222,10 @@ def main() -> int:
         return 1
     print("building bench/loadgen" + "".join(f" and {t.go_package}" for t in chosen if t.go_package), flush=True)
     loadgen.build([t.go_package for t in chosen if t.go_package])
+    chosen = _prepare(chosen, skipped, explicit=bool(args.targets))
+    if not chosen:
+        print("no target can run", file=sys.stderr)
+        return 1
     started = time.monotonic()
     command = "python bench/run.py" + (" --smoke" if args.smoke else "") + (f" --runs {runs}" if args.runs else "")
     results: dict[str, Any] = {
@@ -213,6 +241,8 @@ def main() -> int:
     goals = check_goals(results["scenarios"])
     results["goals"] = [goal.as_dict() for goal in goals]
     print("\n" + report.table(results) + "\n")
+    if peers.section(results):
+        print(peers.table(results) + "\n")
     if goals:
         print(report.goals_table(goals) + "\n")
     if report.history_table(results):  # topic history on vs off (issue 12)

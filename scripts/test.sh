@@ -70,6 +70,9 @@ bash clients/js/test.sh
 
 step "benchmark suite: smoke mode"
 .venv/bin/python bench/run.py --smoke
+# --- centrifugo-bench: the load generator's Centrifugo protocol mode, against frames recorded from Centrifugo
+step "benchmark load generator: go vet and tests"
+(cd bench && go vet ./loadgen && go test -count=1 ./loadgen)
 
 # --- docs
 # The site's runnable examples (<!-- run: ... --> blocks of docs/) and its links already ran with the Python

@@ -38,7 +38,7 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
         loadgens = []
         for extra in scenario.processes or [[]]:
             second = _placement(scenario, server)
-            args = ["-url", server.url, *second, *scenario.args, *extra]
+            args = ["-url", server.url, *second, *target.loadgen_args, *scenario.args, *extra]
             loadgen = Loadgen(scenario.subcommand, args, scenario.loadgen)
             stack.callback(loadgen.stop)
             loadgens.append(loadgen)

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from . import peers
 from .summary import Goal
 
 BEGIN = "<!-- bench:generated:begin (python bench/run.py rewrites this section) -->"
@@ -104,6 +105,7 @@ def write_docs(results: dict[str, Any], docs: Path, chart: Path, data: Path) -> 
             + "; ".join(f"`{s['name']}` {s['title']}" for s in results["scenarios"])
             + ".",
             table(results),
+            *filter(None, [peers.section(results)]),
             f"![benchmark chart]({relative(chart).as_posix()})",
             "Goals (issues 7 and 15), checked on the medians:",
             goals_table([Goal(**goal) for goal in results["goals"]]),
@@ -139,6 +141,30 @@ _PANELS: list[tuple[str, list[tuple[str, str]], bool, float | None]] = [
 ]
 
 
+def _label_peer_ratios(
+    axis: Any, by_name: dict[str, dict[str, Any]], groups: list[tuple[str, str]], target: str, xs: list[float]
+) -> None:
+    """At the foot of each bar of a target other than the peer (Centrifugo): its median as a ratio to the peer's."""
+    if target == peers.PEER:
+        return
+    shown = [
+        (name, key) for name, key in groups if by_name[name]["targets"].get(target, {}).get("summary", {}).get(key)
+    ]
+    for x, (name, key) in zip(xs, shown, strict=True):
+        value = peers.ratio(by_name[name], target, key)
+        if value is not None:
+            axis.annotate(
+                f"{value:.2g}x",
+                (x, 0),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7,
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+            )
+
+
 def write_chart(results: dict[str, Any], path: Path) -> None:
     """Bar charts of the headline figures: medians, with the minimum marked."""
     import matplotlib
@@ -164,6 +190,7 @@ def write_chart(results: dict[str, Any], path: Path) -> None:
                     mins.append(summary["min"])
             axis.bar(xs, medians, width, label=target, color=colors[target])
             axis.scatter(xs, mins, marker="_", color="black", s=60, zorder=3)
+            _label_peer_ratios(axis, by_name, groups, target, xs)
         labels = [
             name if key.endswith("_per_s") or len({k for _, k in groups}) == 1 else f"{name}\n{key[:-3]}"
             for name, key in groups
@@ -179,7 +206,10 @@ def write_chart(results: dict[str, Any], path: Path) -> None:
             axis.axhline(goal, color="red", linestyle="--", linewidth=1)
         axis.grid(axis="y", alpha=0.3)
     axes.flat[0].legend(fontsize=8)
-    figure.suptitle(f"ksps benchmark suite, {results['generated']} (bars: median; black marks: min)", fontsize=11)
+    ratios = f"; small labels: median / {peers.PEER}'s" if peers.PEER in targets else ""
+    figure.suptitle(
+        f"ksps benchmark suite, {results['generated']} (bars: median; black marks: min{ratios})", fontsize=11
+    )
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=90)

@@ -92,7 +92,7 @@ class Scenario:
             return self.not_run or "n/a"
         if target.history and not self.history_variants and not named:
             return "n/a: history variant"
-        return target.skip_reason(self.name, self.nodes)
+        return target.skip_reason(self.name, self.nodes, self.subcommand)
 
 
 DELIVERIES = Figure("deliveries_per_s", "deliveries/s", True)
@@ -158,6 +158,9 @@ def _connrate(m: Measurement) -> dict[str, float]:
     return {
         "connections_per_s": result["connections_per_s"],
         "server_cpu_us_per_connection": m.server_cpu_s / result["connections"] * 1e6,
+        # Not in the table: what limited the run (bench/harness/peers.py).
+        "server_cores": m.server_cpu_s / result["elapsed_s"],
+        "loadgen_cores": result["loadgen_cpu_s"] / result["elapsed_s"],
     }
 
 

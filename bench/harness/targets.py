@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ksps.testing import free_port
 
-from . import system
+from . import centrifugo, system
 from .scenarios import ANY_NODES
 
 BENCH = Path(__file__).resolve().parent.parent
@@ -71,13 +71,24 @@ class Target:
     #: The only scenarios it runs, if set (a baseline made for a few); the others show `runs_only_reason`.
     runs_only: tuple[str, ...] = ()
     runs_only_reason: str = ""
+    #: Where the server serves WebSocket clients.
+    ws_path: str = "/ws/bus"
+    #: Extra load generator flags for every scenario (its `-protocol`, for a server that does not speak KSPS).
+    loadgen_args: tuple[str, ...] = ()
+    #: The load generator subcommands this target can be measured with (None: all); others are shown as n/a.
+    subcommands: frozenset[str] | None = None
+    #: Called once before the suite when the target is chosen: a build of its own (slow, so cached), raising
+    #: an exception that says why it failed.
+    prepare: Callable[[], None] | None = None
 
-    def skip_reason(self, scenario_name: str, scenario_nodes: int) -> str | None:
+    def skip_reason(self, scenario_name: str, scenario_nodes: int, subcommand: str = "") -> str | None:
         """Why this target does not run that scenario, or None."""
         if scenario_name in self.skips:
             return self.skips[scenario_name]
         if self.runs_only and scenario_name not in self.runs_only:
             return self.runs_only_reason or "n/a"
+        if subcommand and self.subcommands is not None and subcommand not in self.subcommands:
+            return f"n/a: no `{subcommand}` for this server in the load generator"
         if scenario_nodes == ANY_NODES:
             return None
         if scenario_nodes != self.nodes:
@@ -238,6 +249,20 @@ TARGETS: dict[str, Target] = {
             unavailable=_go_missing,
             go_package="./targets/ksmux",
         ),
+        # --- centrifugo: the leading real-time server as a peer (bench/harness/centrifugo.py).
+        Target(
+            name="centrifugo",
+            summary=f"Centrifugo {centrifugo.version()}, `{centrifugo.PACKAGE}` built from its module"
+            " (bench/targets/centrifugo), anonymous clients allowed to subscribe and publish, no history or presence",
+            command=centrifugo.command,
+            # No `unavailable`: without Go its build fails in `prepare`, which stops a run that named the target
+            # and skips it with a note in a default run.
+            skips={"ack-seq": _NO_ACKS, "ack-100": _NO_ACKS},
+            ws_path=centrifugo.WS_PATH,
+            loadgen_args=("-protocol", "centrifugo"),
+            subcommands=centrifugo.SUBCOMMANDS,
+            prepare=centrifugo.build,
+        ),
         # --- server-api: the ASGI mount (docs/asgi.md); not in the default run: `--targets ksps,ksps-asgi`.
         Target(
             name="ksps-asgi",
@@ -293,7 +318,7 @@ class RunningTarget:
     def __init__(self, target: Target, startup_timeout: float = 20.0) -> None:
         self.target = target
         self.port = free_port()
-        self.url = f"ws://127.0.0.1:{self.port}/ws/bus"
+        self.url = f"ws://127.0.0.1:{self.port}{target.ws_path}"
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the target; closed in stop)
         self._helpers: list[subprocess.Popen[bytes]] = []
         ports: dict[str, int] = {}
@@ -312,7 +337,7 @@ class RunningTarget:
                 port2 = free_port()
                 self._helpers.append(self._spawn(target.command(port2, ports)))
                 self._wait(self._helpers[-1], port2, startup_timeout, target.name + " (second node)")
-                self.url2 = f"ws://127.0.0.1:{port2}/ws/bus"
+                self.url2 = f"ws://127.0.0.1:{port2}{target.ws_path}"
         except BaseException:
             self.stop()
             raise

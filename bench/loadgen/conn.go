@@ -27,6 +27,9 @@ var (
 type Conn struct {
 	ws  *websocket.Conn
 	buf []byte
+	// send serialises writes: a reader may answer the server (Centrifugo's pings) while another goroutine
+	// publishes on the same connection, and gorilla allows one writer at a time.
+	send sync.Mutex
 }
 
 // dial opens a connection; bufSize is gorilla's read and write buffer size.
@@ -69,8 +72,10 @@ func (c *Conn) Next() ([]byte, error) {
 	}
 }
 
-// Send writes one text frame. Only one goroutine may send on a connection at a time.
+// Send writes one text frame; safe to call from several goroutines.
 func (c *Conn) Send(frame []byte) error {
+	c.send.Lock()
+	defer c.send.Unlock()
 	return c.ws.WriteMessage(websocket.TextMessage, frame)
 }
 
@@ -133,7 +138,7 @@ func connectAll(url, prefix, topic string, n, parallel, bufSize int, timeout tim
 				}
 				conn, err := dial(url, bufSize, timeout)
 				if err == nil {
-					if err = conn.register(fmt.Sprintf("%s-%d", prefix, i), topic, timeout); err != nil {
+					if err = proto.register(conn, fmt.Sprintf("%s-%d", prefix, i), topic, timeout); err != nil {
 						conn.Close()
 					}
 				}

@@ -18,7 +18,7 @@ func connrateScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[stri
 	return func() (map[string]any, func() (map[string]any, error), error) {
 		probe, err := dial(*url, 4096, *timeout)
 		if err == nil {
-			err = probe.register("probe", "", *timeout)
+			err = proto.register(probe, "probe", "", *timeout)
 			probe.Close()
 		}
 		if err != nil {
@@ -46,7 +46,7 @@ func runConnrate(url string, count, parallel int, timeout time.Duration) (map[st
 				}
 				conn, err := dial(url, 4096, timeout)
 				if err == nil {
-					err = conn.register(fmt.Sprintf("c-%d", i), "", timeout)
+					err = proto.register(conn, fmt.Sprintf("c-%d", i), "", timeout)
 					conn.Close()
 				}
 				if err != nil {

@@ -28,10 +28,12 @@ func idleScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[string]a
 			connected++
 			go func() {
 				for {
-					if _, err := conn.Next(); err != nil {
+					frame, err := conn.Next()
+					if err != nil {
 						dropped.Add(1)
 						return
 					}
+					proto.publications(conn, frame, nil) // answers Centrifugo's keepalive pings
 				}
 			}()
 		}

@@ -73,7 +73,7 @@ func dialPublisherAndSubscribers(url, subscriberURL string, subscribers, paralle
 	}
 	publisher, err := dial(url, 16384, 10*time.Second)
 	if err == nil {
-		err = publisher.register("publisher", "", 10*time.Second)
+		err = proto.register(publisher, "publisher", "", 10*time.Second)
 	}
 	if err != nil {
 		closeAll(conns)
@@ -160,9 +160,11 @@ func runLatency(publisher *Conn, receivers []*stampedReceiver, rate float64, war
 	// The ceiling broadcasts to every connection and the original server answers each publish: drain both.
 	go func() {
 		for {
-			if _, err := publisher.Next(); err != nil {
+			frame, err := publisher.Next()
+			if err != nil {
 				return
 			}
+			proto.publications(publisher, frame, nil) // answers what needs an answer
 		}
 	}()
 	warmupEnd := now() + int64(warmup)
@@ -180,9 +182,8 @@ func runLatency(publisher *Conn, receivers []*stampedReceiver, rate float64, war
 		if wait := time.Until(next); wait > 0 {
 			time.Sleep(wait)
 		}
-		frame := `{"action":"publish","topic":"bench","data":{"ts":"` + strconv.FormatInt(now(), 10) +
-			`","pad":"` + pad + `"},"from":"publisher"}`
-		if err := publisher.Send([]byte(frame)); err != nil {
+		data := `{"ts":"` + strconv.FormatInt(now(), 10) + `","pad":"` + pad + `"}`
+		if err := publisher.Send(proto.publishFrame("bench", data, "publisher")); err != nil {
 			return nil, fmt.Errorf("publish: %w", err)
 		}
 		sent++
@@ -240,18 +241,19 @@ func (r *stampedReceiver) record(warmupEnd int64) {
 		if err != nil {
 			return
 		}
-		if !bytes.HasPrefix(frame, publishPrefix) {
-			continue
-		}
 		arrived := now()
-		stamp := field(frame, "ts")
-		if stamp == nil {
-			continue // a probe of awaitDeliveries
-		}
-		sentAt, err := strconv.ParseInt(string(stamp), 10, 64)
-		if err == nil && sentAt >= warmupEnd {
-			r.samples = append(r.samples, arrived-sentAt)
-		}
-		r.received.Add(1)
+		counted := 0
+		proto.publications(r.conn, frame, func(publication []byte) {
+			stamp := field(publication, "ts")
+			if stamp == nil {
+				return // a probe of awaitDeliveries
+			}
+			counted++
+			sentAt, err := strconv.ParseInt(string(stamp), 10, 64)
+			if err == nil && sentAt >= warmupEnd {
+				r.samples = append(r.samples, arrived-sentAt)
+			}
+		})
+		r.received.Add(int64(counted))
 	}
 }

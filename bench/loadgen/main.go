@@ -10,7 +10,9 @@
 // can tell whether the load generator, rather than the server, was the limit.
 //
 // Usage: loadgen SUBCOMMAND -url ws://127.0.0.1:PORT/ws/bus [flags]; subcommands: fanout, latency, ack, idle,
-// connrate, recover, keep. `loadgen SUBCOMMAND -h` lists the flags of one.
+// connrate, recover, keep. `loadgen SUBCOMMAND -h` lists the flags of one. `-protocol centrifugo` speaks
+// Centrifugo's JSON protocol instead of the KSPS one (protocol.go, centrifugo.go), for fanout, latency, idle
+// and connrate.
 package main
 
 import (
@@ -53,7 +55,11 @@ func main() {
 	debug.SetGCPercent(400)
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	setup := scenarios[os.Args[1]].flags(fs)
+	protocolName := fs.String("protocol", "ksps", "wire protocol of the server: ksps or centrifugo (protocol.go)")
 	_ = fs.Parse(os.Args[2:])
+	if err := chooseProtocol(*protocolName, os.Args[1]); err != nil {
+		fail(err)
+	}
 	ready, measure, err := setup()
 	if err != nil {
 		fail(err)

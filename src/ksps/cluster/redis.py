@@ -34,6 +34,7 @@ from .gapfill import GapFill
 from .history import RedisHistory
 from .pipe import PublishPipe, Receivers
 from .presence import ClusterPresence
+from .subscription import SubscriptionProtocol, subscribe
 
 __all__ = ["RedisBackplane"]
 
@@ -65,7 +66,7 @@ class RedisBackplane:
         self._node_timeout = node_timeout
         self._redis: aioredis.Redis | None = None
         self._subscriber: aioredis.Redis | None = None
-        self._pubsub: Any = None
+        self._subscription: SubscriptionProtocol | None = None
         self._out: list[_Outgoing] = []
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()  # set when everything queued was handed to Redis
@@ -174,9 +175,8 @@ class RedisBackplane:
                 await task
         if self._pipe is not None:
             await self._pipe.reset()
-        if self._pubsub is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.aclose()
+        if self._subscription is not None:
+            self._subscription.close()
         for client in (self._redis, self._subscriber):
             if client is not None:
                 with contextlib.suppress(RedisError, OSError):
@@ -360,9 +360,8 @@ class RedisBackplane:
                 self._unsent(kept)  # those of history topics are not: sent again after the rejoin
                 self._lost()
                 # Make the reader reconnect too: it is what sets `_connected` again, after resubscribing.
-                if self._pubsub is not None:
-                    with contextlib.suppress(RedisError, OSError):
-                        await self._pubsub.aclose()
+                if self._subscription is not None:
+                    self._subscription.close()
 
     async def _publish_batch(self, batch: list[_Outgoing]) -> None:
         assert self._redis is not None
@@ -414,19 +413,24 @@ class RedisBackplane:
     # -- reading ----------------------------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
-        """Subscribe, then dispatch every message; on a Redis failure, reconnect with backoff forever."""
+        """Subscribe, then dispatch every message; on a Redis failure, reconnect with backoff forever.
+
+        Messages are dispatched by the subscription's protocol as they are read (cluster/subscription.py); this
+        task only waits for the connection to end, then rejoins (spec/cluster.md §7).
+        """
         delay = 0.1
         while True:
             try:
-                await self._connect()
+                subscription = await self._connect()
                 delay = 0.1
-                async for message in self._pubsub.listen():
-                    if message["type"] == "message":
-                        self._dispatch(message["data"])
+                raise await subscription.closed
             except (RedisError, OSError) as exc:
                 if self._connected.is_set():
                     log.warning("lost the redis connection (%s); serving local clients only until it is back", exc)
                 self._lost()
+                if self._subscription is not None:  # subscribed but the join failed: nothing piles up meanwhile
+                    self._subscription.close()
+                    self._subscription = None
                 await asyncio.sleep(random.uniform(0, delay))  # full-jitter backoff before reconnecting
                 delay = min(delay * 2, 5.0)
 
@@ -460,15 +464,15 @@ class RedisBackplane:
             log.exception("history gap fill failed; delivering what was held")
             self.gaps.release_all()
 
-    async def _connect(self) -> None:
+    async def _connect(self) -> SubscriptionProtocol:
         assert self._redis is not None and self._subscriber is not None
-        if self._pubsub is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.aclose()
+        if self._subscription is not None:
+            self._subscription.close()
+            self._subscription = None
         if self._pipe is not None:  # its connection may have died with the one being replaced
             await self._pipe.reset()
-        self._pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
-        await self._pubsub.subscribe(self._all_channel, self._node_channel(self.node_id))
+        channels = [self._all_channel, self._node_channel(self.node_id)]
+        self._subscription = await subscribe(self._subscriber, channels, self._dispatch, timeout=5.0)
         await self._redis.ping()
         self._queue_state(full=True)
         self._out.append((self._all_channel, m.encode(m.Hello(n=self.node_id)), None))
@@ -484,6 +488,8 @@ class RedisBackplane:
         else:
             log.info("joined the cluster on %s as node %s", self._url, self.node_id)
         self._ever_connected = True
+        self._subscription.start()  # only now: the gap fill holds deliveries before the first message is read
+        return self._subscription
 
     def _dispatch(self, payload: bytes) -> None:
         try:

@@ -313,11 +313,9 @@ class ServerCore:
         self.cluster = RedisBackplane(
             self.broker, config.redis_url, config.redis_prefix, config.cluster_heartbeat, config.cluster_node_timeout
         )
-        if self.history_engine is not None:
-            # Before the join: until Redis answers, history publications wait in the outage buffer and are
-            # stored (and sent to the other nodes) once this node has joined (spec/cluster.md §11).
-            self.cluster.attach_history(self.history_engine)
         await self.cluster.start()
+        if self.history_engine is not None:
+            self.cluster.attach_history(self.history_engine)
 
     def _use_redis_history(self) -> None:
         """History shared by the nodes, in Redis (spec §14.5), from the first connection on."""

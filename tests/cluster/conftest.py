@@ -46,6 +46,34 @@ async def wait_ready(*nodes: NodeProcess) -> None:
         await asyncio.to_thread(node.wait_ready)
 
 
+@contextlib.asynccontextmanager
+async def node_pair(
+    label: str, *, persist: bool = False, extra: Sequence[str] = ()
+) -> AsyncIterator[tuple[RedisProcess, NodeProcess, NodeProcess]]:
+    """A redis-server of its own (`persist`: append-only file, so a kill keeps the data) and two `ksps serve`
+    subprocess nodes on it with options `extra`, ready; all stopped on exit."""
+    redis = RedisProcess(persist=persist)
+    nodes: list[NodeProcess] = []
+    try:
+        redis.start_on_a_free_port()
+        prefix = unique(label)
+        nodes += [NodeProcess(redis.url(), prefix, unique(name), extra=tuple(extra)) for name in ("a", "b")]
+        await wait_ready(*nodes)
+        yield redis, nodes[0], nodes[1]
+    finally:
+        for node in nodes:
+            node.stop()
+        redis.stop()
+
+
+async def registered_client(url: str, label: str) -> WireClient:
+    """A raw client registered with a unique ID made from `label`."""
+    client = await WireClient.open(url)
+    assert isinstance(client, WireClient)
+    await client.register(unique(label))
+    return client
+
+
 def node_state(observer: Server, node: NodeProcess | Server) -> NodeState | None:
     """What `observer` currently knows of another node's counts (None: not in its view)."""
     assert core_of(observer).cluster is not None

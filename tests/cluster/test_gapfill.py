@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -22,8 +21,8 @@ import redis.asyncio as aioredis
 from ksps.server.server import core_of
 
 from ..server.http_pages import scrape, value
-from .conftest import Connect, StartNode, routed, wait_ready
-from .processes import BACK, LOST, MAX_BACKOFF, NodeProcess, RedisProcess
+from .conftest import Connect, StartNode, node_pair, registered_client, routed
+from .processes import BACK, LOST, MAX_BACKOFF, RedisProcess
 from .wire import WireClient, eventually, unique, units
 
 #: Log line of a node that forgot another (spec/cluster.md §7).
@@ -96,34 +95,12 @@ class Subscriber:
         await asyncio.wait([self._reader], timeout=units(2))
 
 
-@contextlib.asynccontextmanager
-async def two_history_nodes(size: int) -> AsyncIterator[tuple[RedisProcess, NodeProcess, NodeProcess]]:
-    redis = RedisProcess(persist=True)
-    nodes: list[NodeProcess] = []
-    try:
-        redis.start_on_a_free_port()
-        prefix, extra = unique("gapfill"), ("--history-size", str(size))
-        nodes += [NodeProcess(redis.url(), prefix, unique(n), extra=extra) for n in ("a", "b")]
-        await wait_ready(*nodes)
-        yield redis, nodes[0], nodes[1]
-    finally:
-        for node in nodes:
-            node.stop()
-        redis.stop()
-
-
-async def open_client(url: str, label: str) -> WireClient:
-    client = await WireClient.open(url)
-    assert isinstance(client, WireClient)
-    await client.register(unique(label))
-    return client
-
-
 async def test_redis_killed_under_traffic_loses_nothing_on_a_history_topic() -> None:
-    async with two_history_nodes(size=20_000) as (redis, a, b), contextlib.AsyncExitStack() as stack:
+    nodes = node_pair("gapfill", persist=True, extra=("--history-size", "20000"))
+    async with nodes as (redis, a, b), contextlib.AsyncExitStack() as stack:
         topic = unique("gapfill")
-        clients = [await open_client(url, label) for url, label in [(a.url, "sub-a"), (b.url, "sub-b")]]
-        clients += [await open_client(url, label) for url, label in [(a.url, "pub-a"), (b.url, "pub-b")]]
+        clients = [await registered_client(url, label) for url, label in [(a.url, "sub-a"), (b.url, "sub-b")]]
+        clients += [await registered_client(url, label) for url, label in [(a.url, "pub-a"), (b.url, "pub-b")]]
         for client in clients:
             stack.push_async_callback(client.close)
         for client in clients[:2]:

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from ..cluster.conftest import wait_ready
-from ..cluster.processes import LOST, MAX_BACKOFF, NodeProcess, RedisProcess
+from ..cluster.conftest import node_pair, registered_client
+from ..cluster.processes import LOST, MAX_BACKOFF
 from ..cluster.wire import WireClient, unique, units
 
 #: Log line of a node that forgot another (spec/cluster.md §7).
@@ -139,34 +138,11 @@ class Publisher:
         self.last = len(self.sent_at)
 
 
-@contextlib.asynccontextmanager
-async def two_nodes() -> AsyncIterator[tuple[RedisProcess, NodeProcess, NodeProcess]]:
-    redis = RedisProcess()
-    nodes: list[NodeProcess] = []
-    try:
-        redis.start_on_a_free_port()
-        prefix = unique("faults")
-        nodes += [NodeProcess(redis.url(), prefix, unique("a")), NodeProcess(redis.url(), prefix, unique("b"))]
-        await wait_ready(*nodes)
-        yield redis, nodes[0], nodes[1]
-    finally:
-        for node in nodes:
-            node.stop()
-        redis.stop()
-
-
-async def open_client(url: str, label: str) -> WireClient:
-    client = await WireClient.open(url)
-    assert isinstance(client, WireClient)
-    await client.register(unique(label))
-    return client
-
-
 async def test_redis_killed_under_traffic_keeps_order_and_delivery_comes_back() -> None:
-    async with two_nodes() as (redis, a, b), contextlib.AsyncExitStack() as stack:
+    async with node_pair("faults") as (redis, a, b), contextlib.AsyncExitStack() as stack:
         topic = unique("faults")
-        clients = [await open_client(url, label) for url, label in [(a.url, "sub-a"), (b.url, "sub-b")]]
-        clients += [await open_client(url, label) for url, label in [(a.url, "pub-a"), (b.url, "pub-b")]]
+        clients = [await registered_client(url, label) for url, label in [(a.url, "sub-a"), (b.url, "sub-b")]]
+        clients += [await registered_client(url, label) for url, label in [(a.url, "pub-a"), (b.url, "pub-b")]]
         for client in clients:
             stack.push_async_callback(client.close)
         for client in clients[:2]:

@@ -28,6 +28,7 @@ from .frames import (
     encode_history,
     encode_member_event,
     encode_position_reply,
+    encode_published,
     encode_presence,
     encode_reply,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "encode_history",
     "encode_member_event",
     "encode_position_reply",
+    "encode_published",
     "encode_presence",
     "encode_reply",
 ]

@@ -31,6 +31,8 @@ __all__ = ["MemoryHistory", "MemoryLimits"]
 #: deque slot and the bytes header (measured with tracemalloc: about 168).
 OVERHEAD = 170
 
+_position = tuple.__new__
+
 
 @dataclass(frozen=True)
 class MemoryLimits:
@@ -121,7 +123,7 @@ class MemoryHistory:
         self._kept += 1 - dropped
         if self._bytes > self.limits.max_bytes:
             self._bound(stream)
-        return Position(top, stream.epoch)
+        return _position(Position, (top, stream.epoch))  # tuple.__new__: half the cost of Position(...)
 
     def page(self, topic: str, query: Query) -> Page:
         """The kept publications of `topic` that `query` asks for."""

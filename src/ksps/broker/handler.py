@@ -22,8 +22,8 @@ from ..protocol import (
     encode_ack_status,
     encode_error,
     encode_position_reply,
-    encode_published,
     encode_presence,
+    encode_published,
     encode_reply,
 )
 from ..protocol import actions as act

@@ -28,8 +28,8 @@ from .frames import (
     encode_history,
     encode_member_event,
     encode_position_reply,
-    encode_published,
     encode_presence,
+    encode_published,
     encode_reply,
 )
 from .history import HistoryPage, StreamPosition
@@ -62,7 +62,7 @@ __all__ = [
     "encode_history",
     "encode_member_event",
     "encode_position_reply",
-    "encode_published",
     "encode_presence",
+    "encode_published",
     "encode_reply",
 ]

@@ -176,6 +176,25 @@ _HISTORY_TARGETS = (
         ready_path="/readyz",
         nodes=2,
     ),
+    # The baseline source tree ($KSPS_BENCH_BASELINE) with the same history options: before/after a change.
+    Target(
+        name="ksps-base-history",
+        summary="`ksps-base` with the history options of `ksps-history` (memory engine)",
+        command=lambda port, helpers: _ksps_base(port, helpers, *HISTORY_OPTIONS),
+        unavailable=_baseline_missing,
+        history=True,
+        default=False,
+    ),
+    Target(
+        name="ksps-base-redis-history",
+        summary="`ksps-base-redis` with the history options of `ksps-history` (Redis engine)",
+        command=lambda port, helpers: _ksps_base(port, helpers, *_redis_url(helpers), *HISTORY_OPTIONS),
+        helpers=(Helper("redis", _redis),),
+        unavailable=lambda: _baseline_missing() or _redis_missing(),
+        history=True,
+        default=False,
+        ready_path="/readyz",
+    ),
 )
 # --- end of topic history
 

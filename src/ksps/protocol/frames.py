@@ -68,7 +68,7 @@ def encode_delivery(
     if ack_id:
         head += b',"ack_id":' + _encode(ack_id)
     if offset:
-        head += b',"offset":' + str(offset).encode()
+        head += b',"offset":%d' % offset
     return Frame(head + b',"data":{"data":' + bytes(data) + b',"from":' + _encode(sender) + b"}}")
 
 

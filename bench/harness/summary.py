@@ -196,6 +196,9 @@ HISTORY_PAIRS: tuple[tuple[str, str, str, float | None], ...] = (
     # Not a goal of the issue: the same cost per publication spread over 10x the deliveries.
     ("fanout-1000", "ksps-history", "ksps", None),
     ("fanout-1000", "ksps-redis-history", "ksps-redis", None),
+    # The same pairs on the baseline source tree ($KSPS_BENCH_BASELINE), for before/after runs.
+    ("fanout-100", "ksps-base-history", "ksps-base", None),
+    ("fanout-100", "ksps-base-redis-history", "ksps-base-redis", None),
 )
 
 

@@ -63,6 +63,10 @@ class Target:
     #: An HTTP path polled after the port opens until it answers 200: a ksps node accepts connections before
     #: it has joined Redis (docs/performance.md, "Topic history"); a run should measure a joined node.
     ready_path: str | None = None
+    #: Seconds to wait after `ready_path` answers: a node that just joined Redis sends every history `pub` to
+    #: all nodes for two heartbeats (spec/cluster.md §11, rule 5); a run should measure the steady state, and
+    #: that window is defined by time, so time is what is waited for.
+    settle_s: float = 0.0
     #: Processes behind one port (`ksps serve --workers N`): one command starts them all and `url2` is `url`;
     #: the load generator is given their pids to place connections on different ones (bench/loadgen/placement.go).
     workers: int = 1
@@ -156,6 +160,10 @@ HISTORY_OPTIONS = (
 )
 
 
+#: Two heartbeats of `ksps serve` (1 s each) and a margin: a history node's cold window after its join.
+_COLD_WINDOW_S = 2.5
+
+
 def _redis_url(helpers: Mapping[str, int]) -> tuple[str, str]:
     return ("--redis", f"redis://127.0.0.1:{helpers['redis']}/0")
 
@@ -176,6 +184,7 @@ _HISTORY_TARGETS = (
         unavailable=_redis_missing,
         history=True,
         ready_path="/readyz",
+        settle_s=_COLD_WINDOW_S,
     ),
     Target(
         name="ksps-2n-history",
@@ -185,7 +194,28 @@ _HISTORY_TARGETS = (
         unavailable=_redis_missing,
         history=True,
         ready_path="/readyz",
+        settle_s=_COLD_WINDOW_S,
         nodes=2,
+    ),
+    # The baseline source tree ($KSPS_BENCH_BASELINE) with the same history options: before/after a change.
+    Target(
+        name="ksps-base-history",
+        summary="`ksps-base` with the history options of `ksps-history` (memory engine)",
+        command=lambda port, helpers: _ksps_base(port, helpers, *HISTORY_OPTIONS),
+        unavailable=_baseline_missing,
+        history=True,
+        default=False,
+    ),
+    Target(
+        name="ksps-base-redis-history",
+        summary="`ksps-base-redis` with the history options of `ksps-history` (Redis engine)",
+        command=lambda port, helpers: _ksps_base(port, helpers, *_redis_url(helpers), *HISTORY_OPTIONS),
+        helpers=(Helper("redis", _redis),),
+        unavailable=lambda: _baseline_missing() or _redis_missing(),
+        history=True,
+        default=False,
+        ready_path="/readyz",
+        settle_s=_COLD_WINDOW_S,
     ),
 )
 # --- end of topic history
@@ -353,6 +383,8 @@ class RunningTarget:
         path = self.target.ready_path if server else None
         if path and not system.wait_for_http(port, path, timeout):
             raise TargetError(f"{name} did not answer 200 on {path}: {self.log_tail()}")
+        if server and self.target.settle_s:
+            time.sleep(self.target.settle_s)
         if process is getattr(self, "process", None) and self.target.ready_text:
             self._wait_for_text(self.target.ready_text, timeout, process)
 

@@ -19,6 +19,8 @@ from ksps.protocol import (
     encode_delivery,
     encode_direct,
     encode_error,
+    encode_position_reply,
+    encode_published,
     encode_reply,
 )
 
@@ -141,3 +143,15 @@ def test_every_string_is_escaped(nasty: str) -> None:
     assert decoded["response"]["responses"]["c" + nasty]["error"] == "e" + nasty
     assert decoded["progress"]["data"]["client_id"] == "c" + nasty
     assert decoded["status"]["status"] == {"c" + nasty: True}
+
+
+@pytest.mark.parametrize("rid", ["", "r1", *NASTY])
+@pytest.mark.parametrize("topic", ["news", *NASTY])
+def test_published_with_a_position_is_the_position_reply_byte_for_byte(topic: str, rid: str) -> None:
+    # encode_published is the fast form of encode_position_reply(PUBLISHED, ...) (one bytes template per
+    # publication on a history topic): the same bytes, so clients see nothing of the change.
+    for offset, epoch in ((1, "a1b2c3"), (2**53 + 1, rid or "e")):
+        fast = encode_published(topic, offset, epoch, rid)
+        assert fast.json == encode_position_reply("published", topic, (offset, epoch), rid=rid).json
+        expected: dict[str, object] = {"action": "published", "topic": topic, "offset": offset, "epoch": epoch}
+        assert json.loads(fast.json) == ({**expected, "rid": rid} if rid else expected)

@@ -28,7 +28,7 @@ from ..protocol import actions as act
 from ..protocol.envelope import decode_data
 from .acks import AckListener, AckRequest, AckTracker
 from .cluster import Backplane
-from .history import Position, TopicHistory
+from .history import HistoryPolicy, Position, TopicHistory
 from .interfaces import Message, Peer, Runner, Scheduler
 from .limits import BrokerLimits, LimitGuard
 from .permissions import claimant
@@ -183,12 +183,33 @@ class Broker:
         self.stats.published += 1
         history = self.history
         if history is not None and (policy := history.policy(topic)) is not None:
+            if history.add_now is not None:  # the memory engine answers at once: no callback to build
+                position = self.publish_kept(topic, data, sender, policy, history.add_now)
+                if done is not None:
+                    done(position)
+                return
             recorded = functools.partial(self._recorded, topic, data, sender, done)
             history.engine.append(topic, policy, bytes(data), sender, recorded)
             return
         self.deliver(topic, data, sender)
         if self.backplane is not None:
             self.backplane.publish(topic, data, sender)
+
+    def publish_kept(
+        self,
+        topic: str,
+        data: msgspec.Raw,
+        sender: str,
+        policy: HistoryPolicy,
+        add: Callable[[str, HistoryPolicy, bytes, str], Position],
+    ) -> Position:
+        """Keep a publication with an engine that answers at once (`TopicHistory.add_now`), deliver it with its
+        offset, and return its position. The caller counts it in `stats.published`."""
+        position = add(topic, policy, bytes(data), sender)
+        self.deliver(topic, data, sender, position[0])
+        if self.backplane is not None:
+            self.backplane.publish(topic, data, sender, position[0], position[1])
+        return position
 
     def _recorded(
         self,

@@ -23,6 +23,7 @@ from ..protocol import (
     encode_error,
     encode_position_reply,
     encode_presence,
+    encode_published,
     encode_reply,
 )
 from ..protocol import actions as act
@@ -226,11 +227,22 @@ class FrameHandler:
             ):
                 return
             history = self.broker.history
-            if history is not None and history.policy(topic) is not None:
+            if history is not None and (policy := history.policy(topic)) is not None:
                 reply_rid = envelope.rid or ""
+                if history.add_now is not None:  # memory engine: kept at once, no callback per publication
+                    broker = self.broker
+                    broker.stats.published += 1
+                    offset, epoch = broker.publish_kept(
+                        topic, envelope.raw_data, peer.client_id or "", policy, history.add_now
+                    )
+                    peer.send(encode_published(topic, offset, epoch, reply_rid))  # with its place (spec §14.2)
+                    return
 
                 def published(position: Position | None) -> None:  # with its place in the stream (spec §14.2)
-                    peer.send(encode_position_reply(act.PUBLISHED, topic, position, rid=reply_rid))
+                    if position is None:
+                        peer.send(encode_position_reply(act.PUBLISHED, topic, None, rid=reply_rid))
+                    else:
+                        peer.send(encode_published(topic, position[0], position[1], reply_rid))
 
                 self.broker.publish(topic, envelope.raw_data, peer.client_id or "", published)
                 return

@@ -28,7 +28,7 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
@@ -63,9 +63,12 @@ end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 """
 
-#: One call for a whole batch. KEYS: this writer's marker, then meta and list of each publication. ARGV: new
-#: epoch, meta ttl s, now ms, the batch's token, then for each publication `<size>,<ttl ms>,<entry>` (one
-#: argument: fewer to encode). Returns offset and epoch of each.
+#: One call for a whole batch, grouped in runs: consecutive publications of one topic (and policy). KEYS: this
+#: writer's marker, then meta and list of each run. ARGV: new epoch, meta ttl s, now ms, the batch's token, then
+#: one argument per run: `<size>,<ttl ms>,<count>,` followed by its `count` entries, each `<length>:<entry>`
+#: (one argument per run, not one per publication: redis-py packs every argument in Python, and the script
+#: increments the offset, trims and refreshes the expiry once per run). Returns the top offset and epoch of
+#: each run; its publications have the `count` offsets up to that top, in order (the script is atomic).
 #: The marker keeps the token and answer of the writer's latest batch: a batch sent again with the same token
 #: (its answer was lost with the connection) gets that answer instead of being stored twice (spec/cluster.md §11).
 APPEND = """
@@ -78,11 +81,12 @@ local out = {}
 local now = tonumber(ARGV[3])
 for i = 1, (#KEYS - 1) / 2 do
   local meta, list = KEYS[2 * i], KEYS[2 * i + 1]
-  local item = ARGV[4 + i]
-  local c1 = string.find(item, ',', 1, true)
-  local c2 = string.find(item, ',', c1 + 1, true)
-  local size, ttl = tonumber(string.sub(item, 1, c1 - 1)), tonumber(string.sub(item, c1 + 1, c2 - 1))
-  local entry = string.sub(item, c2 + 1)
+  local blob = ARGV[4 + i]
+  local c1 = string.find(blob, ',', 1, true)
+  local c2 = string.find(blob, ',', c1 + 1, true)
+  local c3 = string.find(blob, ',', c2 + 1, true)
+  local size, ttl = tonumber(string.sub(blob, 1, c1 - 1)), tonumber(string.sub(blob, c1 + 1, c2 - 1))
+  local count = tonumber(string.sub(blob, c2 + 1, c3 - 1))
   local epoch = redis.call('HGET', meta, 'e')
   if not epoch then
     epoch = ARGV[1] .. '.' .. i
@@ -90,8 +94,23 @@ for i = 1, (#KEYS - 1) / 2 do
     redis.call('DEL', list)
   end
   redis.call('EXPIRE', meta, tonumber(ARGV[2]))
-  local top = redis.call('HINCRBY', meta, 't', 1)
-  redis.call('RPUSH', list, top .. ',' .. (now + ttl) .. ',' .. entry)
+  local top = redis.call('HINCRBY', meta, 't', count)
+  local suffix = ',' .. (now + ttl) .. ','
+  local offset = top - count
+  local pos = c3 + 1
+  local chunk = {}
+  for _ = 1, count do
+    local colon = string.find(blob, ':', pos, true)
+    local stop = colon + tonumber(string.sub(blob, pos, colon - 1))
+    offset = offset + 1
+    chunk[#chunk + 1] = offset .. suffix .. string.sub(blob, colon + 1, stop)
+    pos = stop + 1
+    if #chunk == 1000 then -- unpack() takes about 8,000 values at most
+      redis.call('RPUSH', list, unpack(chunk))
+      chunk = {}
+    end
+  end
+  if #chunk > 0 then redis.call('RPUSH', list, unpack(chunk)) end
   redis.call('LTRIM', list, -size, -1)
   redis.call('PEXPIRE', list, ttl)
   out[2 * i - 1] = top
@@ -137,6 +156,21 @@ _encode_entry = msgspec.json.encode
 _Append = tuple[str, HistoryPolicy, bytes, str, Callable[[Position | None], None]]
 #: Sends a publication of the outage buffer, once stored, to the other nodes: (topic, data, sender, position).
 Stored = Callable[[str, bytes, str, Position], None]
+_position = tuple.__new__  # Position(...) costs twice as much; this runs once per publication
+
+
+def _run_argument(policy: HistoryPolicy | None, entries: list[bytes]) -> bytes:
+    """One run's argument of the append script: `<size>,<ttl ms>,<count>,` then its length-prefixed entries."""
+    assert policy is not None
+    return b"%d,%d,%d," % (policy.size, int(policy.ttl * 1000), len(entries)) + b"".join(entries)
+
+
+def _positions(results: list[Any], counts: list[int]) -> Iterator[Position]:
+    """The position of each publication of a batch, from the append script's answer: top and epoch per run."""
+    for index, count in enumerate(counts):
+        top, epoch = int(results[2 * index]), results[2 * index + 1].decode()
+        for offset in range(top - count + 1, top + 1):
+            yield _position(Position, (offset, epoch))
 
 
 class RedisHistory:
@@ -171,7 +205,7 @@ class RedisHistory:
         self._marker = f"{prefix}:ab:{uuid.uuid4().hex[:16]}"
         self._tokens = itertools.count(1)
         #: The batch whose answer was lost (it may be stored or not): sent again, as it was, before anything else.
-        self._uncertain: tuple[list[str], list[str | int | bytes], list[_Append]] | None = None
+        self._uncertain: tuple[list[str], list[str | int | bytes], list[_Append], list[int]] | None = None
         self._drop_logged = 0
 
     def _keys(self, topic: str) -> tuple[str, str]:
@@ -299,15 +333,14 @@ class RedisHistory:
     async def _settle_uncertain(self) -> bool:
         """Send the batch whose answer was lost again, with its token: stored once, whatever happened."""
         assert self._uncertain is not None
-        keys, args, batch = self._uncertain
+        keys, args, batch, counts = self._uncertain
         try:
             results: list[Any] = await self._append(keys=keys, args=args)
         except (RedisError, OSError) as exc:
             self._unhealthy(exc)
             return False
         self._uncertain = None
-        for index, (topic, _, data, sender, _) in enumerate(batch):
-            position = Position(int(results[2 * index]), results[2 * index + 1].decode())
+        for (topic, _, data, sender, _), position in zip(batch, _positions(results, counts), strict=True):
             self.on_stored(topic, data, sender, position)  # delivered here already, without an offset
         return True
 
@@ -359,13 +392,7 @@ class RedisHistory:
             batch, self._queue = self._queue, []
             if not batch:
                 continue
-            keys: list[str] = [self._marker]
-            token = f"{next(self._tokens)}"
-            args: list[str | int | bytes] = [self._new_epoch(), META_TTL, int(time.time() * 1000), token]
-            for topic, policy, data, sender, _ in batch:
-                keys += self._keys(topic)
-                head = b"%d,%d," % (policy.size, int(policy.ttl * 1000))
-                args.append(head + _encode_entry((sender, msgspec.Raw(data))))
+            keys, args, counts = self._pack(batch)
             self._busy = True
             try:
                 results: list[Any] = await self._append(keys=keys, args=args)
@@ -374,7 +401,7 @@ class RedisHistory:
                 self._unhealthy(exc)
                 # Stored or not, we cannot tell: sent again as it was when Redis is back (the marker answers
                 # if it was stored). What queued up behind it is kept in the outage buffer, in order.
-                self._uncertain = (keys, args, batch)
+                self._uncertain = (keys, args, batch, counts)
                 for *_, done in batch:
                     done(None)
                 behind, self._queue = self._queue, []
@@ -383,8 +410,32 @@ class RedisHistory:
                     done(None)
                 continue
             self._busy = False
-            for index, (*_, done) in enumerate(batch):
-                done(Position(int(results[2 * index]), results[2 * index + 1].decode()))
+            for (*_, done), position in zip(batch, _positions(results, counts), strict=True):
+                done(position)
+
+    def _pack(self, batch: list[_Append]) -> tuple[list[str], list[str | int | bytes], list[int]]:
+        """The keys and arguments of the append script for `batch`, one run per stretch of publications of
+        one topic and policy, and the length of each run."""
+        keys: list[str] = [self._marker]
+        args: list[str | int | bytes] = [self._new_epoch(), META_TTL, int(time.time() * 1000), f"{next(self._tokens)}"]
+        counts: list[int] = []
+        run_topic: str | None = None
+        run_policy: HistoryPolicy | None = None
+        entries: list[bytes] = []
+        for topic, policy, data, sender, _ in batch:
+            if topic != run_topic or policy is not run_policy:
+                if entries:
+                    args.append(_run_argument(run_policy, entries))
+                    counts.append(len(entries))
+                    entries = []
+                keys += self._keys(topic)
+                run_topic, run_policy = topic, policy
+            entry = _encode_entry((sender, msgspec.Raw(data)))
+            entries.append(b"%d:%b" % (len(entry), entry))
+        if entries:
+            args.append(_run_argument(run_policy, entries))
+            counts.append(len(entries))
+        return keys, args, counts
 
     @staticmethod
     def _fail(batch: list[_Append]) -> None:

@@ -29,6 +29,7 @@ from .frames import (
     encode_member_event,
     encode_position_reply,
     encode_presence,
+    encode_published,
     encode_reply,
 )
 from .history import HistoryPage, StreamPosition
@@ -62,5 +63,6 @@ __all__ = [
     "encode_member_event",
     "encode_position_reply",
     "encode_presence",
+    "encode_published",
     "encode_reply",
 ]

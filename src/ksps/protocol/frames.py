@@ -26,6 +26,7 @@ __all__ = [
     "encode_member_event",
     "encode_position_reply",
     "encode_presence",
+    "encode_published",
     "encode_reply",
 ]
 
@@ -67,7 +68,7 @@ def encode_delivery(
     if ack_id:
         head += b',"ack_id":' + _encode(ack_id)
     if offset:
-        head += b',"offset":' + str(offset).encode()
+        head += b',"offset":%d' % offset
     return Frame(head + b',"data":{"data":' + bytes(data) + b',"from":' + _encode(sender) + b"}}")
 
 
@@ -141,6 +142,18 @@ def encode_position_reply(
     if rid:
         body["rid"] = rid
     return Frame(_encode(body))
+
+
+_PUBLISHED_AT = b'{"action":"published","topic":%b,"offset":%d,"epoch":%b'
+
+
+def encode_published(topic: str, offset: int, epoch: str, rid: str = "") -> Frame:
+    """The `published` reply on a topic with history, with its position: the bytes of
+    `encode_position_reply(PUBLISHED, topic, (offset, epoch), rid=rid)` from one template, not a dict
+    (spec §14.2). Every publication on a history topic gets one, and its offset differs each time, so it
+    cannot be cached like the plain reply."""
+    body = _PUBLISHED_AT % (_encode(topic), offset, _encode(epoch))
+    return Frame(body + b',"rid":' + _encode(rid) + b"}" if rid else body + b"}")
 
 
 def encode_member_event(action: str, topic: str, client_id: str) -> Frame:

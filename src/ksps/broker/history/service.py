@@ -16,6 +16,7 @@ from ...protocol import actions as act
 from ..interfaces import Peer
 from ..topics import PeerSubscriptions
 from .engine import HistoryEngine
+from .memory import MemoryHistory
 from .policy import HistoryPolicy, TopicPolicies
 from .stream import Page, Position, Query, Recovery, plan_recovery
 
@@ -33,7 +34,7 @@ class TopicHistory:
     """Policies, engine and the recoveries in progress of one broker."""
 
     def __init__(self, engine: HistoryEngine, policies: TopicPolicies, *, recover_max: int = DEFAULT_RECOVER_MAX):
-        self.engine = engine
+        self.engine = engine  # also sets add_now (the server swaps in the Redis engine before serving)
         self.policies = policies
         self.recover_max = recover_max
         #: Live deliveries held per topic and recovering connection: (offset, frame).
@@ -42,6 +43,20 @@ class TopicHistory:
         #: publication of another node that was already recovered may still arrive live; it is not sent twice.
         self.seams: dict[str, dict[Peer, int]] = {}
         self.policy = policies.policy  # bound once: called on every publication
+
+    @property
+    def engine(self) -> HistoryEngine:
+        """The engine that keeps the publications."""
+        return self._engine
+
+    @engine.setter
+    def engine(self, engine: HistoryEngine) -> None:
+        self._engine = engine
+        #: The engine's synchronous `add` when it answers at once (the memory engine), else None: the broker
+        #: then keeps and delivers a publication in one call, without a callback per publication.
+        self.add_now: Callable[[str, HistoryPolicy, bytes, str], Position] | None = (
+            engine.add if isinstance(engine, MemoryHistory) else None
+        )
 
     def policy_of(self, topic: str) -> HistoryPolicy | None:
         """The history policy of `topic`; None when it keeps none."""

@@ -243,7 +243,14 @@ class Driver(EventHandlers):
             self.link.pause_reading(on)
 
     def _answer(self, server_ack_id: str, success: bool, error: str) -> None:
-        self.apply(self.session.answer(server_ack_id, success, error, self.now()))
+        session = self.session
+        link = self.link
+        if link is not None and session.registered:
+            # The hot path of a subscriber's acks: what `session.answer` returns here is exactly this one Send
+            # (and it moves no deadline), so the frame goes out without building and routing the output.
+            link.send(self.encoder.ack(server_ack_id, success, error))
+            return
+        self.apply(session.answer(server_ack_id, success, error, self.now()))
 
     # -- intents -----------------------------------------------------------------------------------------
 

@@ -125,6 +125,9 @@ class Driver(EventHandlers):
         routes = self._routes
         for output in outputs:
             routes[type(output)](output)
+        self._rearm()
+
+    def _rearm(self) -> None:
         session = self.session
         if session.deadline_version != self._version:
             # Re-arm only for an earlier deadline: a timer that fires too early finds nothing due and re-arms
@@ -262,6 +265,13 @@ class Driver(EventHandlers):
 
     def publication(self, outputs: list[Output]) -> None:
         """Apply the outputs of a publication; raise OfflineQueueFull when the "raise" policy refused it."""
+        if len(outputs) == 1 and type(sent := outputs[0]) is Send:
+            # The hot path when ready: one Send, routed without the table (a publication with ack moved the
+            # deadline: re-arm as apply does).
+            if self.link is not None:
+                self.link.send(sent.frame)
+            self._rearm()
+            return
         self.apply(outputs)
         if self.options.offline_queue_policy == "raise":
             for output in outputs:

@@ -28,7 +28,7 @@ _REPEAT: dict[int, int] = {}
 
 def masked_text_frames(payloads: list[bytes]) -> bytes:
     """The masked text frames of `payloads`, in order, as one buffer."""
-    frames = []
+    frames: list[bytes] = []
     append = frames.append
     repeat = _REPEAT
     for payload in payloads:

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from enum import Enum
 from time import monotonic as _monotonic
 
-from ._frames import masked_text_frames
-
 from picows import WSAutoPingStrategy, WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+from ._frames import masked_text_frames
 
 __all__ = ["Link", "open_link"]
 

@@ -55,6 +55,8 @@ class Link(WSListener):
         self._queue: list[bytes] = []
         self._queued = 0
         self._last_send = 0.0
+        # Kept: `asyncio.get_running_loop()` costs a getpid() syscall on Python 3.11, once per burst otherwise.
+        self._loop = asyncio.get_running_loop()
         #: True while the socket's write buffer is over its high-water mark (asyncio flow control).
         self.paused = False
         self.closed = False
@@ -116,7 +118,7 @@ class Link(WSListener):
         """asyncio flow control: the write buffer is over its high-water mark."""
         self.paused = True
         if self._writable is None or self._writable.done():
-            self._writable = asyncio.get_running_loop().create_future()
+            self._writable = self._loop.create_future()
 
     def resume_writing(self) -> None:
         """asyncio flow control: the write buffer drained below its low-water mark."""
@@ -144,7 +146,7 @@ class Link(WSListener):
             now = _monotonic()
             if queue or now - self._last_send < BURST_GAP:
                 if not queue:
-                    asyncio.get_running_loop().call_soon(self._flush)
+                    self._loop.call_soon(self._flush)
                 queue.append(payload)
                 self._queued += len(payload)
                 self._last_send = now

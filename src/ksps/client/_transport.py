@@ -135,8 +135,8 @@ class Link(WSListener):
         messages follow each other within BURST_GAP seconds (a publisher's loop, the answers to the frames of
         one socket read, many requests in flight), the next ones are queued and written together at the end
         of the event-loop turn: one `send` syscall and full TCP segments for the burst instead of one of each
-        per frame, which was most of the client's CPU at 100 acks in flight. Order is kept: while a burst is
-        queued every message joins it, and a big one flushes it first.
+        per frame (with TCP_CORK, a third of the client's CPU at 100 acks in flight). Order is kept: while a
+        burst is queued every message joins it, and a big one flushes it first.
         """
         transport = self._transport
         if transport is None or self.closed:

@@ -30,6 +30,8 @@ FLUSH_SIZE = 64 * 1024
 #: Payloads from this size on are masked and sent by picows (in C) rather than queued: masking in Python is
 #: linear too, but a big frame gains nothing from sharing a write.
 QUEUE_LIMIT = 4096
+#: Seconds a closing link waits for the server's answering CLOSE before dropping the socket (see Link.close).
+CLOSE_WAIT = 2.0
 
 _TEXT = WSMsgType.TEXT
 _BINARY = WSMsgType.BINARY
@@ -90,7 +92,8 @@ class Link(WSListener):
             # already sent.
             self._flush()
             self._report_closed(transport)
-            transport.send_close(WSCloseCode.OK)
+            if not transport.is_close_frame_sent:  # else this answers our own CLOSE (see close)
+                transport.send_close(WSCloseCode.OK)
             transport.disconnect()
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
@@ -195,8 +198,13 @@ class Link(WSListener):
         transport = self._transport
         if transport is not None and not transport.is_disconnected:
             self._flush()  # what was sent before Close leaves before the CLOSE frame
-            transport.send_close(WSCloseCode(code) if code in _KNOWN_CODES else WSCloseCode.OK)
-            transport.disconnect()
+            if not transport.is_close_frame_sent:
+                transport.send_close(WSCloseCode(code) if code in _KNOWN_CODES else WSCloseCode.OK)
+            # Keep reading until the server answers with its CLOSE and drops the connection (RFC 6455 §5.5.1;
+            # on_ws_frame then disconnects), CLOSE_WAIT at most. Closing the socket at once, with frames still
+            # unread in it (the `published` receipts of the last publications), makes the kernel reset the
+            # connection, and the server loses the frames it had not read yet: the last publications.
+            self._loop.call_later(CLOSE_WAIT, self.abort)
 
     def abort(self) -> None:
         """Drop the socket at once, without a closing handshake."""

@@ -39,7 +39,9 @@ PROGRAMS = {"go": [str(BUILD / "loadgen")], "python": [sys.executable, str(BENCH
 class Loadgen:
     """One load generator process running one scenario."""
 
-    def __init__(self, subcommand: str, args: list[str], kind: str = "go") -> None:
+    def __init__(
+        self, subcommand: str, args: list[str], kind: str = "go", env: dict[str, str] | None = None
+    ) -> None:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process; closed in stop)
         self.process = subprocess.Popen(
             [*PROGRAMS[kind], subcommand, *args],
@@ -47,6 +49,7 @@ class Loadgen:
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             text=True,
+            env=env,
         )
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()

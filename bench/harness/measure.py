@@ -19,7 +19,7 @@ from typing import Any
 from . import system
 from .loadgen import Loadgen
 from .scenarios import ANY_NODES, Measurement, Scenario
-from .targets import RunningTarget, Target, TargetError
+from .targets import BASELINE_ENV, RunningTarget, Target, TargetError
 
 
 def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
         for extra in scenario.processes or [[]]:
             second = _placement(scenario, server)
             args = ["-url", server.url, *second, *target.loadgen_args, *scenario.args, *extra]
-            loadgen = Loadgen(scenario.subcommand, args, scenario.loadgen)
+            loadgen = Loadgen(scenario.subcommand, args, scenario.loadgen, _loadgen_env(target, scenario))
             stack.callback(loadgen.stop)
             loadgens.append(loadgen)
         ready = [loadgen.ready(scenario.timeout) for loadgen in loadgens]
@@ -88,6 +88,16 @@ def measure(target: Target, scenario: Scenario, profile_to: Path | None = None) 
         "loadgen_ready": ready,
         "loadgen": result,
     }
+
+
+def _loadgen_env(target: Target, scenario: Scenario) -> dict[str, str] | None:
+    """The environment of the load generator: the Python one imports ksps from ${BASELINE_ENV} too when the
+    target is a baseline (`ksps-base*`), so the pyclient scenarios compare the client before/after as well as
+    the server; everything else inherits the harness's environment (the venv's ksps)."""
+    baseline = os.environ.get(BASELINE_ENV)
+    if scenario.loadgen != "python" or not baseline or not target.name.startswith("ksps-base"):
+        return None
+    return {**os.environ, "PYTHONPATH": baseline}
 
 
 def _start(target: Target, attempts: int = 3) -> RunningTarget:

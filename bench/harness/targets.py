@@ -238,7 +238,8 @@ TARGETS: dict[str, Target] = {
         ),
         Target(
             name="ksps-base",
-            summary=f"`python -m ksps serve` from the source tree in ${BASELINE_ENV} (a before/after baseline)",
+            summary=f"`python -m ksps serve` from the source tree in ${BASELINE_ENV} (a before/after baseline; the"
+            " Python load generator's client comes from there too)",
             command=_ksps_base,
             unavailable=_baseline_missing,
             default=False,

@@ -50,16 +50,20 @@ class ClientAck(KspsSpelling):
     }
 
     __slots__ = (
-        "_cancelled", "_complete", "_done_waiters", "_ended", "_error", "_first", "_first_waiters", "_owner",
+        "_cancelled", "_complete", "_done_waiters", "_ended", "_error", "_first", "_first_waiters", "_loop", "_owner",
         "_responses", "_status", "_status_known", "_status_waiters", "id", "timeout",
     )
 
-    def __init__(self, ack_id: str, timeout: float, owner: AckOwner) -> None:
+    def __init__(
+        self, ack_id: str, timeout: float, owner: AckOwner, loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
         #: The client-chosen ack ID sent to the server (`client_ack_<id>_<n>`).
         self.id = ack_id
         #: Seconds the server waits for responders.
         self.timeout = timeout
         self._owner = owner
+        #: The client's loop, for the futures of waits (`asyncio.get_running_loop()` is a getpid() on 3.11).
+        self._loop = loop
         self._responses: dict[str, AckResponse] = {}
         self._status: dict[str, bool] = {}
         #: True once the server told who is expected (a non-empty `ack_status`).
@@ -162,7 +166,7 @@ class ClientAck(KspsSpelling):
         refused the request.
         """
         if not self._ended:
-            await _park(self._done_waiters)
+            await _park(self._done_waiters, self._loop)
         if self._error is not None:
             raise self._error
         return dict(self._responses)
@@ -173,7 +177,7 @@ class ClientAck(KspsSpelling):
         Raises like :meth:`wait` when the server refused the request.
         """
         if self._first is None and not self._ended:
-            await _park(self._first_waiters)
+            await _park(self._first_waiters, self._loop)
         if self._error is not None:
             raise self._error
         return self._first, self._first is not None
@@ -193,9 +197,9 @@ class ClientAck(KspsSpelling):
         return f"<ClientAck {self.id} {state} responses={len(self._responses)}>"
 
 
-async def _park(waiters: list[asyncio.Future[None]]) -> None:
+async def _park(waiters: list[asyncio.Future[None]], loop: asyncio.AbstractEventLoop | None) -> None:
     """Wait until `_wake(waiters)`; a cancelled wait leaves the list, the others are not disturbed."""
-    waiter = asyncio.get_running_loop().create_future()
+    waiter = (loop or asyncio.get_running_loop()).create_future()
     waiters.append(waiter)
     try:
         await waiter

@@ -286,7 +286,7 @@ class Client(KspsSpelling):
         if timeout < 0:
             raise ValueError("timeout must be >= 0 seconds")
         self._check_open()
-        return ClientAck(self._session.next_ack_id, timeout, self)
+        return ClientAck(self._session.next_ack_id, timeout, self, self._driver.loop)
 
     async def _writable(self) -> None:
         link = self._driver.link

@@ -2,18 +2,18 @@
 
 picows builds and masks each frame in C but writes it at once, one `send` syscall per frame. A burst of small
 frames is cheaper as one write, so the link frames those itself: a text frame, FIN set, masked with a fresh
-32-bit key per frame (RFC 6455 §5.2, §5.3). The key comes from Python's `random` (picows uses libc `rand()`:
-masking protects intermediaries from crafted byte patterns, it is not a secret).
+32-bit key per frame (RFC 6455 §5.2, §5.3). The keys come from the operating system's random source, one
+`os.urandom` call per burst: RFC 6455 §10.3 asks for keys an application cannot predict (masking protects
+intermediaries from payloads crafted to look like other traffic), which Python's `random` does not give.
 """
 
 from __future__ import annotations
 
-import random
+import os
 import struct
 
 __all__ = ["masked_text_frames"]
 
-_getrandbits = random.getrandbits
 #: FIN + opcode 1 (text), then MASK + the length: 7 bits, or 126 + 16 bits, or 127 + 64 bits; then the key.
 _SHORT = struct.Struct(">BBI").pack
 _MEDIUM = struct.Struct(">BBHI").pack
@@ -31,9 +31,10 @@ def masked_text_frames(payloads: list[bytes]) -> bytes:
     frames: list[bytes] = []
     append = frames.append
     repeat = _REPEAT
-    for payload in payloads:
+    keys = os.urandom(4 * len(payloads))
+    for index, payload in enumerate(payloads):
         size = len(payload)
-        key = _getrandbits(32)
+        key = int.from_bytes(keys[4 * index : 4 * index + 4], "big")
         if size < 126:
             append(_SHORT(_FIN_TEXT, _MASK | size, key))
         elif size < 65536:

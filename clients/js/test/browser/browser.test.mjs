@@ -13,7 +13,7 @@ import { chromium } from "playwright-core";
 import { connect, record, subscribed, synced } from "../helpers/clients.mjs";
 import { FrontDoor } from "../helpers/front-door.mjs";
 import { TestServer } from "../helpers/server.mjs";
-import { Inbox, UNIT } from "../helpers/wait.mjs";
+import { deferred, Inbox, UNIT, withTimeout } from "../helpers/wait.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const bundle = readFileSync(join(here, "../../dist/ksps.browser.js"), "utf8");
@@ -99,6 +99,36 @@ describe("browser", () => {
 
     const responses = await peer.PublishWithAck("to-browser", "needs an ack", 5 * UNIT).Wait();
     assert.equal(responses["browser-1"].success, true);
+  });
+
+  test("publications the page makes just before Close all arrive, in order", async () => {
+    // Close sends its close frame after the queued publications and lets the browser finish the closing
+    // handshake; dropping the socket with the server's deliveries unread would reset the connection and
+    // lose what the server had not read yet.
+    const topic = "browser-burst";
+    const count = 2000;
+    let arrived = 0;
+    const all = deferred();
+    const received = [];
+    await subscribed(peer, topic, (message) => {
+      received.push(message.data);
+      arrived += 1;
+      if (arrived === count) all.resolve();
+    });
+    await page.evaluate(
+      async ({ topic, count }) => {
+        const client = await BusClient.Client.NewClient({ Id: "browser-burst" });
+        // Its own publications come back to it: unread deliveries in its socket when it closes.
+        client.Subscribe(topic, () => {});
+        for (let i = 0; i < count; i += 1) client.Publish(topic, i);
+        await client.Close();
+      },
+      { topic, count },
+    );
+    await withTimeout(all.promise, 10 * UNIT, `all ${count} publications`).catch(() => {
+      throw new Error(`only ${arrived} of ${count} publications made before Close arrived`);
+    });
+    assert.deepEqual(received, Array.from({ length: count }, (_, i) => i));
   });
 
   test("after a server restart on the same port the page reconnects with its subscription restored", async () => {

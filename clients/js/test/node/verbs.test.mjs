@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Client, ClientClosed, ServerErrorReply } from "ksps";
-import { connect, isProbe, record, synced, uniqueId } from "../helpers/clients.mjs";
+import { connect, isProbe, record, subscribed, synced, uniqueId } from "../helpers/clients.mjs";
 import { TestServer } from "../helpers/server.mjs";
-import { Inbox, UNIT, withTimeout } from "../helpers/wait.mjs";
+import { deferred, Inbox, UNIT, withTimeout } from "../helpers/wait.mjs";
 
 describe("verbs", () => {
   let server;
@@ -182,6 +182,35 @@ describe("verbs", () => {
     assert.deepEqual(a.testEvents.pending((e) => e.type === "close" || e.type === "disconnect"), []);
     assert.throws(() => a.Publish("t", 1), ClientClosed);
     assert.throws(() => a.Subscribe("t", () => {}), ClientClosed);
+  });
+
+  test("publications made just before Close all arrive, in order", async () => {
+    // The Python client lost them: it dropped the socket with the server's receipts unread, the kernel
+    // reset the connection and the server lost what it had not read yet. Close must send its close frame
+    // after the queued publications and wait for the server's before it lets the socket go.
+    const topic = `burst-${uniqueId()}`;
+    const count = 2000;
+    const subscriber = await open();
+    const received = new Inbox(`messages of ${topic}`);
+    let arrived = 0;
+    const all = deferred();
+    await subscribed(subscriber, topic, (message) => {
+      received.push(message.data);
+      arrived += 1;
+      if (arrived === count) all.resolve();
+    });
+    const publisher = await connect(server);
+    // The publisher receives its own publications too: the server's deliveries to it are what is still
+    // unread in its socket when it closes.
+    await subscribed(publisher, topic, () => {});
+    for (let i = 0; i < count; i += 1) {
+      publisher.Publish(topic, i);
+    }
+    await publisher.Close();
+    await withTimeout(all.promise, 10 * UNIT, `all ${count} publications`).catch(() => {
+      throw new Error(`only ${arrived} of ${count} publications made before Close arrived`);
+    });
+    assert.deepEqual(received.pending(), Array.from({ length: count }, (_, i) => i));
   });
 
   test("NewClient needs an address in Node, and a valid URL", async () => {

@@ -15,8 +15,8 @@ import { TokenSource } from "./tokens.js";
 import type { Transport, TransportOpener } from "./transport.js";
 import { upgradeFailureHint } from "./upgrade-hint.js";
 
-/** Ms `Close()` waits for the closing handshake before dropping the socket. */
-export const CLOSE_TIMEOUT_MS = 1000;
+/** Ms `Close()` waits for the closing handshake before dropping the socket (2 s, as the Python and Go clients). */
+export const CLOSE_TIMEOUT_MS = 2000;
 
 const clock = (): number => (typeof performance === "object" ? performance.now() : Date.now());
 

@@ -1448,7 +1448,7 @@ var BusClient = (() => {
   }
 
   // src/driver.ts
-  var CLOSE_TIMEOUT_MS = 1e3;
+  var CLOSE_TIMEOUT_MS = 2e3;
   var clock = () => typeof performance === "object" ? performance.now() : Date.now();
   var SessionDriver = class {
     constructor(options, openTransport, onEvent, newAckId) {

@@ -157,6 +157,8 @@ class RedisHistory:
         self._writer: asyncio.Task[None] | None = None
         self._probe: asyncio.Task[None] | None = None
         self._busy = False  # a script call of the writer is in flight
+        #: Resolved once the writer's batch in flight is answered and its callbacks ran (None: none in flight).
+        self._in_flight: asyncio.Future[None] | None = None
         #: Publications made while appends were closed, stored when the node is joined again (spec/cluster.md §11).
         self.outage = OutageBuffer(outage_max_bytes)
         #: Whether appends go to Redis: the node is joined to the cluster and its outage buffer was stored.
@@ -345,6 +347,13 @@ class RedisHistory:
             self._unhealthy(exc)
             done(None)
             return
+        # Reads and appends use different connections: Redis may have run the batch in flight before this
+        # read, so the page may hold publications of this node not delivered here yet. Their callbacks run
+        # first (delivered with their offsets, noted by the gap fill), so a reader of the page never hands
+        # them out a second time (spec/cluster.md §11). A batch sent after this answer arrived is not in it.
+        in_flight = self._in_flight
+        if in_flight is not None:
+            await asyncio.shield(in_flight)
         records = []
         for item in items:
             offset, _, entry = item.split(b",", 2)
@@ -367,24 +376,33 @@ class RedisHistory:
                 head = b"%d,%d," % (policy.size, int(policy.ttl * 1000))
                 args.append(head + _encode_entry((sender, msgspec.Raw(data))))
             self._busy = True
+            answered = self._in_flight = asyncio.get_running_loop().create_future()
             try:
-                results: list[Any] = await self._append(keys=keys, args=args)
-            except (RedisError, OSError) as exc:
-                self._busy = False
-                self._unhealthy(exc)
-                # Stored or not, we cannot tell: sent again as it was when Redis is back (the marker answers
-                # if it was stored). What queued up behind it is kept in the outage buffer, in order.
-                self._uncertain = (keys, args, batch)
-                for *_, done in batch:
-                    done(None)
-                behind, self._queue = self._queue, []
-                for topic, policy, data, sender, done in behind:
-                    self.keep(topic, policy, data, sender)
-                    done(None)
-                continue
+                await self._write_batch(keys, args, batch)
+            finally:
+                self._in_flight = None
+                answered.set_result(None)
+
+    async def _write_batch(self, keys: list[str], args: list[str | int | bytes], batch: list[_Append]) -> None:
+        """One script call for `batch`; each publication's callback runs before this returns."""
+        try:
+            results: list[Any] = await self._append(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
             self._busy = False
-            for index, (*_, done) in enumerate(batch):
-                done(Position(int(results[2 * index]), results[2 * index + 1].decode()))
+            self._unhealthy(exc)
+            # Stored or not, we cannot tell: sent again as it was when Redis is back (the marker answers
+            # if it was stored). What queued up behind it is kept in the outage buffer, in order.
+            self._uncertain = (keys, args, batch)
+            for *_, done in batch:
+                done(None)
+            behind, self._queue = self._queue, []
+            for topic, policy, data, sender, done in behind:
+                self.keep(topic, policy, data, sender)
+                done(None)
+            return
+        self._busy = False
+        for index, (*_, done) in enumerate(batch):
+            done(Position(int(results[2 * index]), results[2 * index + 1].decode()))
 
     @staticmethod
     def _fail(batch: list[_Append]) -> None:

@@ -11,7 +11,9 @@ epoch (`e`), and a list `<prefix>:hl:<topic>` of the kept publications, each `<o
   (the list holds consecutive offsets, so index = offset - first).
 
 Appends are queued and sent as one script call per batch (whatever accumulated while the previous call was
-in flight) by one writer task, so their callbacks run in the order the publications were made. While Redis
+in flight) by one writer task, so their callbacks run in the order the publications were made. Reads run on
+other connections; a read's answer is handed over only after the batch in flight when it came back was
+answered, so its page never holds a publication of this node that was not delivered here yet. While Redis
 is unreachable, or this node is cut off from the cluster, appends answer None at once (publications are then
 delivered on this node without an offset, spec §14.3) and are kept in the outage buffer (`outage.py`); reads
 answer None while this engine's own connection fails, and a probe reconnects in the background. When the node

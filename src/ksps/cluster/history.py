@@ -11,7 +11,9 @@ epoch (`e`), and a list `<prefix>:hl:<topic>` of the kept publications, each `<o
   (the list holds consecutive offsets, so index = offset - first).
 
 Appends are queued and sent as one script call per batch (whatever accumulated while the previous call was
-in flight) by one writer task, so their callbacks run in the order the publications were made. While Redis
+in flight) by one writer task, so their callbacks run in the order the publications were made. Reads run on
+other connections; a read's answer is handed over only after the batch in flight when it came back was
+answered, so its page never holds a publication of this node that was not delivered here yet. While Redis
 is unreachable, or this node is cut off from the cluster, appends answer None at once (publications are then
 delivered on this node without an offset, spec §14.3) and are kept in the outage buffer (`outage.py`); reads
 answer None while this engine's own connection fails, and a probe reconnects in the background. When the node
@@ -191,6 +193,8 @@ class RedisHistory:
         self._writer: asyncio.Task[None] | None = None
         self._probe: asyncio.Task[None] | None = None
         self._busy = False  # a script call of the writer is in flight
+        #: Resolved once the writer's batch in flight is answered and its callbacks ran (None: none in flight).
+        self._in_flight: asyncio.Future[None] | None = None
         #: Publications made while appends were closed, stored when the node is joined again (spec/cluster.md §11).
         self.outage = OutageBuffer(outage_max_bytes)
         #: Whether appends go to Redis: the node is joined to the cluster and its outage buffer was stored.
@@ -378,6 +382,13 @@ class RedisHistory:
             self._unhealthy(exc)
             done(None)
             return
+        # Reads and appends use different connections: Redis may have run the batch in flight before this
+        # read, so the page may hold publications of this node not delivered here yet. Their callbacks run
+        # first (delivered with their offsets, noted by the gap fill), so a reader of the page never hands
+        # them out a second time (spec/cluster.md §11). A batch sent after this answer arrived is not in it.
+        in_flight = self._in_flight
+        if in_flight is not None:
+            await asyncio.shield(in_flight)
         records = []
         for item in items:
             offset, _, entry = item.split(b",", 2)
@@ -394,24 +405,35 @@ class RedisHistory:
                 continue
             keys, args, counts = self._pack(batch)
             self._busy = True
+            answered = self._in_flight = asyncio.get_running_loop().create_future()
             try:
-                results: list[Any] = await self._append(keys=keys, args=args)
-            except (RedisError, OSError) as exc:
-                self._busy = False
-                self._unhealthy(exc)
-                # Stored or not, we cannot tell: sent again as it was when Redis is back (the marker answers
-                # if it was stored). What queued up behind it is kept in the outage buffer, in order.
-                self._uncertain = (keys, args, batch, counts)
-                for *_, done in batch:
-                    done(None)
-                behind, self._queue = self._queue, []
-                for topic, policy, data, sender, done in behind:
-                    self.keep(topic, policy, data, sender)
-                    done(None)
-                continue
+                await self._write_batch(keys, args, batch, counts)
+            finally:
+                self._in_flight = None
+                answered.set_result(None)
+
+    async def _write_batch(
+        self, keys: list[str], args: list[str | int | bytes], batch: list[_Append], counts: list[int]
+    ) -> None:
+        """One script call for `batch`; each publication's callback runs before this returns."""
+        try:
+            results: list[Any] = await self._append(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
             self._busy = False
-            for (*_, done), position in zip(batch, _positions(results, counts), strict=True):
-                done(position)
+            self._unhealthy(exc)
+            # Stored or not, we cannot tell: sent again as it was when Redis is back (the marker answers
+            # if it was stored). What queued up behind it is kept in the outage buffer, in order.
+            self._uncertain = (keys, args, batch, counts)
+            for *_, done in batch:
+                done(None)
+            behind, self._queue = self._queue, []
+            for topic, policy, data, sender, done in behind:
+                self.keep(topic, policy, data, sender)
+                done(None)
+            return
+        self._busy = False
+        for (*_, done), position in zip(batch, _positions(results, counts), strict=True):
+            done(position)
 
     def _pack(self, batch: list[_Append]) -> tuple[list[str], list[str | int | bytes], list[int]]:
         """The keys and arguments of the append script for `batch`, one run per stretch of publications of

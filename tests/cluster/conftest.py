@@ -74,6 +74,35 @@ async def registered_client(url: str, label: str) -> WireClient:
     return client
 
 
+class SteadyPublisher:
+    """Publishes {"n": 1, 2, ...} to `topic` from `client`, each after the previous `published` and `pace`
+    seconds, until stopped: the steady traffic of the Redis fault tests."""
+
+    def __init__(self, client: WireClient, topic: str, pace: float = 0.005) -> None:
+        self.client, self.topic, self.pace = client, topic, pace
+        #: Loop time at which each number was sent (index = number - 1).
+        self.sent_at: list[float] = []
+        #: The last number sent, once stopped.
+        self.last = 0
+        self._stopping = False
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            self.sent_at.append(loop.time())
+            await self.client.publish(self.topic, {"n": len(self.sent_at)})
+            await asyncio.sleep(self.pace)  # pacing the load, not waiting for anything
+
+    async def stop(self) -> int:
+        """Stop publishing; returns (and sets `last` to) the last number sent, each confirmed by `published`."""
+        # A flag, not cancel(): on Python 3.11 wait_for() may swallow a cancellation that races a reply.
+        self._stopping = True
+        await asyncio.wait_for(self._task, units(5))
+        self.last = len(self.sent_at)
+        return self.last
+
+
 def node_state(observer: Server, node: NodeProcess | Server) -> NodeState | None:
     """What `observer` currently knows of another node's counts (None: not in its view)."""
     assert core_of(observer).cluster is not None

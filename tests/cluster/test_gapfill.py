@@ -22,40 +22,16 @@ from ksps.server.server import core_of
 
 from ..server.http_pages import scrape, value
 from .conftest import Connect, StartNode, node_pair, registered_client, routed
+from .conftest import SteadyPublisher as Publisher
 from .processes import BACK, LOST, MAX_BACKOFF, RedisProcess
 from .wire import WireClient, eventually, unique, units
 
 #: Log line of a node that forgot another (spec/cluster.md §7).
 SILENT = r"cluster node \S+ went silent"
-#: Seconds between two publications of one publisher (pacing the load, not synchronising anything).
-PACE = 0.005
 #: Publications each subscriber must see from the remote publisher before the kill and after the restart.
 STEADY = 30
 #: Local publications each subscriber must see while Redis is down: the outage lasts a few seconds (2-3 s here).
 DURING = 500
-
-
-class Publisher:
-    """Publishes {"n": 1, 2, ...} to `topic`, each after the previous `published`, until stopped."""
-
-    def __init__(self, client: WireClient, topic: str) -> None:
-        self.client, self.topic = client, topic
-        self.sent_at: list[float] = []  # loop time of each number (index = number - 1)
-        self._stopping = False
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self._stopping:
-            self.sent_at.append(loop.time())
-            await self.client.publish(self.topic, {"n": len(self.sent_at)})
-            await asyncio.sleep(PACE)  # pacing the load, not waiting for anything
-
-    async def stop(self) -> int:
-        """Stop; returns the last number sent (each was answered by `published`)."""
-        self._stopping = True
-        await asyncio.wait_for(self._task, units(5))
-        return len(self.sent_at)
 
 
 class Subscriber:

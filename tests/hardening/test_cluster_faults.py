@@ -1,7 +1,7 @@
 """Redis SIGKILLed and restarted under steady cross-node traffic (spec/cluster.md §6, §7).
 
 Two `ksps serve` nodes over one real Redis; on each node a publisher sends numbered messages (paced, one
-every `PACE` seconds) to a topic that a subscriber on each node follows. Redis is killed, stays down until the
+every 5 ms: `SteadyPublisher`) to a topic that a subscriber on each node follows. Redis is killed, stays down until the
 nodes have forgotten each other, and is restarted on the same port. On every subscriber's stream, per
 publisher: order kept and no duplicate (spec §4.3); the local publisher's stream complete, outage or not; the
 remote one complete before the kill and from its recovery on, with a gap only while Redis was down; and
@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from ..cluster.conftest import SteadyPublisher as Publisher
 from ..cluster.conftest import node_pair, registered_client
 from ..cluster.processes import LOST, MAX_BACKOFF
 from ..cluster.wire import WireClient, unique, units
@@ -24,8 +25,6 @@ SILENT = r"cluster node \S+ went silent"
 #: Cross-node delivery must be back this soon after Redis accepts connections again: one full backoff pause,
 #: a reconnection and one heartbeat (the nodes re-announce their subscribers), with two time units to spare.
 RECOVERY_BOUND = MAX_BACKOFF + units(2)
-#: Seconds between two publications of one publisher (pacing the load, not synchronising anything).
-PACE = 0.005
 #: Messages each subscriber must see from the remote publisher in each phase before the test moves on.
 STEADY = 30
 
@@ -112,30 +111,6 @@ class Subscriber:
     async def close(self) -> None:
         self._reader.cancel()
         await asyncio.wait([self._reader], timeout=units(2))
-
-
-class Publisher:
-    def __init__(self, client: WireClient, topic: str) -> None:
-        self.client, self.topic = client, topic
-        #: Loop time at which each number was sent (index = number - 1).
-        self.sent_at: list[float] = []
-        self.last = 0
-        self._stopping = False
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self._stopping:
-            self.sent_at.append(loop.time())
-            await self.client.publish(self.topic, {"n": len(self.sent_at)})
-            await asyncio.sleep(PACE)  # pacing the load, not waiting for anything
-
-    async def stop(self) -> None:
-        """Stop publishing; `last` is then the last number sent (each is confirmed by `published`)."""
-        # A flag, not cancel(): on Python 3.11 wait_for() may swallow a cancellation that races a reply.
-        self._stopping = True
-        await asyncio.wait_for(self._task, units(5))
-        self.last = len(self.sent_at)
 
 
 async def test_redis_killed_under_traffic_keeps_order_and_delivery_comes_back() -> None:

@@ -60,17 +60,11 @@ func ackScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[string]an
 
 // dialPair connects and registers the acker (subscribed to the topic) and the requester.
 func dialPair(ackerURL, requesterURL string) (acker, requester *Conn, err error) {
-	acker, err = dial(ackerURL, 16384, 10*time.Second)
-	if err == nil {
-		err = acker.register("acker", "acks", 10*time.Second)
-	}
+	acker, err = dialRegistered(ackerURL, "acker", "acks", 16384, 10*time.Second)
 	if err != nil {
 		return nil, nil, fmt.Errorf("acker: %w", err)
 	}
-	requester, err = dial(requesterURL, 16384, 10*time.Second)
-	if err == nil {
-		err = requester.register("requester", "", 10*time.Second)
-	}
+	requester, err = dialRegistered(requesterURL, "requester", "", 16384, 10*time.Second)
 	if err != nil {
 		_ = acker.ws.Close()
 		return nil, nil, fmt.Errorf("requester: %w", err)

@@ -49,6 +49,20 @@ func dial(url string, bufSize int, timeout time.Duration) (*Conn, error) {
 	return &Conn{ws: ws, buf: make([]byte, 512)}, nil
 }
 
+// dialRegistered opens a connection and registers it as id, subscribed to topic unless it is empty, in the
+// run's protocol; a connection whose registration fails is closed again.
+func dialRegistered(url, id, topic string, bufSize int, timeout time.Duration) (*Conn, error) {
+	conn, err := dial(url, bufSize, timeout)
+	if err != nil {
+		return nil, err
+	}
+	if err := proto.register(conn, id, topic, timeout); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
 // Next returns the payload of the next data frame; it is valid until the next call. Control frames (the
 // server's keepalive pings) are answered inside, by gorilla's default handlers.
 func (c *Conn) Next() ([]byte, error) {
@@ -136,12 +150,7 @@ func connectAll(url, prefix, topic string, n, parallel, bufSize int, timeout tim
 				if i >= n {
 					return
 				}
-				conn, err := dial(url, bufSize, timeout)
-				if err == nil {
-					if err = proto.register(conn, fmt.Sprintf("%s-%d", prefix, i), topic, timeout); err != nil {
-						conn.Close()
-					}
-				}
+				conn, err := dialRegistered(url, fmt.Sprintf("%s-%d", prefix, i), topic, bufSize, timeout)
 				if err != nil {
 					failed.Add(1)
 					once.Do(func() { firstErr = err })

@@ -16,9 +16,8 @@ func connrateScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[stri
 	parallel := fs.Int("parallel", 32, "connections in progress at once")
 	timeout := fs.Duration("timeout", 5*time.Second, "connect, upgrade and registration timeout, each")
 	return func() (map[string]any, func() (map[string]any, error), error) {
-		probe, err := dial(*url, 4096, *timeout)
+		probe, err := dialRegistered(*url, "probe", "", 4096, *timeout)
 		if err == nil {
-			err = proto.register(probe, "probe", "", *timeout)
 			probe.Close()
 		}
 		if err != nil {

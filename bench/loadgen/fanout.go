@@ -41,10 +41,7 @@ func fanoutScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[string
 		if err != nil {
 			return nil, nil, err
 		}
-		publisher, err := dial(*url, 16384, 10*time.Second)
-		if err == nil {
-			err = proto.register(publisher, "publisher", "bench", 10*time.Second)
-		}
+		publisher, err := dialRegistered(*url, "publisher", "bench", 16384, 10*time.Second)
 		if err != nil {
 			closeAll(conns)
 			return nil, nil, fmt.Errorf("publisher: %w", err)

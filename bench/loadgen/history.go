@@ -88,10 +88,7 @@ func recoverScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[strin
 	window := fs.Int("window", 500, "publications awaiting their published reply")
 	timeout := fs.Duration("timeout", 60*time.Second, "give up a phase after this long")
 	return func() (map[string]any, func() (map[string]any, error), error) {
-		publisher, err := dial(*url, 16384, 10*time.Second)
-		if err == nil {
-			err = publisher.register("publisher", "", 10*time.Second)
-		}
+		publisher, err := dialRegistered(*url, "publisher", "", 16384, 10*time.Second)
 		if err != nil {
 			return nil, nil, fmt.Errorf("publisher: %w", err)
 		}
@@ -99,10 +96,7 @@ func recoverScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[strin
 		if *url2 != "" {
 			recovererURL = *url2
 		}
-		recoverer, err := dial(recovererURL, 65536, 10*time.Second)
-		if err == nil {
-			err = recoverer.register("recoverer", "", 10*time.Second)
-		}
+		recoverer, err := dialRegistered(recovererURL, "recoverer", "", 65536, 10*time.Second)
 		var since position
 		if err == nil {
 			var reply []byte
@@ -191,10 +185,7 @@ func keepScenario(fs *flag.FlagSet) func() (map[string]any, func() (map[string]a
 	window := fs.Int("window", 500, "publications awaiting their published reply")
 	timeout := fs.Duration("timeout", 120*time.Second, "give up after this long")
 	return func() (map[string]any, func() (map[string]any, error), error) {
-		publisher, err := dial(*url, 16384, 10*time.Second)
-		if err == nil {
-			err = publisher.register("publisher", "", 10*time.Second)
-		}
+		publisher, err := dialRegistered(*url, "publisher", "", 16384, 10*time.Second)
 		if err != nil {
 			return nil, nil, fmt.Errorf("publisher: %w", err)
 		}

@@ -71,10 +71,7 @@ func dialPublisherAndSubscribers(url, subscriberURL string, subscribers, paralle
 	if err != nil {
 		return nil, nil, err
 	}
-	publisher, err := dial(url, 16384, 10*time.Second)
-	if err == nil {
-		err = proto.register(publisher, "publisher", "", 10*time.Second)
-	}
+	publisher, err := dialRegistered(url, "publisher", "", 16384, 10*time.Second)
 	if err != nil {
 		closeAll(conns)
 		return nil, nil, fmt.Errorf("publisher: %w", err)

@@ -5,29 +5,9 @@
 // same behaviour for the three cores; these tests also pin what the traces leave out (position(topic)).
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { event, frame, readySession as session, send } from "../helpers/core-session.mjs";
 import { ClientSession } from "../helpers/internals.mjs";
 
-function session() {
-  let rids = 0;
-  const core = new ClientSession(
-    {
-      id: "c1", url: "ws://localhost:9313/ws/bus", autorestart: false, reconnect: true, reconnectInitialDelay: 500,
-      reconnectFactor: 2, reconnectMaxDelay: 30000, offlineQueueSize: 1024, offlineQueuePolicy: "drop_oldest",
-      connectTimeout: 10000, token: "", refreshableToken: false,
-    },
-    { random: () => 0.5, newRid: () => String(++rids), newAckId: () => "a" },
-  );
-  core.handle({ type: "start" }, 0);
-  core.handle({ type: "opened" }, 1);
-  assert.deepEqual(core.handle({ type: "frame", frame: { action: "pong", id: "c1", rid: "1" } }, 2), [
-    event({ type: "connected" }),
-  ]);
-  return core;
-}
-
-const send = (frame) => ({ type: "send", frame });
-const event = (body) => ({ type: "event", event: body });
-const frame = (body) => ({ type: "frame", frame: body });
 const publish = (topic, offset, data) => frame({ action: "publish", topic, offset, data: { data, from: "p" } });
 
 /** Loses the connection and reconnects (random 0.5: 250 ms); returns the outputs of the new `pong`. */

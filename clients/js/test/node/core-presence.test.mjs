@@ -3,28 +3,7 @@
 // spec/traces vector yet: the Python and Go cores add the presence intents with their owner.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ClientSession } from "../helpers/internals.mjs";
-
-function session() {
-  let rids = 0;
-  const core = new ClientSession(
-    {
-      id: "c1", url: "ws://localhost:9313/ws/bus", autorestart: false, reconnect: true, reconnectInitialDelay: 500,
-      reconnectFactor: 2, reconnectMaxDelay: 30000, offlineQueueSize: 1024, offlineQueuePolicy: "drop_oldest",
-      connectTimeout: 10000, token: "", refreshableToken: false,
-    },
-    { random: () => 0.5, newRid: () => String(++rids), newAckId: () => "a" },
-  );
-  core.handle({ type: "start" }, 0);
-  core.handle({ type: "opened" }, 1);
-  assert.deepEqual(core.handle({ type: "frame", frame: { action: "pong", id: "c1", rid: "1" } }, 2), [
-    { type: "event", event: { type: "connected" } },
-  ]);
-  return core;
-}
-
-const send = (frame) => ({ type: "send", frame });
-const event = (body) => ({ type: "event", event: body });
+import { event, readySession as session, send } from "../helpers/core-session.mjs";
 
 test("presence: join_leave subscribe and restore, queries by rid, join/leave events, NotConnected", () => {
   const core = session();

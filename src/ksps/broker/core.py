@@ -184,7 +184,7 @@ class Broker:
         history = self.history
         if history is not None and (policy := history.policy(topic)) is not None:
             if history.add_now is not None:  # the memory engine answers at once: no callback to build
-                position = self.publish_kept(topic, data, sender, policy, history.add_now)
+                position = self._publish_kept(topic, data, sender, policy, history.add_now)
                 if done is not None:
                     done(position)
                 return
@@ -195,7 +195,7 @@ class Broker:
         if self.backplane is not None:
             self.backplane.publish(topic, data, sender)
 
-    def publish_kept(
+    def _publish_kept(
         self,
         topic: str,
         data: msgspec.Raw,
@@ -204,7 +204,7 @@ class Broker:
         add: Callable[[str, HistoryPolicy, bytes, str], Position],
     ) -> Position:
         """Keep a publication with an engine that answers at once (`TopicHistory.add_now`), deliver it with its
-        offset, and return its position. The caller counts it in `stats.published`."""
+        offset, and return its position."""
         position = add(topic, policy, bytes(data), sender)
         self.deliver(topic, data, sender, position[0])
         if self.backplane is not None:

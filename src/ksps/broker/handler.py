@@ -227,17 +227,11 @@ class FrameHandler:
             ):
                 return
             history = self.broker.history
-            if history is not None and (policy := history.policy(topic)) is not None:
+            if history is not None and history.policy(topic) is not None:
                 reply_rid = envelope.rid or ""
-                if history.add_now is not None:  # memory engine: kept at once, no callback per publication
-                    broker = self.broker
-                    broker.stats.published += 1
-                    offset, epoch = broker.publish_kept(
-                        topic, envelope.raw_data, peer.client_id or "", policy, history.add_now
-                    )
-                    peer.send(encode_published(topic, offset, epoch, reply_rid))  # with its place (spec §14.2)
-                    return
 
+                # Called at once by the memory engine (Broker.publish keeps and delivers in one call), after the
+                # append's answer by the Redis engine.
                 def published(position: Position | None) -> None:  # with its place in the stream (spec §14.2)
                     if position is None:
                         peer.send(encode_position_reply(act.PUBLISHED, topic, None, rid=reply_rid))

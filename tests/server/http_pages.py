@@ -11,16 +11,22 @@ from .wire import units
 
 
 async def http_get(
-    port: int, path: str, *, host: str | None = None, headers: dict[str, str] | None = None
+    port: int,
+    path: str,
+    *,
+    host: str | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     """GET `path` from 127.0.0.1:`port` (Host: `host`, or the address itself, and `headers`); (status, headers,
-    body)."""
-    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), units(2))
+    body). Each step may take `timeout` seconds (default 2 units: our own server answers at once)."""
+    timeout = units(2) if timeout is None else timeout
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
     try:
         extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         request = f"GET {path} HTTP/1.1\r\nHost: {host or f'127.0.0.1:{port}'}\r\nAccept: */*\r\n{extra}\r\n"
         writer.write(request.encode())
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), units(2))
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
         status_line, *lines = head.decode("latin-1").split("\r\n")
         answer = {}
         for line in lines:
@@ -28,7 +34,7 @@ async def http_get(
             if sep:
                 answer[name.strip().lower()] = value.strip()
         length = int(answer.get("content-length", "0"))
-        body = await asyncio.wait_for(reader.readexactly(length), units(2)) if length else b""
+        body = await asyncio.wait_for(reader.readexactly(length), timeout) if length else b""
         return int(status_line.split()[1]), answer, body
     finally:
         writer.close()

@@ -94,7 +94,8 @@ async def chromium(url: str, profile: Path) -> AsyncIterator[DevTools]:
         port = await asyncio.wait_for(_devtools_port(process.stderr), units(30))
         targets: list[dict[str, Any]] = []
         while not any(t["type"] == "page" and t["url"].startswith("http") for t in targets):
-            _, _, body = await http_get(port, "/json/list")
+            # Chromium's DevTools HTTP answers only once the browser is up: seconds on a busy machine.
+            _, _, body = await http_get(port, "/json/list", timeout=units(30))
             targets = json.loads(body)
         page = next(t for t in targets if t["type"] == "page" and t["url"].startswith("http"))
         async with connect(page["webSocketDebuggerUrl"], max_size=None) as socket:
